@@ -1,0 +1,108 @@
+"""Incremental decoder for JSON lines: multi-GB Azure Storage blobs in bounded memory."""
+
+from __future__ import annotations
+
+from ._decode import decode_lines
+from .errors import InvalidRecord
+from .record import Batch
+
+__all__ = ["JsonLinesDecoder"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+class JsonLinesDecoder:
+    """Decode JSON lines fed in chunks of any size, one batch per chunk.
+
+    Azure Storage writes one record per line; a chunk may end in the middle of a
+    line, which is kept until the rest arrives.  Memory stays bounded by the
+    largest chunk plus ``max_record_bytes``: a line longer than that becomes an
+    :class:`m365parse.InvalidRecord` (holding its first ``max_record_bytes``
+    bytes) and is skipped up to its end.
+
+    Usage::
+
+        decoder = m365parse.JsonLinesDecoder()
+        for chunk in blob_stream:
+            batch = decoder.feed(chunk)
+            ...
+        batch = decoder.close()  # the last line, if it had no newline
+
+    Record indexes in errors count the non-blank lines of the whole stream.
+    """
+
+    def __init__(self, max_record_bytes: int = 64 * 1024 * 1024) -> None:
+        if max_record_bytes < 1:
+            raise ValueError("max_record_bytes must be positive")
+        self.max_record_bytes = max_record_bytes
+        self._pending = b""
+        self._index = 0
+        self._started = False
+        self._skipping = False  # inside a line already reported as too long
+        self._closed = False
+
+    @property
+    def records_seen(self) -> int:
+        """How many records (decoded or failed) the decoder has produced so far."""
+        return self._index
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> Batch:
+        """Take the next chunk; return the records of every line it completed."""
+        if self._closed:
+            raise ValueError("feed() after close()")
+        data = bytes(chunk)
+        if not self._started:
+            if len(self._pending) + len(data) < 3 and _BOM.startswith(self._pending + data):
+                self._pending += data  # wait: could still be a BOM
+                return Batch([], [])
+            data = self._pending + data
+            self._pending = b""
+            self._started = True
+            if data.startswith(_BOM):
+                data = data[3:]
+        errors: list[InvalidRecord] = []
+        if self._skipping:
+            end = data.find(b"\n")
+            if end < 0:
+                return Batch([], [])
+            self._skipping = False
+            data = data[end + 1 :]
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self._pending += data
+            self._check_pending(errors)
+            return Batch([], errors)
+        block = self._pending + data[: cut + 1]
+        self._pending = data[cut + 1 :]
+        batch = self._decode(block)
+        self._check_pending(batch.errors)
+        return batch
+
+    def close(self) -> Batch:
+        """Decode what is left (a last line without newline) and finish."""
+        self._closed = True
+        block, self._pending = self._pending, b""
+        if self._skipping or not block.strip():
+            return Batch([], [])
+        return self._decode(block)
+
+    def _decode(self, block: bytes) -> Batch:
+        batch = decode_lines(block, self._index)
+        self._index += len(batch.records) + len(batch.errors)
+        return batch
+
+    def _check_pending(self, errors: list[InvalidRecord]) -> None:
+        if len(self._pending) <= self.max_record_bytes:
+            return
+        head = self._pending[: self.max_record_bytes]
+        errors.append(
+            InvalidRecord(
+                self._index,
+                "$",
+                f"line longer than max_record_bytes ({self.max_record_bytes}); skipped to its end",
+                head,
+            )
+        )
+        self._index += 1
+        self._pending = b""
+        self._skipping = True

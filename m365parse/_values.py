@@ -1,0 +1,409 @@
+"""Value types and helpers: timestamps to the 100 ns, JSON-in-string columns, coercion.
+
+``Timestamp`` and ``JsonText`` are the annotations the generated table structs
+use.  ``coercer()`` builds, once per struct type, the per-column conversions of the
+per-record (slow) path, which must give the same values as the one-pass msgspec
+decode for every value that path accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+import msgspec
+from msgspec import Meta
+
+from .errors import InvalidColumn, InvalidJSONText
+
+if TYPE_CHECKING:
+    from .record import Record
+
+__all__ = [
+    "Timestamp",
+    "JsonText",
+    "timestamp_ns",
+    "format_ns",
+    "parse_ns",
+    "expand",
+    "MAX_EXPAND_DEPTH",
+    "MAX_EXPAND_BYTES",
+]
+
+#: A datetime column: decodes ISO 8601 with 0-9 fractional digits to an aware datetime.
+Timestamp = Annotated[datetime, Meta(tz=True)]
+
+#: A column that carries JSON: as a JSON-encoded string, or as the object/array itself.
+JsonText = Union[str, dict[str, Any], list[Any]]  # noqa: UP007 - evaluated at runtime by msgspec
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_TS_RE = re.compile(
+    r"\s*(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9})\d*)?\s*"
+    r"(?:(Z|z)|([+-])(\d\d):?(\d\d))?\s*\Z"
+)
+
+
+def parse_ns(text: str) -> int | None:
+    """Nanoseconds since the epoch of an ISO 8601 timestamp string, exactly.
+
+    Up to 9 fractional digits are kept (Kusto sends up to 7); a string without a
+    zone is UTC.  Returns ``None`` when ``text`` is not such a timestamp.
+    """
+    m = _TS_RE.match(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, frac, _z, sign, oh, om = m.groups()
+    try:
+        base = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    seconds = (base - _EPOCH) // timedelta(seconds=1)
+    if sign is not None:
+        offset = int(oh) * 3600 + int(om) * 60
+        seconds -= offset if sign == "+" else -offset
+    ns = int(frac.ljust(9, "0")) if frac else 0
+    return seconds * 1_000_000_000 + ns
+
+
+def format_ns(ns: int | None) -> str | None:
+    """Canonical UTC string of a nanosecond timestamp: ``2021-07-21T00:55:44.2280946Z``.
+
+    Trailing zeros of the fraction are trimmed (``...T06:19:37Z``), as Kusto does.
+    """
+    if ns is None:
+        return None
+    seconds, frac = divmod(ns, 1_000_000_000)
+    text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        text += "." + f"{frac:09d}".rstrip("0")
+    return text + "Z"
+
+
+def _datetime_ns(value: datetime) -> int:
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def timestamp_ns(record: Record, column: str) -> int | None:
+    """The exact value of a datetime column in nanoseconds since the epoch.
+
+    ``column`` is a column of ``record.properties`` or an envelope timestamp
+    (``"time"``, ``"_TimeReceivedBySvc"``).  All 7 fractional digits that Defender
+    sends are kept (a ``datetime`` keeps 6).  Returns ``None`` when the value is
+    absent.  Raises :class:`m365parse.InvalidColumn` when the record has no such
+    datetime column.  For records of unknown tables the value is read from the
+    untyped properties when it is a timestamp string.
+    """
+    props = record.properties
+    envelope = column in ("time", "_TimeReceivedBySvc")
+    if envelope:
+        value = getattr(record, column)
+    elif isinstance(props, dict):
+        raw = props.get(column)
+        return parse_ns(raw) if isinstance(raw, str) else None
+    else:
+        try:
+            value = getattr(props, column)
+        except AttributeError:
+            raise InvalidColumn(f"{record.table} has no column {column!r}") from None
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidColumn(f"{record.table}.{column} is not a datetime column")
+    exact = _datetime_ns(value)
+    src = record._src
+    if isinstance(src, tuple):
+        origin, pos = src
+        text = origin.original_text(record, pos, column, envelope)
+        if isinstance(text, str):
+            ns = parse_ns(text)
+            # The datetime is the text rounded to the microsecond; anything else
+            # means the record was changed after decoding.
+            if ns is not None and abs(ns - exact) <= 500:
+                return ns
+    return exact
+
+
+#: Deepest nesting :func:`expand` decodes.
+MAX_EXPAND_DEPTH = 500
+#: Longest JSON text :func:`expand` decodes, in bytes of UTF-8.
+MAX_EXPAND_BYTES = 16 * 1024 * 1024
+
+_JSON_START = re.compile(r"\s*[\[{]")
+
+
+def _nesting_depth(text: str) -> int:
+    """An upper bound of the nesting depth of ``text``, cheap, without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _loads(column: str, text: str, depth_left: int) -> Any:
+    if len(text) > MAX_EXPAND_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_EXPAND_BYTES:
+        raise InvalidJSONText(column, f"JSON text longer than {MAX_EXPAND_BYTES} bytes")
+    if ("[" in text or "{" in text) and _nesting_depth(text) > depth_left:
+        raise InvalidJSONText(column, f"JSON nested deeper than {MAX_EXPAND_DEPTH} levels")
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        raise InvalidJSONText(column, f"not JSON: {exc}", _byte_of(str(exc))) from None
+    except (UnicodeError, RecursionError) as exc:
+        raise InvalidJSONText(column, f"not JSON: {exc}") from None
+
+
+def _byte_of(message: str) -> int | None:
+    m = re.search(r"\(byte (\d+)\)", message)
+    return int(m.group(1)) if m else None
+
+
+def expand(record: Record, column: str) -> Any:
+    """The decoded value of a JSON-in-string column, whichever form it arrived in.
+
+    ``AdditionalFields``, ``AttackTechniques``, ``LoggedOnUsers``, ``IPAddresses``,
+    ``RawEventData`` and the other JSON-carrying columns arrive as a JSON-encoded
+    string, as the object or array itself, as ``""`` or as ``null``.  This returns:
+
+    - ``None`` for a missing, null or blank value;
+    - the decoded object/array/scalar otherwise, with string values inside it that
+      are themselves JSON objects or arrays decoded as well (DNS answers in
+      ``AdditionalFields`` are encoded twice);
+    - with JSON.NET references resolved: objects carrying ``"$id"`` lose that key
+      and every ``{"$ref": id}`` becomes that very object, cycles included (the
+      result then contains itself); a ``$ref`` to an unknown id is left as it is.
+
+    Raises :class:`m365parse.InvalidJSONText` when the string is not JSON, is longer
+    than :data:`MAX_EXPAND_BYTES` or nested deeper than :data:`MAX_EXPAND_DEPTH`,
+    and :class:`m365parse.InvalidColumn` when the record has no such column.
+    The record itself is never modified.
+    """
+    props = record.properties
+    if isinstance(props, dict):
+        value = props.get(column)
+    else:
+        try:
+            value = getattr(props, column)
+        except AttributeError:
+            raise InvalidColumn(f"{record.table} has no column {column!r}") from None
+    return expand_value(value, column)
+
+
+def expand_value(value: Any, column: str = "value") -> Any:
+    """:func:`expand` for a bare value (``column`` only names it in errors)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        value = _loads(column, value, MAX_EXPAND_DEPTH)
+    elif isinstance(value, (dict, list)):
+        if _container_depth(value, MAX_EXPAND_DEPTH) > MAX_EXPAND_DEPTH:
+            raise InvalidJSONText(column, f"JSON nested deeper than {MAX_EXPAND_DEPTH} levels")
+    else:
+        return value
+    ids: dict[str, Any] = {}
+    copied = _copy_nested(column, value, ids, MAX_EXPAND_DEPTH)
+    if ids:
+        copied = _resolve_refs(copied, ids)
+    return copied
+
+
+def _container_depth(value: Any, limit: int) -> int:
+    """Nesting depth of decoded containers, iteratively, stopping past ``limit``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return deepest
+
+
+def _copy_nested(column: str, value: Any, ids: dict[str, Any], depth_left: int) -> Any:
+    """Copy decoded JSON, decoding JSON-in-string values and collecting ``$id`` objects."""
+    if depth_left <= 0:
+        raise InvalidJSONText(column, f"JSON nested deeper than {MAX_EXPAND_DEPTH} levels")
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == "$id" and isinstance(item, (str, int)) and not isinstance(item, bool):
+                ids.setdefault(str(item), out)
+                continue
+            out[key] = _copy_nested(column, item, ids, depth_left - 1)
+        return out
+    if isinstance(value, list):
+        return [_copy_nested(column, item, ids, depth_left - 1) for item in value]
+    if isinstance(value, str) and _JSON_START.match(value):
+        try:
+            inner = _loads(column, value, depth_left - 1)
+        except InvalidJSONText as exc:
+            if "deeper" in str(exc) or "longer" in str(exc):
+                raise
+            return value  # an ordinary string that starts with a bracket
+        if isinstance(inner, (dict, list)):
+            return _copy_nested(column, inner, ids, depth_left - 1)
+    return value
+
+
+def _ref_target(value: Any, ids: dict[str, Any]) -> Any:
+    if isinstance(value, dict) and len(value) == 1 and "$ref" in value:
+        ref = value["$ref"]
+        if isinstance(ref, (str, int)) and not isinstance(ref, bool) and str(ref) in ids:
+            return ids[str(ref)]
+    return None
+
+
+def _resolve_refs(root: Any, ids: dict[str, Any]) -> Any:
+    """Replace ``{"$ref": id}`` objects by their targets, in place, iteratively."""
+    target = _ref_target(root, ids)
+    if target is not None:
+        root = target
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in list(pairs):
+            target = _ref_target(child, ids)
+            if target is not None:
+                item[key] = child = target
+            if isinstance(child, (dict, list)):
+                stack.append(child)
+    return root
+
+
+# --- coercion of the per-record path --------------------------------------------
+
+Converter = Callable[[Any], tuple[bool, Any]]
+
+
+def _str_converter(value: Any) -> tuple[bool, Any]:
+    return (True, value) if isinstance(value, str) else (False, None)
+
+
+def _id_text_converter(value: Any) -> tuple[bool, Any]:
+    # ReportId is documented as string in some tables and arrives as a number too.
+    if isinstance(value, str):
+        return True, value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return True, str(value)
+    return False, None
+
+
+def _json_text_converter(value: Any) -> tuple[bool, Any]:
+    return (True, value) if isinstance(value, (str, dict, list)) else (False, None)
+
+
+def _any_converter(value: Any) -> tuple[bool, Any]:
+    return True, value
+
+
+def _lax_converter(annotation: Any) -> Converter:
+    target = Union[annotation, None]  # noqa: UP007
+
+    def convert(value: Any) -> tuple[bool, Any]:
+        try:
+            return True, msgspec.convert(value, target, strict=False)
+        except msgspec.ValidationError:
+            pass
+        if value == "":
+            return True, None
+        return False, None
+
+    return convert
+
+
+def _timestamp_converter(value: Any) -> tuple[bool, Any]:
+    try:
+        return True, msgspec.convert(value, Union[Timestamp, None], strict=False)  # noqa: UP007
+    except msgspec.ValidationError:
+        pass
+    if value == "":
+        return True, None
+    try:
+        naive = msgspec.convert(value, datetime, strict=False)
+    except msgspec.ValidationError:
+        return False, None
+    return True, naive.replace(tzinfo=timezone.utc)  # Defender's clock is UTC
+
+
+def converter_for(name: str, annotation: Any) -> Converter:
+    """The per-record-path conversion of one column, from its struct annotation."""
+    args = getattr(annotation, "__args__", ())
+    inner = [a for a in args if a is not type(None)] if args else [annotation]
+    base = inner[0] if len(inner) == 1 else annotation
+    if base is str:
+        return _id_text_converter if name == "ReportId" else _str_converter
+    if base is Any:
+        return _any_converter
+    if base is Timestamp:
+        return _timestamp_converter
+    if set(inner) == {str, dict[str, Any], list[Any]}:
+        return _json_text_converter
+    return _lax_converter(base)
+
+
+_COERCERS: dict[type, dict[str, Converter]] = {}
+
+
+def coercer(struct_type: type[msgspec.Struct]) -> dict[str, Converter]:
+    """Column name -> converter for ``struct_type``, built once per type."""
+    plan = _COERCERS.get(struct_type)
+    if plan is None:
+        plan = {
+            f.encode_name: converter_for(f.encode_name, f.type) for f in msgspec.structs.fields(struct_type)
+        }
+        _COERCERS[struct_type] = plan
+    return plan
+
+
+def build_struct(
+    struct_type: type[msgspec.Struct], values: dict[str, Any]
+) -> tuple[msgspec.Struct, dict[str, Any]]:
+    """Build ``struct_type`` from an untyped dict, column by column, losing nothing.
+
+    Returns the struct and the ``extra`` dict: undeclared keys, and the original
+    value of every declared column whose value did not fit (that column is None).
+    """
+    plan = coercer(struct_type)
+    kwargs: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in values.items():
+        convert = plan.get(key)
+        if convert is None:
+            extra[key] = value
+            continue
+        if value is None:
+            continue
+        ok, converted = convert(value)
+        if not ok:
+            extra[key] = value
+        elif converted is not None:
+            kwargs[key] = converted
+    return struct_type(**kwargs), extra

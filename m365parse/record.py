@@ -1,0 +1,183 @@
+"""Decoded records and batches.
+
+A streamed record is an instance of one ``<Table>Record`` class per table (for
+example :class:`m365parse.tables.DeviceProcessEventsRecord`), all subclasses of
+:class:`Record`.  Its envelope keys are attributes (``time``, ``tenantId``,
+``operationName``, ``_TimeReceivedBySvc``, ``Tenant``), its row is the typed
+struct in ``properties``.  Records of tables the library does not know are
+:class:`UnknownRecord`, SIEM REST API alerts are :class:`SiemRecord`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from msgspec import Struct, field
+
+from ._values import Timestamp, format_ns
+
+if TYPE_CHECKING:
+    from .errors import InvalidRecord
+
+__all__ = ["Record", "UnknownRecord", "SiemRecord", "Batch", "ENVELOPE_KEYS"]
+
+#: Envelope keys of a streamed record that are attributes of :class:`Record`
+#: (besides ``category`` and ``properties``).
+ENVELOPE_KEYS = ("time", "tenantId", "operationName", "_TimeReceivedBySvc", "Tenant")
+
+
+class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_defaults=True):
+    """One decoded record: envelope values, typed ``properties``, and ``extra``.
+
+    Attributes:
+        time: when Defender received the event (envelope ``time``).
+        tenantId: the tenant's id.
+        operationName: ``"Publish"`` when present (undocumented key).
+        _TimeReceivedBySvc: undocumented envelope timestamp, present in some records.
+        Tenant: undocumented envelope key, ``"DefaultTenant"`` when present.
+        extra: every column of ``properties`` that the table's struct does not
+            declare, and the original value of every column that could not be kept
+            in its typed attribute (which is then ``None``).  Empty when none.
+        envelope_extra: envelope keys other than the ones above, and original
+            envelope values that did not fit their attribute.  Empty when none.
+
+    ``table`` names the table; ``properties`` is the table's struct (see
+    :data:`m365parse.TABLES`).  Records compare equal when all of these are equal.
+    """
+
+    time: Timestamp | None = None
+    tenantId: str | None = None
+    operationName: str | None = None
+    _TimeReceivedBySvc: Timestamp | None = None
+    Tenant: str | None = None
+    # The wire names below cannot clash with Microsoft's keys; msgspec fills them
+    # only through their defaults.
+    extra: dict[str, Any] = field(default_factory=dict, name="@m365parse.extra")
+    envelope_extra: dict[str, Any] = field(default_factory=dict, name="@m365parse.envelope_extra")
+    # Where the record was decoded from, for the exact timestamps of
+    # timestamp_ns(); set by the decoder, never part of equality or repr.
+    _src: Any = field(default=None, name="@m365parse.src")
+
+    _table: ClassVar[str] = ""
+
+    if TYPE_CHECKING:
+        properties: Any
+
+    @property
+    def table(self) -> str:
+        """The table name: ``"DeviceProcessEvents"``, ``"SiemAlert"``, or the unknown one's."""
+        return self._table
+
+    @property
+    def category(self) -> str | None:
+        """The envelope ``category`` (``"AdvancedHunting-<table>"``); ``None`` for SIEM alerts."""
+        return "AdvancedHunting-" + self._table
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        """Every envelope value of the record as a dict (``{}`` for SIEM alerts).
+
+        Known keys hold their typed values; keys from :attr:`envelope_extra` follow.
+        """
+        out: dict[str, Any] = {}
+        for key in ENVELOPE_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+            if key == "operationName" and self.category is not None:
+                out["category"] = self.category
+        out.update(self.envelope_extra)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as plain JSON-ready data: ``table``, ``envelope``, ``properties``, ``extra``.
+
+        Columns that are ``None`` are left out; datetimes become UTC ISO 8601
+        strings with every fractional digit that arrived (trailing zeros trimmed),
+        so nothing of a 100 ns Kusto timestamp is lost.
+        """
+        from ._values import timestamp_ns
+
+        envelope = self.envelope
+        for key, value in envelope.items():
+            if isinstance(value, datetime):
+                envelope[key] = format_ns(timestamp_ns(self, key))
+        props = self.properties
+        properties: dict[str, Any]
+        if isinstance(props, Struct):
+            properties = {}
+            for name in props.__struct_fields__:
+                value = getattr(props, name)
+                if value is None:
+                    continue
+                if isinstance(value, datetime):
+                    value = format_ns(timestamp_ns(self, name))
+                properties[name] = value
+        else:
+            properties = dict(props)
+        return {"table": self.table, "envelope": envelope, "properties": properties, "extra": dict(self.extra)}
+
+    def __eq__(self, other: object) -> bool:
+        if type(self) is not type(other):
+            return NotImplemented
+        assert isinstance(other, Record)
+        return all(
+            getattr(self, name) == getattr(other, name) for name in self.__struct_fields__ if name != "_src"
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        parts = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if name == "_src" or value is None or (name in ("extra", "envelope_extra") and not value):
+                continue
+            parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class UnknownRecord(Record, kw_only=True):
+    """A streamed record of a table this version does not know.
+
+    ``category`` is the envelope value as it arrived; ``table`` is the name after
+    ``AdvancedHunting-``; ``properties`` is the row as a plain dict, untouched.
+    """
+
+    category: str
+    properties: dict[str, Any]
+
+    @property
+    def table(self) -> str:
+        prefix = "AdvancedHunting-"
+        return self.category[len(prefix) :] if self.category.startswith(prefix) else self.category
+
+
+class SiemRecord(Record, kw_only=True):
+    """One alert of the legacy SIEM REST API; ``properties`` is a :class:`m365parse.tables.SiemAlert`.
+
+    SIEM alerts have no envelope: the envelope attributes are ``None``.
+    """
+
+    properties: Any
+    _table: ClassVar[str] = "SiemAlert"
+
+    @property
+    def category(self) -> str | None:
+        return None
+
+
+class Batch(Struct):
+    """What :func:`m365parse.decode` returns.
+
+    Attributes:
+        records: the decoded records, in input order.
+        errors: one :class:`m365parse.InvalidRecord` per input record that could
+            not be decoded, in input order.
+
+    ``len(records) + len(errors)`` is the number of records in the input.
+    """
+
+    records: list[Record]
+    errors: list[InvalidRecord]
