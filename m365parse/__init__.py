@@ -15,8 +15,9 @@ Bytes in, typed records out, no I/O::
 
 from ._decode import decode
 from ._lines import JsonLinesDecoder
-from ._values import MAX_EXPAND_BYTES, MAX_EXPAND_DEPTH, expand, timestamp_ns
-from .errors import InvalidColumn, InvalidInput, InvalidJSONText, InvalidRecord, M365ParseError
+from ._values import MAX_EXPAND_BYTES, MAX_EXPAND_DEPTH, ExactDatetime, exact_datetime, expand, timestamp_ns
+from .errors import InvalidColumn, InvalidInput, InvalidJSONText, InvalidRecord, M365ParseError, MappingError
+from .mappings import RuleSet, normalize, normalize_batch, registry
 from .record import Batch, Record, SiemRecord, UnknownRecord
 from .tables import TABLES
 
@@ -26,7 +27,13 @@ __all__ = [
     "decode",
     "JsonLinesDecoder",
     "timestamp_ns",
+    "exact_datetime",
+    "ExactDatetime",
     "expand",
+    "normalize",
+    "normalize_batch",
+    "registry",
+    "RuleSet",
     "TABLES",
     "Batch",
     "Record",
@@ -37,6 +44,7 @@ __all__ = [
     "InvalidRecord",
     "InvalidColumn",
     "InvalidJSONText",
+    "MappingError",
     "MAX_EXPAND_DEPTH",
     "MAX_EXPAND_BYTES",
     "__version__",

@@ -25,6 +25,8 @@ __all__ = [
     "Timestamp",
     "JsonText",
     "timestamp_ns",
+    "exact_datetime",
+    "ExactDatetime",
     "format_ns",
     "parse_ns",
     "expand",
@@ -39,9 +41,11 @@ Timestamp = Annotated[datetime, Meta(tz=True)]
 JsonText = Union[str, dict[str, Any], list[Any]]  # noqa: UP007 - evaluated at runtime by msgspec
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# Applied to stripped text: white space on both sides of the optional zone would
+# let the regex try every split of a long run of spaces (quadratic time).
 _TS_RE = re.compile(
-    r"\s*(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9})\d*)?\s*"
-    r"(?:(Z|z)|([+-])(\d\d):?(\d\d))?\s*\Z"
+    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9})\d*)?\s*"
+    r"(?:(Z|z)|([+-])(\d\d):?(\d\d))?\Z"
 )
 
 
@@ -51,7 +55,7 @@ def parse_ns(text: str) -> int | None:
     Up to 9 fractional digits are kept (Kusto sends up to 7); a string without a
     zone is UTC.  Returns ``None`` when ``text`` is not such a timestamp.
     """
-    m = _TS_RE.match(text)
+    m = _TS_RE.match(text.strip())
     if m is None:
         return None
     year, month, day, hour, minute, second, frac, _z, sign, oh, om = m.groups()
@@ -86,6 +90,81 @@ def _datetime_ns(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
+class ExactDatetime(datetime):
+    """A timezone-aware ``datetime`` that also knows its exact time, :attr:`ns`.
+
+    It compares, hashes and computes as the ``datetime`` it is (microseconds, the
+    value msgspec decoded); :attr:`ns` gives nanoseconds since the epoch with all
+    of Kusto's 7 fractional digits, and :meth:`isoformat_exact` writes them.  An
+    ExactDatetime made from a record works them out on first use (and keeps a
+    reference to the record until then), so normalizing pays nothing for the
+    precision unless it is asked for.
+    """
+
+    __slots__ = ("_lazy", "_ns")
+    _ns: int | None
+    _lazy: tuple[Record, str] | None
+
+    @classmethod
+    def from_datetime(cls, value: datetime, ns: int | None = None) -> ExactDatetime:
+        """``value`` as an ExactDatetime; ``ns`` defaults to the value's own microseconds."""
+        out = cls(*value.__reduce__()[1])  # the pickled state: 4x faster than fields
+        out._ns = _datetime_ns(value) if ns is None else ns
+        out._lazy = None
+        return out
+
+    @classmethod
+    def of_column(cls, value: datetime, record: Record, column: str) -> ExactDatetime:
+        """``value``, the decoded ``column`` of ``record``, exact once :attr:`ns` is read."""
+        out = cls(*value.__reduce__()[1])  # the pickled state: 4x faster than fields
+        out._ns = None
+        out._lazy = (record, column)
+        return out
+
+    @property
+    def ns(self) -> int:
+        """Nanoseconds since the epoch, exact to the digit that arrived."""
+        if self._ns is None:
+            record, column = self._lazy  # type: ignore[misc]
+            self._ns = timestamp_ns(record, column)
+            self._lazy = None
+            if self._ns is None:  # the record was changed since
+                self._ns = _datetime_ns(self)
+        return self._ns
+
+    def isoformat_exact(self) -> str:
+        """UTC ISO 8601 with every fractional digit: ``2021-07-21T00:55:44.2280946Z``."""
+        return format_ns(self.ns)  # type: ignore[return-value]
+
+    def __reduce_ex__(self, protocol: Any) -> Any:  # datetime defines __reduce_ex__ itself
+        plain = datetime(*self.timetuple()[:6], self.microsecond, self.tzinfo, fold=self.fold)
+        return (_rebuild_exact, (plain, self.ns))
+
+
+def _rebuild_exact(value: datetime, ns: int) -> ExactDatetime:
+    return ExactDatetime.from_datetime(value, ns)
+
+
+_FRACTION = re.compile(r"\d+")
+
+
+def _exact_ns(text: str, approx: int) -> int | None:
+    """Nanoseconds of timestamp ``text`` given ``approx``, the same instant rounded to the µs."""
+    dot = text.find(".", 16)
+    if dot < 0:
+        dot = text.find(",", 16)
+    frac = 0
+    if dot >= 0:
+        m = _FRACTION.match(text, dot + 1)
+        if m is None:
+            return None
+        frac = int(m.group()[:9].ljust(9, "0"))
+    exact = approx - approx % 1_000_000_000 + frac
+    if exact - approx > 500:
+        exact -= 1_000_000_000  # the microsecond rounding carried into the next second
+    return exact if abs(exact - approx) <= 500 else None
+
+
 def timestamp_ns(record: Record, column: str) -> int | None:
     """The exact value of a datetime column in nanoseconds since the epoch.
 
@@ -112,18 +191,45 @@ def timestamp_ns(record: Record, column: str) -> int | None:
         return None
     if not isinstance(value, datetime):
         raise InvalidColumn(f"{record.table}.{column} is not a datetime column")
-    exact = _datetime_ns(value)
+    approx = _datetime_ns(value)
     src = record._src
     if isinstance(src, tuple):
         origin, pos = src
         text = origin.original_text(record, pos, column, envelope)
         if isinstance(text, str):
-            ns = parse_ns(text)
-            # The datetime is the text rounded to the microsecond; anything else
-            # means the record was changed after decoding.
-            if ns is not None and abs(ns - exact) <= 500:
-                return ns
-    return exact
+            # The datetime is the text rounded to the microsecond; a text that does
+            # not agree means the record was changed after decoding.
+            exact = _exact_ns(text, approx)
+            if exact is not None:
+                return exact
+    return approx
+
+
+def exact_datetime(record: Record, column: str) -> ExactDatetime | None:
+    """The datetime column as an :class:`ExactDatetime` (``None`` when absent).
+
+    Same lookup and errors as :func:`timestamp_ns`; the nanoseconds are worked out
+    when first read.
+    """
+    props = record.properties
+    if column in ("time", "_TimeReceivedBySvc"):
+        value = getattr(record, column)
+    elif isinstance(props, dict):
+        raw = props.get(column)
+        ns = parse_ns(raw) if isinstance(raw, str) else None
+        if ns is None:
+            return None
+        return ExactDatetime.from_datetime(_EPOCH + timedelta(microseconds=(ns + 500) // 1000), ns)
+    else:
+        try:
+            value = getattr(props, column)
+        except AttributeError:
+            raise InvalidColumn(f"{record.table} has no column {column!r}") from None
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidColumn(f"{record.table}.{column} is not a datetime column")
+    return ExactDatetime.of_column(value, record, column)
 
 
 #: Deepest nesting :func:`expand` decodes.
@@ -242,30 +348,48 @@ def _container_depth(value: Any, limit: int) -> int:
     return deepest
 
 
-def _copy_nested(column: str, value: Any, ids: dict[str, Any], depth_left: int) -> Any:
-    """Copy decoded JSON, decoding JSON-in-string values and collecting ``$id`` objects."""
-    if depth_left <= 0:
-        raise InvalidJSONText(column, f"JSON nested deeper than {MAX_EXPAND_DEPTH} levels")
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if key == "$id" and isinstance(item, (str, int)) and not isinstance(item, bool):
-                ids.setdefault(str(item), out)
-                continue
-            out[key] = _copy_nested(column, item, ids, depth_left - 1)
-        return out
-    if isinstance(value, list):
-        return [_copy_nested(column, item, ids, depth_left - 1) for item in value]
-    if isinstance(value, str) and _JSON_START.match(value):
-        try:
-            inner = _loads(column, value, depth_left - 1)
-        except InvalidJSONText as exc:
-            if "deeper" in str(exc) or "longer" in str(exc):
-                raise
-            return value  # an ordinary string that starts with a bracket
-        if isinstance(inner, (dict, list)):
-            return _copy_nested(column, inner, ids, depth_left - 1)
-    return value
+def _copy_nested(column: str, root: Any, ids: dict[str, Any], depth: int) -> Any:
+    """Copy decoded JSON, decoding JSON-in-string values and collecting ``$id`` objects.
+
+    Iterative, in document order (the first object with a given ``$id`` wins): the
+    nesting it accepts must not depend on how much of Python's stack is left.
+    """
+    top: list[Any] = [None]
+    # (value, container, key, depth left): copy value into container[key]; a
+    # negative depth marks "register container under the $id key" instead.
+    stack: list[tuple[Any, Any, Any, int]] = [(root, top, 0, depth)]
+    while stack:
+        value, parent, key, depth_left = stack.pop()
+        if depth_left < 0:
+            ids.setdefault(key, parent)
+            continue
+        if depth_left == 0:
+            raise InvalidJSONText(column, f"JSON nested deeper than {MAX_EXPAND_DEPTH} levels")
+        if isinstance(value, str) and _JSON_START.match(value):
+            try:
+                inner = _loads(column, value, depth_left - 1)
+            except InvalidJSONText as exc:
+                if "deeper" in str(exc) or "longer" in str(exc):
+                    raise
+                inner = None  # an ordinary string that starts with a bracket
+            if isinstance(inner, (dict, list)):
+                value, depth_left = inner, depth_left - 1
+        copy: Any = value
+        if isinstance(value, dict):
+            copy = {}
+            tasks: list[tuple[Any, Any, Any, int]] = []
+            for name, item in value.items():
+                if name == "$id" and isinstance(item, (str, int)) and not isinstance(item, bool):
+                    tasks.append((None, copy, str(item), -1))
+                else:
+                    copy[name] = None  # keeps the key order
+                    tasks.append((item, copy, name, depth_left - 1))
+            stack.extend(reversed(tasks))
+        elif isinstance(value, list):
+            copy = [None] * len(value)
+            stack.extend((value[i], copy, i, depth_left - 1) for i in reversed(range(len(value))))
+        parent[key] = copy
+    return top[0]
 
 
 def _ref_target(value: Any, ids: dict[str, Any]) -> Any:

@@ -14,6 +14,7 @@ __all__ = [
     "InvalidRecord",
     "InvalidColumn",
     "InvalidJSONText",
+    "MappingError",
 ]
 
 
@@ -73,3 +74,23 @@ class InvalidJSONText(M365ParseError):
         super().__init__(f"{column}: {message}")
         self.column = column
         self.position = position
+
+
+class MappingError(M365ParseError):
+    """A field-mapping rule set is invalid, unknown, or its name is taken.
+
+    Raised when a rule set is created or registered, never per record.  The
+    attributes name the rule: ``rule_set``, ``table`` and ``field`` (``None`` when
+    the problem is not about one of them).
+    """
+
+    def __init__(
+        self, message: str, rule_set: str | None = None, table: str | None = None, field: str | None = None
+    ) -> None:
+        where = ", ".join(
+            f"{what} {name!r}" for what, name in (("rule set", rule_set), ("table", table), ("field", field)) if name
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+        self.rule_set = rule_set
+        self.table = table
+        self.field = field

@@ -1,0 +1,14 @@
+"""Field-mapping rules that turn decoded records into normalized events.
+
+:data:`registry` holds the named rule sets (``"jsa"`` built in); :func:`normalize`
+applies one to a record, :func:`normalize_batch` to a batch.  See
+:mod:`m365parse.mappings.registry` for the rule language and
+:mod:`m365parse.mappings.transforms` for the named transforms.
+"""
+
+from .jsa import JSA
+from .registry import ENTRY_POINT_GROUP, RuleSet, normalize, normalize_batch, registry
+
+__all__ = ["RuleSet", "registry", "normalize", "normalize_batch", "ENTRY_POINT_GROUP"]
+
+registry.register(JSA)

@@ -1,0 +1,300 @@
+"""The ``"jsa"`` rule set: the fields of the QRadar / JSA "Microsoft 365 Defender" DSM.
+
+The vendor guide highlights these fields:
+
+- streamed records: Event Category = ``category``; Event ID = ``ActionType``
+  (Device tables) or ``Title`` (AlertInfo); Device Time = ``properties.Timestamp``;
+- SIEM REST API alerts: Event ID = ``Category``; Device Time = ``AlertTime``;
+  Source IP = ``IpAddress``; Source IPv6 = ``InternalIPv6List``; Username =
+  ``UserName``.
+
+Where the guide is silent this set picks what a QRadar user would expect
+(``docs`` of :func:`mapping_table` and README's table): the initiating process is
+the actor of a Device event (never its parent); for inbound connections and for
+logons the remote side is the source; ``"-"`` and ``""`` are never addresses,
+IPv4-mapped IPv6 becomes IPv4, packed lists are split.  ``SourceIP`` holds the
+source address of either version, ``SourceIPv6`` the IPv6 one.  The ``Identity*``
+fields describe the account the event is about and the device it was on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tables import DOCUMENTED_TYPES
+from .registry import ALL, RuleSet
+
+__all__ = ["JSA", "FIELDS", "mapping_table"]
+
+#: Every key the rule set can produce, in order.
+FIELDS = (
+    "EventCategory",
+    "EventID",
+    "DeviceTime",
+    "LogSourceIdentifier",
+    "SourceIP",
+    "SourceIPv6",
+    "SourcePort",
+    "DestinationIP",
+    "DestinationPort",
+    "Username",
+    "DeviceName",
+    "Severity",
+    "IdentityUsername",
+    "IdentityDomain",
+    "IdentitySid",
+    "IdentityHostName",
+    "IdentityIP",
+    "IdentityMAC",
+)
+
+Rules = dict[str, Any]
+
+
+def _ip(column: str, kind: str = "ip") -> dict[str, Any]:
+    return {"column": column, "transform": kind}
+
+
+def _directional(local_ip: str, local_port: str, remote_ip: str, remote_port: str) -> Rules:
+    """Source and destination of a network event: inbound puts the remote side first."""
+
+    def side(inbound: str, outbound: str, kind: str = "ip", port: bool = False) -> dict[str, Any]:
+        if port:
+            return {"if": "inbound", "then": inbound, "else": outbound}
+        return {"if": "inbound", "then": _ip(inbound, kind), "else": _ip(outbound, kind)}
+
+    return {
+        "SourceIP": side(remote_ip, local_ip),
+        "SourceIPv6": side(remote_ip, local_ip, "ipv6"),
+        "SourcePort": side(remote_port, local_port, port=True),
+        "DestinationIP": side(local_ip, remote_ip),
+        "DestinationPort": side(local_port, remote_port, port=True),
+    }
+
+
+def _actor(table: str) -> Rules:
+    """Username and identity of a Device event: the initiating process's account."""
+    return {
+        "Username": {"first": ["InitiatingProcessAccountName", "InitiatingProcessAccountUpn"]},
+        "IdentityUsername": "InitiatingProcessAccountName",
+        "IdentityDomain": "InitiatingProcessAccountDomain",
+        "IdentitySid": "InitiatingProcessAccountSid",
+        "IdentityHostName": "DeviceName",
+        **_remote_session(table),
+    }
+
+
+def _remote_session(table: str) -> Rules:
+    # The actor ran in a remote (RDP) session: the session's client is the source.
+    if "InitiatingProcessRemoteSessionIP" in DOCUMENTED_TYPES[table]:
+        return {
+            "SourceIP": _ip("InitiatingProcessRemoteSessionIP"),
+            "SourceIPv6": _ip("InitiatingProcessRemoteSessionIP", "ipv6"),
+        }
+    return {}
+
+
+def _account(table: str, host: str | None = "DeviceName", ip: str | None = None) -> Rules:
+    """Username and identity from the table's ``Account*`` columns."""
+    names = [c for c in ("AccountName", "AccountUpn") if c in DOCUMENTED_TYPES[table]]
+    rules: Rules = {
+        "Username": {"first": names},
+        "IdentityUsername": {"first": names},
+        "IdentityDomain": "AccountDomain",
+        "IdentitySid": "AccountSid",
+    }
+    if host:
+        rules["IdentityHostName"] = host
+    if ip:
+        rules["IdentityIP"] = _ip(ip)
+    return rules
+
+
+def _identity_network() -> Rules:
+    return {
+        "SourceIP": _ip("IPAddress"),
+        "SourceIPv6": _ip("IPAddress", "ipv6"),
+        "SourcePort": "Port",
+        "DestinationIP": _ip("DestinationIPAddress"),
+        "DestinationPort": "DestinationPort",
+    }
+
+
+_TABLE_NAME = {"envelope": "table"}
+
+RULES: dict[str, Rules] = {
+    # Every table, unknown ones included; a table's own rules replace these.
+    ALL: {
+        "EventCategory": {"envelope": "category"},
+        "EventID": {"first": ["ActionType", "Title", _TABLE_NAME]},
+        "DeviceTime": "Timestamp",
+        "LogSourceIdentifier": {"envelope": "tenantId"},
+        "DeviceName": "DeviceName",
+        "Username": {"first": ["AccountName", "AccountUpn"]},
+        "Severity": "Severity",
+    },
+    "AlertInfo": {"EventID": "Title"},
+    "AlertEvidence": {
+        "EventID": "Title",
+        "SourceIP": _ip("RemoteIP"),
+        "SourceIPv6": _ip("RemoteIP", "ipv6"),
+        "DestinationIP": _ip("LocalIP"),
+        **_account("AlertEvidence"),
+    },
+    "DeviceInfo": {
+        "EventID": _TABLE_NAME,
+        "Username": {"column": "LoggedOnUsers", "transform": ["json", "first", "get:UserName"]},
+        "IdentityUsername": {"column": "LoggedOnUsers", "transform": ["json", "first", "get:UserName"]},
+        "IdentityDomain": {"column": "LoggedOnUsers", "transform": ["json", "first", "get:DomainName"]},
+        "IdentitySid": {"column": "LoggedOnUsers", "transform": ["json", "first", "get:Sid"]},
+        "IdentityHostName": "DeviceName",
+        "IdentityIP": _ip("PublicIP"),
+    },
+    "DeviceNetworkInfo": {
+        "EventID": _TABLE_NAME,
+        "IdentityHostName": "DeviceName",
+        "IdentityIP": {"column": "IPAddresses", "transform": ["json", "first", "get:IPAddress", "ip"]},
+        "IdentityMAC": "MacAddress",
+    },
+    "DeviceProcessEvents": _actor("DeviceProcessEvents"),
+    "DeviceNetworkEvents": {
+        **_actor("DeviceNetworkEvents"),
+        **_directional("LocalIP", "LocalPort", "RemoteIP", "RemotePort"),
+        "IdentityIP": _ip("LocalIP"),
+    },
+    "DeviceFileEvents": {
+        **_actor("DeviceFileEvents"),
+        # A file written over the network (SMB): the requesting account and address.
+        "Username": {"first": ["RequestAccountName", "InitiatingProcessAccountName", "InitiatingProcessAccountUpn"]},
+        "SourceIP": {"first": [_ip("RequestSourceIP"), _ip("FileOriginIP")]},
+        "SourceIPv6": {"first": [_ip("RequestSourceIP", "ipv6"), _ip("FileOriginIP", "ipv6")]},
+        "SourcePort": "RequestSourcePort",
+    },
+    "DeviceRegistryEvents": _actor("DeviceRegistryEvents"),
+    "DeviceLogonEvents": {
+        # The account that logged on, from the remote address when there is one.
+        **_account("DeviceLogonEvents"),
+        "SourceIP": _ip("RemoteIP"),
+        "SourceIPv6": _ip("RemoteIP", "ipv6"),
+        "SourcePort": "RemotePort",
+    },
+    "DeviceImageLoadEvents": _actor("DeviceImageLoadEvents"),
+    "DeviceEvents": {
+        **_actor("DeviceEvents"),
+        **_directional("LocalIP", "LocalPort", "RemoteIP", "RemotePort"),
+    },
+    "DeviceFileCertificateInfo": {"EventID": _TABLE_NAME, "IdentityHostName": "DeviceName"},
+    "EmailEvents": {
+        "EventID": "DeliveryAction",
+        "SourceIP": {"first": [_ip("SenderIPv4"), _ip("SenderIPv6")]},
+        "SourceIPv6": _ip("SenderIPv6", "ipv6"),
+        "Username": "RecipientEmailAddress",
+    },
+    "EmailAttachmentInfo": {"EventID": _TABLE_NAME, "Username": "RecipientEmailAddress"},
+    "EmailPostDeliveryEvents": {"Username": "RecipientEmailAddress"},
+    "EmailUrlInfo": {"EventID": _TABLE_NAME},
+    "UrlClickEvents": {
+        "SourceIP": _ip("IPAddress"),
+        "SourceIPv6": _ip("IPAddress", "ipv6"),
+        "Username": "AccountUpn",
+        "IdentityUsername": "AccountUpn",
+        "IdentityIP": _ip("IPAddress"),
+    },
+    "IdentityLogonEvents": {**_account("IdentityLogonEvents", ip="IPAddress"), **_identity_network()},
+    "IdentityQueryEvents": {**_account("IdentityQueryEvents", ip="IPAddress"), **_identity_network()},
+    "IdentityDirectoryEvents": {**_account("IdentityDirectoryEvents", ip="IPAddress"), **_identity_network()},
+    "IdentityInfo": {
+        "EventID": _TABLE_NAME,
+        **_account("IdentityInfo", host=None),
+        "IdentitySid": {"first": ["OnPremSid", "CloudSid"]},
+    },
+    "CloudAppEvents": {
+        "Username": {"first": ["AccountDisplayName", "AccountId"]},
+        "SourceIP": _ip("IPAddress"),
+        "SourceIPv6": _ip("IPAddress", "ipv6"),
+        "IdentityUsername": {"first": ["AccountDisplayName", "AccountId"]},
+        "IdentityIP": _ip("IPAddress"),
+    },
+    "SiemAlert": {
+        "EventCategory": "Source",
+        "EventID": "Category",
+        "DeviceTime": "AlertTime",
+        "LogSourceIdentifier": None,
+        "SourceIP": _ip("IpAddress"),
+        "SourceIPv6": {"column": "InternalIPv6List", "transform": ["split", "ipv6"]},
+        "Username": "UserName",
+        "DeviceName": "ComputerDnsName",
+        "IdentityUsername": "UserName",
+        "IdentityDomain": "UserDomain",
+        "IdentityHostName": {"first": ["MachineName", "ComputerDnsName"]},
+        "IdentityIP": {"column": "InternalIPv4List", "transform": "first_ip"},
+    },
+}
+
+#: The rule set, registered as ``"jsa"``.
+JSA = RuleSet(
+    "jsa",
+    RULES,
+    description='QRadar / JSA "Microsoft 365 Defender" DSM fields, with identity',
+)
+
+
+def _describe(spec: Any) -> str:
+    if spec is None:
+        return ""
+    if isinstance(spec, str):
+        return f"`{spec}`"
+    if callable(spec) and not isinstance(spec, dict):
+        return f"`{getattr(spec, '__name__', 'callable')}()`"
+    names = spec.get("transform", ())
+    suffix = " | " + ", ".join([names] if isinstance(names, str) else names) if names else ""
+    if "column" in spec:
+        text = f"`{spec['column']}`"
+    elif "first" in spec:
+        text = " or ".join(_describe(item) for item in spec["first"])
+    elif "envelope" in spec:
+        text = f"envelope `{spec['envelope']}`"
+    elif "const" in spec:
+        text = f"`{spec['const']!r}`"
+    elif "collect" in spec:
+        text = "all of " + ", ".join(_describe(item) for item in spec["collect"])
+    elif "if" in spec:
+        text = f"{spec['if']}: {_describe(spec['then'])}; else {_describe(spec.get('else')) or 'none'}"
+    else:
+        text = "?"
+    return text + suffix
+
+
+def mapping_table(rule_set: RuleSet | None = None, fields: tuple[str, ...] = FIELDS) -> str:
+    """The whole mapping as Markdown: per table, each field and where its value comes from."""
+    rs = rule_set or JSA
+    lines = [f"# The {rs.name!r} rule set", "", rs.description, ""]
+    lines += ["Generated by `m365parse.mappings.jsa.mapping_table()`; a test keeps it current.", ""]
+    tables = [t for t in DOCUMENTED_TYPES if t != "SiemAlert"] + ["SiemAlert", ALL]
+    for table in tables:
+        title = "Records of unknown tables (and the default of every table)" if table == ALL else table
+        lines += [f"## {title}", "", "| field | from |", "|---|---|"]
+        rules = rs.rules_for(table)
+        for field in fields:
+            spec = rules.get(field)
+            if spec is None or (table != ALL and not _applies(spec, table)):
+                continue
+            lines.append(f"| {field} | {_describe(spec).replace('|', chr(92) + '|')} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _applies(spec: Any, table: str) -> bool:
+    if isinstance(spec, str):
+        return spec in DOCUMENTED_TYPES[table]
+    if not isinstance(spec, dict):
+        return True
+    if "column" in spec:
+        return bool(spec["column"] in DOCUMENTED_TYPES[table])
+    if "first" in spec:
+        return any(_applies(item, table) for item in spec["first"])
+    if "collect" in spec:
+        return any(_applies(item, table) for item in spec["collect"])
+    if "if" in spec:
+        return _applies(spec["then"], table) or _applies(spec.get("else"), table)
+    return True

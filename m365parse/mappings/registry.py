@@ -1,0 +1,512 @@
+"""Field-mapping rules, rule sets, their registry, and the compiler.
+
+A rule set maps decoded records to flat (or, with ``nested=True``, nested) dicts.
+Its rules are data: for a table, or for every table (``"*"``), a target field and
+how to obtain the value, written as one of these *specs*:
+
+=====================================  ==============================================
+spec                                   value
+=====================================  ==============================================
+``"ActionType"``                       the column (shorthand of ``{"column": ...}``)
+``{"column": "ActionType"}``           the column of ``properties``
+``{"first": ["AccountUpn", spec]}``   the first of several specs (a string is a
+                                       column) whose value is not empty
+``{"envelope": "category"}``           an envelope value: ``time``, ``tenantId``,
+                                       ``operationName``, ``category``, ``table``,
+                                       ``_TimeReceivedBySvc``, ``Tenant``
+``{"const": "Microsoft"}``             a constant
+``{"collect": [spec, ...]}``           every non-empty value of several specs, as a
+                                       list without repeats (lists are flattened)
+``{"if": "inbound", "then": spec,      ``then`` when the named condition holds for
+"else": spec}``                        the record, else ``else`` (optional)
+``{"call": fn}`` or ``fn``             ``fn(record)``: the escape hatch
+=====================================  ==============================================
+
+Any spec may add ``"transform": name`` or a list of names, applied in order, from
+the documented set in :mod:`m365parse.mappings.transforms`.  A datetime column
+gives an :class:`m365parse.ExactDatetime` (exact to the 100 ns).  A field whose
+value is ``None``, ``""`` or an empty list is left out of the result.
+
+Rule sets are validated when they are registered (unknown table, column, transform
+or condition, duplicate name: :class:`MappingError`, naming the rule) and
+compiled once per table, on first use, into a Python function.  The generated code
+holds no text of the rule data: names and constants are passed in as variables,
+column names are checked against the generated table structs first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from importlib import metadata
+from typing import Any
+
+from .._values import ExactDatetime, exact_datetime, parse_ns
+from ..errors import MappingError
+from ..record import Batch, Record, UnknownRecord
+from ..tables import DOCUMENTED_TYPES, TABLES
+from .transforms import CONDITIONS, transform
+
+__all__ = ["RuleSet", "Registry", "registry", "normalize", "normalize_batch", "ENTRY_POINT_GROUP"]
+
+#: The entry-point group through which packages ship rule sets.
+ENTRY_POINT_GROUP = "m365parse.mappings"
+
+ENVELOPE = ("time", "tenantId", "operationName", "category", "table", "_TimeReceivedBySvc", "Tenant")
+ALL = "*"
+_SPEC_KINDS = ("column", "first", "envelope", "const", "collect", "if", "call")
+_KNOWN_COLUMNS = frozenset(col for cols in DOCUMENTED_TYPES.values() for col in cols)
+
+Spec = Any  # str | Mapping[str, Any] | Callable[[Record], Any]
+Normalizer = Callable[[Record], dict[str, Any]]
+
+
+class RuleSet:
+    """A named set of field-mapping rules.
+
+    ``rules`` maps a table name of :data:`m365parse.TABLES` (or ``"*"`` for every
+    table, unknown ones included) to ``{target field: spec}``.  A table's own rule
+    for a field replaces the ``"*"`` rule for it; a spec of ``None`` removes it.
+    With ``nested=True`` dotted target names (``"host.name"``) build nested dicts.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        rules: Mapping[str, Mapping[str, Spec]],
+        *,
+        description: str = "",
+        nested: bool = False,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.nested = nested
+        self.rules: dict[str, dict[str, Spec]] = {table: dict(fields) for table, fields in rules.items()}
+        self._compiled: dict[type[Record], Normalizer] = {}
+        self.validate()
+
+    def __repr__(self) -> str:
+        return f"RuleSet({self.name!r}, {len(self.rules)} tables)"
+
+    def derive(
+        self,
+        name: str,
+        overrides: Mapping[str, Mapping[str, Spec]],
+        *,
+        description: str | None = None,
+    ) -> RuleSet:
+        """A new rule set: this one with single fields replaced, added or (``None``) removed."""
+        rules = {table: dict(fields) for table, fields in self.rules.items()}
+        for table, fields in overrides.items():
+            rules.setdefault(table, {}).update(fields)
+        return RuleSet(
+            name, rules, description=self.description if description is None else description, nested=self.nested
+        )
+
+    # --- validation ----------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Check every rule; raise :class:`MappingError` naming the first bad one."""
+        if not isinstance(self.name, str) or not self.name:
+            raise MappingError("a rule set needs a non-empty name", rule_set=str(self.name))
+        for table, fields in self.rules.items():
+            if table != ALL and table not in TABLES:
+                raise MappingError(f"unknown table {table!r}", rule_set=self.name, table=table)
+            for target, spec in fields.items():
+                if not isinstance(target, str) or not target:
+                    raise MappingError("target fields must be non-empty strings", self.name, table, str(target))
+                if spec is not None:
+                    self._check(spec, table, target)
+
+    def _check(self, spec: Spec, table: str, target: str) -> None:
+        def fail(message: str) -> MappingError:
+            return MappingError(message, self.name, table, target)
+
+        if isinstance(spec, str):
+            spec = {"column": spec}
+        elif callable(spec) and not isinstance(spec, Mapping):
+            return
+        if not isinstance(spec, Mapping):
+            raise fail(f"a rule must be a column name, a dict or a callable, not {type(spec).__name__}")
+        kinds = [k for k in _SPEC_KINDS if k in spec]
+        allowed = {*_SPEC_KINDS, "transform", "then", "else"}
+        unknown_keys = [k for k in spec if k not in allowed]
+        if unknown_keys:
+            raise fail(f"unknown key {unknown_keys[0]!r} in rule (expected one of {', '.join(_SPEC_KINDS)})")
+        if len(kinds) != 1:
+            raise fail(f"a rule needs exactly one of {', '.join(_SPEC_KINDS)}, got {kinds or 'none'}")
+        kind = kinds[0]
+        arg = spec[kind]
+        if kind == "column":
+            self._check_column(arg, table, fail)
+        elif kind == "first":
+            if not isinstance(arg, (list, tuple)) or not arg:
+                raise fail("'first' takes a non-empty list of columns or rules")
+            for item in arg:
+                self._check(item, table, target)
+        elif kind == "envelope":
+            if arg not in ENVELOPE:
+                raise fail(f"unknown envelope key {arg!r} (expected one of {', '.join(ENVELOPE)})")
+        elif kind == "collect":
+            if not isinstance(arg, (list, tuple)) or not arg:
+                raise fail("'collect' takes a non-empty list of rules")
+            for item in arg:
+                self._check(item, table, target)
+        elif kind == "if":
+            if arg not in CONDITIONS:
+                raise fail(f"unknown condition {arg!r} (known: {', '.join(sorted(CONDITIONS))})")
+            if "then" not in spec:
+                raise fail("'if' needs 'then'")
+            self._check(spec["then"], table, target)
+            if spec.get("else") is not None:
+                self._check(spec["else"], table, target)
+        elif kind == "call" and not callable(arg):
+            raise fail("'call' takes a callable")
+        names = spec.get("transform", ())
+        for name in [names] if isinstance(names, str) else names:
+            if not isinstance(name, str):
+                raise fail(f"transform names are strings, not {type(name).__name__}")
+            try:
+                transform(name)
+            except KeyError:
+                raise fail(f"unknown transform {name!r}") from None
+
+    @staticmethod
+    def _check_column(column: Any, table: str, fail: Callable[[str], MappingError]) -> None:
+        if not isinstance(column, str):
+            raise fail(f"column names are strings, not {type(column).__name__}")
+        known = DOCUMENTED_TYPES[table] if table != ALL else _KNOWN_COLUMNS
+        if column not in known:
+            where = f"table {table}" if table != ALL else "any table"
+            raise fail(f"unknown column {column!r} of {where}")
+
+    # --- compilation ---------------------------------------------------------------
+
+    def rules_for(self, table: str) -> dict[str, Spec]:
+        """The effective rules of ``table`` (``"*"`` rules, then the table's own)."""
+        merged = dict(self.rules.get(ALL, {}))
+        merged.update(self.rules.get(table, {}))
+        return {target: spec for target, spec in merged.items() if spec is not None}
+
+    def normalizer(self, record_type: type[Record], table: str) -> Normalizer:
+        """The compiled function of ``table`` (built once, then cached)."""
+        fn = self._compiled.get(record_type)
+        if fn is None:
+            known = record_type is not UnknownRecord and table in TABLES
+            fn = _Compiler(self, table if known else None).build()
+            self._compiled[record_type] = fn
+        return fn
+
+
+class _Compiler:
+    """Generates the source of one (rule set, table) function and compiles it.
+
+    Only identifiers it makes itself (``_k3``, ``_t7``) and column names that are
+    attributes of the generated table struct appear in the source; every name and
+    constant from the rule data reaches the code as a variable of its namespace.
+    """
+
+    def __init__(self, rule_set: RuleSet, table: str | None) -> None:
+        self.rule_set = rule_set
+        self.table = table  # None: records of unknown tables (properties is a dict)
+        self.struct_fields = frozenset(TABLES[table].__struct_fields__) if table else frozenset()
+        self.kinds = DOCUMENTED_TYPES.get(table, {}) if table else {}
+        self.ns: dict[str, Any] = {"_exact": _exact, "_exact_text": _exact_text, "_collect": _add_collected}
+        self.lines: list[str] = []
+        self.counter = 0
+        self.conds: dict[str, str] = {}
+
+    def name(self, value: Any, prefix: str = "_c") -> str:
+        self.counter += 1
+        ident = f"{prefix}{self.counter}"
+        self.ns[ident] = value
+        return ident
+
+    def build(self) -> Normalizer:
+        table = self.table if self.table is not None else ALL
+        rules = self.rule_set.rules_for(table)
+        if self.table is None:
+            # unknown tables: only the "*" rules, columns read from the dict
+            rules = {t: s for t, s in self.rule_set.rules.get(ALL, {}).items() if s is not None}
+        body = ["def normalize(record):", "    p = record.properties", "    out = {}"]
+        for cond in sorted({c for spec in rules.values() for c in _conditions(spec) if self.available(spec)}):
+            # each condition once per record, however many fields use it
+            body.append(f"    {self.cond_var(cond)} = {self.name(CONDITIONS[cond], '_p')}(record)")
+        for target, spec in rules.items():
+            if not self.available(spec):
+                continue  # only columns this table does not have
+            key = self.name(target, "_k")
+            self.lines = []
+            value = self.emit(spec, "    ")
+            body += self.lines
+            body.append(f"    if {value} is not None and {value} != '' and {value} != []:")
+            body.append(f"        out[{key}] = {value}")
+        if self.rule_set.nested:
+            self.ns["_nest"] = _nest
+            body.append("    return _nest(out)")
+        else:
+            body.append("    return out")
+        source = "\n".join(body) + "\n"
+        filename = f"<m365parse rules {self.rule_set.name!r} {table}>"
+        code = compile(source, filename, "exec")
+        exec(code, self.ns)  # noqa: S102 - source built from identifiers this class made
+        fn: Normalizer = self.ns["normalize"]
+        fn.__doc__ = source  # kept for debugging: help(fn) shows the generated code
+        return fn
+
+    def cond_var(self, name: str) -> str:
+        ident = self.conds.get(name)
+        if ident is None:
+            self.counter += 1
+            ident = self.conds[name] = f"cond{self.counter}"
+        return ident
+
+    def available(self, spec: Spec) -> bool:
+        """False when ``spec`` can only read columns this table does not have."""
+        if isinstance(spec, str):
+            spec = {"column": spec}
+        if not isinstance(spec, Mapping):
+            return True
+        if "column" in spec:
+            return self.table is None or spec["column"] in self.struct_fields
+        if "first" in spec:
+            return any(self.available(item) for item in spec["first"])
+        if "collect" in spec:
+            return any(self.available(item) for item in spec["collect"])
+        if "if" in spec:
+            return self.available(spec["then"]) or (spec.get("else") is not None and self.available(spec["else"]))
+        return True
+
+    def var(self) -> str:
+        self.counter += 1
+        return f"v{self.counter}"
+
+    def emit(self, spec: Spec, indent: str) -> str:
+        """Emit statements computing ``spec``; return the variable holding the value."""
+        if isinstance(spec, str):
+            spec = {"column": spec}
+        elif callable(spec) and not isinstance(spec, Mapping):
+            spec = {"call": spec}
+        out = self.var()
+        if "column" in spec:
+            self.lines.append(f"{indent}{out} = {self.column(spec['column'])}")
+        elif "first" in spec:
+            items = list(spec["first"])
+            first = self.emit(items[0], indent)
+            self.lines.append(f"{indent}{out} = {first}")
+            for item in items[1:]:
+                self.lines.append(f"{indent}if {out} is None or {out} == '' or {out} == []:")
+                inner = self.emit(item, indent + "    ")
+                self.lines.append(f"{indent}    {out} = {inner}")
+        elif "envelope" in spec:
+            key = spec["envelope"]
+            if key in ("time", "_TimeReceivedBySvc"):
+                self.lines.append(f"{indent}{out} = _exact(record, {self.name(key)})")
+            else:
+                attr = {"category": "category", "table": "table", "tenantId": "tenantId"}.get(key, key)
+                self.lines.append(f"{indent}{out} = getattr(record, {self.name(attr)}, None)")
+        elif "const" in spec:
+            self.lines.append(f"{indent}{out} = {self.name(spec['const'])}")
+        elif "call" in spec:
+            self.lines.append(f"{indent}{out} = {self.name(spec['call'], '_f')}(record)")
+        elif "collect" in spec:
+            self.lines.append(f"{indent}{out} = []")
+            for item in spec["collect"]:
+                inner = self.emit(item, indent)
+                self.lines.append(f"{indent}_collect({out}, {inner})")
+            self.lines.append(f"{indent}if not {out}:")
+            self.lines.append(f"{indent}    {out} = None")
+        elif "if" in spec:
+            self.lines.append(f"{indent}if {self.cond_var(spec['if'])}:")
+            then = self.emit(spec["then"], indent + "    ")
+            self.lines.append(f"{indent}    {out} = {then}")
+            self.lines.append(f"{indent}else:")
+            if spec.get("else") is not None:
+                other = self.emit(spec["else"], indent + "    ")
+                self.lines.append(f"{indent}    {out} = {other}")
+            else:
+                self.lines.append(f"{indent}    {out} = None")
+        names = spec.get("transform", ())
+        for tname in [names] if isinstance(names, str) else names:
+            fn = self.name(transform(tname), "_t")
+            self.lines.append(f"{indent}if {out} is not None:")
+            self.lines.append(f"{indent}    {out} = {fn}({out})")
+        return out
+
+    def column(self, column: str) -> str:
+        if self.table is None:
+            ref = self.name(column, "_n")
+            if column in _DATETIME_COLUMNS:
+                return f"_exact_text(p.get({ref}))"
+            return f"p.get({ref})"
+        if column not in self.struct_fields or not column.isidentifier():
+            return "None"  # a "*" rule naming a column this table does not have
+        if self.kinds.get(column) == "datetime":
+            return f"_exact(record, {self.name(column)})"
+        return f"p.{column}"
+
+
+def _conditions(spec: Spec) -> Iterator[str]:
+    if isinstance(spec, Mapping):
+        if "if" in spec:
+            yield spec["if"]
+        for key in ("then", "else"):
+            if spec.get(key) is not None:
+                yield from _conditions(spec[key])
+        for key in ("first", "collect"):
+            for item in spec.get(key, ()):
+                yield from _conditions(item)
+
+
+_DATETIME_COLUMNS = frozenset(
+    col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime"
+)
+
+
+def _exact(record: Record, column: str) -> ExactDatetime | None:
+    return exact_datetime(record, column)
+
+
+def _exact_text(value: Any) -> Any:
+    """A timestamp string of an untyped (unknown-table) row as an ExactDatetime."""
+    if isinstance(value, str):
+        ns = parse_ns(value)
+        if ns is not None:
+            return ExactDatetime.from_datetime(_EPOCH + timedelta(microseconds=(ns + 500) // 1000), ns)
+    return value
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _add_collected(out: list[Any], value: Any) -> None:
+    if value is None or value == "":
+        return
+    for item in value if isinstance(value, list) else (value,):
+        if item is not None and item != "" and item not in out:
+            out.append(item)
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"host.name": x}`` becomes ``{"host": {"name": x}}``."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        if "." not in key:
+            out[key] = value
+            continue
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+class Registry:
+    """The named rule sets: list, get and register them.
+
+    Built-in sets are registered when :mod:`m365parse` is imported; sets that other
+    packages ship through the ``m365parse.mappings`` entry-point group are loaded
+    on first use of the registry.
+    """
+
+    def __init__(self) -> None:
+        self._sets: dict[str, RuleSet] = {}
+        self._plugins_loaded = False
+
+    def register(self, rule_set: RuleSet) -> RuleSet:
+        """Add a rule set; :class:`MappingError` when its name is taken."""
+        if not isinstance(rule_set, RuleSet):
+            raise MappingError(f"expected a RuleSet, got {type(rule_set).__name__}")
+        if rule_set.name in self._sets:
+            raise MappingError(f"a rule set named {rule_set.name!r} is already registered", rule_set.name)
+        self._sets[rule_set.name] = rule_set
+        return rule_set
+
+    def unregister(self, name: str) -> None:
+        """Remove the rule set called ``name``."""
+        self._load_plugins()
+        if self._sets.pop(name, None) is None:
+            raise MappingError(f"no rule set named {name!r}", name)
+
+    def get(self, name: str) -> RuleSet:
+        """The rule set called ``name``; :class:`MappingError` when there is none."""
+        found = self._sets.get(name)
+        if found is None:
+            self._load_plugins()
+            found = self._sets.get(name)
+        if found is None:
+            raise MappingError(f"no rule set named {name!r} (registered: {', '.join(self.names())})", name)
+        return found
+
+    def names(self) -> list[str]:
+        """Names of every registered rule set, sorted."""
+        self._load_plugins()
+        return sorted(self._sets)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for entry in _entry_points():
+            try:
+                loaded = entry.load()
+                rule_set = loaded() if callable(loaded) and not isinstance(loaded, RuleSet) else loaded
+            except Exception as exc:
+                raise MappingError(f"entry point {entry.name!r} ({entry.value}) failed to load: {exc}") from exc
+            if not isinstance(rule_set, RuleSet):
+                raise MappingError(f"entry point {entry.name!r} ({entry.value}) did not give a RuleSet")
+            self.register(rule_set)
+
+
+def _entry_points() -> Iterable[metadata.EntryPoint]:
+    return metadata.entry_points(group=ENTRY_POINT_GROUP)
+
+
+#: The registry of rule sets.
+registry = Registry()
+
+
+def _resolve(rule_set: str | RuleSet) -> RuleSet:
+    return rule_set if isinstance(rule_set, RuleSet) else registry.get(rule_set)
+
+
+def normalize(record: Record, rule_set: str | RuleSet = "jsa") -> dict[str, Any]:
+    """Normalize one record with a rule set (by name, or a :class:`RuleSet`).
+
+    Fields with no value are left out.  Records of unknown tables get the
+    rule set's ``"*"`` rules.
+    """
+    rs = _resolve(rule_set)
+    rtype = type(record)
+    fn = rs._compiled.get(rtype)
+    if fn is None:
+        fn = rs.normalizer(rtype, record.table)
+    return fn(record)
+
+
+def normalize_batch(batch: Batch | Iterable[Record], rule_set: str | RuleSet = "jsa") -> list[dict[str, Any]]:
+    """Normalize every record of a batch (its errors are skipped), in order."""
+    rs = _resolve(rule_set)
+    records = batch.records if isinstance(batch, Batch) else batch
+    compiled = rs._compiled
+    out = []
+    for record in records:
+        rtype = type(record)
+        fn = compiled.get(rtype)
+        if fn is None:
+            fn = rs.normalizer(rtype, record.table)
+        out.append(fn(record))
+    return out
