@@ -1,0 +1,77 @@
+"""The benchmark suite runs end to end on tiny sizes, so that it cannot rot.
+
+Not a benchmark: the figures of so small a run mean nothing.  CI installs only
+the ``test`` extra, so orjson and pydantic may be missing: their variants must
+then be reported as skipped, not crash the suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import m365parse
+from benchmarks.data import encode_units
+from benchmarks.variants import VARIANTS, Unavailable
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORTABLE = {"ok", "skipped", "not available", "n/a"}
+
+
+def test_suite_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    cmd = [sys.executable, "-m", "benchmarks", "--records", "40", "--batch-size", "20", "--repeat", "1"]
+    cmd += ["--scale-max", "100", "--stream-bytes", "1M", "--chunk-bytes", "256K", "--import-runs", "1"]
+    cmd += ["--json", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(out.read_text(encoding="utf-8"))
+
+    assert set(result["shapes"]) == {"body", "lines", "siem"}
+    for shape, info in result["shapes"].items():
+        variants = info["variants"]
+        assert set(variants) == set(VARIANTS)
+        for name, r in variants.items():
+            assert r["status"] in REPORTABLE, (shape, name, r)
+        for name in ("decode", "ceiling", "json", "untyped"):
+            assert variants[name]["status"] == "ok", (shape, name)
+            assert variants[name]["records"] == 40
+            assert variants[name]["us_per_record"] > 0
+        for name, module in (("orjson", "orjson"), ("pydantic", "pydantic")):
+            installed = importlib.util.find_spec(module) is not None
+            assert variants[name]["status"] == ("ok" if installed else "skipped"), (shape, name)
+        assert variants["incremental"]["status"] == ("ok" if shape == "lines" else "n/a")
+        assert variants["decode"]["ratio_to_decode"] == 1.0
+
+    assert [r["status"] for r in result["scaling"]] == ["ok"]
+    assert result["stream"]["status"] == "ok"
+    assert result["stream"]["bytes"] >= 2**20
+    assert result["import"]["status"] == "ok"
+    assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS", "n/a"}
+    for heading in ("# m365parse benchmarks", "## Targets", "## Scaling", "## Streaming", "## Import time"):
+        assert heading in proc.stdout
+
+
+def test_data_is_deterministic_and_decodes_cleanly() -> None:
+    for shape in ("body", "lines", "siem"):
+        first = list(encode_units(shape, 30, 12, seed=7))
+        assert first == list(encode_units(shape, 30, 12, seed=7))
+        assert first != list(encode_units(shape, 30, 12, seed=8))
+        assert len(first) == 3
+        batches = [m365parse.decode(unit) for unit in first]
+        assert sum(len(b.records) for b in batches) == 30
+        assert not any(b.errors for b in batches)
+        assert not any(r.extra or r.envelope_extra for b in batches for r in b.records)
+
+
+@pytest.mark.parametrize("name", ["orjson", "pydantic"])
+def test_missing_optional_dependency_is_skipped(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, name, None)  # makes `import name` raise ImportError
+    with pytest.raises(Unavailable) as info:
+        VARIANTS[name].setup("body", {})
+    assert info.value.status == "skipped"
