@@ -114,7 +114,7 @@ class Origin:
 
     def __init__(self, data: bytes, shape: str) -> None:
         self._data = data
-        self._shape = shape  # "body", "array", "lines", "one"
+        self._shape = shape  # "body", "bodies" (one per line), "array", "lines", "one"
         self._views: list[Any] | None = None
 
     def __repr__(self) -> str:
@@ -124,6 +124,10 @@ class Origin:
         data, shape = self._data, self._shape
         if shape == "lines":
             return (_TIMES["one"] if typed else _ANY).decode_lines(data)
+        if shape == "bodies":
+            if typed:
+                return [view for body in _TIMES["body"].decode_lines(data) for view in body.records]
+            return [v for body in _ANY.decode_lines(data) if isinstance(body, dict) for v in body.get("records") or []]
         value = _TIMES[shape].decode(data) if typed else _ANY.decode(data)
         if shape == "body":
             return value.records if typed else value.get("records") if isinstance(value, dict) else None
@@ -233,7 +237,7 @@ def _attach(records: list[Record], origin: Origin) -> list[Record]:
     return records
 
 
-def _decode_body(buf: bytes) -> Batch:
+def _decode_body(buf: bytes, first_index: int = 0) -> Batch:
     try:
         records: list[Record] = _BODY.decode(buf).records
     except _DECODE_ERRORS:
@@ -243,8 +247,19 @@ def _decode_body(buf: bytes) -> Batch:
     try:
         raws: list[Any] = _RAW_BODY.decode(buf).records
     except _DECODE_ERRORS:
-        raws = _split_array(buf, _BODY_START.match(buf).end() - 1)  # type: ignore[union-attr]
-    return _decode_each(raws, "$.records")
+        pass
+    else:
+        return _decode_each(raws, "$.records", first_index=first_index)
+    lines = _nonblank_lines(buf)
+    if sum(1 for line in lines if _BODY_START.match(line)) > 1:
+        # Event Hubs bodies one per line, as consumers often dump them.
+        return decode_lines(buf, first_index)
+    raws = _split_array(buf, _BODY_START.match(buf).end() - 1)  # type: ignore[union-attr]
+    return _decode_each(raws, "$.records", first_index=first_index)
+
+
+def _nonblank_lines(buf: bytes) -> list[bytes]:
+    return [line for line in (raw.strip(_WS) for raw in buf.split(b"\n")) if line]
 
 
 def _decode_array(buf: bytes) -> Batch:
@@ -287,8 +302,7 @@ def _decode_objects(buf: bytes) -> Batch:
             return _decode_each(raws, "$.records")
         item = decode_one(buf, 0, "$")
         return Batch([item], []) if isinstance(item, Record) else Batch([], [item])
-    lines = [line for line in (raw.strip(_WS) for raw in buf.split(b"\n")) if line]
-    batch = _decode_each(lines, "$", lines=True)
+    batch = decode_lines(buf, try_fast=False)
     if not batch.records and all(_is_syntax_error(e) for e in batch.errors):
         raise InvalidInput(
             "expected JSON: an Event Hubs body, records as JSON lines, or a SIEM alert; "
@@ -309,16 +323,42 @@ def _is_syntax_error(error: InvalidRecord) -> bool:
     return error.reason.startswith("not JSON")
 
 
-def decode_lines(buf: bytes, first_index: int = 0) -> Batch:
-    """Decode a block of complete JSON lines; a line that is not a record is an error."""
+def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True) -> Batch:
+    """Decode a block of complete JSON lines: records, SIEM alerts or whole Event Hubs bodies.
+
+    A line that is none of these is an error; record indexes start at ``first_index``.
+    """
+    if try_fast:
+        try:
+            records: list[Record] = _ONE.decode_lines(buf)
+        except _DECODE_ERRORS:
+            pass
+        else:
+            return Batch(_attach(records, Origin(buf, "lines")), [])
     try:
-        records: list[Record] = _ONE.decode_lines(buf)
+        bodies = _BODY.decode_lines(buf)
     except _DECODE_ERRORS:
         pass
     else:
-        return Batch(_attach(records, Origin(buf, "lines")), [])
-    lines = [line for line in (raw.strip(_WS) for raw in buf.split(b"\n")) if line]
-    return _decode_each(lines, "$", lines=True, first_index=first_index)
+        records = [record for body in bodies for record in body.records]
+        return Batch(_attach(records, Origin(buf, "bodies")), [])
+    records = []
+    errors: list[InvalidRecord] = []
+    index = first_index
+    for line in _nonblank_lines(buf):
+        if _BODY_START.match(line):
+            batch = _decode_body(line, index)
+            records += batch.records
+            errors += batch.errors
+            index += len(batch.records) + len(batch.errors)
+            continue
+        item = decode_one(line, index, "$")
+        if isinstance(item, Record):
+            records.append(item)
+        else:
+            errors.append(item)
+        index += 1
+    return Batch(records, errors)
 
 
 def _decode_each(raws: list[Any], prefix: str, lines: bool = False, first_index: int = 0) -> Batch:

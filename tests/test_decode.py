@@ -544,3 +544,26 @@ def test_large_batch_100k() -> None:
     assert [e.index for e in batch.errors] == [77_777]
     assert batch.records[88_887].properties.RemotePort is None
     assert batch.records[0].properties.ProcessId == 4242
+
+
+def test_event_hubs_bodies_one_per_line() -> None:
+    lines = [body(GOOD, GOOD2), body(GOOD), json.dumps(GOOD2).encode(), body()]
+    batch = m365parse.decode(b"\n".join(lines) + b"\n")
+    _check_invariant(batch, 4)
+    assert [r.table for r in batch.records] == [
+        "DeviceProcessEvents",
+        "DeviceNetworkEvents",
+        "DeviceProcessEvents",
+        "DeviceNetworkEvents",
+    ]
+    bodies_only = m365parse.decode(b"\r\n".join(lines[:2]))
+    assert len(bodies_only.records) == 3
+    assert m365parse.timestamp_ns(bodies_only.records[2], "Timestamp") == 1715676116_595049700
+
+
+def test_event_hubs_bodies_one_per_line_with_a_bad_record() -> None:
+    lines = [body(GOOD, "bad"), body(GOOD2, record(ProcessId="x"))]
+    batch = m365parse.decode(b"\n".join(lines))
+    _check_invariant(batch, 4)
+    assert [e.index for e in batch.errors] == [1]
+    assert batch.records[2].extra == {"ProcessId": "x"}
