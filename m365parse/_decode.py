@@ -21,7 +21,7 @@ Contract of this module:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Union
 
 import msgspec
@@ -229,21 +229,36 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
     )
 
 
-def _attach(records: list[Record], origin: Origin) -> list[Record]:
+def _fast(decode: Callable[[bytes], list[Record]], buf: bytes, shape: str) -> Batch | None:
+    """The one-pass decode of ``buf``; None when anything in it needs the fallback."""
+    try:
+        records = decode(buf)
+    except _DECODE_ERRORS:
+        return None
     # (origin, position) rather than a list in the origin: no reference cycle,
     # so a batch is freed as soon as it is dropped.
+    origin = Origin(buf, shape)
     for pos, record in enumerate(records):
         record._src = (origin, pos)
-    return records
+    return Batch(records, [])
+
+
+def _body_records(buf: bytes) -> list[Record]:
+    return _BODY.decode(buf).records
+
+
+def _siem_records(buf: bytes) -> list[Record]:
+    return [SiemRecord(properties=alert) for alert in _SIEM_ARRAY.decode(buf)]
+
+
+def _bodies_records(buf: bytes) -> list[Record]:
+    return [record for body in _BODY.decode_lines(buf) for record in body.records]
 
 
 def _decode_body(buf: bytes, first_index: int = 0) -> Batch:
-    try:
-        records: list[Record] = _BODY.decode(buf).records
-    except _DECODE_ERRORS:
-        pass
-    else:
-        return Batch(_attach(records, Origin(buf, "body")), [])
+    fast = _fast(_body_records, buf, "body")
+    if fast is not None:
+        return fast
     try:
         raws: list[Any] = _RAW_BODY.decode(buf).records
     except _DECODE_ERRORS:
@@ -263,19 +278,9 @@ def _nonblank_lines(buf: bytes) -> list[bytes]:
 
 
 def _decode_array(buf: bytes) -> Batch:
-    try:
-        records: list[Record] = _ARRAY.decode(buf)
-    except _DECODE_ERRORS:
-        pass
-    else:
-        return Batch(_attach(records, Origin(buf, "array")), [])
-    try:
-        alerts = _SIEM_ARRAY.decode(buf)
-    except _DECODE_ERRORS:
-        pass
-    else:
-        records = [SiemRecord(properties=a) for a in alerts]
-        return Batch(_attach(records, Origin(buf, "array")), [])
+    fast = _fast(_ARRAY.decode, buf, "array") or _fast(_siem_records, buf, "array")
+    if fast is not None:
+        return fast
     try:
         raws: list[Any] = _RAW_ARRAY.decode(buf)
     except _DECODE_ERRORS:
@@ -284,12 +289,9 @@ def _decode_array(buf: bytes) -> Batch:
 
 
 def _decode_objects(buf: bytes) -> Batch:
-    try:
-        records: list[Record] = _ONE.decode_lines(buf)
-    except _DECODE_ERRORS:
-        pass
-    else:
-        return Batch(_attach(records, Origin(buf, "lines")), [])
+    fast = _fast(_ONE.decode_lines, buf, "lines")
+    if fast is not None:
+        return fast
     # One JSON value (a SIEM alert, a pretty-printed record, or a body whose
     # "records" is not the first key)?
     try:
@@ -328,21 +330,10 @@ def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True) -> Bat
 
     A line that is none of these is an error; record indexes start at ``first_index``.
     """
-    if try_fast:
-        try:
-            records: list[Record] = _ONE.decode_lines(buf)
-        except _DECODE_ERRORS:
-            pass
-        else:
-            return Batch(_attach(records, Origin(buf, "lines")), [])
-    try:
-        bodies = _BODY.decode_lines(buf)
-    except _DECODE_ERRORS:
-        pass
-    else:
-        records = [record for body in bodies for record in body.records]
-        return Batch(_attach(records, Origin(buf, "bodies")), [])
-    records = []
+    fast = (_fast(_ONE.decode_lines, buf, "lines") if try_fast else None) or _fast(_bodies_records, buf, "bodies")
+    if fast is not None:
+        return fast
+    records: list[Record] = []
     errors: list[InvalidRecord] = []
     index = first_index
     for line in _nonblank_lines(buf):

@@ -37,7 +37,6 @@ column names are checked against the generated table structs first.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from typing import Any
 
@@ -372,11 +371,8 @@ def _exact_text(value: Any) -> Any:
     if isinstance(value, str):
         ns = parse_ns(value)
         if ns is not None:
-            return ExactDatetime.from_datetime(_EPOCH + timedelta(microseconds=(ns + 500) // 1000), ns)
+            return ExactDatetime.from_ns(ns)
     return value
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _add_collected(out: list[Any], value: Any) -> None:
