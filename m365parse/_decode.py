@@ -71,6 +71,7 @@ SIEM_ALIASES = {
     "LastProccesedTimeUtc": "LastProcessedTimeUtc",
 }
 _SIEM_KEYS = frozenset(SiemAlert.__struct_fields__) | frozenset(SIEM_ALIASES)
+_SIEM_SPELLINGS = {name: alias for alias, name in SIEM_ALIASES.items()}
 _ENVELOPE_PLAN = coercer(Record)
 
 
@@ -87,6 +88,7 @@ def _times_structs() -> tuple[type[Struct], type[Struct]]:
             ("_TimeReceivedBySvc", Any, None),
             ("AlertTime", Any, None),
             ("LastProcessedTimeUtc", Any, None),
+            *((alias, Any, None) for alias, name in SIEM_ALIASES.items() if name.endswith(("Time", "TimeUtc"))),
             ("properties", Union[props, None], None),  # noqa: UP007
         ],
     )
@@ -153,9 +155,11 @@ class Origin:
         view = views[pos]
         if not envelope and record.table != "SiemAlert":
             view = view.get("properties") if isinstance(view, dict) else getattr(view, "properties", None)
-        if isinstance(view, dict):
-            return view.get(column)
-        return getattr(view, column, None)
+        text = view.get(column) if isinstance(view, dict) else getattr(view, column, None)
+        if text is None and record.table == "SiemAlert" and column in _SIEM_SPELLINGS:
+            alias = _SIEM_SPELLINGS[column]  # the alert used another doc version's name
+            text = view.get(alias) if isinstance(view, dict) else getattr(view, alias, None)
+        return text
 
 
 # --- input handling ---------------------------------------------------------------

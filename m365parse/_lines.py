@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._decode import decode_lines
 from .errors import InvalidRecord
-from .record import Batch
+from .record import Batch, Record
 
 __all__ = ["JsonLinesDecoder"]
 
@@ -35,7 +35,7 @@ class JsonLinesDecoder:
         if max_record_bytes < 1:
             raise ValueError("max_record_bytes must be positive")
         self.max_record_bytes = max_record_bytes
-        self._pending = b""
+        self._pending = bytearray()  # the unfinished last line
         self._index = 0
         self._started = False
         self._skipping = False  # inside a line already reported as too long
@@ -52,11 +52,11 @@ class JsonLinesDecoder:
             raise ValueError("feed() after close()")
         data = bytes(chunk)
         if not self._started:
-            if len(self._pending) + len(data) < 3 and _BOM.startswith(self._pending + data):
-                self._pending += data  # wait: could still be a BOM
+            data = bytes(self._pending) + data
+            if len(data) < 3 and _BOM.startswith(data):
+                self._pending = bytearray(data)  # wait: could still be a BOM
                 return Batch([], [])
-            data = self._pending + data
-            self._pending = b""
+            self._pending = bytearray()
             self._started = True
             if data.startswith(_BOM):
                 data = data[3:]
@@ -69,11 +69,11 @@ class JsonLinesDecoder:
             data = data[end + 1 :]
         cut = data.rfind(b"\n")
         if cut < 0:
-            self._pending += data
+            self._pending += data  # a bytearray: a long line fed in small chunks stays linear
             self._check_pending(errors)
             return Batch([], errors)
-        block = self._pending + data[: cut + 1]
-        self._pending = data[cut + 1 :]
+        block = b"".join((self._pending, memoryview(data)[: cut + 1]))
+        self._pending = bytearray(memoryview(data)[cut + 1 :])
         batch = self._decode(block)
         self._check_pending(batch.errors)
         return batch
@@ -81,28 +81,55 @@ class JsonLinesDecoder:
     def close(self) -> Batch:
         """Decode what is left (a last line without newline) and finish."""
         self._closed = True
-        block, self._pending = self._pending, b""
+        block, self._pending = bytes(self._pending), bytearray()
         if self._skipping or not block.strip():
             return Batch([], [])
         return self._decode(block)
 
     def _decode(self, block: bytes) -> Batch:
+        limit = self.max_record_bytes
+        if len(block) <= limit:  # no line of it can be too long
+            return self._decode_lines(block)
+        # A chunk larger than the limit: its overlong lines fail as they would
+        # have had they arrived in pieces.
+        records: list[Record] = []
+        errors: list[InvalidRecord] = []
+        run = pos = 0
+        while pos < len(block):
+            end = block.find(b"\n", pos)
+            if end < 0:
+                end = len(block)
+            if end - pos > limit:
+                self._add(self._decode_lines(block[run:pos]), records, errors)
+                errors.append(self._too_long(block[pos : pos + limit]))
+                run = end + 1
+            pos = end + 1
+        self._add(self._decode_lines(block[run:]), records, errors)
+        return Batch(records, errors)
+
+    @staticmethod
+    def _add(batch: Batch, records: list[Record], errors: list[InvalidRecord]) -> None:
+        records += batch.records
+        errors += batch.errors
+
+    def _decode_lines(self, block: bytes) -> Batch:
         batch = decode_lines(block, self._index)
         self._index += len(batch.records) + len(batch.errors)
         return batch
 
+    def _too_long(self, head: bytes) -> InvalidRecord:
+        error = InvalidRecord(
+            self._index,
+            "$",
+            f"line longer than max_record_bytes ({self.max_record_bytes}); skipped to its end",
+            head,
+        )
+        self._index += 1
+        return error
+
     def _check_pending(self, errors: list[InvalidRecord]) -> None:
         if len(self._pending) <= self.max_record_bytes:
             return
-        head = self._pending[: self.max_record_bytes]
-        errors.append(
-            InvalidRecord(
-                self._index,
-                "$",
-                f"line longer than max_record_bytes ({self.max_record_bytes}); skipped to its end",
-                head,
-            )
-        )
-        self._index += 1
-        self._pending = b""
+        errors.append(self._too_long(bytes(self._pending[: self.max_record_bytes])))
+        self._pending = bytearray()
         self._skipping = True

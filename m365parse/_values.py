@@ -362,8 +362,6 @@ def _copy_nested(column: str, root: Any, ids: dict[str, Any], depth: int) -> Any
         if depth_left < 0:
             ids.setdefault(key, parent)
             continue
-        if depth_left == 0:
-            raise InvalidJSONText(column, f"JSON nested deeper than {MAX_EXPAND_DEPTH} levels")
         if isinstance(value, str) and _JSON_START.match(value):
             try:
                 inner = _loads(column, value, depth_left - 1)
@@ -373,6 +371,8 @@ def _copy_nested(column: str, root: Any, ids: dict[str, Any], depth: int) -> Any
                 inner = None  # an ordinary string that starts with a bracket
             if isinstance(inner, (dict, list)):
                 value, depth_left = inner, depth_left - 1
+        if depth_left == 0 and isinstance(value, (dict, list)):
+            raise InvalidJSONText(column, f"JSON nested deeper than {MAX_EXPAND_DEPTH} levels")
         copy: Any = value
         if isinstance(value, dict):
             copy = {}

@@ -11,9 +11,9 @@ struct in ``properties``.  Records of tables the library does not know are
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from msgspec import Struct, field
+from msgspec import Meta, Struct, field
 
 from ._values import Timestamp, format_ns
 
@@ -25,6 +25,9 @@ __all__ = ["Record", "UnknownRecord", "SiemRecord", "Batch", "ENVELOPE_KEYS"]
 #: Envelope keys of a streamed record that are attributes of :class:`Record`
 #: (besides ``category`` and ``properties``).
 ENVELOPE_KEYS = ("time", "tenantId", "operationName", "_TimeReceivedBySvc", "Tenant")
+
+#: Length bounds that no value satisfies: a field of this type is never decoded from input.
+_NOT_FROM_INPUT = Meta(min_length=1, max_length=0)
 
 
 class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_defaults=True):
@@ -51,13 +54,17 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
     operationName: str | None = None
     _TimeReceivedBySvc: Timestamp | None = None
     Tenant: str | None = None
-    # The wire names below cannot clash with Microsoft's keys; msgspec fills them
-    # only through their defaults.
-    extra: dict[str, Any] = field(default_factory=dict, name="@m365parse.extra")
-    envelope_extra: dict[str, Any] = field(default_factory=dict, name="@m365parse.envelope_extra")
+    # The fields below are the decoder's own: no JSON value fits their type
+    # (_NOT_FROM_INPUT), so an input key spelled like their wire names cannot fill
+    # them; such a record takes the per-record path and keeps the key in
+    # envelope_extra.
+    extra: Annotated[dict[str, Any], _NOT_FROM_INPUT] = field(default_factory=dict, name="@m365parse.extra")
+    envelope_extra: Annotated[dict[str, Any], _NOT_FROM_INPUT] = field(
+        default_factory=dict, name="@m365parse.envelope_extra"
+    )
     # Where the record was decoded from, for the exact timestamps of
     # timestamp_ns(); set by the decoder, never part of equality or repr.
-    _src: Any = field(default=None, name="@m365parse.src")
+    _src: Annotated[tuple[Any, ...], _NOT_FROM_INPUT] = field(default=None, name="@m365parse.src")  # type: ignore[arg-type]
 
     _table: ClassVar[str] = ""
 

@@ -1,0 +1,107 @@
+"""Bugs the hostile-input tests found, each pinned by the smallest input that showed it."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+import m365parse
+from m365parse._values import expand_value, parse_ns
+
+from ..conftest import body, record
+from ._support import time_limit
+
+
+def test_parse_ns_is_linear_on_long_runs_of_spaces() -> None:
+    # was quadratic: "\s*" on both sides of the optional zone
+    text = "2021-07-21T00:55:44" + " " * 200_000 + "x"
+    start = time.perf_counter()
+    with time_limit(5, "parse_ns"):
+        assert parse_ns(text) is None
+    assert time.perf_counter() - start < 1
+    assert parse_ns("  2021-07-21T00:55:44.1234567 Z  ") == 1626828944_123456700
+
+
+def test_timestamp_ns_of_an_unknown_table_with_a_hostile_timestamp() -> None:
+    hostile = "2024-05-14T08:41:56" + " " * 200_000 + "!"
+    rec = m365parse.decode(body(record("BehaviorInfo", Timestamp=hostile))).records[0]
+    with time_limit(5, "timestamp_ns"):
+        assert m365parse.timestamp_ns(rec, "Timestamp") is None
+
+
+@pytest.mark.parametrize("depth", [499, m365parse.MAX_EXPAND_DEPTH])
+def test_expand_up_to_the_depth_limit_does_not_hit_the_recursion_limit(depth: int) -> None:
+    # was RecursionError (not an M365ParseError): one or two Python frames per level
+    text = "[" * depth + "]" * depth
+    out = expand_value(text)
+    for _ in range(depth - 1):
+        (out,) = out
+    assert out == []
+    text = '{"a":' * (depth - 2) + '{"$id": "1", "self": {"$ref": "1"}}' + "}" * (depth - 2)
+    out = expand_value(text)
+    for _ in range(depth - 2):
+        out = out["a"]
+    assert out["self"] is out
+    with pytest.raises(m365parse.InvalidJSONText, match="deeper"):
+        expand_value("[" * (m365parse.MAX_EXPAND_DEPTH + 1) + "]" * (m365parse.MAX_EXPAND_DEPTH + 1))
+
+
+def test_expand_keeps_document_order_of_ids() -> None:
+    fields = {"a": {"$id": "1", "n": "first"}, "b": {"$id": "1", "n": "second"}, "c": {"$ref": "1"}}
+    out = expand_value(json.dumps(fields))
+    assert out["c"] is out["a"]
+    assert list(out) == ["a", "b", "c"] and out["b"] == {"n": "second"}
+
+
+@pytest.mark.parametrize("key", ["@m365parse.extra", "@m365parse.envelope_extra", "@m365parse.src"])
+@pytest.mark.parametrize("value", [{"forged": 1}, {}, [1, 2], None, "text"])
+def test_input_keys_named_like_the_decoders_own_fields_are_kept(key: str, value: object) -> None:
+    # was: the one-pass decode filled Record.extra (or envelope_extra, _src) from them
+    raw = dict(record(ProcessId=1), **{key: value})
+    for data in (json.dumps(raw), body(raw), json.dumps([raw])):
+        (rec,) = m365parse.decode(data).records
+        assert rec.extra == {}
+        assert rec.envelope_extra == {key: value}
+        assert rec.properties.ProcessId == 1
+        assert isinstance(rec._src, tuple)
+
+
+def test_a_long_line_fed_in_small_chunks_is_linear() -> None:
+    # was quadratic: the unfinished line was copied on every feed()
+    decoder = m365parse.JsonLinesDecoder()
+    chunk = b"x" * 1024
+    with time_limit(10, "feeding 16 MB"):
+        for _ in range(16 * 1024):
+            assert decoder.feed(chunk).records == []
+    assert len(decoder._pending) == 16 * 1024 * 1024
+
+
+def test_max_record_bytes_does_not_depend_on_the_chunking() -> None:
+    # was: an overlong line was decoded when it arrived whole within one chunk
+    short = json.dumps(record(FileName="y")).encode()
+    long = json.dumps(record(FileName="x" * 5000)).encode()
+    data = b"\n".join([short, long, short, long, long, short]) + b"\n"
+    results = set()
+    for size in (1, 7, 100, 999, 1000, 1001, 5000, len(data)):
+        decoder = m365parse.JsonLinesDecoder(max_record_bytes=1000)
+        records, errors = [], []
+        for i in range(0, len(data), size):
+            batch = decoder.feed(data[i : i + size])
+            records += batch.records
+            errors += batch.errors
+        batch = decoder.close()
+        records += batch.records
+        errors += batch.errors
+        results.add((len(records), tuple((e.index, len(e.raw), e.raw == long[:1000]) for e in errors)))
+    assert results == {(3, ((1, 1000, True), (3, 1000, True), (4, 1000, True)))}
+
+
+@pytest.mark.parametrize("extra", [{}, {"Zz": 1}])
+def test_exact_timestamp_under_a_siem_spelling(extra: dict[str, int]) -> None:
+    # was: timestamp_ns read only the documented name and lost the 7th digit
+    alert = {"AlertId": "a1", "LastProccesedTimeUtc": "2020-09-30T14:09:20.3574301Z", **extra}
+    for data in (json.dumps([alert]), json.dumps(alert)):
+        rec = m365parse.decode(data).records[0]
+        assert m365parse.timestamp_ns(rec, "LastProcessedTimeUtc") == 1601474960_357430100
