@@ -214,6 +214,7 @@ class _Compiler:
         self.lines: list[str] = []
         self.counter = 0
         self.conds: dict[str, str] = {}
+        self.memo: dict[tuple[str, ...], str] = {}
 
     def name(self, value: Any, prefix: str = "_c") -> str:
         self.counter += 1
@@ -286,6 +287,10 @@ class _Compiler:
             spec = {"column": spec}
         elif callable(spec) and not isinstance(spec, Mapping):
             spec = {"call": spec}
+        names = spec.get("transform", ())
+        names = [names] if isinstance(names, str) else list(names)
+        if "column" in spec and indent == "    ":
+            return self.emit_shared(spec["column"], names)
         out = self.var()
         if "column" in spec:
             self.lines.append(f"{indent}{out} = {self.column(spec['column'])}")
@@ -325,12 +330,33 @@ class _Compiler:
                 self.lines.append(f"{indent}    {out} = {other}")
             else:
                 self.lines.append(f"{indent}    {out} = None")
-        names = spec.get("transform", ())
-        for tname in [names] if isinstance(names, str) else names:
+        for tname in names:
             fn = self.name(transform(tname), "_t")
             self.lines.append(f"{indent}if {out} is not None:")
             self.lines.append(f"{indent}    {out} = {fn}({out})")
         return out
+
+    def emit_shared(self, column: str, names: list[str]) -> str:
+        """A column and its transforms at the top level, each step computed once per record.
+
+        Fields that read the same column through the same first transforms (four
+        fields from one ``LoggedOnUsers`` JSON) share the variables; callers only
+        read them.
+        """
+        key: tuple[str, ...] = (column,)
+        var = self.memo.get(key)
+        if var is None:
+            var = self.memo[key] = self.var()
+            self.lines.append(f"    {var} = {self.column(column)}")
+        for tname in names:
+            key += (tname,)
+            step = self.memo.get(key)
+            if step is None:
+                step = self.memo[key] = self.var()
+                fn = self.name(transform(tname), "_t")
+                self.lines.append(f"    {step} = None if {var} is None else {fn}({var})")
+            var = step
+        return var
 
     def column(self, column: str) -> str:
         if self.table is None:
