@@ -11,6 +11,7 @@ default lax mode, and a discriminated union on ``category``.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated, Any, Literal, Optional, Union
 
@@ -106,6 +107,7 @@ def _fields(struct: type) -> dict[str, Any]:
     return fields
 
 
+@functools.cache
 def pydantic_models() -> dict[str, Any]:
     """Pydantic v2 models of every table: ``{"body", "record", "records", "alerts"}`` type adapters.
 
