@@ -5,10 +5,7 @@ in order, exactly the keys the rule set must produce, derived by hand from the
 sample and ``m365parse/mappings/JSA.md``; ``<Table>.extra.json`` holds hand-made
 variants of record 0 (``{"cases": [{"input": ..., "expected": ...}]}``) with the
 direction, identity and placeholder oddities of real feeds.
-``known_disagreements.json`` holds cases where the implementation does not yet
-give what the mapping calls for (``why`` says what is expected and why): they
-are strict xfails, so fixing the implementation makes them fail until they move
-into the table's ``extra.json``.  ``DeviceTime`` is
+``DeviceTime`` is
 written as the canonical UTC string with every fractional digit that arrived.
 """
 
@@ -99,17 +96,6 @@ def test_samples(table: str) -> None:
 def test_extra_cases(table: str, index: int, record: dict[str, Any], expected: dict[str, Any]) -> None:
     (got,) = _normalized(_wrap(table, record))
     assert got == expected
-
-
-DISAGREEMENTS = _load(GOLDEN / "known_disagreements.json")["cases"]
-
-
-@pytest.mark.parametrize("case", DISAGREEMENTS, ids=[f"{c['table']}-{i}" for i, c in enumerate(DISAGREEMENTS)])
-def test_known_disagreements(case: dict[str, Any]) -> None:
-    (got,) = _normalized(_wrap(case["table"], case["input"]))
-    if got != case["expected"]:
-        pytest.xfail(case["why"])
-    pytest.fail(f"the implementation now agrees: move this case into {case['table']}.extra.json")
 
 
 def test_every_table_has_a_variant_of_record_0() -> None:

@@ -55,43 +55,51 @@ def _ip(column: str, kind: str = "ip") -> dict[str, Any]:
     return {"column": column, "transform": kind}
 
 
+def _source(spec: dict[str, Any]) -> Rules:
+    """SourceIP from ``spec`` (an address of either version), and SourceIPv6 from the same address."""
+    return {"SourceIP": spec, "SourceIPv6": {"first": [spec], "transform": "ipv6"}}
+
+
 def _directional(local_ip: str, local_port: str, remote_ip: str, remote_port: str) -> Rules:
     """Source and destination of a network event: inbound puts the remote side first."""
 
-    def side(inbound: str, outbound: str, kind: str = "ip", port: bool = False) -> dict[str, Any]:
-        if port:
-            return {"if": "inbound", "then": inbound, "else": outbound}
-        return {"if": "inbound", "then": _ip(inbound, kind), "else": _ip(outbound, kind)}
+    def side(inbound: dict[str, Any] | str, outbound: dict[str, Any] | str) -> dict[str, Any]:
+        return {"if": "inbound", "then": inbound, "else": outbound}
 
     return {
-        "SourceIP": side(remote_ip, local_ip),
-        "SourceIPv6": side(remote_ip, local_ip, "ipv6"),
-        "SourcePort": side(remote_port, local_port, port=True),
-        "DestinationIP": side(local_ip, remote_ip),
-        "DestinationPort": side(local_port, remote_port, port=True),
+        **_source(side(_ip(remote_ip), _ip(local_ip))),
+        "SourcePort": side(remote_port, local_port),
+        "DestinationIP": side(_ip(local_ip), _ip(remote_ip)),
+        "DestinationPort": side(local_port, remote_port),
     }
 
 
-def _actor(table: str) -> Rules:
-    """Username and identity of a Device event: the initiating process's account."""
-    return {
+def _actor(table: str, requester: bool = False) -> Rules:
+    """Username and identity of a Device event: the initiating process's account.
+
+    With ``requester`` (file events) a file operation requested over the network
+    has the requesting account as its actor, all of it: the initiating process is
+    then the file server's ``System``.
+    """
+    rules: Rules = {
         "Username": {"first": ["InitiatingProcessAccountName", "InitiatingProcessAccountUpn"]},
-        "IdentityUsername": "InitiatingProcessAccountName",
+        "IdentityUsername": {"first": ["InitiatingProcessAccountName", "InitiatingProcessAccountUpn"]},
         "IdentityDomain": "InitiatingProcessAccountDomain",
         "IdentitySid": "InitiatingProcessAccountSid",
         "IdentityHostName": "DeviceName",
-        **_remote_session(table),
     }
-
-
-def _remote_session(table: str) -> Rules:
-    # The actor ran in a remote (RDP) session: the session's client is the source.
+    if requester:
+        for field, column in (
+            ("Username", "RequestAccountName"),
+            ("IdentityUsername", "RequestAccountName"),
+            ("IdentityDomain", "RequestAccountDomain"),
+            ("IdentitySid", "RequestAccountSid"),
+        ):
+            rules[field] = {"if": "network_request", "then": column, "else": rules[field]}
     if "InitiatingProcessRemoteSessionIP" in DOCUMENTED_TYPES[table]:
-        return {
-            "SourceIP": _ip("InitiatingProcessRemoteSessionIP"),
-            "SourceIPv6": _ip("InitiatingProcessRemoteSessionIP", "ipv6"),
-        }
-    return {}
+        # The actor ran in a remote (RDP) session: the session's client is the source.
+        rules.update(_source(_ip("InitiatingProcessRemoteSessionIP")))
+    return rules
 
 
 def _account(table: str, host: str | None = "DeviceName", ip: str | None = None) -> Rules:
@@ -112,8 +120,7 @@ def _account(table: str, host: str | None = "DeviceName", ip: str | None = None)
 
 def _identity_network() -> Rules:
     return {
-        "SourceIP": _ip("IPAddress"),
-        "SourceIPv6": _ip("IPAddress", "ipv6"),
+        **_source(_ip("IPAddress")),
         "SourcePort": "Port",
         "DestinationIP": _ip("DestinationIPAddress"),
         "DestinationPort": "DestinationPort",
@@ -136,8 +143,7 @@ RULES: dict[str, Rules] = {
     "AlertInfo": {"EventID": "Title"},
     "AlertEvidence": {
         "EventID": "Title",
-        "SourceIP": _ip("RemoteIP"),
-        "SourceIPv6": _ip("RemoteIP", "ipv6"),
+        **_source(_ip("RemoteIP")),
         "DestinationIP": _ip("LocalIP"),
         **_account("AlertEvidence"),
     },
@@ -163,19 +169,16 @@ RULES: dict[str, Rules] = {
         "IdentityIP": _ip("LocalIP"),
     },
     "DeviceFileEvents": {
-        **_actor("DeviceFileEvents"),
         # A file written over the network (SMB): the requesting account and address.
-        "Username": {"first": ["RequestAccountName", "InitiatingProcessAccountName", "InitiatingProcessAccountUpn"]},
-        "SourceIP": {"first": [_ip("RequestSourceIP"), _ip("FileOriginIP")]},
-        "SourceIPv6": {"first": [_ip("RequestSourceIP", "ipv6"), _ip("FileOriginIP", "ipv6")]},
+        **_actor("DeviceFileEvents", requester=True),
+        **_source({"first": [_ip("RequestSourceIP"), _ip("FileOriginIP")]}),
         "SourcePort": "RequestSourcePort",
     },
     "DeviceRegistryEvents": _actor("DeviceRegistryEvents"),
     "DeviceLogonEvents": {
         # The account that logged on, from the remote address when there is one.
         **_account("DeviceLogonEvents"),
-        "SourceIP": _ip("RemoteIP"),
-        "SourceIPv6": _ip("RemoteIP", "ipv6"),
+        **_source(_ip("RemoteIP")),
         "SourcePort": "RemotePort",
     },
     "DeviceImageLoadEvents": _actor("DeviceImageLoadEvents"),
@@ -186,6 +189,7 @@ RULES: dict[str, Rules] = {
     "DeviceFileCertificateInfo": {"EventID": _TABLE_NAME, "IdentityHostName": "DeviceName"},
     "EmailEvents": {
         "EventID": "DeliveryAction",
+        # one sending host, both its addresses
         "SourceIP": {"first": [_ip("SenderIPv4"), _ip("SenderIPv6")]},
         "SourceIPv6": _ip("SenderIPv6", "ipv6"),
         "Username": "RecipientEmailAddress",
@@ -194,8 +198,7 @@ RULES: dict[str, Rules] = {
     "EmailPostDeliveryEvents": {"Username": "RecipientEmailAddress"},
     "EmailUrlInfo": {"EventID": _TABLE_NAME},
     "UrlClickEvents": {
-        "SourceIP": _ip("IPAddress"),
-        "SourceIPv6": _ip("IPAddress", "ipv6"),
+        **_source(_ip("IPAddress")),
         "Username": "AccountUpn",
         "IdentityUsername": "AccountUpn",
         "IdentityIP": _ip("IPAddress"),
@@ -210,8 +213,7 @@ RULES: dict[str, Rules] = {
     },
     "CloudAppEvents": {
         "Username": {"first": ["AccountDisplayName", "AccountId"]},
-        "SourceIP": _ip("IPAddress"),
-        "SourceIPv6": _ip("IPAddress", "ipv6"),
+        **_source(_ip("IPAddress")),
         "IdentityUsername": {"first": ["AccountDisplayName", "AccountId"]},
         "IdentityIP": _ip("IPAddress"),
     },

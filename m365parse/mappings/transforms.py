@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from .._values import ExactDatetime, expand_value
 from ..errors import InvalidJSONText
 from ..record import Record
@@ -26,7 +28,9 @@ __all__ = ["TRANSFORMS", "CONDITIONS", "transform", "describe"]
 Transform = Callable[[Any], Any]
 
 _IPV4 = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\Z")
-_PLACEHOLDERS = frozenset({"", "-", "--", "::", "0.0.0.0", "N/A", "n/a", "null", "None"})  # noqa: S104
+# Placeholders Defender writes where there is no address.  "0.0.0.0" and "::" are
+# real values (a socket listening on every interface) and stay.
+_PLACEHOLDERS = frozenset({"", "-", "--"})
 _SPLIT = re.compile(r"\s*[;,]\s*")
 _TECHNIQUE = re.compile(r"\b(T\d{4}(?:\.\d{3})?)\b")
 _MAC_HEX = re.compile(r"[0-9A-Fa-f]{12}\Z")
@@ -68,14 +72,23 @@ def _ip_text(value: str) -> str | None:
     return text  # valid, and kept as written
 
 
+def _of_version(value: Any, v6: bool) -> str | None:
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        ip = _ip(item)
+        if ip is not None and (":" in ip) == v6:
+            return ip
+    return None
+
+
 def _ipv4(value: Any) -> str | None:
-    ip = _ip(value)
-    return ip if ip is not None and "." in ip and ":" not in ip else None
+    """Like ``ip``, IPv4 only (the first IPv4 address of a list)."""
+    return _of_version(value, v6=False)
 
 
 def _ipv6(value: Any) -> str | None:
-    ip = _ip(value)
-    return ip if ip is not None and ":" in ip else None
+    """Like ``ip``, IPv6 only (the first IPv6 address of a list)."""
+    return _of_version(value, v6=True)
 
 
 def _split(value: Any) -> list[Any] | None:
@@ -281,10 +294,6 @@ def transform(name: str) -> Transform:
 _INBOUND_ACTIONS = frozenset({"InboundConnectionAccepted"})
 
 
-# "direction": "In" inside AdditionalFields text, escaped or not (double encoding).
-_DIRECTION_IN = re.compile(r'\\*"direction\\*"\s*:\s*\\*"\s*(?:in|inbound)\s*\\*"', re.IGNORECASE)
-
-
 def _inbound(record: Record) -> bool:
     """An inbound network event: ``InboundConnectionAccepted``, or ``AdditionalFields.direction == "In"``."""
     props = record.properties
@@ -295,16 +304,31 @@ def _inbound(record: Record) -> bool:
     if action in _INBOUND_ACTIONS:
         return True
     if isinstance(fields, str):
-        # a search instead of a JSON decode: this runs for every network event
-        return "irection" in fields and _DIRECTION_IN.search(fields) is not None
+        if "irection" not in fields:
+            return False  # the common case, without decoding anything
+        try:
+            fields = msgspec.json.decode(fields)  # the top level is all that counts
+        except (ValueError, RecursionError):
+            return False
     if isinstance(fields, dict):
+        # only the top-level key counts: the same words inside another value do not
         for key, direction in fields.items():
             if key.lower() == "direction" and isinstance(direction, str):
                 return direction.strip().lower() in ("in", "inbound")
     return False
 
 
-CONDITIONS: dict[str, Callable[[Record], bool]] = {"inbound": _inbound}
+def _network_request(record: Record) -> bool:
+    """A file operation requested over the network: ``RequestAccountName`` or ``RequestSourceIP`` is set."""
+    props = record.properties
+    for name in ("RequestAccountName", "RequestSourceIP"):
+        value = props.get(name) if isinstance(props, dict) else getattr(props, name, None)
+        if value not in (None, "", "-"):
+            return True
+    return False
+
+
+CONDITIONS: dict[str, Callable[[Record], bool]] = {"inbound": _inbound, "network_request": _network_request}
 
 
 def describe() -> dict[str, str]:
