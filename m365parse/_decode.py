@@ -306,10 +306,11 @@ def _decode_objects(buf: bytes) -> Batch:
         if isinstance(value, dict) and isinstance(value.get("records"), list) and not _looks_like_record(value):
             raws = [msgspec.json.encode(v) for v in value["records"]]
             return _decode_each(raws, "$.records")
+        del value  # decode_one() decodes the record again: never hold two copies of it
         item = decode_one(buf, 0, "$")
         return Batch([item], []) if isinstance(item, Record) else Batch([], [item])
     batch = decode_lines(buf, try_fast=False)
-    if not batch.records and all(_is_syntax_error(e) for e in batch.errors):
+    if not batch.records and all(_is_not_an_object(e) for e in batch.errors):
         raise InvalidInput(
             "expected JSON: an Event Hubs body, records as JSON lines, or a SIEM alert; "
             f"no line of the input is a JSON object ({batch.errors[0].reason})",
@@ -325,8 +326,10 @@ def _looks_like_record(value: dict[str, Any]) -> bool:
     return "category" in value or "properties" in value or any(k in _SIEM_KEYS for k in value)
 
 
-def _is_syntax_error(error: InvalidRecord) -> bool:
-    return error.reason.startswith("not JSON")
+def _is_not_an_object(error: InvalidRecord) -> bool:
+    # Lines of a pretty-printed object that was cut short are mostly not JSON, and
+    # some are JSON strings or numbers: none of them is a record that failed.
+    return error.reason.startswith(("not JSON", "expected a JSON object"))
 
 
 def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True) -> Batch:

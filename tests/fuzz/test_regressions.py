@@ -105,3 +105,30 @@ def test_exact_timestamp_under_a_siem_spelling(extra: dict[str, int]) -> None:
     for data in (json.dumps([alert]), json.dumps(alert)):
         rec = m365parse.decode(data).records[0]
         assert m365parse.timestamp_ns(rec, "LastProcessedTimeUtc") == 1601474960_357430100
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_record_cut_short_is_invalid_input_pretty_printed_or_not(indent: int | None) -> None:
+    # was: the pretty-printed form gave one error per line (a line such as
+    # `"records"` is JSON, only not an object)
+    text = json.dumps({"records": [record(FileName="a")]}, indent=indent).encode()
+    for cut in range(1, text.index(b"[")):
+        with pytest.raises(m365parse.InvalidInput):
+            m365parse.decode(text[:cut])
+
+
+def test_one_record_on_the_per_record_path_is_decoded_once_at_a_time() -> None:
+    import tracemalloc
+
+    # was: the whole value was held while decode_one() decoded it again (twice the memory)
+    data = json.dumps(record(AdditionalFields=[{}] * 30_000, Zz=1)).encode()
+    tracemalloc.start()
+    try:
+        m365parse.decode(data)
+        slow = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        m365parse.decode(data.replace(b', "Zz": 1', b""))
+        fast = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert slow < 1.5 * fast
