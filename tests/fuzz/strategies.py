@@ -144,3 +144,71 @@ def records(draw: st.DrawFn, table: str) -> Generated:
 def encode(value: Any) -> bytes:
     return msgspec.json.encode(value)
 
+
+# --- values of the wrong type ------------------------------------------------------
+
+VALUE, NONE, EXTRA = "value", "none", "extra"
+BOOL_TEXTS = {"0": False, "1": True, "true": True, "false": False, "True": True, "False": False, "TRUE": True}
+not_a_number = text.map(lambda s: "x" + s)
+
+
+def perturbation(table: str, column: str, kind: str) -> st.SearchStrategy[tuple[Any, str, Any]]:
+    """(value sent, outcome, typed value) for a column: every documented conversion and every misfit."""
+    misfit_containers = json_containers.map(lambda v: (v, EXTRA, None))
+    if kind == "int":
+        return st.one_of(
+            st.integers(-(2**100), 2**100).map(lambda n: (str(n), VALUE, n)),  # digit strings
+            st.just(("", NONE, None)),
+            st.integers(2**63, 2**200).map(lambda n: (n, VALUE, n)),  # beyond 64 bits
+            st.integers(-(2**53), 2**53).map(lambda n: (float(n), VALUE, n)),  # 3.0
+            st.booleans().map(lambda b: (b, EXTRA, None)),
+            st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: f != int(f)).map(lambda f: (f, EXTRA, None)),
+            not_a_number.map(lambda s: (s, EXTRA, None)),
+            misfit_containers,
+        )
+    if kind == "bool":
+        return st.one_of(
+            st.sampled_from([0, 1]).map(lambda n: (n, VALUE, bool(n))),
+            st.sampled_from(sorted(BOOL_TEXTS)).map(lambda s: (s, VALUE, BOOL_TEXTS[s])),
+            st.just(("", NONE, None)),
+            st.integers(2, 2**70).map(lambda n: (n, EXTRA, None)),
+            not_a_number.map(lambda s: (s, EXTRA, None)),
+            misfit_containers,
+        )
+    if kind == "str":
+        numbers = st.integers(-(2**200), 2**200)
+        return st.one_of(
+            numbers.map(lambda n: (n, VALUE, str(n))) if column == "ReportId" else numbers.map(lambda n: (n, EXTRA, None)),
+            st.floats(allow_nan=False, allow_infinity=False).map(lambda f: (f, EXTRA, None)),
+            st.booleans().map(lambda b: (b, EXTRA, None)),
+            misfit_containers,  # objects in string columns
+            text.map(lambda s: (s, VALUE, s)),
+        )
+    if kind == "datetime":
+        return st.one_of(
+            st.just(("", NONE, None)),
+            not_a_number.map(lambda s: (s, EXTRA, None)),
+            st.booleans().map(lambda b: (b, EXTRA, None)),
+            misfit_containers,
+            timestamp_texts().map(lambda p: (p[1][:-1] if p[1].endswith("Z") else p[1], VALUE, format_ns(p[0]))),
+        )
+    if kind == "json":
+        return st.one_of(
+            st.integers(-(2**100), 2**100).map(lambda n: (n, EXTRA, None)),
+            st.floats(allow_nan=False, allow_infinity=False).map(lambda f: (f, EXTRA, None)),
+            st.booleans().map(lambda b: (b, EXTRA, None)),
+            (text | json_containers).map(lambda v: (v, VALUE, v)),
+        )
+    return json_values.filter(lambda v: v is not None).map(lambda v: (v, VALUE, v))
+
+
+@st.composite
+def perturbed(draw: st.DrawFn, table: str) -> tuple[Generated, dict[str, tuple[Any, str, Any]]]:
+    gen: Generated = draw(records(table))
+    kinds = KINDS[table]
+    columns = draw(st.lists(st.sampled_from(sorted(kinds)), unique=True, min_size=1, max_size=8))
+    changes = {column: draw(perturbation(table, column, kinds[column])) for column in columns}
+    for column, (value, _outcome, _typed) in changes.items():
+        gen.props[column] = value
+        gen.expected.pop(column, None)
+    return gen, changes

@@ -224,7 +224,7 @@ BOUNDARY_SAFE = {
     "NUL byte in a string": lambda r, u: _into_string(r, u, b"\x00"),
     "raw CR/LF in a string": lambda r, u: _into_string(r, u, r.choice([b"\r\n", b"\n", b"\r"])),
     "a huge integer": lambda r, u: _replace_value(r, u, r.choice([b"9223372036854775808", b"18446744073709551617", b"-1180591620717411303424", b"1" + b"0" * 400, b"9" * 4300, b"9" * 4301])),
-    "a control character": lambda r, u: _into_string(r, u, bytes([r.randrange(32)])),
+    "a control character": lambda r, u: _into_string(r, u, bytes([r.choice([c for c in range(32) if c not in b"\r\n"])])),
     "10,000 levels in AdditionalFields": lambda r, u: _set_column(u, "AdditionalFields", _deep(10_000)),
     "10,000 levels as JSON text": lambda r, u: _set_column(u, "AdditionalFields", json.dumps(_deep(10_000).decode()).encode()),
     "10 MB string": lambda r, u: _set_column(u, r.choice(["FileName", "AdditionalFields", "Zz_New", "ProcessCommandLine"]), b'"' + b"A" * 10_000_000 + b'"'),
@@ -403,5 +403,11 @@ def test_json_lines_decoder_random_bytes_and_limits() -> None:
                 assert len(error.raw) == limit
         for record in batch.records:
             exercise(record)
-        # the same with every line fed whole: the limit does not depend on the chunking
-        assert len(_feed(data, [], max_record_bytes=limit).errors) == len(batch.errors)
+        # the same fed whole: the outcome does not depend on the chunking, as long as
+        # the input is JSON lines (a value spread over lines decodes only when it
+        # arrives within one chunk, the way decode() reads a pretty-printed record)
+        lines = [line.strip() for line in data.removeprefix(b"\xef\xbb\xbf").split(b"\n") if line.strip()]
+        if all(line.startswith(b"{") and line.endswith(b"}") for line in lines):
+            whole = _feed(data, [], max_record_bytes=limit)
+            assert len(whole.errors) == len(batch.errors)
+            assert whole.records == batch.records
