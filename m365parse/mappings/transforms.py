@@ -13,13 +13,14 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from .._values import ExactDatetime, expand_value
+from .._values import ExactDatetime, expand_value, format_ns
 from ..errors import InvalidJSONText
 from ..record import Record
 
@@ -195,10 +196,38 @@ def _str(value: Any) -> str | None:
 def _iso(value: Any) -> str | None:
     """A datetime as an ISO 8601 UTC string with every digit (100 ns for ExactDatetime)."""
     if isinstance(value, ExactDatetime):
-        return value.isoformat_exact()
+        return format_exact_ns(value.ns)
     if isinstance(value, datetime):
         return ExactDatetime.from_datetime(value).isoformat_exact()
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _second_text(seconds: int) -> str:
+    t = time.gmtime(seconds)
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+
+
+def format_exact_ns(ns: int) -> str | None:
+    """UTC ISO 8601 text of exact nanoseconds, fraction trimmed: ``2021-07-21T00:55:44.2280946Z``.
+
+    ``format_ns`` without its per-call ``strftime`` (this runs per record), and with
+    four-digit years before 1000 too (``0999-01-01T00:00:00Z``), as ISO 8601 wants.
+    """
+    seconds, frac = divmod(ns, 1_000_000_000)
+    try:
+        if not _FIRST_SECOND <= seconds <= _LAST_SECOND:
+            raise ValueError(seconds)
+        text = _second_text(seconds)
+    except (OverflowError, OSError, ValueError):
+        return format_ns(ns)
+    if frac:
+        return f"{text}.{frac:09d}".rstrip("0") + "Z"
+    return text + "Z"
+
+
+_FIRST_SECOND = -62135596800  # 0001-01-01T00:00:00Z
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def _mac(value: Any) -> str | None:
@@ -329,6 +358,514 @@ def _network_request(record: Record) -> bool:
 
 
 CONDITIONS: dict[str, Callable[[Record], bool]] = {"inbound": _inbound, "network_request": _network_request}
+
+
+# --- transforms and conditions added for the "ecs" rule set ------------------------
+# Generic enough for any rule set; each is total (odd input gives None) and cheap:
+# they run once per record on the hot path.
+
+
+def _json_value(value: Any) -> Any:
+    """JSON object or array text decoded once, as it is: nested JSON strings and ``$id``/``$ref`` keys stay.
+
+    Objects and arrays that arrived decoded pass unchanged; other text (not JSON)
+    is kept as it is; blank text gives None.  Much cheaper than ``json``.
+    """
+    if not isinstance(value, str):
+        return value
+    head = value[:1]
+    if head not in ("[", "{"):
+        head = value.lstrip()[:1]
+        if not head:
+            return None
+        if head not in ("[", "{"):
+            return value
+    try:
+        return msgspec.json.decode(value)
+    except (ValueError, RecursionError):  # msgspec.DecodeError and UnicodeError are ValueErrors
+        return value
+
+
+def _list(value: Any) -> list[str] | None:
+    """A packed list as a list of its texts: JSON array text (decoded once), text split at ``;`` or ``,``, a list.
+
+    Items that are not text (numbers, objects, null) and empty texts are dropped.
+    """
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, str):
+        decoded = _json_value(value)
+        if isinstance(decoded, list):
+            items = decoded
+        elif decoded is None or isinstance(decoded, dict):
+            return None
+        else:
+            items = [i.strip() for i in _SPLIT.split(value.strip())]
+    else:
+        return None
+    return [i for i in items if isinstance(i, str) and i] or None
+
+
+_OS_TYPES = (
+    ("windows", "windows"),
+    ("macos", "macos"),
+    ("mac os", "macos"),
+    ("osx", "macos"),
+    ("os x", "macos"),
+    ("ipados", "ios"),
+    ("ios", "ios"),
+    ("android", "android"),
+    ("linux", "linux"),
+    ("ubuntu", "linux"),
+    ("debian", "linux"),
+    ("redhat", "linux"),
+    ("red hat", "linux"),
+    ("rhel", "linux"),
+    ("centos", "linux"),
+    ("suse", "linux"),
+    ("sles", "linux"),
+    ("fedora", "linux"),
+    ("oracle linux", "linux"),
+    ("amazon linux", "linux"),
+    ("unix", "unix"),
+    ("freebsd", "unix"),
+    ("solaris", "unix"),
+    ("aix", "unix"),
+)
+
+
+def _os_type(value: Any) -> str | None:
+    """ECS ``os.type`` of an OS name: ``Windows11``, ``Windows 10``, ``WindowsServer2022`` give ``windows``.
+
+    One of ``windows``, ``macos``, ``ios``, ``android``, ``linux``, ``unix``; None otherwise.
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    for prefix, kind in _OS_TYPES:
+        if text.startswith(prefix):
+            return kind
+    return None
+
+
+def _extension(value: Any) -> str | None:
+    """The extension of a file name or path, lower-case, without the dot (``a.tar.GZ`` gives ``gz``)."""
+    if not isinstance(value, str):
+        return None
+    base = re.split(r"[\\/]", value)[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot or not stem.strip(".") or not ext or len(ext) > 32 or not ext.isprintable() or " " in ext:
+        return None
+    return ext.lower()
+
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\Z")
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_text(text: str) -> str | None:
+    rest = text.strip()
+    scheme, sep, after = rest.partition("://")
+    if sep and scheme.replace("+", "").replace("-", "").replace(".", "").isalnum():
+        rest = after
+    rest = re.split(r"[/?#\\]", rest, maxsplit=1)[0]
+    rest = rest.rpartition("@")[2]  # user:password@
+    if rest.startswith("["):
+        return None  # an IPv6 literal
+    host, colon, port = rest.partition(":")
+    if colon and not port.isdigit():
+        return None
+    if not _HOST_NAME.match(host) or _IPV4.match(host) or len(host) > 253:
+        return None
+    return host.lower().rstrip(".") or None
+
+
+def _domain(value: Any) -> str | None:
+    """The host name of a URL (``https://a.Example.com:8443/x`` gives ``a.example.com``) or of a bare name.
+
+    Lower-case; None for IP addresses and for text that is not a host name.
+    """
+    return _domain_text(value) if isinstance(value, str) and len(value) <= 8192 else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _argv(text: str) -> tuple[str, ...]:
+    # CommandLineToArgvW: the program name ends at white space outside quotes and
+    # takes backslashes literally; then 2n backslashes + quote give n backslashes
+    # and toggle quoting, 2n+1 give n and a literal quote, "" inside quotes is a quote.
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n and text[i] in " \t":
+        i += 1
+    if i >= n:
+        return ()
+    arg: list[str] = []
+    quoted = False
+    while i < n and (quoted or text[i] not in " \t"):
+        if text[i] == '"':
+            quoted = not quoted
+        else:
+            arg.append(text[i])
+        i += 1
+    out.append("".join(arg))
+    while True:
+        while i < n and text[i] in " \t":
+            i += 1
+        if i >= n:
+            return tuple(out)
+        arg = []
+        quoted = False
+        while i < n and (quoted or text[i] not in " \t"):
+            ch = text[i]
+            if ch == "\\":
+                j = i
+                while j < n and text[j] == "\\":
+                    j += 1
+                count = j - i
+                if j < n and text[j] == '"':
+                    arg.append("\\" * (count // 2))
+                    if count % 2:
+                        arg.append('"')
+                        i = j + 1
+                    else:
+                        i = j  # the quote is handled below
+                else:
+                    arg.append("\\" * count)
+                    i = j
+                continue
+            if ch == '"':
+                if quoted and i + 1 < n and text[i + 1] == '"':
+                    arg.append('"')
+                    i += 2
+                    continue
+                quoted = not quoted
+            else:
+                arg.append(ch)
+            i += 1
+        out.append("".join(arg))
+
+
+def _args(value: Any) -> list[str] | None:
+    """A command line split into its arguments the way Windows does (``CommandLineToArgvW``).
+
+    Double quotes group, backslashes escape only double quotes; empty arguments
+    (``""``) are left out.  None for blank text.
+    """
+    if not isinstance(value, str) or len(value) > 65536:
+        return None
+    if '"' not in value:
+        return value.split() or None  # no quoting: white space alone separates
+    return [arg for arg in _argv(value) if arg] or None
+
+
+_HIVES = {
+    "HKEY_LOCAL_MACHINE": "HKLM",
+    "HKLM": "HKLM",
+    "HKEY_CURRENT_USER": "HKCU",
+    "HKCU": "HKCU",
+    "HKEY_USERS": "HKU",
+    "HKU": "HKU",
+    "HKEY_CLASSES_ROOT": "HKCR",
+    "HKCR": "HKCR",
+    "HKEY_CURRENT_CONFIG": "HKCC",
+    "HKCC": "HKCC",
+}
+
+
+def _registry_hive(value: Any) -> str | None:
+    """The hive of a registry key path, abbreviated: ``HKEY_LOCAL_MACHINE\\SOFTWARE`` gives ``HKLM``."""
+    if not isinstance(value, str):
+        return None
+    return _HIVES.get(value.split("\\", 1)[0].upper())
+
+
+def _registry_key(value: Any) -> str | None:
+    """A registry key path without its hive: ``HKEY_LOCAL_MACHINE\\SOFTWARE\\X`` gives ``SOFTWARE\\X``.
+
+    A path that does not start with a hive is returned as it is.
+    """
+    if not isinstance(value, str):
+        return None
+    hive, _, rest = value.partition("\\")
+    if hive.upper() in _HIVES:
+        return rest or None
+    return value
+
+
+def _snake_case(value: Any) -> str | None:
+    """``DeviceProcessEvents`` gives ``device_process_events``; other characters than letters and digits give ``_``."""
+    if not isinstance(value, str) or len(value) > 1024:
+        return None
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", value)
+    return re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_").lower() or None
+
+
+_TACTICS = {
+    "reconnaissance": ("TA0043", "Reconnaissance"),
+    "resourcedevelopment": ("TA0042", "Resource Development"),
+    "initialaccess": ("TA0001", "Initial Access"),
+    "execution": ("TA0002", "Execution"),
+    "persistence": ("TA0003", "Persistence"),
+    "privilegeescalation": ("TA0004", "Privilege Escalation"),
+    "defenseevasion": ("TA0005", "Defense Evasion"),
+    "credentialaccess": ("TA0006", "Credential Access"),
+    "discovery": ("TA0007", "Discovery"),
+    "lateralmovement": ("TA0008", "Lateral Movement"),
+    "collection": ("TA0009", "Collection"),
+    "commandandcontrol": ("TA0011", "Command and Control"),
+    "exfiltration": ("TA0010", "Exfiltration"),
+    "impact": ("TA0040", "Impact"),
+}
+
+
+_NOT_LETTERS = re.compile(r"[^a-z]")
+
+
+@functools.lru_cache(maxsize=1024)
+def _tactic(item: str) -> tuple[str, str] | None:
+    return _TACTICS.get(_NOT_LETTERS.sub("", item.lower())) if len(item) < 64 else None
+
+
+def _tactics(value: Any, part: int) -> list[str] | None:
+    items = _list(value) if not isinstance(value, list) else value
+    out: list[str] = []
+    for item in items or ():
+        found = _tactic(item) if isinstance(item, str) else None
+        if found is not None and found[part] not in out:
+            out.append(found[part])
+    return out or None
+
+
+def _mitre_tactic_ids(value: Any) -> list[str] | None:
+    """MITRE ATT&CK tactic ids of category names: ``CredentialAccess`` gives ``["TA0006"]``; other names none."""
+    return _tactics(value, 0)
+
+
+def _mitre_tactic_names(value: Any) -> list[str] | None:
+    """MITRE ATT&CK tactic names of category names: ``CommandAndControl`` gives ``["Command and Control"]``."""
+    return _tactics(value, 1)
+
+
+_ENTRY = re.compile(r"\s*(.*?)\s*\((T\d{4})(\.\d{3})?\)\s*\Z", re.DOTALL)
+
+
+@functools.lru_cache(maxsize=1024)
+def _entry(item: str) -> tuple[str, str, str | None] | None:
+    """``("PowerShell", "T1059", ".001")`` of ``"PowerShell (T1059.001)"``."""
+    m = _ENTRY.match(item) if len(item) < 512 else None
+    return None if m is None else (m.group(1), m.group(2), m.group(3))
+
+
+def _techniques(value: Any, sub: bool, want_id: bool) -> list[str] | None:
+    items = _list(value) if not isinstance(value, list) else value
+    out: list[str] = []
+    for item in items or ():
+        parts = _entry(item) if isinstance(item, str) else None
+        if parts is None:
+            continue
+        name, base, suffix = parts
+        if want_id:
+            found = base + suffix if sub and suffix else (None if sub else base)
+        else:
+            found = name if bool(suffix) == sub and name else None
+        if found is not None and found not in out:
+            out.append(found)
+    return out or None
+
+
+def _mitre_technique_ids(value: Any) -> list[str] | None:
+    """Technique ids of ``AttackTechniques`` entries, a sub-technique's as its technique's.
+
+    ``PowerShell (T1059.001)`` gives ``T1059``.
+    """
+    return _techniques(value, sub=False, want_id=True)
+
+
+def _mitre_technique_names(value: Any) -> list[str] | None:
+    """Names of the ``AttackTechniques`` entries that are techniques (not sub-techniques)."""
+    return _techniques(value, sub=False, want_id=False)
+
+
+def _mitre_subtechnique_ids(value: Any) -> list[str] | None:
+    """Sub-technique ids of ``AttackTechniques`` entries: ``PowerShell (T1059.001)`` gives ``T1059.001``."""
+    return _techniques(value, sub=True, want_id=True)
+
+
+def _mitre_subtechnique_names(value: Any) -> list[str] | None:
+    """Names of the ``AttackTechniques`` entries that are sub-techniques.
+
+    ``PowerShell (T1059.001)`` gives ``PowerShell``.
+    """
+    return _techniques(value, sub=True, want_id=False)
+
+
+def _dns_answers(value: Any) -> list[dict[str, Any]] | None:
+    """ECS ``dns.answers`` of a DNS inspection's ``AdditionalFields``: each of ``answers`` with its ``TTLs`` entry.
+
+    ``{"answers": "[\\"a.example.net\\",\\"203.0.113.5\\"]", "TTLs": [300, 60]}`` gives
+    ``[{"data": "a.example.net", "ttl": 300}, {"data": "203.0.113.5", "ttl": 60}]``.
+    """
+    fields = _json_value(value)
+    if not isinstance(fields, dict):
+        return None
+    answers, ttls = _json_value(fields.get("answers")), _json_value(fields.get("TTLs"))
+    if not isinstance(answers, list):
+        return None
+    ttls = ttls if isinstance(ttls, list) else []
+    out: list[dict[str, Any]] = []
+    for i, data in enumerate(answers):
+        if not isinstance(data, str) or not data:
+            continue
+        answer: dict[str, Any] = {"data": data}
+        ttl = _int(ttls[i]) if i < len(ttls) else None
+        if ttl is not None:
+            answer["ttl"] = ttl
+        out.append(answer)
+    return out or None
+
+
+_SEVERITY_LEVELS = {"informational": 1, "low": 2, "medium": 3, "high": 4}
+
+
+def _severity_level(value: Any) -> int | None:
+    """Defender's severity as a number: Informational 1, Low 2, Medium 3, High 4; None for anything else.
+
+    A named, opt-in scale (the ``"ecs+severity"`` rule set): the raw text is kept either way.
+    """
+    return _SEVERITY_LEVELS.get(value.strip().lower()) if isinstance(value, str) else None
+
+
+TRANSFORMS.update(
+    {
+        "json_value": _json_value,
+        "list": _list,
+        "os_type": _os_type,
+        "extension": _extension,
+        "domain": _domain,
+        "args": _args,
+        "registry_hive": _registry_hive,
+        "registry_key": _registry_key,
+        "snake_case": _snake_case,
+        "mitre_tactic_ids": _mitre_tactic_ids,
+        "mitre_tactic_names": _mitre_tactic_names,
+        "mitre_technique_ids": _mitre_technique_ids,
+        "mitre_technique_names": _mitre_technique_names,
+        "mitre_subtechnique_ids": _mitre_subtechnique_ids,
+        "mitre_subtechnique_names": _mitre_subtechnique_names,
+        "dns_answers": _dns_answers,
+        "severity_level": _severity_level,
+    }
+)
+
+
+def _pluck(key: str) -> Transform:
+    def pluck(value: Any) -> list[Any] | None:
+        items = _json_value(value)
+        if not isinstance(items, list):
+            items = [items]
+        out = [item.get(key) for item in items if isinstance(item, dict)]
+        return [v for v in out if v is not None and v != ""] or None
+
+    pluck.__doc__ = f"The value at key {key!r} of each object of a list (or of JSON array text)."
+    return pluck
+
+
+def _join(sep: str) -> Transform:
+    def join(value: Any) -> str | None:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list):
+            return sep.join(item for item in value if isinstance(item, str)) or None
+        return None
+
+    join.__doc__ = f"The text items of a list joined by {sep!r}; a text as it is."
+    return join
+
+
+def _const(text: str) -> Transform:
+    def const(value: Any) -> str:
+        return text
+
+    const.__doc__ = f"The text {text!r} whenever there is a value (the column's presence means it)."
+    return const
+
+
+def _prefix(text: str) -> Transform:
+    def prefix(value: Any) -> str | None:
+        return text + value if isinstance(value, str) else None
+
+    prefix.__doc__ = f"A text with {text!r} before it."
+    return prefix
+
+
+PARAMETRIC.update({"pluck": _pluck, "join": _join, "const": _const, "prefix": _prefix})
+
+
+def _action_and_fields(record: Record) -> tuple[Any, Any]:
+    props = record.properties
+    if isinstance(props, dict):
+        return props.get("ActionType"), props.get("AdditionalFields")
+    return getattr(props, "ActionType", None), getattr(props, "AdditionalFields", None)
+
+
+def _direction(fields: Any) -> str | None:
+    """AdditionalFields' top-level ``direction``, lower-case (decoded only when the text names it)."""
+    if isinstance(fields, str):
+        if "irection" not in fields:
+            return None  # the common case, without decoding anything
+        fields = _json_value(fields)
+    if isinstance(fields, dict):
+        for key, direction in fields.items():
+            if key.lower() == "direction" and isinstance(direction, str):
+                return direction.strip().lower()
+    return None
+
+
+_INGRESS_ACTIONS = frozenset(
+    {"InboundConnectionAccepted", "FirewallInboundConnectionBlocked", "FirewallInboundConnectionToAppBlocked"}
+)
+_EGRESS_ACTIONS = frozenset(
+    {
+        "ConnectionSuccess",
+        "ConnectionFailed",
+        "ConnectionAttempt",
+        "ConnectionRequest",
+        "FirewallOutboundConnectionBlocked",
+    }
+)
+
+
+def _ingress(record: Record) -> bool:
+    """The remote side opened the connection: an ``inbound`` event, or a firewall-blocked inbound one.
+
+    ``InboundConnectionAccepted``, ``FirewallInboundConnectionBlocked``,
+    ``FirewallInboundConnectionToAppBlocked``, or ``AdditionalFields.direction`` ``"In"``.
+    """
+    action, fields = _action_and_fields(record)
+    if action in _INGRESS_ACTIONS:
+        return True
+    return _direction(fields) in ("in", "inbound")
+
+
+def _egress(record: Record) -> bool:
+    """The local side opened the connection: ``ConnectionSuccess``, ``...Failed``, ``...Attempt``, ``...Request``.
+
+    Also ``FirewallOutboundConnectionBlocked``, and ``AdditionalFields.direction`` ``"Out"``.
+    """
+    action, fields = _action_and_fields(record)
+    if action in _EGRESS_ACTIONS:
+        return True
+    return _direction(fields) in ("out", "outbound")
+
+
+def _evidence_source(record: Record) -> bool:
+    """An alert evidence that was the source of its connection: ``EvidenceDirection`` is ``"Source"``."""
+    props = record.properties
+    value = props.get("EvidenceDirection") if isinstance(props, dict) else getattr(props, "EvidenceDirection", None)
+    return isinstance(value, str) and value.strip().lower() == "source"
+
+
+CONDITIONS.update({"ingress": _ingress, "egress": _egress, "evidence_source": _evidence_source})
 
 
 def describe() -> dict[str, str]:
