@@ -27,6 +27,18 @@ the documented set in :mod:`m365parse.mappings.transforms`.  A datetime column
 gives an :class:`m365parse.ExactDatetime` (exact to the 100 ns).  A field whose
 value is ``None``, ``""`` or an empty list is left out of the result.
 
+Any spec may also add ``"map": {value: result, ...}`` (applied after the
+transforms) and ``"default": result``: the value is looked up in the map, and a
+value that is not a key of it (``None`` included) gives ``default``, or ``None``
+when there is none.  ``{"column": "ActionType", "map": {"FileCreated":
+["creation"]}, "default": ["info"]}``.  A list that a ``const`` or a ``map``
+gives is a new list for every record.
+
+With ``nested=True`` a dotted target (``"host.os.name"``) is a path in nested
+dicts; a target may not also be the start of another one (``"host"`` and
+``"host.name"``).  The compiled function builds the nested dicts directly and
+leaves out the ones that stay empty.
+
 Rule sets are validated when they are registered (unknown table, column, transform
 or condition, duplicate name: :class:`MappingError`, naming the rule) and
 compiled once per table, on first use, into a Python function.  The generated code
@@ -40,11 +52,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from typing import Any
 
-from .._values import ExactDatetime, exact_datetime, parse_ns
+from .._values import ExactDatetime, exact_datetime, parse_ns, timestamp_ns
 from ..errors import MappingError
 from ..record import Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
-from .transforms import CONDITIONS, transform
+from .transforms import CONDITIONS, format_exact_ns, transform
 
 __all__ = ["RuleSet", "Registry", "registry", "normalize", "normalize_batch", "ENTRY_POINT_GROUP"]
 
@@ -116,6 +128,9 @@ class RuleSet:
                     raise MappingError("target fields must be non-empty strings", self.name, table, str(target))
                 if spec is not None:
                     self._check(spec, table, target)
+        if self.nested:
+            for table in self.rules:
+                _check_paths(self.name, table, self.rules_for(table))
 
     def _check(self, spec: Spec, table: str, target: str) -> None:
         def fail(message: str) -> MappingError:
@@ -128,7 +143,7 @@ class RuleSet:
         if not isinstance(spec, Mapping):
             raise fail(f"a rule must be a column name, a dict or a callable, not {type(spec).__name__}")
         kinds = [k for k in _SPEC_KINDS if k in spec]
-        allowed = {*_SPEC_KINDS, "transform", "then", "else"}
+        allowed = {*_SPEC_KINDS, "transform", "then", "else", "map", "default"}
         unknown_keys = [k for k in spec if k not in allowed]
         if unknown_keys:
             raise fail(f"unknown key {unknown_keys[0]!r} in rule (expected one of {', '.join(_SPEC_KINDS)})")
@@ -161,6 +176,10 @@ class RuleSet:
                 self._check(spec["else"], table, target)
         elif kind == "call" and not callable(arg):
             raise fail("'call' takes a callable")
+        if "map" in spec and not isinstance(spec["map"], Mapping):
+            raise fail("'map' takes a dict of values to results")
+        if "default" in spec and "map" not in spec:
+            raise fail("'default' needs 'map'")
         names = spec.get("transform", ())
         for name in [names] if isinstance(names, str) else names:
             if not isinstance(name, str):
@@ -210,7 +229,13 @@ class _Compiler:
         self.table = table  # None: records of unknown tables (properties is a dict)
         self.struct_fields = frozenset(TABLES[table].__struct_fields__) if table else frozenset()
         self.kinds = DOCUMENTED_TYPES.get(table, {}) if table else {}
-        self.ns: dict[str, Any] = {"_exact": _exact, "_exact_text": _exact_text, "_collect": _add_collected}
+        self.ns: dict[str, Any] = {
+            "_exact": _exact,
+            "_exact_text": _exact_text,
+            "_collect": _add_collected,
+            "_EMPTY": (str, list),
+            "_iso_of": _iso_of,
+        }
         self.lines: list[str] = []
         self.counter = 0
         self.conds: dict[str, str] = {}
@@ -232,20 +257,38 @@ class _Compiler:
         for cond in sorted({c for spec in rules.values() for c in _conditions(spec) if self.available(spec)}):
             # each condition once per record, however many fields use it
             body.append(f"    {self.cond_var(cond)} = {self.name(CONDITIONS[cond], '_p')}(record)")
-        for target, spec in rules.items():
-            if not self.available(spec):
-                continue  # only columns this table does not have
-            key = self.name(target, "_k")
+        # nested=True: one dict per path prefix ("host", "host.os"), filled directly
+        groups: dict[tuple[str, ...], str] = {(): "out"}
+        targets = [t for t, spec in rules.items() if self.available(spec)]
+        for target in targets if self.rule_set.nested else ():
+            path = tuple(target.split("."))[:-1]
+            for i in range(1, len(path) + 1):
+                if path[:i] not in groups:
+                    groups[path[:i]] = f"g{len(groups)}"
+                    body.append(f"    {groups[path[:i]]} = {{}}")
+        for target in targets:
+            spec = rules[target]
+            *parts, leaf = target.split(".") if self.rule_set.nested else [target]
+            key = self.name(leaf, "_k")
+            group = groups[tuple(parts)]
+            if isinstance(spec, Mapping) and spec.keys() == {"const"}:
+                const = spec["const"]  # known now: set it, or leave it out, without a test
+                if not _empty(const):
+                    copy = "list" if isinstance(const, list) else ""
+                    body.append(f"    {group}[{key}] = {copy}({self.name(const)})")
+                continue
             self.lines = []
             value = self.emit(spec, "    ")
             body += self.lines
-            body.append(f"    if {value} is not None and {value} != '' and {value} != []:")
-            body.append(f"        out[{key}] = {value}")
-        if self.rule_set.nested:
-            self.ns["_nest"] = _nest
-            body.append("    return _nest(out)")
-        else:
-            body.append("    return out")
+            # None, "" and [] are left out; a true value is kept at the cost of one test
+            body.append(f"    if {value} or ({value} is not None and not isinstance({value}, _EMPTY)):")
+            body.append(f"        {group}[{key}] = {value}")
+        # children before their parents, each in the order of its first field
+        order = list(groups)
+        for path in sorted(order[1:], key=lambda p: (-len(p), order.index(p))):
+            body.append(f"    if {groups[path]}:")
+            body.append(f"        {groups[path[:-1]]}[{self.name(path[-1], '_k')}] = {groups[path]}")
+        body.append("    return out")
         source = "\n".join(body) + "\n"
         filename = f"<m365parse rules {self.rule_set.name!r} {table}>"
         code = compile(source, filename, "exec")
@@ -289,6 +332,9 @@ class _Compiler:
             spec = {"call": spec}
         names = spec.get("transform", ())
         names = [names] if isinstance(names, str) else list(names)
+        if "map" in spec:
+            value = self.emit({k: v for k, v in spec.items() if k not in ("map", "default")}, indent)
+            return self.emit_map(spec, value, indent)
         if "column" in spec and indent == "    ":
             return self.emit_shared(spec["column"], names)
         out = self.var()
@@ -299,25 +345,35 @@ class _Compiler:
             first = self.emit(items[0], indent)
             self.lines.append(f"{indent}{out} = {first}")
             for item in items[1:]:
-                self.lines.append(f"{indent}if {out} is None or {out} == '' or {out} == []:")
+                self.lines.append(f"{indent}if not {out} and ({out} is None or isinstance({out}, _EMPTY)):")
                 inner = self.emit(item, indent + "    ")
                 self.lines.append(f"{indent}    {out} = {inner}")
         elif "envelope" in spec:
             key = spec["envelope"]
-            if key in ("time", "_TimeReceivedBySvc"):
+            if key in ("time", "_TimeReceivedBySvc") and names[:1] == ["iso"]:
+                names = names[1:]
+                self.lines.append(f"{indent}{out} = _iso_of(record, {self.name(key)})")
+            elif key in ("time", "_TimeReceivedBySvc"):
                 self.lines.append(f"{indent}{out} = _exact(record, {self.name(key)})")
             else:
                 attr = {"category": "category", "table": "table", "tenantId": "tenantId"}.get(key, key)
                 self.lines.append(f"{indent}{out} = getattr(record, {self.name(attr)}, None)")
         elif "const" in spec:
-            self.lines.append(f"{indent}{out} = {self.name(spec['const'])}")
+            const = spec["const"]
+            copy = "list" if isinstance(const, list) else ""  # a record's own list, never the rule's
+            self.lines.append(f"{indent}{out} = {copy}({self.name(const)})")
         elif "call" in spec:
             self.lines.append(f"{indent}{out} = {self.name(spec['call'], '_f')}(record)")
         elif "collect" in spec:
             self.lines.append(f"{indent}{out} = []")
             for item in spec["collect"]:
                 inner = self.emit(item, indent)
-                self.lines.append(f"{indent}_collect({out}, {inner})")
+                # _collect(out, inner), with the common case (one new text) inline
+                self.lines.append(f"{indent}if {inner}.__class__ is str:")
+                self.lines.append(f"{indent}    if {inner} and {inner} not in {out}:")
+                self.lines.append(f"{indent}        {out}.append({inner})")
+                self.lines.append(f"{indent}elif {inner} is not None:")
+                self.lines.append(f"{indent}    _collect({out}, {inner})")
             self.lines.append(f"{indent}if not {out}:")
             self.lines.append(f"{indent}    {out} = None")
         elif "if" in spec:
@@ -336,6 +392,19 @@ class _Compiler:
             self.lines.append(f"{indent}    {out} = {fn}({out})")
         return out
 
+    def emit_map(self, spec: Mapping[str, Any], value: str, indent: str) -> str:
+        """Look ``value`` up in the spec's ``map``; ``default`` when it is not a key."""
+        table, default = spec["map"], spec.get("default")
+        out, ref, other = self.var(), self.name(dict(table), "_m"), self.name(default, "_d")
+        self.lines.append(f"{indent}try:")
+        self.lines.append(f"{indent}    {out} = {ref}.get({value}, {other})")
+        self.lines.append(f"{indent}except TypeError:")  # an unhashable value: a list, a dict
+        self.lines.append(f"{indent}    {out} = {other}")
+        if any(isinstance(v, list) for v in (*table.values(), default)):
+            self.lines.append(f"{indent}if {out}.__class__ is list:")
+            self.lines.append(f"{indent}    {out} = {out}.copy()")
+        return out
+
     def emit_shared(self, column: str, names: list[str]) -> str:
         """A column and its transforms at the top level, each step computed once per record.
 
@@ -344,6 +413,14 @@ class _Compiler:
         read them.
         """
         key: tuple[str, ...] = (column,)
+        if names[:1] == ["iso"] and self.table is not None and self.kinds.get(column) == "datetime":
+            # the text of a datetime column straight from its exact nanoseconds
+            key += ("iso",)
+            names = names[1:]
+            var = self.memo.get(key)
+            if var is None:
+                var = self.memo[key] = self.var()
+                self.lines.append(f"    {var} = _iso_of(record, {self.name(column)})")
         var = self.memo.get(key)
         if var is None:
             var = self.memo[key] = self.var()
@@ -392,6 +469,12 @@ def _exact(record: Record, column: str) -> ExactDatetime | None:
     return exact_datetime(record, column)
 
 
+def _iso_of(record: Record, column: str) -> str | None:
+    """What the ``iso`` transform makes of a datetime column, without building its ExactDatetime."""
+    ns = timestamp_ns(record, column)
+    return None if ns is None else format_exact_ns(ns)
+
+
 def _exact_text(value: Any) -> Any:
     """A timestamp string of an untyped (unknown-table) row as an ExactDatetime."""
     if isinstance(value, str):
@@ -399,6 +482,11 @@ def _exact_text(value: Any) -> Any:
         if ns is not None:
             return ExactDatetime.from_ns(ns)
     return value
+
+
+def _empty(value: Any) -> bool:
+    """``None``, ``""`` or ``[]``: a value that is left out of the result."""
+    return value is None or (isinstance(value, (str, list)) and not value)
 
 
 def _add_collected(out: list[Any], value: Any) -> None:
@@ -409,22 +497,16 @@ def _add_collected(out: list[Any], value: Any) -> None:
             out.append(item)
 
 
-def _nest(flat: dict[str, Any]) -> dict[str, Any]:
-    """``{"host.name": x}`` becomes ``{"host": {"name": x}}``."""
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        if "." not in key:
-            out[key] = value
-            continue
-        parts = key.split(".")
-        node = out
-        for part in parts[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = node[part] = {}
-            node = child
-        node[parts[-1]] = value
-    return out
+def _check_paths(rule_set: str, table: str, rules: Mapping[str, Spec]) -> None:
+    """Targets of a nested rule set: no empty part, no target that another one extends."""
+    for target in rules:
+        if "" in target.split("."):
+            raise MappingError("a nested target has an empty part", rule_set, table, target)
+        head = target.rpartition(".")[0]
+        while head:
+            if head in rules:
+                raise MappingError(f"{head!r} is a field and also holds {target!r}", rule_set, table, head)
+            head = head.rpartition(".")[0]
 
 
 class Registry:
