@@ -278,7 +278,8 @@ def _decode_body(buf: bytes, first_index: int = 0) -> Batch:
 
 
 def _nonblank_lines(buf: bytes) -> list[bytes]:
-    return [line for line in (raw.strip(_WS) for raw in buf.split(b"\n")) if line]
+    # A BOM may open any line: blobs saved with one and concatenated.
+    return [line for line in (raw.strip(_WS).removeprefix(_BOM) for raw in buf.split(b"\n")) if line]
 
 
 def _decode_array(buf: bytes) -> Batch:

@@ -341,8 +341,10 @@ def test_byte_order_marks(shape: str) -> None:
             # a BOM in front of every line (blobs concatenated): still one entry per line
             lines = b"\n".join(b"\xef\xbb\xbf" + u for u in units)
             batch = decode_checked(lines, "BOM per line")
-            if batch is not None:
-                assert len(batch.records) + len(batch.errors) == len(units)
+            assert batch is not None and batch.records == want_records
+            assert [e.index for e in batch.errors] == want_errors
+            streamed = _feed(lines, sorted(r.randrange(len(lines)) for _ in range(3)))
+            assert streamed.records == want_records
 
 
 # --- the incremental decoder -------------------------------------------------------------

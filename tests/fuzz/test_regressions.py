@@ -132,3 +132,14 @@ def test_one_record_on_the_per_record_path_is_decoded_once_at_a_time() -> None:
     finally:
         tracemalloc.stop()
     assert slow < 1.5 * fast
+
+
+def test_a_bom_at_the_start_of_any_line() -> None:
+    # was: the record after a BOM in the middle of JSON lines (blobs saved with a
+    # BOM, then concatenated) failed as "not JSON"
+    line = json.dumps(record(FileName="a")).encode()
+    data = b"\xef\xbb\xbf" + line + b"\r\n\xef\xbb\xbf" + line + b"\n\xef\xbb\xbf\n" + line
+    assert len(m365parse.decode(data).records) == 3
+    decoder = m365parse.JsonLinesDecoder()
+    records = decoder.feed(data).records + decoder.close().records
+    assert len(records) == 3
