@@ -31,8 +31,8 @@ into Elasticsearch or OpenSearch.  The whole mapping, table by table, is in
   names, which every KQL user knows, under one object per table, so that a column
   of the same name but another type in another table never clashes in one index.
   Datetime columns are ISO strings with every digit; JSON-carrying columns
-  (``AdditionalFields``, ...) are decoded once (``json_value``: nested JSON text and
-  ``$id``/``$ref`` keys stay as they arrived).  Also kept: ``m365_defender.extra``
+  (``AdditionalFields``, ...) are decoded once (``json_value``: nested JSON text,
+  ``$id``/``$ref`` keys and ``null`` values inside stay as they arrived).  Also kept: ``m365_defender.extra``
   (the record's undeclared columns and values that did not fit their type, as they
   arrived), ``m365_defender.envelope.*`` (``operationName``, ``Tenant``,
   ``_TimeReceivedBySvc``), ``m365_defender.envelope_extra``, and for tables this

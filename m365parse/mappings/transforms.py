@@ -627,6 +627,9 @@ def _tactic(item: str) -> tuple[str, str] | None:
 
 
 def _tactics(value: Any, part: int) -> list[str] | None:
+    if isinstance(value, str) and not any(c in value for c in "[;,"):
+        found = _tactic(value)  # one category name, the common case
+        return [found[part]] if found is not None else None
     items = _list(value) if not isinstance(value, list) else value
     out: list[str] = []
     for item in items or ():
