@@ -149,14 +149,14 @@ class Origin:
 
     def original_text(self, record: Record, pos: int, column: str, envelope: bool) -> Any:
         """The value of ``column`` of the record at ``pos`` exactly as it arrived, or None."""
-        views = self._views_list()
+        views = self._views if self._views is not None else self._views_list()
         if not 0 <= pos < len(views):
             return None
         view = views[pos]
-        if not envelope and record.table != "SiemAlert":
+        if not envelope and record._table != "SiemAlert":
             view = view.get("properties") if isinstance(view, dict) else getattr(view, "properties", None)
         text = view.get(column) if isinstance(view, dict) else getattr(view, column, None)
-        if text is None and record.table == "SiemAlert" and column in _SIEM_SPELLINGS:
+        if text is None and record._table == "SiemAlert" and column in _SIEM_SPELLINGS:
             alias = _SIEM_SPELLINGS[column]  # the alert used another doc version's name
             text = view.get(alias) if isinstance(view, dict) else getattr(view, alias, None)
         return text

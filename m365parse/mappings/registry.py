@@ -52,11 +52,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from typing import Any
 
-from .._values import ExactDatetime, exact_datetime, parse_ns, timestamp_ns
+from .._values import ExactDatetime, exact_datetime, format_ns, parse_ns, timestamp_ns
 from ..errors import MappingError
 from ..record import Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
-from .transforms import CONDITIONS, format_exact_ns, transform
+from .transforms import CONDITIONS, transform
 
 __all__ = ["RuleSet", "Registry", "registry", "normalize", "normalize_batch", "ENTRY_POINT_GROUP"]
 
@@ -472,7 +472,7 @@ def _exact(record: Record, column: str) -> ExactDatetime | None:
 def _iso_of(record: Record, column: str) -> str | None:
     """What the ``iso`` transform makes of a datetime column, without building its ExactDatetime."""
     ns = timestamp_ns(record, column)
-    return None if ns is None else format_exact_ns(ns)
+    return format_ns(ns)
 
 
 def _exact_text(value: Any) -> Any:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -196,38 +195,10 @@ def _str(value: Any) -> str | None:
 def _iso(value: Any) -> str | None:
     """A datetime as an ISO 8601 UTC string with every digit (100 ns for ExactDatetime)."""
     if isinstance(value, ExactDatetime):
-        return format_exact_ns(value.ns)
+        return format_ns(value.ns)
     if isinstance(value, datetime):
         return ExactDatetime.from_datetime(value).isoformat_exact()
     return None
-
-
-@functools.lru_cache(maxsize=1024)
-def _second_text(seconds: int) -> str:
-    t = time.gmtime(seconds)
-    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-
-
-def format_exact_ns(ns: int) -> str | None:
-    """UTC ISO 8601 text of exact nanoseconds, fraction trimmed: ``2021-07-21T00:55:44.2280946Z``.
-
-    ``format_ns`` without its per-call ``strftime`` (this runs per record), and with
-    four-digit years before 1000 too (``0999-01-01T00:00:00Z``), as ISO 8601 wants.
-    """
-    seconds, frac = divmod(ns, 1_000_000_000)
-    try:
-        if not _FIRST_SECOND <= seconds <= _LAST_SECOND:
-            raise ValueError(seconds)
-        text = _second_text(seconds)
-    except (OverflowError, OSError, ValueError):
-        return format_ns(ns)
-    if frac:
-        return f"{text}.{frac:09d}".rstrip("0") + "Z"
-    return text + "Z"
-
-
-_FIRST_SECOND = -62135596800  # 0001-01-01T00:00:00Z
-_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def _mac(value: Any) -> str | None:
