@@ -251,8 +251,15 @@ def _body_records(buf: bytes) -> list[Record]:
     return _BODY.decode(buf).records
 
 
+_NO_ALERT = SiemAlert()
+
+
 def _siem_records(buf: bytes) -> list[Record]:
-    return [SiemRecord(properties=alert) for alert in _SIEM_ARRAY.decode(buf)]
+    alerts = _SIEM_ARRAY.decode(buf)
+    if _NO_ALERT in alerts:
+        # {} has none of an alert's fields: it is not an alert (the per-record path says so)
+        raise ValueError("an empty object in a SIEM alert array")
+    return [SiemRecord(properties=alert) for alert in alerts]
 
 
 def _bodies_records(buf: bytes) -> list[Record]:

@@ -567,3 +567,12 @@ def test_event_hubs_bodies_one_per_line_with_a_bad_record() -> None:
     _check_invariant(batch, 4)
     assert [e.index for e in batch.errors] == [1]
     assert batch.records[2].extra == {"ProcessId": "x"}
+
+
+def test_an_empty_object_is_not_a_siem_alert() -> None:
+    for data in (b"[{}]", b"{}", json.dumps([SIEM, {}]).encode()):
+        batch = m365parse.decode(data)
+        assert [e.reason for e in batch.errors] == [
+            "object is neither a Streaming API record (no `category` and `properties`) nor a SIEM alert"
+        ], data
+    assert len(m365parse.decode(json.dumps([SIEM, {}]).encode()).records) == 1

@@ -357,3 +357,8 @@ def test_jsa_doc_is_current() -> None:
 
     doc = Path(m365parse.__file__).parent / "mappings" / "JSA.md"
     assert doc.read_text(encoding="utf-8") == mapping_table(), "regenerate m365parse/mappings/JSA.md"
+
+
+def test_iso_of_a_naive_datetime_is_utc() -> None:
+    naive = datetime(2024, 5, 14, 8, 41, 56, 595050)
+    assert transform("iso")(naive) == "2024-05-14T08:41:56.59505Z"

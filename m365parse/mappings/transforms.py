@@ -14,7 +14,7 @@ import functools
 import ipaddress
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import msgspec
@@ -197,6 +197,8 @@ def _iso(value: Any) -> str | None:
     if isinstance(value, ExactDatetime):
         return format_ns(value.ns)
     if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)  # Defender's clock is UTC
         return ExactDatetime.from_datetime(value).isoformat_exact()
     return None
 
