@@ -365,7 +365,7 @@ def report(result: dict[str, Any]) -> str:
     for shape, info in result["shapes"].items():
         n_units = info["units"]
         out.append(
-            f"## {shape}: {SHAPES[shape]}; {args['records']} records in {n_units} units of {args['batch_size']}, "
+            f"## {shape}: {SHAPES[shape]}; {args['records']} records in {n_units} unit(s) of up to {args['batch_size']}, "
             f"{info['bytes'] / MB:.1f} MB ({info['bytes'] / args['records']:.0f} bytes/record)"
         )
         out.append("")
