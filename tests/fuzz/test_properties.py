@@ -96,6 +96,8 @@ def test_valid_records_round_trip(table: str, data: st.DataObject) -> None:
     if table != "SiemAlert":
         assert out["envelope"] == gen.envelope
         assert rec.envelope_extra == {}
+    if table == "SiemAlert" and not out["properties"]:
+        return  # every field null: sent again it is {}, which is no alert at all
     again = decode_one_record(wrap(resend(rec), "array"), "property: round trip")
     assert again == rec
     assert again.to_dict() == out
