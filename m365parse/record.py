@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from msgspec import Meta, Struct, field
 
-from ._values import Timestamp, format_ns
+from ._values import Timestamp, exact_iso
 
 if TYPE_CHECKING:
     from .errors import InvalidRecord
@@ -104,12 +104,10 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
         strings with every fractional digit that arrived (trailing zeros trimmed),
         so nothing of a 100 ns Kusto timestamp is lost.
         """
-        from ._values import timestamp_ns
-
         envelope = self.envelope
         for key, value in envelope.items():
             if isinstance(value, datetime):
-                envelope[key] = format_ns(timestamp_ns(self, key))
+                envelope[key] = exact_iso(self, key)
         props = self.properties
         properties: dict[str, Any]
         if isinstance(props, Struct):
@@ -119,7 +117,7 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
                 if value is None:
                     continue
                 if isinstance(value, datetime):
-                    value = format_ns(timestamp_ns(self, name))
+                    value = exact_iso(self, name)
                 properties[name] = value
         else:
             properties = dict(props)

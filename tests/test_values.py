@@ -196,3 +196,39 @@ def test_expand_unknown_column_and_unknown_table() -> None:
 
 def test_expand_scalar_json() -> None:
     assert m365parse.expand(_rec(AdditionalFields="42"), "AdditionalFields") == 42
+
+
+def test_exact_iso_is_format_ns_of_timestamp_ns() -> None:
+    from pathlib import Path
+
+    from m365parse._values import exact_iso
+    from m365parse.tables import DOCUMENTED_TYPES
+
+    texts = [
+        "2024-05-14T08:41:56.5950497Z",
+        "2024-05-14T08:41:56.9999996Z",  # rounds into the next second
+        "2024-05-14T08:41:56.0000005Z",
+        "2024-05-14T08:41:56.5950500Z",  # trailing zero: not canonical
+        "2024-05-14T08:41:56Z",
+        "2024-05-14T08:41:56.29Z",
+        "2024-05-14T10:41:56.5950497+02:00",
+        "2024-05-14T08:41:56.123456789Z",
+        "2024-05-14 08:41:56.5950497",
+    ]
+    records = [_rec(Timestamp=t) for t in texts]
+    samples = Path(m365parse.__file__).parent / "samples"
+    for path in sorted(samples.glob("*.json")):
+        records += m365parse.decode(path.read_bytes()).records
+    checked = 0
+    for rec in records:
+        for column, kind in DOCUMENTED_TYPES[rec.table].items():
+            if kind == "datetime":
+                assert exact_iso(rec, column) == format_ns(m365parse.timestamp_ns(rec, column)), (rec.table, column)
+                checked += 1
+        assert exact_iso(rec, "time") == format_ns(m365parse.timestamp_ns(rec, "time"))
+    assert checked > 100
+    moved = _rec(Timestamp="2024-05-14T08:41:56.5950497Z")
+    from datetime import datetime, timezone
+
+    moved.properties.Timestamp = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    assert exact_iso(moved, "Timestamp") == "2020-01-01T00:00:00Z"

@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from typing import Any
 
-from .._values import ExactDatetime, exact_datetime, format_ns, parse_ns, timestamp_ns
+from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns
 from ..errors import MappingError
 from ..record import Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
@@ -471,8 +471,7 @@ def _exact(record: Record, column: str) -> ExactDatetime | None:
 
 def _iso_of(record: Record, column: str) -> str | None:
     """What the ``iso`` transform makes of a datetime column, without building its ExactDatetime."""
-    ns = timestamp_ns(record, column)
-    return format_ns(ns)
+    return exact_iso(record, column)
 
 
 def _exact_text(value: Any) -> Any:

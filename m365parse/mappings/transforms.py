@@ -94,19 +94,30 @@ def _ipv6(value: Any) -> str | None:
 def _split(value: Any) -> list[Any] | None:
     """A packed list (``"a; b"``, ``"a, b"``, a JSON array string, or a list) as a list."""
     if isinstance(value, list):
-        items = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                decoded = expand_value(text)
-            except InvalidJSONText:
-                decoded = None
-            if isinstance(decoded, list):
-                return [i for i in decoded if i not in (None, "")] or None
-        items = _SPLIT.split(text)
-    else:
+        return _kept(value)
+    if not isinstance(value, str):
         return None
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            decoded = expand_value(text)
+        except InvalidJSONText:
+            decoded = None
+        if isinstance(decoded, list):
+            return [i for i in decoded if i not in (None, "")] or None
+    if len(text) > 1024:
+        return _kept(_SPLIT.split(text))
+    items = _split_text(text)
+    return list(items) if items else None  # the caller's own list
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_text(text: str) -> tuple[str, ...]:
+    # The same packed lists (a device's addresses, its users) come again and again.
+    return tuple(_kept(_SPLIT.split(text)) or ())
+
+
+def _kept(items: list[Any]) -> list[Any] | None:
     out = [i.strip() if isinstance(i, str) else i for i in items]
     return [i for i in out if i not in (None, "")] or None
 
