@@ -58,14 +58,14 @@ into Elasticsearch or OpenSearch.  The whole mapping, table by table, is in
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from ..record import Record, SiemRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
-from .registry import ALL, RuleSet, Spec
+from .registry import ALL, RuleSet, Spec, conditions_of, describe
 from .transforms import transform
 
 __all__ = [
@@ -1057,18 +1057,6 @@ LOSSLESS = frozenset(
 )
 
 
-def _conditions(spec: Spec) -> Iterator[str]:
-    if isinstance(spec, Mapping):
-        if "if" in spec:
-            yield spec["if"]
-        for key in ("then", "else"):
-            if spec.get(key) is not None:
-                yield from _conditions(spec[key])
-        for key in ("first", "collect"):
-            for item in spec.get(key, ()):
-                yield from _conditions(item)
-
-
 def _kept(spec: Spec, truth: Mapping[str, bool]) -> set[str]:
     """Columns whose every valid value ``spec`` always puts in the document, given the conditions' values."""
     if isinstance(spec, str):
@@ -1096,7 +1084,7 @@ def kept_columns(rules: Mapping[str, Spec]) -> set[str]:
     ``related.*`` does not count: it keeps a value but not what it was.
     """
     rules = {target: spec for target, spec in rules.items() if not target.startswith("related.")}
-    conds = sorted({c for spec in rules.values() for c in _conditions(spec)})
+    conds = sorted({c for spec in rules.values() for c in conditions_of(spec)})
     kept: set[str] | None = None
     for values in itertools.product((False, True), repeat=len(conds)):
         truth = dict(zip(conds, values, strict=True))
@@ -1207,42 +1195,6 @@ RULE_SETS = (ECS, ECS_ORIGINAL, ECS_SEVERITY, ECS_SEVERITY_ORIGINAL)
 # --- documentation ---------------------------------------------------------------------------
 
 
-def _describe(spec: Spec) -> str:
-    if spec is None:
-        return ""
-    if isinstance(spec, str):
-        return f"`{spec}`"
-    if callable(spec) and not isinstance(spec, Mapping):
-        return f"`{getattr(spec, '__name__', 'callable')}()`"
-    names = spec.get("transform", ())
-    names = [names] if isinstance(names, str) else list(names)
-    suffix = " | " + ", ".join(names) if names else ""
-    if "column" in spec:
-        text = f"`{spec['column']}`"
-    elif "first" in spec:
-        text = " or ".join(_describe(item) for item in spec["first"])
-    elif "envelope" in spec:
-        text = f"envelope `{spec['envelope']}`"
-    elif "const" in spec:
-        text = f"`{msgspec.json.encode(spec['const']).decode()}`"
-    elif "collect" in spec:
-        text = "all of " + ", ".join(_describe(item) for item in spec["collect"])
-    elif "if" in spec:
-        text = f"if {spec['if']}: {_describe(spec['then']) or 'none'}; else {_describe(spec.get('else')) or 'none'}"
-    elif "call" in spec:
-        text = _describe(spec["call"])
-    else:
-        text = "?"
-    if "map" in spec:
-        table = spec["map"]
-        default = spec.get("default")
-        shown = ", ".join(f"{k} → {msgspec.json.encode(v).decode()}" for k, v in list(table.items())[:6])
-        more = f", … ({len(table)} values)" if len(table) > 6 else ""
-        otherwise = f"; other → {msgspec.json.encode(default).decode()}" if default is not None else ""
-        suffix += f" mapped ({shown}{more}{otherwise})"
-    return text + suffix
-
-
 _GROUPS = (
     "@timestamp",
     "message",
@@ -1292,7 +1244,7 @@ def mapping_table(rule_set: RuleSet | None = None) -> str:
         lines += [f"## {title}", "", "| field | from |", "|---|---|"]
         rules = rs.rules_for(table) if table != ALL else {k: v for k, v in rs.rules[ALL].items() if v is not None}
         for target in sorted(rules, key=_rank):
-            text = _describe(rules[target]).replace("|", "\\|")
+            text = describe(rules[target]).replace("|", "\\|")
             lines.append(f"| `{target}` | {text} |")
         lines.append("")
     lines += ["## DeviceEvents ActionType values", "", "| ActionType | event.category | event.type |", "|---|---|---|"]

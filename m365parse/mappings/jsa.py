@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..tables import DOCUMENTED_TYPES
-from .registry import ALL, RuleSet
+from .registry import ALL, RuleSet, describe
 
 __all__ = ["JSA", "FIELDS", "mapping_table"]
 
@@ -241,32 +241,6 @@ JSA = RuleSet(
 )
 
 
-def _describe(spec: Any) -> str:
-    if spec is None:
-        return ""
-    if isinstance(spec, str):
-        return f"`{spec}`"
-    if callable(spec) and not isinstance(spec, dict):
-        return f"`{getattr(spec, '__name__', 'callable')}()`"
-    names = spec.get("transform", ())
-    suffix = " | " + ", ".join([names] if isinstance(names, str) else names) if names else ""
-    if "column" in spec:
-        text = f"`{spec['column']}`"
-    elif "first" in spec:
-        text = " or ".join(_describe(item) for item in spec["first"])
-    elif "envelope" in spec:
-        text = f"envelope `{spec['envelope']}`"
-    elif "const" in spec:
-        text = f"`{spec['const']!r}`"
-    elif "collect" in spec:
-        text = "all of " + ", ".join(_describe(item) for item in spec["collect"])
-    elif "if" in spec:
-        text = f"{spec['if']}: {_describe(spec['then'])}; else {_describe(spec.get('else')) or 'none'}"
-    else:
-        text = "?"
-    return text + suffix
-
-
 def mapping_table(rule_set: RuleSet | None = None, fields: tuple[str, ...] = FIELDS) -> str:
     """The whole mapping as Markdown: per table, each field and where its value comes from."""
     rs = rule_set or JSA
@@ -281,7 +255,7 @@ def mapping_table(rule_set: RuleSet | None = None, fields: tuple[str, ...] = FIE
             spec = rules.get(field)
             if spec is None or (table != ALL and not _applies(spec, table)):
                 continue
-            lines.append(f"| {field} | {_describe(spec).replace('|', chr(92) + '|')} |")
+            lines.append(f"| {field} | {describe(spec).replace('|', chr(92) + '|')} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -52,13 +52,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from typing import Any
 
+import msgspec
+
 from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns
 from ..errors import MappingError
 from ..record import Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
 from .transforms import CONDITIONS, transform
 
-__all__ = ["RuleSet", "Registry", "registry", "normalize", "normalize_batch", "ENTRY_POINT_GROUP"]
+__all__ = ["RuleSet", "Registry", "registry", "normalize", "normalize_batch", "describe", "ENTRY_POINT_GROUP"]
 
 #: The entry-point group through which packages ship rule sets.
 ENTRY_POINT_GROUP = "m365parse.mappings"
@@ -254,7 +256,7 @@ class _Compiler:
             # unknown tables: only the "*" rules, columns read from the dict
             rules = {t: s for t, s in self.rule_set.rules.get(ALL, {}).items() if s is not None}
         body = ["def normalize(record):", "    p = record.properties", "    out = {}"]
-        for cond in sorted({c for spec in rules.values() for c in _conditions(spec) if self.available(spec)}):
+        for cond in sorted({c for spec in rules.values() for c in conditions_of(spec) if self.available(spec)}):
             # each condition once per record, however many fields use it
             body.append(f"    {self.cond_var(cond)} = {self.name(CONDITIONS[cond], '_p')}(record)")
         # nested=True: one dict per path prefix ("host", "host.os"), filled directly
@@ -448,16 +450,17 @@ class _Compiler:
         return f"p.{column}"
 
 
-def _conditions(spec: Spec) -> Iterator[str]:
+def conditions_of(spec: Spec) -> Iterator[str]:
+    """The names of the conditions a rule uses."""
     if isinstance(spec, Mapping):
         if "if" in spec:
             yield spec["if"]
         for key in ("then", "else"):
             if spec.get(key) is not None:
-                yield from _conditions(spec[key])
+                yield from conditions_of(spec[key])
         for key in ("first", "collect"):
             for item in spec.get(key, ()):
-                yield from _conditions(item)
+                yield from conditions_of(item)
 
 
 _DATETIME_COLUMNS = frozenset(
@@ -506,6 +509,43 @@ def _check_paths(rule_set: str, table: str, rules: Mapping[str, Spec]) -> None:
             if head in rules:
                 raise MappingError(f"{head!r} is a field and also holds {target!r}", rule_set, table, head)
             head = head.rpartition(".")[0]
+
+
+def describe(spec: Spec) -> str:
+    """A rule in words, for the generated mapping docs (``JSA.md``, ``ECS.md``)."""
+    if spec is None:
+        return ""
+    if isinstance(spec, str):
+        return f"`{spec}`"
+    if callable(spec) and not isinstance(spec, Mapping):
+        return f"`{getattr(spec, '__name__', 'callable')}()`"
+    names = spec.get("transform", ())
+    names = [names] if isinstance(names, str) else list(names)
+    suffix = " | " + ", ".join(names) if names else ""
+    if "column" in spec:
+        text = f"`{spec['column']}`"
+    elif "first" in spec:
+        text = " or ".join(describe(item) for item in spec["first"])
+    elif "envelope" in spec:
+        text = f"envelope `{spec['envelope']}`"
+    elif "const" in spec:
+        text = f"`{msgspec.json.encode(spec['const']).decode()}`"
+    elif "collect" in spec:
+        text = "all of " + ", ".join(describe(item) for item in spec["collect"])
+    elif "if" in spec:
+        text = f"if {spec['if']}: {describe(spec['then']) or 'none'}; else {describe(spec.get('else')) or 'none'}"
+    elif "call" in spec:
+        text = describe(spec["call"])
+    else:
+        text = "?"
+    if "map" in spec:
+        table = spec["map"]
+        default = spec.get("default")
+        shown = ", ".join(f"{k} → {msgspec.json.encode(v).decode()}" for k, v in list(table.items())[:6])
+        more = f", … ({len(table)} values)" if len(table) > 6 else ""
+        otherwise = f"; other → {msgspec.json.encode(default).decode()}" if default is not None else ""
+        suffix += f" mapped ({shown}{more}{otherwise})"
+    return text + suffix
 
 
 class Registry:
