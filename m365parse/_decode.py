@@ -234,10 +234,13 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
     )
 
 
-def _fast(decode: Callable[[bytes], list[Record]], buf: bytes, shape: str) -> Batch | None:
-    """The one-pass decode of ``buf``; None when anything in it needs the fallback."""
+def _fast(decode: Callable[[bytes], list[Any]], buf: bytes, shape: str, alerts: bool = False) -> Batch | None:
+    """The one-pass decode of ``buf``; None when anything in it needs the fallback.
+
+    ``decode`` gives the records, or with ``alerts`` the SIEM alerts to wrap.
+    """
     try:
-        records = decode(buf)
+        items = decode(buf)
     except _DECODE_ERRORS:
         return None
     # (origin, position) rather than a list in the origin: no reference cycle,
@@ -248,9 +251,14 @@ def _fast(decode: Callable[[bytes], list[Record]], buf: bytes, shape: str) -> Ba
     origin = Origin(buf, shape)
     enabled = gc.isenabled()
     gc.disable()
+    records: list[Record]
     try:
-        for pos, record in enumerate(records):
-            record._src = (origin, pos)
+        if alerts:
+            records = [SiemRecord(properties=alert, _src=(origin, pos)) for pos, alert in enumerate(items)]
+        else:
+            records = items
+            for pos, record in enumerate(records):
+                record._src = (origin, pos)
     finally:
         if enabled:
             gc.enable()
@@ -264,13 +272,13 @@ def _body_records(buf: bytes) -> list[Record]:
 _NO_ALERT = SiemAlert()
 
 
-def _siem_records(buf: bytes) -> list[Record]:
+def _siem_alerts(buf: bytes) -> list[SiemAlert]:
     alerts = _SIEM_ARRAY.decode(buf)
     for alert in alerts:
         if alert.AlertId is None and alert == _NO_ALERT:
             # {} has none of an alert's fields: it is not an alert (the per-record path says so)
             raise ValueError("an empty object in a SIEM alert array")
-    return [SiemRecord(properties=alert) for alert in alerts]
+    return alerts
 
 
 def _bodies_records(buf: bytes) -> list[Record]:
@@ -301,7 +309,7 @@ def _nonblank_lines(buf: bytes) -> list[bytes]:
 
 
 def _decode_array(buf: bytes) -> Batch:
-    fast = _fast(_ARRAY.decode, buf, "array") or _fast(_siem_records, buf, "array")
+    fast = _fast(_ARRAY.decode, buf, "array") or _fast(_siem_alerts, buf, "array", alerts=True)
     if fast is not None:
         return fast
     try:
