@@ -713,15 +713,8 @@ def _email(direction: bool = True) -> Rules:
 
 # --- the tables -----------------------------------------------------------------------------
 
-_DEVICE_EVENT_TABLES = (
-    "DeviceProcessEvents",
-    "DeviceNetworkEvents",
-    "DeviceFileEvents",
-    "DeviceRegistryEvents",
-    "DeviceLogonEvents",
-    "DeviceImageLoadEvents",
-    "DeviceEvents",
-)
+#: The Device tables of events (not the DeviceInfo-like snapshots).
+_DEVICE_EVENT_TABLES = tuple(t for t in DOCUMENTED_TYPES if t.startswith("Device") and t.endswith("Events"))
 
 
 def _table_rules(table: str) -> Rules:
