@@ -331,8 +331,8 @@ def _decode_objects(buf: bytes) -> Batch:
         value = _NOT_ONE
     if value is not _NOT_ONE:
         if isinstance(value, dict) and isinstance(value.get("records"), list) and not _looks_like_record(value):
-            raws = [msgspec.json.encode(v) for v in value["records"]]
-            return _decode_each(raws, "$.records")
+            del value
+            return _decode_each(_RAW_BODY.decode(buf).records, "$.records")  # each record's own bytes
         del value  # decode_one() decodes the record again: never hold two copies of it
         item = decode_one(buf, 0, "$")
         return Batch([item], []) if isinstance(item, Record) else Batch([], [item])
@@ -386,12 +386,12 @@ def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True) -> Bat
     return Batch(records, errors)
 
 
-def _decode_each(raws: list[Any], prefix: str, lines: bool = False, first_index: int = 0) -> Batch:
+def _decode_each(raws: list[Any], prefix: str, first_index: int = 0) -> Batch:
+    """Decode the elements of one array (``prefix`` is its path) one by one."""
     records: list[Record] = []
     errors: list[InvalidRecord] = []
-    for index, raw in enumerate(raws, first_index):
-        path = "$" if lines else f"{prefix}[{index}]"
-        item = decode_one(raw, index, path)
+    for pos, raw in enumerate(raws):
+        item = decode_one(raw, first_index + pos, f"{prefix}[{pos}]")
         if isinstance(item, Record):
             records.append(item)
         else:

@@ -576,3 +576,18 @@ def test_an_empty_object_is_not_a_siem_alert() -> None:
             "object is neither a Streaming API record (no `category` and `properties`) nor a SIEM alert"
         ], data
     assert len(m365parse.decode(json.dumps([SIEM, {}]).encode()).records) == 1
+
+
+def test_records_not_first_keep_their_own_bytes() -> None:
+    bad = b'{"category": "AdvancedHunting-DeviceEvents", "properties": [ 1,  2 ]}'
+    data = b'{"other": 1, "records": [' + json.dumps(GOOD).encode() + b", " + bad + b"]}"
+    batch = m365parse.decode(data)
+    _check_invariant(batch, 2)
+    assert batch.errors[0].raw == bad
+    assert batch.errors[0].path == "$.records[1].properties"
+
+
+def test_error_paths_count_within_their_body() -> None:
+    lines = [body(GOOD, GOOD2), body(GOOD, "bad")]
+    (err,) = m365parse.decode(b"\n".join(lines)).errors
+    assert (err.index, err.path) == (3, "$.records[1]")
