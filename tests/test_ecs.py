@@ -838,9 +838,9 @@ def test_conditions() -> None:
         (one,) = _decode(body(record(table, **props)))
         return one
 
-    assert CONDITIONS["ingress"](rec(ActionType="FirewallInboundConnectionToAppBlocked"))
-    assert CONDITIONS["ingress"](rec("DeviceNetworkEvents", AdditionalFields='{"direction": "In"}'))
-    assert not CONDITIONS["ingress"](rec("DeviceNetworkEvents", AdditionalFields='{"x": "direction In"}'))
+    assert CONDITIONS["inbound"](rec(ActionType="FirewallInboundConnectionToAppBlocked"))
+    assert CONDITIONS["inbound"](rec("DeviceNetworkEvents", AdditionalFields='{"direction": "In"}'))
+    assert not CONDITIONS["inbound"](rec("DeviceNetworkEvents", AdditionalFields='{"x": "direction In"}'))
     assert CONDITIONS["egress"](rec(ActionType="FirewallOutboundConnectionBlocked"))
     assert CONDITIONS["egress"](rec("DeviceNetworkEvents", AdditionalFields={"direction": "Out"}))
     assert not CONDITIONS["egress"](rec("DeviceNetworkEvents", ActionType="ListeningConnectionCreated"))
@@ -915,11 +915,11 @@ def test_mapping_doc_is_current() -> None:
 
 def test_every_kept_column_analysis_covers_conditions() -> None:
     # a column that only one branch of a condition keeps is not kept
-    rules = {"x": {"if": "ingress", "then": "RemoteIP"}, "y": "LocalIP"}
+    rules = {"x": {"if": "inbound", "then": "RemoteIP"}, "y": "LocalIP"}
     assert kept_columns(rules) == {"LocalIP"}
     rules = {
-        "x": {"if": "ingress", "then": "RemoteIP", "else": "LocalIP"},
-        "y": {"if": "ingress", "then": "LocalIP", "else": "RemoteIP"},
+        "x": {"if": "inbound", "then": "RemoteIP", "else": "LocalIP"},
+        "y": {"if": "inbound", "then": "LocalIP", "else": "RemoteIP"},
     }
     assert kept_columns(rules) == {"LocalIP", "RemoteIP"}
     assert kept_columns({"x": {"first": ["A", "B"]}, "related.ip": {"collect": ["C"]}}) == {"A"}

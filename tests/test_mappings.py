@@ -344,6 +344,12 @@ def test_inbound_condition() -> None:
 
     inbound = CONDITIONS["inbound"]
     assert inbound(_rec(ActionType="InboundConnectionAccepted"))
+    assert inbound(_rec("DeviceEvents", ActionType="FirewallInboundConnectionBlocked"))
+    out = m365parse.normalize(
+        _rec("DeviceEvents", ActionType="FirewallInboundConnectionBlocked", RemoteIP="203.0.113.9", LocalIP="10.0.0.5"),
+        "jsa",
+    )
+    assert (out["SourceIP"], out["DestinationIP"]) == ("203.0.113.9", "10.0.0.5")
     assert inbound(_rec(ActionType="ConnectionSuccess", AdditionalFields='{"direction":"In"}'))
     assert inbound(_rec(ActionType="ConnectionSuccess", AdditionalFields={"Direction": "In"}))
     assert not inbound(_rec(ActionType="ConnectionSuccess", AdditionalFields='{"direction":"Out"}'))

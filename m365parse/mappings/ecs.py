@@ -14,7 +14,7 @@ into Elasticsearch or OpenSearch.  The whole mapping, table by table, is in
   ``process.parent.*``.  ``user.*`` is the actor's account (the created process's
   in ``DeviceProcessEvents``, the account that logged on in logon events).
 - Network events put the remote side in ``source.*`` when the remote side opened
-  the connection (condition ``ingress``: ``InboundConnectionAccepted``,
+  the connection (condition ``inbound``: ``InboundConnectionAccepted``,
   ``AdditionalFields.direction == "In"``, firewall-blocked inbound connections);
   ``network.direction`` is ``ingress``/``egress`` (host-based, as ECS asks).
 - Addresses pass the ``ip`` transform: ``"-"`` and other placeholders are never
@@ -594,17 +594,17 @@ _REGISTRY: Rules = {
 
 
 def _network(local_ip: str, local_port: str, remote_ip: str, remote_port: str, remote_name: str | None) -> Rules:
-    """source/destination of a connection: the side that opened it is the source (condition ``ingress``)."""
+    """source/destination of a connection: the side that opened it is the source (condition ``inbound``)."""
     rules: Rules = {
-        "source.ip": when("ingress", ip(remote_ip), ip(local_ip)),
-        "source.port": when("ingress", remote_port, local_port),
-        "destination.ip": when("ingress", ip(local_ip), ip(remote_ip)),
-        "destination.port": when("ingress", local_port, remote_port),
-        "network.direction": when("ingress", const("ingress"), when("egress", const("egress"))),
+        "source.ip": when("inbound", ip(remote_ip), ip(local_ip)),
+        "source.port": when("inbound", remote_port, local_port),
+        "destination.ip": when("inbound", ip(local_ip), ip(remote_ip)),
+        "destination.port": when("inbound", local_port, remote_port),
+        "network.direction": when("inbound", const("ingress"), when("egress", const("egress"))),
     }
     if remote_name:
-        rules["source.domain"] = when("ingress", col(remote_name, "domain"))
-        rules["destination.domain"] = when("ingress", const(None), col(remote_name, "domain"))
+        rules["source.domain"] = when("inbound", col(remote_name, "domain"))
+        rules["destination.domain"] = when("inbound", const(None), col(remote_name, "domain"))
     return rules
 
 

@@ -304,33 +304,6 @@ def transform(name: str) -> Transform:
 
 # --- conditions -------------------------------------------------------------------
 
-_INBOUND_ACTIONS = frozenset({"InboundConnectionAccepted"})
-
-
-def _inbound(record: Record) -> bool:
-    """An inbound network event: ``InboundConnectionAccepted``, or ``AdditionalFields.direction == "In"``."""
-    props = record.properties
-    if isinstance(props, dict):
-        action, fields = props.get("ActionType"), props.get("AdditionalFields")
-    else:
-        action, fields = getattr(props, "ActionType", None), getattr(props, "AdditionalFields", None)
-    if action in _INBOUND_ACTIONS:
-        return True
-    if isinstance(fields, str):
-        if "irection" not in fields:
-            return False  # the common case, without decoding anything
-        try:
-            fields = msgspec.json.decode(fields)  # the top level is all that counts
-        except (ValueError, RecursionError):
-            return False
-    if isinstance(fields, dict):
-        # only the top-level key counts: the same words inside another value do not
-        for key, direction in fields.items():
-            if key.lower() == "direction" and isinstance(direction, str):
-                return direction.strip().lower() in ("in", "inbound")
-    return False
-
-
 def _network_request(record: Record) -> bool:
     """A file operation requested over the network: ``RequestAccountName`` or ``RequestSourceIP`` is set."""
     props = record.properties
@@ -341,7 +314,7 @@ def _network_request(record: Record) -> bool:
     return False
 
 
-CONDITIONS: dict[str, Callable[[Record], bool]] = {"inbound": _inbound, "network_request": _network_request}
+CONDITIONS: dict[str, Callable[[Record], bool]] = {"network_request": _network_request}
 
 
 # --- transforms and conditions added for the "ecs" rule set ------------------------
@@ -808,7 +781,7 @@ def _direction(fields: Any) -> str | None:
     return None
 
 
-_INGRESS_ACTIONS = frozenset(
+_INBOUND_ACTIONS = frozenset(
     {"InboundConnectionAccepted", "FirewallInboundConnectionBlocked", "FirewallInboundConnectionToAppBlocked"}
 )
 _EGRESS_ACTIONS = frozenset(
@@ -822,14 +795,16 @@ _EGRESS_ACTIONS = frozenset(
 )
 
 
-def _ingress(record: Record) -> bool:
-    """The remote side opened the connection: an ``inbound`` event, or a firewall-blocked inbound one.
+def _inbound(record: Record) -> bool:
+    """An inbound network event: the remote side opened the connection.
 
     ``InboundConnectionAccepted``, ``FirewallInboundConnectionBlocked``,
-    ``FirewallInboundConnectionToAppBlocked``, or ``AdditionalFields.direction`` ``"In"``.
+    ``FirewallInboundConnectionToAppBlocked``, or a top-level
+    ``AdditionalFields.direction`` of ``"In"`` (the same words inside another
+    value do not count).
     """
     action, fields = _action_and_fields(record)
-    if action in _INGRESS_ACTIONS:
+    if action in _INBOUND_ACTIONS:
         return True
     return _direction(fields) in ("in", "inbound")
 
@@ -852,7 +827,7 @@ def _evidence_source(record: Record) -> bool:
     return isinstance(value, str) and value.strip().lower() == "source"
 
 
-CONDITIONS.update({"ingress": _ingress, "egress": _egress, "evidence_source": _evidence_source})
+CONDITIONS.update({"inbound": _inbound, "egress": _egress, "evidence_source": _evidence_source})
 
 
 def describe() -> dict[str, str]:
