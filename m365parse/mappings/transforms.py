@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -98,13 +98,12 @@ def _split(value: Any) -> list[Any] | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if text.startswith("["):
-        try:
-            decoded = expand_value(text)
-        except InvalidJSONText:
-            decoded = None
+    if text[:1] in ("[", "{"):
+        decoded = _json_value(text)
         if isinstance(decoded, list):
-            return [i for i in decoded if i not in (None, "")] or None
+            return _kept(decoded)
+        if isinstance(decoded, dict):
+            return None  # one object, not a list
     if len(text) > 1024:
         return _kept(_SPLIT.split(text))
     items = _split_text(text)
@@ -122,6 +121,15 @@ def _kept(items: list[Any]) -> list[Any] | None:
     return [i for i in out if i not in (None, "")] or None
 
 
+def _distinct(values: Iterable[Any]) -> list[Any] | None:
+    """The values that are not None or empty, in order, without repeats; None if there are none."""
+    out: list[Any] = []
+    for value in values:
+        if value is not None and value != "" and value not in out:
+            out.append(value)
+    return out or None
+
+
 def _first(value: Any) -> Any:
     if isinstance(value, list):
         return value[0] if value else None
@@ -135,37 +143,20 @@ def _first_ip(value: Any) -> str | None:
 
 def _ip_list(value: Any) -> list[str] | None:
     """Every valid IP address of a packed list, in order, without repeats."""
-    items = _split(value) if not isinstance(value, list) else value
-    out: list[str] = []
-    for item in items or ():
-        ip = _ip(item)
-        if ip is not None and ip not in out:
-            out.append(ip)
-    return out or None
+    return _distinct(_ip(item) for item in _split(value) or ())
 
 
 def _mitre_ids(value: Any) -> list[str] | None:
     """MITRE ATT&CK technique ids (``T1056``, ``T1566.001``) from ``AttackTechniques``."""
-    items = _split(value) if not isinstance(value, list) else value
-    out: list[str] = []
-    for item in items or ():
-        if isinstance(item, str):
-            for found in _TECHNIQUE.findall(item):
-                if found not in out:
-                    out.append(found)
-    return out or None
+    return _distinct(found for item in _list(value) or () for found in _TECHNIQUE.findall(item))
 
 
 def _mitre_names(value: Any) -> list[str] | None:
     """Technique names without their ids: ``"Input Capture (T1056)"`` gives ``"Input Capture"``."""
-    items = _split(value) if not isinstance(value, list) else value
-    out: list[str] = []
-    for item in items or ():
-        if isinstance(item, str):
-            name = re.sub(r"\s*\(T\d{4}(?:\.\d{3})?\)\s*$", "", item).strip()
-            if name and name not in out:
-                out.append(name)
-    return out or None
+    return _distinct(_ID_SUFFIX.sub("", item).strip() for item in _list(value) or ())
+
+
+_ID_SUFFIX = re.compile(r"\s*\(T\d{4}(?:\.\d{3})?\)\s*$")
 
 
 def _json(value: Any) -> Any:
@@ -344,23 +335,8 @@ def _json_value(value: Any) -> Any:
 
 
 def _list(value: Any) -> list[str] | None:
-    """A packed list as a list of its texts: JSON array text (decoded once), text split at ``;`` or ``,``, a list.
-
-    Items that are not text (numbers, objects, null) and empty texts are dropped.
-    """
-    if isinstance(value, list):
-        items = value
-    elif isinstance(value, str):
-        decoded = _json_value(value)
-        if isinstance(decoded, list):
-            items = decoded
-        elif decoded is None or isinstance(decoded, dict):
-            return None
-        else:
-            items = [i.strip() for i in _SPLIT.split(value.strip())]
-    else:
-        return None
-    return [i for i in items if isinstance(i, str) and i] or None
+    """A packed list as a list of its texts (``split``, keeping only the text items)."""
+    return [i for i in _split(value) or () if isinstance(i, str)] or None
 
 
 _OS_TYPES = (
@@ -587,13 +563,7 @@ def _tactics(value: Any, part: int) -> list[str] | None:
     if isinstance(value, str) and not any(c in value for c in "[;,"):
         found = _tactic(value)  # one category name, the common case
         return [found[part]] if found is not None else None
-    items = _list(value) if not isinstance(value, list) else value
-    out: list[str] = []
-    for item in items or ():
-        found = _tactic(item) if isinstance(item, str) else None
-        if found is not None and found[part] not in out:
-            out.append(found[part])
-    return out or None
+    return _distinct(found[part] for found in map(_tactic, _list(value) or ()) if found is not None)
 
 
 def _mitre_tactic_ids(value: Any) -> list[str] | None:
@@ -617,20 +587,15 @@ def _entry(item: str) -> tuple[str, str, str | None] | None:
 
 
 def _techniques(value: Any, sub: bool, want_id: bool) -> list[str] | None:
-    items = _list(value) if not isinstance(value, list) else value
-    out: list[str] = []
-    for item in items or ():
-        parts = _entry(item) if isinstance(item, str) else None
+    def pick(parts: tuple[str, str, str | None] | None) -> str | None:
         if parts is None:
-            continue
+            return None
         name, base, suffix = parts
         if want_id:
-            found = base + suffix if sub and suffix else (None if sub else base)
-        else:
-            found = name if bool(suffix) == sub and name else None
-        if found is not None and found not in out:
-            out.append(found)
-    return out or None
+            return base + suffix if sub and suffix else (None if sub else base)
+        return name if bool(suffix) == sub and name else None
+
+    return _distinct(pick(_entry(item)) for item in _list(value) or ())
 
 
 def _mitre_technique_ids(value: Any) -> list[str] | None:
