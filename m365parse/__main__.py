@@ -175,7 +175,7 @@ def read_batches(
             yield batch, first
         return
     if line is not None:  # one document: read it whole, within the limit
-        if size is not None and size > max_document_bytes:
+        if held > max_document_bytes or (size is not None and size > max_document_bytes):
             raise _too_large(max_document_bytes)
         while True:
             chunk = _read(read, chunk_bytes)
@@ -408,6 +408,7 @@ class Progress:
 
     def add_records(self, n: int) -> None:
         self.records += n
+        self._show()
 
     def _show(self) -> None:
         if not self.enabled:

@@ -160,12 +160,9 @@ class _RawBody(Struct):
 
 _RAW_BODY = msgspec.json.Decoder(_RawBody)
 _RAW_ARRAY = msgspec.json.Decoder(list[Raw])
+_RAW = msgspec.json.Decoder(Raw)
 _WS = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
-
-
-def _lines(data: bytes) -> list[bytes]:
-    return [line for line in (raw.strip(_WS).removeprefix(_BOM) for raw in data.split(b"\n")) if line]
 
 
 def record_bytes(record: Record) -> bytes | None:
@@ -182,13 +179,13 @@ def record_bytes(record: Record) -> bytes | None:
         if shape == "one":
             return data.strip(_WS).removeprefix(_BOM).strip(_WS)
         if shape == "lines":
-            raws = _lines(data)
+            raws = _RAW.decode_lines(data)  # as the decoder read them: values one after the other
         elif shape == "body":
             raws = _RAW_BODY.decode(data).records
         elif shape == "array":
             raws = _RAW_ARRAY.decode(data)
         elif shape == "bodies":
-            raws = [raw for line in _lines(data) for raw in _RAW_BODY.decode(line).records]
+            raws = [raw for one in _RAW_BODY.decode_lines(data) for raw in one.records]
         else:
             return None
     except (ValueError, RecursionError):
