@@ -47,7 +47,7 @@ from . import __version__, decode
 from ._output import encode_lines, record_bytes, record_items
 from .errors import InvalidInput, InvalidRecord, MappingError
 from .mappings import RuleSet, normalize, normalize_batch, registry
-from .record import Batch, Record
+from .record import Batch, Record, UnknownRecord
 from .tables import TABLES
 
 __all__ = [
@@ -244,26 +244,33 @@ class JsonLinesWriter:
 
     def write(self, records: Sequence[Record]) -> list[tuple[int, str]]:
         failed: list[tuple[int, str]] = []
-        positions, items = self._items(records, failed)
-        try:
-            data = encode_lines(items)
-        except (TypeError, ValueError):
-            parts = []
-            for pos, item in zip(positions, items, strict=True):
-                try:
-                    parts.append(encode_lines([item]))
-                except (TypeError, ValueError) as exc:
-                    failed.append((pos, f"cannot be written as JSON: {exc}"))
-            data = b"".join(parts)
+        if self.rule_set is None:
+            with record_items(records) as items:
+                data = self._encode(range(len(records)), items, failed)
+        else:
+            positions, events = self._normalize(records, failed)
+            data = self._encode(positions, events, failed)
             failed.sort()
         if data:
             self.out.write(data)
             self.out.flush()  # a reader downstream sees each batch as it is done
         return failed
 
-    def _items(self, records: Sequence[Record], failed: list[tuple[int, str]]) -> tuple[Sequence[int], list[Any]]:
-        if self.rule_set is None:
-            return range(len(records)), record_items(records)
+    @staticmethod
+    def _encode(positions: Sequence[int], items: list[Any], failed: list[tuple[int, str]]) -> bytes:
+        try:
+            return encode_lines(items)
+        except (TypeError, ValueError):  # one of them cannot be written: find it, write the others
+            parts = []
+            for pos, item in zip(positions, items, strict=True):
+                try:
+                    parts.append(encode_lines([item]))
+                except (TypeError, ValueError) as exc:
+                    failed.append((pos, f"cannot be written as JSON: {exc}"))
+            return b"".join(parts)
+
+    def _normalize(self, records: Sequence[Record], failed: list[tuple[int, str]]) -> tuple[Sequence[int], list[Any]]:
+        assert self.rule_set is not None
         try:
             return range(len(records)), normalize_batch(records, self.rule_set)
         except Exception:  # a rule set is code: find the records it fails on, write the others
@@ -637,8 +644,12 @@ def _write_batch(
         records = kept
     failed = writer.write(records) if records else []
     counts = report.tables
-    for record in records:
-        counts[record.table] += 1
+    types: Counter[type[Record]] = Counter(map(type, records))
+    for rtype, n in types.items():  # a record's type says its table, but for unknown ones
+        if rtype is UnknownRecord:
+            counts.update(r.table for r in records if type(r) is UnknownRecord)
+        else:
+            counts[rtype._table] += n
     # Errors in input order, the records that could not be written among them.
     pending: list[tuple[int, Any]] = [(e.index, e) for e in batch.errors]
     if failed:

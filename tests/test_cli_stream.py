@@ -54,9 +54,11 @@ def _all_inputs() -> list[Path]:
 @pytest.mark.parametrize("path", _all_inputs(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_record_items_encode_as_to_dict(path: Path) -> None:
     batch = m365parse.decode(path.read_bytes())
-    assert encode_lines(record_items(batch.records)) == b"".join(
-        msgspec.json.encode(r.to_dict()) + b"\n" for r in batch.records
-    )
+    with record_items(batch.records) as items:
+        got = encode_lines(items)
+    expected = [r.to_dict() for r in batch.records]
+    assert got == b"".join(msgspec.json.encode(d) + b"\n" for d in expected)
+    assert [r.to_dict() for r in batch.records] == expected  # the records got their datetimes back
 
 
 TIMES = [
@@ -83,7 +85,8 @@ def test_every_timestamp_form_is_written_as_to_dict_writes_it(text: str, shape: 
     data = body(rec, rec) if shape == "body" else (json.dumps(rec) + "\n" + json.dumps(rec) + "\n").encode()
     batch = m365parse.decode(data)
     assert len(batch.records) == 2
-    got = encode_lines(record_items(batch.records))
+    with record_items(batch.records) as items:
+        got = encode_lines(items)
     assert got == _reference(data)
     line = json.loads(got.splitlines()[0])
     assert line["properties"]["Timestamp"] == m365parse._values.exact_iso(batch.records[0], "Timestamp")
@@ -97,7 +100,8 @@ def test_record_items_takes_the_fast_path_for_streamed_records(monkeypatch: pyte
         raise AssertionError("to_dict() called: the fast path of record_items() is not taken")
 
     monkeypatch.setattr(m365parse.Record, "to_dict", fail)
-    assert len(record_items(batch.records)) == 50
+    with record_items(batch.records) as items:
+        assert len(items) == 50
 
 
 def test_a_record_that_cannot_be_encoded_is_reported_and_the_others_written() -> None:
@@ -351,7 +355,11 @@ def test_table_keeps_only_those_tables_and_stats_counts() -> None:
 def test_stats_counts_errors_per_reason(tmp_path: Path) -> None:
     src = tmp_path / "mixed.jsonl"
     src.write_bytes(
-        json.dumps(record(ProcessId=1)).encode() + b"\n{bad\n{worse\n" + json.dumps(record("AlertInfo")).encode()
+        json.dumps(record(ProcessId=1)).encode()
+        + b"\n{bad\n{worse\n"
+        + json.dumps(record("AlertInfo")).encode()
+        + b"\n"
+        + json.dumps(record("BrandNewTable", A=1)).encode()
     )
     proc = _cli("--stats", "--quiet", str(src))
     assert proc.returncode == 1
@@ -359,6 +367,7 @@ def test_stats_counts_errors_per_reason(tmp_path: Path) -> None:
     assert err.startswith("records written per table:\n")
     assert "         1  AlertInfo" in err and "         1  DeviceProcessEvents" in err
     assert "         2  not JSON" in err
+    assert "         1  BrandNewTable" in err  # records of tables m365parse does not know are counted too
     assert "records decoded" not in err  # --quiet
 
 
