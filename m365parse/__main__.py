@@ -311,7 +311,8 @@ def error_line(source: str, index: int | None, path: str | None, reason: str, ra
     ``raw_base64`` holds them in base64 (``raw`` is then absent).  Both are absent
     when there are no bytes to keep (an input that could not be read).
     """
-    line: dict[str, Any] = {"input": _text(source), "index": index, "path": path, "reason": _text(reason)}
+    where = None if path is None else _text(path)
+    line: dict[str, Any] = {"input": _text(source), "index": index, "path": where, "reason": _text(reason)}
     if raw is not None:
         try:
             line["raw"] = raw.decode("utf-8")

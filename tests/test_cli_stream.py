@@ -116,6 +116,20 @@ def test_a_record_that_cannot_be_encoded_is_reported_and_the_others_written() ->
     assert record_bytes(batch.records[1]) == data.splitlines()[1].encode()
 
 
+def test_a_record_the_rule_set_fails_on_is_reported_and_the_others_written() -> None:
+    def explode(rec: Any) -> Any:
+        if rec.properties.ProcessId == 2:
+            raise RuntimeError("boom")
+        return rec.properties.ProcessId
+
+    rules = m365parse.RuleSet("test-explode", {"*": {"pid": {"call": explode}}})
+    batch = m365parse.decode(b"".join(json.dumps(record(ProcessId=i)).encode() + b"\n" for i in range(4)))
+    out = io.BytesIO()
+    failed = JsonLinesWriter(out, rules).write(batch.records)
+    assert [pos for pos, _ in failed] == [2] and "boom" in failed[0][1]
+    assert [json.loads(line)["pid"] for line in out.getvalue().splitlines()] == [0, 1, 3]
+
+
 @pytest.mark.parametrize("shape", ["lines", "body", "array", "bodies", "one"])
 def test_record_bytes_finds_the_input_bytes_of_a_record(shape: str) -> None:
     recs = [record(ProcessId=i) for i in range(3)]
@@ -421,3 +435,30 @@ def test_run_is_callable_with_streams() -> None:
     data = _generated(10)
     assert run(["-", "--stats"], out, err, io.BytesIO(data)) == 0
     assert out.getvalue() == _reference(data)
+
+
+def test_a_record_that_cannot_be_written_goes_to_the_errors_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Issue 15's lone surrogates make the encoder raise: the record is an error, with its index and bytes."""
+    import m365parse.__main__ as cli
+
+    real = cli.encode_lines
+
+    def encode(items: Any) -> bytes:
+        if any(isinstance(i, dict) and getattr(i.get("properties"), "ProcessId", None) == 2 for i in items):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return real(items)
+
+    monkeypatch.setattr(cli, "encode_lines", encode)
+    lines = [json.dumps(record(ProcessId=i)).encode() for i in range(4)]
+    data = lines[0] + b"\n{broken\n" + b"\n".join(lines[1:]) + b"\n"
+    errors = tmp_path / "errors.jsonl"
+    out, err = io.BytesIO(), io.BytesIO()
+    status = run(["--errors", str(errors), "--table", "DeviceProcessEvents", "--stats"], out, err, io.BytesIO(data))
+    assert status == 1
+    assert [json.loads(line)["properties"]["ProcessId"] for line in out.getvalue().splitlines()] == [0, 1, 3]
+    failed = [json.loads(line) for line in errors.read_bytes().splitlines()]
+    assert [(f["index"], f["raw"]) for f in failed] == [(1, "{broken"), (3, lines[2].decode())]
+    assert "cannot be written as JSON" in failed[1]["reason"]
+    text = err.getvalue().decode()
+    assert "3 records decoded, 2 failed" in text
+    assert "         3  DeviceProcessEvents" in text and "         1  cannot be written as JSON" in text
