@@ -91,17 +91,34 @@ class InputFailed(Exception):
 # --- reading: the streaming loop -----------------------------------------------------
 
 
-def _first_line(head: bytes) -> bytes | None:
-    """The first non-blank line of ``head`` without its line break; None if it is not complete yet."""
-    start = 3 if head.startswith(_BOM) else 0
-    while True:
-        end = head.find(b"\n", start)
-        if end < 0:
-            return None
-        line = head[start:end].strip(_WS)
-        if line:
-            return line
-        start = end + 1
+class _Head:
+    """The start of an input, read until its first non-blank line is complete.
+
+    Each byte is searched once, so that a document of one long line costs linear time.
+    """
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.start = -1  # where the first non-blank line may begin; -1: BOM not checked yet
+        self.searched = 0
+
+    def add(self, chunk: bytes) -> bytes | None:
+        """Append ``chunk``; the first non-blank line (stripped) once it is complete, else None."""
+        data = self.data
+        data += chunk
+        if self.start < 0:
+            if len(data) < 3 and _BOM.startswith(data):
+                return None
+            self.start = self.searched = 3 if data.startswith(_BOM) else 0
+        while True:
+            end = data.find(b"\n", max(self.start, self.searched))
+            if end < 0:
+                self.searched = len(data)
+                return None
+            line = bytes(data[self.start : end]).strip(_WS)
+            if line:
+                return line
+            self.start = self.searched = end + 1
 
 
 def is_json_lines(line: bytes) -> bool:
@@ -141,9 +158,8 @@ def read_batches(
     """
     from ._lines import JsonLinesDecoder
 
-    read = getattr(stream, "read1", stream.read)
-    parts: list[bytes] = []
-    held = 0
+    read = getattr(stream, "read1", stream.read)  # what is there: a pipe is not waited on to fill a chunk
+    head = _Head()
     line: bytes | None = None
     while line is None:
         chunk = _read(read, chunk_bytes)
@@ -151,13 +167,12 @@ def read_batches(
             on_read(len(chunk))
         if not chunk:
             break
-        parts.append(chunk)
-        held += len(chunk)
-        head = parts[0] if len(parts) == 1 else b"".join(parts)
-        parts = [head]
-        line = _first_line(head)
-        if line is None and held > max_document_bytes:
+        line = head.add(chunk)
+        if line is None and len(head.data) > max_document_bytes:
             raise _too_large(max_document_bytes)
+    parts = [bytes(head.data)]
+    held = len(parts[0])
+    del head
     if line is not None and is_json_lines(line):
         decoder = JsonLinesDecoder()
         chunk = parts.pop()
