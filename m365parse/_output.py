@@ -20,6 +20,7 @@ No I/O here: bytes in memory.  Contract of this module:
 from __future__ import annotations
 
 import gc
+import operator
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -136,29 +137,18 @@ def _items(records: Sequence[Record], undo: list[tuple[Any, str, Any]]) -> list[
         if pview is None:
             out.append(record.to_dict())
             continue
-        envelope: dict[str, Any] = {}
-        value: Any = record.time
+        time, tenant_id, operation, received, tenant, envelope_extra, extra, props = _RECORD_FIELDS(record)
         text: Any
-        if value is not None:
+        if time is not None:
             text = view.time
-            envelope["time"] = text if _canonical(text) else exact_iso(record, "time")
-        value = record.tenantId
-        if value is not None:
-            envelope["tenantId"] = value
-        value = record.operationName
-        if value is not None:
-            envelope["operationName"] = value
-        envelope["category"] = "AdvancedHunting-" + record._table
-        value = record._TimeReceivedBySvc
-        if value is not None:
+            time = text if _canonical(text) else exact_iso(record, "time")
+        if received is not None:
             text = view._TimeReceivedBySvc
-            envelope["_TimeReceivedBySvc"] = text if _canonical(text) else exact_iso(record, "_TimeReceivedBySvc")
-        value = record.Tenant
-        if value is not None:
-            envelope["Tenant"] = value
-        if record.envelope_extra:
-            envelope.update(record.envelope_extra)
-        props = record.properties
+            received = text if _canonical(text) else exact_iso(record, "_TimeReceivedBySvc")
+        envelope: Any = _Envelope(time, tenant_id, operation, "AdvancedHunting-" + record._table, received, tenant)
+        if envelope_extra:  # rare: keys of its own, after the known ones (as Record.envelope has them)
+            envelope = {k: v for k, v in msgspec.structs.asdict(envelope).items() if v is not None}
+            envelope.update(envelope_extra)
         for column in _datetime_columns(type(props)):
             value = getattr(props, column)
             if value is not None:
@@ -174,8 +164,33 @@ def _items(records: Sequence[Record], undo: list[tuple[Any, str, Any]]) -> list[
                     text = exact_iso(record, column)
                 undo.append((props, column, value))
                 setattr(props, column, text)
-        out.append({"table": record._table, "envelope": envelope, "properties": props, "extra": record.extra})
+        out.append(_Line(record._table, envelope, props, extra))
     return out
+
+
+class _Envelope(Struct, omit_defaults=True):
+    """The envelope of a streamed record, in the order of :attr:`Record.envelope`; None left out."""
+
+    time: Any = None
+    tenantId: Any = None
+    operationName: Any = None
+    category: Any = None
+    _TimeReceivedBySvc: Any = None
+    Tenant: Any = None
+
+
+class _Line(Struct):
+    """One output line: what ``Record.to_dict()`` gives, as a struct (cheaper to make and to encode)."""
+
+    table: str
+    envelope: Any
+    properties: Any
+    extra: Any
+
+
+_RECORD_FIELDS = operator.attrgetter(
+    "time", "tenantId", "operationName", "_TimeReceivedBySvc", "Tenant", "envelope_extra", "extra", "properties"
+)
 
 
 # --- the bytes of a record -------------------------------------------------------------

@@ -76,6 +76,19 @@ TIMES = [
 ]
 
 
+def test_envelope_values_that_did_not_fit_come_after_the_known_keys() -> None:
+    rec = record(ProcessId=1)
+    rec["time"] = "not a time"
+    rec["Tenant"] = 5
+    rec["newKey"] = [1]
+    data = (json.dumps(rec) + "\n" + json.dumps(record(ProcessId=2)) + "\n").encode()
+    batch = m365parse.decode(data)
+    with record_items(batch.records) as items:
+        got = encode_lines(items)
+    assert got == _reference(data)
+    assert list(json.loads(got.splitlines()[0])["envelope"])[-3:] == ["time", "Tenant", "newKey"]
+
+
 @pytest.mark.parametrize("text", TIMES)
 @pytest.mark.parametrize("shape", ["lines", "body"])
 def test_every_timestamp_form_is_written_as_to_dict_writes_it(text: str, shape: str) -> None:
@@ -444,7 +457,8 @@ def test_a_record_that_cannot_be_written_goes_to_the_errors_file(monkeypatch: py
     real = cli.encode_lines
 
     def encode(items: Any) -> bytes:
-        if any(isinstance(i, dict) and getattr(i.get("properties"), "ProcessId", None) == 2 for i in items):
+        rows = [i.get("properties") if isinstance(i, dict) else getattr(i, "properties", None) for i in items]
+        if any(getattr(row, "ProcessId", None) == 2 for row in rows):
             raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
         return real(items)
 
