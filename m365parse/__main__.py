@@ -521,6 +521,13 @@ def _size_arg(text: str) -> int:
     return int(m.group(1)) * scale
 
 
+def _rule_set_names() -> str:
+    try:
+        return ", ".join(registry.names())
+    except MappingError as exc:  # a broken plugin must not stop plain decoding
+        return f"unknown: {exc}"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m m365parse",
@@ -534,7 +541,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--normalize",
         metavar="NAME",
-        help="write the events of this rule set instead of records (registered: " + ", ".join(registry.names()) + ")",
+        help=f"write the events of this rule set instead of records (registered: {_rule_set_names()})",
     )
     parser.add_argument(
         "--table", action="append", metavar="NAME", help="write only the records of this table (repeatable)"
@@ -575,11 +582,8 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
     if args.normalize is not None:
         try:
             rule_set = registry.get(args.normalize)
-        except MappingError:
-            stderr.write(
-                f"python -m m365parse: unknown rule set {args.normalize!r} for --normalize; "
-                f"registered: {', '.join(registry.names())}\n".encode(errors="backslashreplace")
-            )
+        except MappingError as exc:  # "no rule set named 'x' (registered: ...)"
+            stderr.write(f"python -m m365parse: --normalize: {exc}\n".encode(errors="backslashreplace"))
             return EXIT_USAGE
     tables = frozenset(args.table) if args.table else None
     if tables and not args.quiet:

@@ -364,7 +364,7 @@ def test_unknown_rule_set_is_a_usage_error_listing_the_names() -> None:
     proc = _cli("demo", "--normalize", "nope")
     assert proc.returncode == 2
     err = proc.stderr.decode()
-    assert "unknown rule set 'nope'" in err
+    assert "--normalize: rule set 'nope': no rule set named 'nope'" in err
     for name in registry.names():
         assert name in err
     assert proc.stdout == b""
