@@ -56,6 +56,7 @@ __all__ = [
     "read_batches",
     "Writer",
     "JsonLinesWriter",
+    "InputFailed",
     "CHUNK_BYTES",
     "MAX_DOCUMENT_BYTES",
     "EXIT_OK",
@@ -615,6 +616,9 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
         return EXIT_PIPE_CLOSED
     except KeyboardInterrupt:
         status = EXIT_INTERRUPTED
+    except OSError as exc:  # standard output or the --errors file cannot be written (disk full, ...)
+        stderr.write(f"python -m m365parse: cannot write: {exc.strerror or exc}\n".encode(errors="backslashreplace"))
+        status = EXIT_FAILED
     finally:
         progress.clear()
         if errors_file is not None:
@@ -640,7 +644,12 @@ def _run_sources(
         name, size = source.name, source.size
         progress.start(name, size)
         try:
-            with source.open() as stream:
+            opened = source.open()
+        except OSError as exc:  # only opening and reading an input fail it: writing stops the run
+            report.fail(name, None, None, f"cannot read: {exc.strerror or exc}", raw=None, kind="input cannot be read")
+            continue
+        try:
+            with opened as stream:
                 for batch, first in read_batches(
                     stream, max_document_bytes=max_document_bytes, size=size, on_read=progress.read
                 ):
@@ -648,10 +657,6 @@ def _run_sources(
                     progress.add_records(len(batch.records) + len(batch.errors))
         except InputFailed as exc:
             report.fail(name, None, None, str(exc), raw=exc.raw, kind=exc.kind)
-        except OSError as exc:
-            if isinstance(exc, BrokenPipeError):
-                raise
-            report.fail(name, None, None, f"cannot read: {exc.strerror or exc}", raw=None, kind="input cannot be read")
 
 
 def _write_batch(

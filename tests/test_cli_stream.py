@@ -481,3 +481,14 @@ def test_a_record_that_cannot_be_written_goes_to_the_errors_file(monkeypatch: py
     text = err.getvalue().decode()
     assert "3 records decoded, 2 failed" in text
     assert "         3  DeviceProcessEvents" in text and "         1  cannot be written as JSON" in text
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_that_cannot_be_written_stops_the_run_with_a_message() -> None:
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "m365parse", "demo"], stdout=full, stderr=subprocess.PIPE, timeout=60, check=False
+        )
+    assert proc.returncode == 1
+    err = proc.stderr.decode()
+    assert "cannot write: No space left on device" in err and "Traceback" not in err
