@@ -12,8 +12,9 @@ file of generated JSON lines (``--records`` records), each in its own process:
 - ``cli-jsa``: the same with ``--normalize jsa``.
 
 Best of ``--repeat`` passes, wall time and CPU time.  Then ``--stream-bytes``
-of JSON lines, generated on the fly, are piped through ``python -m m365parse -``
-to ``/dev/null``, and the peak RSS of that process is read from ``wait4()``.
+of JSON lines, generated on the fly, are piped through the command's ``main()``
+(``python -m m365parse -``) to ``/dev/null``; that process reports its own peak
+RSS (``VmHWM``) as it ends.
 
     python -m benchmarks.cli '{"mode": ...}'   # one measurement (used by the suite)
 """
@@ -135,7 +136,7 @@ def _stream(args: Any, env: dict[str, str]) -> dict[str, Any]:
     gen = Generator(args.seed)
     pool = b"".join(msgspec.json.encode(gen.record()) + b"\n" for _ in range(2000))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "m365parse", "-"],
+        [sys.executable, "-m", "benchmarks.cli", "stream-child"],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -152,13 +153,13 @@ def _stream(args: Any, env: dict[str, str]) -> dict[str, Any]:
     except BrokenPipeError:
         pass
     err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc.wait()
     seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
     m = re.search(rb"(\d+) records decoded, (\d+) failed", err)
-    if proc.returncode != 0 or m is None:
+    peak_line = re.search(rb"peak RSS: (\d+)", err)
+    if proc.returncode != 0 or m is None or peak_line is None:
         return {"status": "error", "reason": f"exit status {proc.returncode}: {err[-300:]!r}"}
-    peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    peak = int(peak_line.group(1))
     records = int(m.group(1))
     return {
         "status": "ok",
@@ -275,7 +276,25 @@ def report(section: dict[str, Any] | None) -> str:
     return "\n".join(out)
 
 
+def _stream_child() -> int:
+    """``python -m m365parse -`` itself, then its own peak RSS on standard error.
+
+    Read inside the process: the kernel's ``ru_maxrss`` of a child counts the
+    memory of the process that forked it.
+    """
+    from m365parse.__main__ import main as command
+
+    from .machine import peak_rss_bytes
+
+    sys.argv = ["m365parse", "-"]
+    status = command()
+    sys.stderr.write(f"peak RSS: {peak_rss_bytes()}\n")
+    return status
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["stream-child"]:
+        return _stream_child()
     result = _child(json.loads(argv[0]))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
