@@ -499,9 +499,11 @@ def _file_sources(paths: list[str], stdin: BinaryIO) -> Iterator[Source]:
             yield Source("<stdin>", lambda: _Unclosed(stdin), _regular_size(stdin))
             continue
         try:
-            size: int | None = os.stat(path).st_size
+            info = os.stat(path)
         except OSError:
             size = None  # open() says why
+        else:  # a pipe (<(...), /dev/stdin) has no size
+            size = info.st_size if stat.S_ISREG(info.st_mode) else None
         yield Source(path, lambda path=path: open(path, "rb"), size)  # type: ignore[misc]  # noqa: SIM115
 
 

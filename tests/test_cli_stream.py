@@ -384,6 +384,14 @@ def test_table_keeps_only_those_tables_and_stats_counts() -> None:
     assert "errors per reason:\n  (none)" in err
 
 
+def test_table_of_a_name_m365parse_does_not_know() -> None:
+    data = (json.dumps(record("BrandNewTable", A=1)) + "\n" + json.dumps(record(ProcessId=1)) + "\n").encode()
+    proc = _cli("--table", "BrandNewTable", stdin=data)
+    assert proc.returncode == 0
+    assert [json.loads(line)["table"] for line in proc.stdout.splitlines()] == ["BrandNewTable"]
+    assert "note: 'BrandNewTable' is not a table m365parse knows" in proc.stderr.decode()
+
+
 def test_stats_counts_errors_per_reason(tmp_path: Path) -> None:
     src = tmp_path / "mixed.jsonl"
     src.write_bytes(
