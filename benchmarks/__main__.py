@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import cli
 from .data import MIX, SHAPES, encode_units, join_units
 from .machine import load_average, machine_info
 from .variants import CHUNK_BYTES, VARIANTS
@@ -110,6 +111,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also write every figure as JSON to FILE ('-': standard output, report to stderr)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    cli.add_arguments(p)
     args = p.parse_args(argv)
     if args.full:
         args.records = max(args.records, 50_000)
@@ -503,11 +505,12 @@ def main(argv: list[str] | None = None) -> int:
         result["shapes"] = runner.compare(Path(tmp))
     result["scaling"] = runner.scaling() if args.scale_max >= 100 else []
     result["stream"] = runner.stream() if args.stream_bytes > 0 else None
-    result["targets"] = evaluate_targets(result["shapes"], result["stream"])
+    result["cli"] = None if args.skip_cli else cli.run_section(args, runner.env, runner.say)
+    result["targets"] = evaluate_targets(result["shapes"], result["stream"]) + cli.targets(result["cli"])
     result["import"] = runner.import_time() if args.import_runs > 0 else None
     result["load_average"]["end"] = load_average()
     result["seconds"] = time.perf_counter() - started
-    text = report(result)
+    text = report(result) + "\n" + cli.report(result["cli"])
     print(text, file=sys.stderr if args.json == "-" else sys.stdout)
     if args.json:
         payload = json.dumps(result, indent=1)

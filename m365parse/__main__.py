@@ -1,94 +1,713 @@
-"""Command line: decode Defender data from files or stdin to JSON lines.
+"""Command line: decode Defender data from files or stdin to JSON lines, streaming.
 
-    python -m m365parse [FILE ...]   # no FILE, or "-": read standard input
-    python -m m365parse demo         # the built-in sample records of every table
+    python -m m365parse [OPTIONS] [FILE ...]   # no FILE, or "-": read standard input
+    python -m m365parse demo [OPTIONS]         # the built-in sample records of every table
 
 Every record becomes one JSON object on standard output (``table``, ``envelope``,
-``properties``, ``extra``: see :meth:`m365parse.Record.to_dict`).  Problems go to
-standard error, followed by a count.  The exit status is 0 when every record
-decoded, 1 when a record or an input failed, 2 on a usage error.  A thin shell over
-the public API: the only module of m365parse that reads files.
+``properties``, ``extra``: see :meth:`m365parse.Record.to_dict`), or with
+``--normalize NAME`` the event that rule set makes of it.  Inputs are read in
+bounded memory: JSON lines (records, or Event Hubs bodies one per line) are
+streamed through :class:`m365parse.JsonLinesDecoder` in chunks; a single JSON
+document (an Event Hubs body, a JSON array, a pretty-printed record) is read whole,
+up to ``--max-document-size``.  The shape is decided from the first line.
+
+Problems go to standard error, followed by a count (``--quiet``: neither);
+``--errors FILE`` also writes each failed record as one JSON line.  Exit status:
+
+- 0: every record was decoded and written;
+- 1: a record or an input failed (read, decoded, normalized or written);
+- 2: usage error (unknown option, unknown rule set, unwritable ``--errors`` file);
+- 130: interrupted (Ctrl-C);
+- 141: standard output was closed by its reader (``| head``), as a shell reports
+  a process ended by SIGPIPE (128 + 13); nothing is printed.
+
+A thin shell over the public API: the only module of m365parse that reads files.
+The loop is reusable: :func:`read_batches` yields the batches of one input and a
+:class:`Writer` takes records (:class:`JsonLinesWriter` is the JSON-lines one).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import os
+import re
+import stat
 import sys
-from collections.abc import Iterator
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import msgspec
 
 from . import __version__, decode
-from .errors import InvalidInput
+from ._output import encode_lines, record_bytes, record_items
+from .errors import InvalidInput, InvalidRecord, MappingError
+from .mappings import RuleSet, normalize, normalize_batch, registry
+from .record import Batch, Record, UnknownRecord
+from .tables import TABLES
+
+__all__ = [
+    "run",
+    "main",
+    "read_batches",
+    "Writer",
+    "JsonLinesWriter",
+    "InputFailed",
+    "CHUNK_BYTES",
+    "MAX_DOCUMENT_BYTES",
+    "EXIT_OK",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "EXIT_INTERRUPTED",
+    "EXIT_PIPE_CLOSED",
+]
 
 DEMO = "demo"
+#: Bytes read at a time from JSON-lines input (smaller chunks decode faster; see the README).
+CHUNK_BYTES = 256 * 1024
+#: Default largest single JSON document read whole (``--max-document-size``).
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+#: Input larger than this shows progress on a terminal.
+PROGRESS_BYTES = 8 * 1024 * 1024
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED = 0, 1, 2, 130, 141
+
+_WS = b" \t\r\n"
+_BOM = b"\xef\xbb\xbf"
 
 
-def _demo_inputs() -> Iterator[tuple[str, bytes]]:
+class InputFailed(Exception):
+    """One input could not be read or decoded as a whole; ``kind`` groups it in ``--stats``."""
+
+    def __init__(self, message: str, kind: str, raw: bytes | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.raw = raw
+
+
+# --- reading: the streaming loop -----------------------------------------------------
+
+
+class _Head:
+    """The start of an input, read until its first non-blank line is complete.
+
+    Each byte is searched once, so that a document of one long line costs linear time.
+    """
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.start = -1  # where the first non-blank line may begin; -1: BOM not checked yet
+        self.searched = 0
+
+    def add(self, chunk: bytes) -> bytes | None:
+        """Append ``chunk``; the first non-blank line (stripped) once it is complete, else None."""
+        data = self.data
+        data += chunk
+        if self.start < 0:
+            if len(data) < 3 and _BOM.startswith(data):
+                return None
+            self.start = self.searched = 3 if data.startswith(_BOM) else 0
+        while True:
+            end = data.find(b"\n", max(self.start, self.searched))
+            if end < 0:
+                self.searched = len(data)
+                return None
+            line = bytes(data[self.start : end]).strip(_WS)
+            if line:
+                return line
+            self.start = self.searched = end + 1
+
+
+def is_json_lines(line: bytes) -> bool:
+    """Whether an input whose first non-blank line is ``line`` is JSON lines (else one document).
+
+    JSON lines when the line is a JSON object by itself, or looks like one (``{`` to
+    ``}``) but is broken: a bad first record must not turn a stream into a document.
+    A pretty-printed document's first line (``{``, ``[``, ``{"records": [``) is neither.
+    """
+    if not line.startswith(b"{"):
+        return False
+    try:
+        return isinstance(msgspec.json.decode(line), dict)
+    except (ValueError, RecursionError):
+        return line.endswith(b"}")
+
+
+def read_batches(
+    stream: BinaryIO,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+    max_document_bytes: int = MAX_DOCUMENT_BYTES,
+    size: int | None = None,
+    on_read: Callable[[int], None] | None = None,
+) -> Iterator[tuple[Batch, int]]:
+    """Decode one input in bounded memory: yields ``(batch, index of its first record)``.
+
+    Reads until the first complete non-blank line (or the end) to tell the shape.
+    JSON lines go through :class:`m365parse.JsonLinesDecoder`, ``chunk_bytes`` at a
+    time; anything else is one document, decoded whole by :func:`m365parse.decode`.
+    Input that ends before its first line does is decoded whole as well.  ``size``
+    (when known) lets a too large document fail before it is read; ``on_read`` is
+    called with the number of bytes of each read.
+
+    Raises :class:`InputFailed` when the input cannot be read, is a document larger
+    than ``max_document_bytes``, or is not JSON of a known shape at all.
+    """
+    from ._lines import JsonLinesDecoder
+
+    read = getattr(stream, "read1", stream.read)  # what is there: a pipe is not waited on to fill a chunk
+    head = _Head()
+    line: bytes | None = None
+    while line is None:
+        chunk = _read(read, chunk_bytes)
+        if on_read is not None:
+            on_read(len(chunk))
+        if not chunk:
+            break
+        line = head.add(chunk)
+        if line is None and len(head.data) > max_document_bytes:
+            raise _too_large(max_document_bytes)
+    parts = [bytes(head.data)]
+    held = len(parts[0])
+    del head
+    if line is not None and is_json_lines(line):
+        decoder = JsonLinesDecoder()
+        chunk = parts.pop()
+        while chunk:
+            first = decoder.records_seen
+            batch = decoder.feed(chunk)
+            if batch.records or batch.errors:
+                yield batch, first
+            chunk = _read(read, chunk_bytes)
+            if on_read is not None:
+                on_read(len(chunk))
+        first = decoder.records_seen
+        batch = decoder.close()
+        if batch.records or batch.errors:
+            yield batch, first
+        return
+    if line is not None:  # one document: read it whole, within the limit
+        if held > max_document_bytes or (size is not None and size > max_document_bytes):
+            raise _too_large(max_document_bytes)
+        while True:
+            chunk = _read(read, chunk_bytes)
+            if on_read is not None:
+                on_read(len(chunk))
+            if not chunk:
+                break
+            parts.append(chunk)
+            held += len(chunk)
+            if held > max_document_bytes:
+                raise _too_large(max_document_bytes)
+    data = b"".join(parts)
+    del parts
+    try:
+        batch = decode(data)
+    except InvalidInput as exc:
+        raise InputFailed(str(exc), "input is not JSON of a known shape", data) from None
+    yield batch, 0
+
+
+def _read(read: Callable[[int], bytes], n: int) -> bytes:
+    try:
+        return read(n)
+    except OSError as exc:
+        raise InputFailed(f"cannot read: {exc.strerror or exc}", "input cannot be read") from None
+
+
+def _too_large(limit: int) -> InputFailed:
+    return InputFailed(
+        f"a single JSON document (not JSON lines) larger than --max-document-size ({_size_text(limit)}); "
+        "not decoded: raise the limit, or write the records one per line",
+        "input document larger than --max-document-size",
+    )
+
+
+def _size_text(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} bytes"
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+class Writer(Protocol):
+    """Where the records go: JSON lines today, Parquet files later."""
+
+    def write(self, records: Sequence[Record]) -> list[tuple[int, str]]:
+        """Write ``records``; return ``(position in records, reason)`` of each one not written."""
+
+    def close(self) -> None:
+        """Finish (flush); the writer is not used again."""
+
+
+class JsonLinesWriter:
+    """Writes each record (or with ``rule_set``, its normalized event) as one JSON line.
+
+    A batch is encoded in one call; when that fails, record by record, and a record
+    that cannot be normalized or encoded is reported, never written in part.
+    """
+
+    def __init__(self, out: BinaryIO, rule_set: RuleSet | None = None) -> None:
+        self.out = out
+        self.rule_set = rule_set
+
+    def write(self, records: Sequence[Record]) -> list[tuple[int, str]]:
+        failed: list[tuple[int, str]] = []
+        if self.rule_set is None:
+            with record_items(records) as items:
+                data = self._encode(range(len(records)), items, failed)
+        else:
+            positions, events = self._normalize(records, failed)
+            data = self._encode(positions, events, failed)
+            failed.sort()
+        if data:
+            self.out.write(data)
+            self.out.flush()  # a reader downstream sees each batch as it is done
+        return failed
+
+    @staticmethod
+    def _encode(positions: Sequence[int], items: list[Any], failed: list[tuple[int, str]]) -> bytes:
+        try:
+            return encode_lines(items)
+        except (TypeError, ValueError):  # one of them cannot be written: find it, write the others
+            parts = []
+            for pos, item in zip(positions, items, strict=True):
+                try:
+                    parts.append(encode_lines([item]))
+                except (TypeError, ValueError) as exc:
+                    failed.append((pos, f"cannot be written as JSON: {exc}"))
+            return b"".join(parts)
+
+    def _normalize(self, records: Sequence[Record], failed: list[tuple[int, str]]) -> tuple[Sequence[int], list[Any]]:
+        assert self.rule_set is not None
+        try:
+            return range(len(records)), normalize_batch(records, self.rule_set)
+        except Exception:  # a rule set is code: find the records it fails on, write the others
+            positions, events = [], []
+            for pos, record in enumerate(records):
+                try:
+                    events.append(normalize(record, self.rule_set))
+                    positions.append(pos)
+                except Exception as exc:
+                    failed.append((pos, f"cannot be normalized with {self.rule_set.name!r}: {exc!r}"))
+            return positions, events
+
+    def close(self) -> None:
+        self.out.flush()
+
+
+def _record_indexes(batch: Batch, first: int) -> list[int]:
+    """Input index of each record of ``batch``: the batch covers ``first`` on, errors take theirs."""
+    taken = {error.index for error in batch.errors}
+    out: list[int] = []
+    index = first
+    while len(out) < len(batch.records):
+        if index not in taken:
+            out.append(index)
+        index += 1
+    return out
+
+
+def _text(value: str) -> str:
+    """``value`` with anything that is not valid UTF-8 (lone surrogates) escaped."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def error_line(source: str, index: int | None, path: str | None, reason: str, raw: bytes | None) -> dict[str, Any]:
+    """One line of the ``--errors`` file.
+
+    ``raw`` holds the record's bytes as text when they are valid UTF-8; otherwise
+    ``raw_base64`` holds them in base64 (``raw`` is then absent).  Both are absent
+    when there are no bytes to keep (an input that could not be read).
+    """
+    where = None if path is None else _text(path)
+    line: dict[str, Any] = {"input": _text(source), "index": index, "path": where, "reason": _text(reason)}
+    if raw is not None:
+        try:
+            line["raw"] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            line["raw_base64"] = base64.b64encode(raw).decode("ascii")
+    return line
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def reason_kind(reason: str) -> str:
+    """The reason of a failed record without its particulars: what ``--stats`` counts by."""
+    head = reason.split(": ", 1)[0] if not reason.startswith("`") else reason
+    return _DIGITS.sub("N", head)[:100]
+
+
+# --- accounting, progress ----------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What one run did: written records per table, failures per kind, and where failures go."""
+
+    stderr: BinaryIO
+    quiet: bool = False
+    errors_file: BinaryIO | None = None
+    tables: Counter[str] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    skipped: int = 0
+
+    @property
+    def written(self) -> int:
+        return sum(self.tables.values())
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
+
+    def fail(
+        self, source: str, index: int | None, path: str | None, reason: str, *, raw: bytes | None, kind: str
+    ) -> None:
+        self.failures[kind] += 1
+        if not self.quiet:
+            where = f"record {index}: " if index is not None else ""
+            at = f" - at `{path}`" if path is not None and index is not None else ""
+            self.stderr.write(f"{source}: {where}{reason}{at}\n".encode(errors="backslashreplace"))
+        if self.errors_file is not None:
+            line = error_line(source, index, path, reason, raw)
+            try:
+                data = encode_lines([line])
+            except (TypeError, ValueError):  # cannot happen with _text(); kept so that nothing is lost silently
+                data = encode_lines([{**line, "reason": repr(reason)}])
+            self.errors_file.write(data)
+
+    def record_error(self, source: str, error: InvalidRecord) -> None:
+        self.fail(source, error.index, error.path, error.reason, raw=error.raw, kind=reason_kind(error.reason))
+
+    def summary(self, interrupted: bool = False) -> None:
+        if self.quiet:
+            return
+        text = f"{self.written} records decoded, {self.failed} failed"
+        if self.skipped:
+            text += f", {self.skipped} of other tables skipped"
+        self.stderr.write(f"{text}{' (interrupted)' if interrupted else ''}\n".encode())
+
+    def stats(self) -> None:
+        lines = ["records written per table:"]
+        lines += [f"  {n:>10}  {name}" for name, n in sorted(self.tables.items()) if n] or ["  (none)"]
+        if self.skipped:
+            lines.append(f"  {self.skipped:>10}  (other tables, skipped by --table)")
+        lines.append("errors per reason:")
+        lines += [f"  {n:>10}  {kind}" for kind, n in sorted(self.failures.items())] or ["  (none)"]
+        self.stderr.write(("\n".join(lines) + "\n").encode(errors="backslashreplace"))
+
+
+class Progress:
+    """Bytes and records done and records per second, on one line of a terminal.
+
+    Shown only when standard error is a terminal and the input is larger than
+    :data:`PROGRESS_BYTES` (or, size unknown, once that much has been read).
+    """
+
+    def __init__(self, stderr: BinaryIO, enabled: bool) -> None:
+        self.stderr = stderr
+        self.enabled = enabled
+        self.shown = False
+        self.name = ""
+        self.size: int | None = None
+        self.done = 0
+        self.records = 0
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def start(self, name: str, size: int | None) -> None:
+        self.name, self.size, self.done = name, size, 0
+
+    def read(self, n: int) -> None:
+        self.done += n
+        self._show()
+
+    def add_records(self, n: int) -> None:
+        self.records += n
+        self._show()
+
+    def _show(self) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.5:
+            return
+        big = self.size if self.size is not None else self.done
+        if big <= PROGRESS_BYTES:
+            return
+        self.last = now
+        pct = f" of {self.size / 1e6:,.1f} MB ({100 * self.done / self.size:.0f}%)" if self.size else ""
+        rate = self.records / max(now - self.started, 1e-9)
+        text = f"{self.name}: {self.done / 1e6:,.1f} MB{pct}, {self.records:,} records, {rate:,.0f} records/s"
+        self.stderr.write(f"\r{text}\x1b[K".encode(errors="backslashreplace"))
+        self.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stderr.write(b"\r\x1b[K")
+            self.stderr.flush()
+            self.shown = False
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """One input: its name, how to open it, its size when known."""
+
+    name: str
+    open: Callable[[], Any]  # a context manager giving a binary stream
+    size: int | None = None
+
+
+class _Unclosed:
+    """A stream the run did not open (standard input): not closed after use."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> BinaryIO:
+        return self.stream
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _demo_sources() -> Iterator[Source]:
+    import io
+
     folder = resources.files("m365parse").joinpath("samples")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
-            yield f"samples/{entry.name}", entry.read_bytes()
+            data = entry.read_bytes()
+            yield Source(f"samples/{entry.name}", lambda data=data: io.BytesIO(data), len(data))  # type: ignore[misc]
 
 
-def _file_inputs(paths: list[str], stdin: BinaryIO) -> Iterator[tuple[str, bytes | OSError]]:
+def _file_sources(paths: list[str], stdin: BinaryIO) -> Iterator[Source]:
     for path in paths or ["-"]:
         if path == "-":
-            yield "<stdin>", stdin.read()
+            yield Source("<stdin>", lambda: _Unclosed(stdin), _regular_size(stdin))
             continue
         try:
-            with open(path, "rb") as fh:
-                yield path, fh.read()
-        except OSError as exc:
-            yield path, exc
+            info = os.stat(path)
+        except OSError:
+            size = None  # open() says why
+        else:  # a pipe (<(...), /dev/stdin) has no size
+            size = info.st_size if stat.S_ISREG(info.st_mode) else None
+        yield Source(path, lambda path=path: open(path, "rb"), size)  # type: ignore[misc]  # noqa: SIM115
+
+
+def _regular_size(stream: BinaryIO) -> int | None:
+    """Size of a stream that is a regular file (``< file``); None for a pipe or a terminal."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):  # io.BytesIO has no file descriptor
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _size_arg(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+)\s*([KMG]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if m is None or int(m.group(1)) < 1:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (examples: 256M, 1G, 65536)")
+    scale: int = 1024 ** " KMG".index(m.group(2).upper() or " ")
+    return int(m.group(1)) * scale
+
+
+def _rule_set_names() -> str:
+    try:
+        return ", ".join(registry.names())
+    except MappingError as exc:  # a broken plugin must not stop plain decoding
+        return f"unknown: {exc}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m m365parse",
+        description="Decode Microsoft Defender XDR records (Event Hubs bodies, JSON lines, "
+        "SIEM API alerts) to one JSON object per record, streaming.",
+        epilog=f"'{DEMO}' as the only FILE decodes the built-in sample records of every table. "
+        "Exit status: 0 all records written; 1 a record or an input failed; 2 usage error; "
+        "130 interrupted (Ctrl-C); 141 standard output closed by its reader (| head).",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="input files; '-' or none: standard input")
+    parser.add_argument(
+        "--normalize",
+        metavar="NAME",
+        help=f"write the events of this rule set instead of records (registered: {_rule_set_names()})",
+    )
+    parser.add_argument(
+        "--table", action="append", metavar="NAME", help="write only the records of this table (repeatable)"
+    )
+    parser.add_argument(
+        "--errors",
+        metavar="FILE",
+        help="also write each failed record to FILE as a JSON line: input, index, path, reason and "
+        "its bytes ('raw' as text when valid UTF-8, else 'raw_base64')",
+    )
+    parser.add_argument(
+        "--stats", action="store_true", help="print records per table and errors per reason at the end (stderr)"
+    )
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="no message per error, no closing count, no progress"
+    )
+    parser.add_argument(
+        "--max-document-size",
+        type=_size_arg,
+        default=MAX_DOCUMENT_BYTES,
+        metavar="SIZE",
+        help="largest single JSON document (not JSON lines) read whole; default 256M "
+        "(decoding takes about 3 times its size in memory)",
+    )
+    parser.add_argument("--version", action="version", version=f"m365parse {__version__}")
+    return parser
 
 
 def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) -> int:
     """Run the command line with explicit streams; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m m365parse",
-        description="Decode Microsoft Defender XDR records (Event Hubs bodies, JSON lines, "
-        "SIEM API alerts) to one JSON object per record.",
-        epilog=f"'{DEMO}' as the only argument decodes the built-in sample records of every table.",
-    )
-    parser.add_argument("files", nargs="*", metavar="FILE", help="input files; '-' or none: standard input")
-    parser.add_argument("--version", action="version", version=f"m365parse {__version__}")
+    parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
-        return int(exc.code or 0)
+        code = exc.code
+        return code if isinstance(code, int) else EXIT_USAGE
+    rule_set: RuleSet | None = None
+    if args.normalize is not None:
+        try:
+            rule_set = registry.get(args.normalize)
+        except MappingError as exc:  # "no rule set named 'x' (registered: ...)"
+            stderr.write(f"python -m m365parse: --normalize: {exc}\n".encode(errors="backslashreplace"))
+            return EXIT_USAGE
+    tables = frozenset(args.table) if args.table else None
+    if tables and not args.quiet:
+        for name in sorted(tables - set(TABLES) - {"SiemAlert"}):
+            stderr.write(f"note: {name!r} is not a table m365parse knows: only unknown records of it match\n".encode())
+    errors_file: BinaryIO | None = None
+    if args.errors is not None:
+        try:
+            errors_file = open(args.errors, "wb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            stderr.write(f"python -m m365parse: cannot write --errors {args.errors}: {exc.strerror or exc}\n".encode())
+            return EXIT_USAGE
+    report = Report(stderr, quiet=args.quiet, errors_file=errors_file)
+    progress = Progress(stderr, enabled=not args.quiet and stderr.isatty())
+    writer = JsonLinesWriter(stdout, rule_set)
+    sources = _demo_sources() if args.files == [DEMO] else _file_sources(args.files, stdin)
+    status = EXIT_OK
+    try:
+        _run_sources(
+            sources,
+            writer=writer,
+            report=report,
+            progress=progress,
+            tables=tables,
+            max_document_bytes=args.max_document_size,
+        )
+        writer.close()
+    except BrokenPipeError:
+        return EXIT_PIPE_CLOSED
+    except KeyboardInterrupt:
+        status = EXIT_INTERRUPTED
+    except OSError as exc:  # standard output or the --errors file cannot be written (disk full, ...)
+        stderr.write(f"python -m m365parse: cannot write: {exc.strerror or exc}\n".encode(errors="backslashreplace"))
+        status = EXIT_FAILED
+    finally:
+        progress.clear()
+        if errors_file is not None:
+            errors_file.close()
+    report.summary(interrupted=status == EXIT_INTERRUPTED)
+    if args.stats:
+        report.stats()
+    if status == EXIT_OK and report.failed:
+        status = EXIT_FAILED
+    return status
 
-    inputs: Iterator[tuple[str, bytes | OSError]]
-    inputs = _demo_inputs() if args.files == [DEMO] else _file_inputs(args.files, stdin)
-    encoder = msgspec.json.Encoder()
-    n_records = n_errors = 0
-    for name, data in inputs:
-        if isinstance(data, OSError):
-            stderr.write(f"{name}: cannot read: {data.strerror or data}\n".encode())
-            n_errors += 1
+
+def _run_sources(
+    sources: Iterator[Source],
+    *,
+    writer: Writer,
+    report: Report,
+    progress: Progress,
+    tables: frozenset[str] | None,
+    max_document_bytes: int,
+) -> None:
+    for source in sources:
+        name, size = source.name, source.size
+        progress.start(name, size)
+        try:
+            opened = source.open()
+        except OSError as exc:  # only opening and reading an input fail it: writing stops the run
+            report.fail(name, None, None, f"cannot read: {exc.strerror or exc}", raw=None, kind="input cannot be read")
             continue
         try:
-            batch = decode(data)
-        except InvalidInput as exc:
-            stderr.write(f"{name}: {exc}\n".encode())
-            n_errors += 1
-            continue
-        for record in batch.records:
-            stdout.write(encoder.encode(record.to_dict()) + b"\n")
-        for error in batch.errors:
-            stderr.write(f"{name}: {error}\n".encode(errors="backslashreplace"))
-        n_records += len(batch.records)
-        n_errors += len(batch.errors)
-    stdout.flush()
-    stderr.write(f"{n_records} records decoded, {n_errors} failed\n".encode())
-    return 1 if n_errors else 0
+            with opened as stream:
+                for batch, first in read_batches(
+                    stream, max_document_bytes=max_document_bytes, size=size, on_read=progress.read
+                ):
+                    _write_batch(name, batch, first, writer=writer, report=report, tables=tables)
+                    progress.add_records(len(batch.records) + len(batch.errors))
+        except InputFailed as exc:
+            report.fail(name, None, None, str(exc), raw=exc.raw, kind=exc.kind)
+
+
+def _write_batch(
+    name: str, batch: Batch, first: int, *, writer: Writer, report: Report, tables: frozenset[str] | None
+) -> None:
+    records = batch.records
+    if tables is not None:
+        kept = [r for r in records if r.table in tables]
+        report.skipped += len(records) - len(kept)
+        records = kept
+    failed = writer.write(records) if records else []
+    counts = report.tables
+    types: Counter[type[Record]] = Counter(map(type, records))
+    for rtype, n in types.items():  # a record's type says its table, but for unknown ones
+        if rtype is UnknownRecord:
+            counts.update(r.table for r in records if type(r) is UnknownRecord)
+        else:
+            counts[rtype._table] += n
+    # Errors in input order, the records that could not be written among them.
+    pending: list[tuple[int, Any]] = [(e.index, e) for e in batch.errors]
+    if failed:
+        indexes = _record_indexes(batch, first)
+        position = {id(record): pos for pos, record in enumerate(batch.records)}
+        for pos, reason in failed:
+            record = records[pos]
+            counts[record.table] -= 1
+            pending.append((indexes[position[id(record)]], (record, reason)))
+        pending.sort(key=lambda item: item[0])
+    for index, item in pending:
+        if isinstance(item, InvalidRecord):
+            report.record_error(name, item)
+        else:
+            record, reason = item
+            report.fail(name, index, "$", reason, raw=record_bytes(record), kind=reason_kind(reason))
 
 
 def main() -> int:
     """Entry point of ``python -m m365parse`` and the ``m365parse`` script."""
-    return run(sys.argv[1:], sys.stdout.buffer, sys.stderr.buffer, sys.stdin.buffer)
+    try:
+        status = run(sys.argv[1:], sys.stdout.buffer, sys.stderr.buffer, sys.stdin.buffer)
+    except KeyboardInterrupt:  # before or after the loop
+        status = EXIT_INTERRUPTED
+    if status == EXIT_PIPE_CLOSED:
+        # Python flushes standard output once more at exit: point it at /dev/null
+        # so that the closed pipe does not cost a message there.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return status
 
 
 if __name__ == "__main__":

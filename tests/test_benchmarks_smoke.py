@@ -53,6 +53,11 @@ def test_suite_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert result["stream"]["bytes"] >= 2**20
     assert result["import"]["status"] == "ok"
     assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS", "n/a"}
+    cli = result["cli"]  # the command line end to end, and streamed (benchmarks/cli.py)
+    assert {m: r["status"] for m, r in cli["modes"].items()} == dict.fromkeys(("decode", "decode-whole", "cli", "cli-jsa"), "ok")
+    assert cli["modes"]["decode"]["ratio_to_decode"] == 1.0 and cli["modes"]["cli"]["records"] == 40
+    assert cli["stream"]["status"] == "ok" and cli["stream"]["peak_rss"] > 0 and cli["stream"]["records"] > 0
+    assert "## Command line" in proc.stdout
     for heading in ("# m365parse benchmarks", "## Targets", "## Scaling", "## Streaming", "## Import time"):
         assert heading in proc.stdout
 
