@@ -1,0 +1,173 @@
+"""The ``"ocsf"`` rule set: one OCSF 1.8.0 event per record, of every table and the SIEM alert.
+
+``m365parse.normalize(record, "ocsf")`` gives a nested dict that is an event of
+the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
+``OCSF.md`` next to this package (:func:`mapping_table`); the choices that matter:
+
+- **Class.** The table decides, and in tables that mix kinds of events the
+  ``ActionType`` (DeviceEvents: Process, File System, Scheduled Job, Windows
+  Service, Kernel Extension, Peripheral, Event Log, Account Change, Network
+  Activity, Detection Finding; DeviceRegistryEvents: Registry Key or Value
+  Activity).  A record without what its class requires (a File System Activity
+  needs the file's name and an actor), an ActionType of no class, a table without
+  rules and a table this version does not know give a **Base Event** (class 0,
+  activity Other, or Unknown without an ActionType): valid OCSF whatever the
+  record holds, everything in ``unmapped``.
+- ``type_uid`` is always ``class_uid * 100 + activity_id``; every ``*_id`` has its
+  caption (``class_name``, ``activity_name``, ``type_name``, ``severity``, ...).
+  Outcomes are ``status_id`` (a failed logon is a Logon with status Failure).
+- **Time.** ``time`` is ms since the epoch (OCSF's ``timestamp_t``, rounded down);
+  the exact instant with all 7 digits is in ``time_dt`` (the ``datetime`` profile,
+  always declared) and ``metadata.original_time``.  ``metadata.logged_time`` is the
+  envelope ``time``.  A record without any time has ``time`` 0 and no
+  ``time_dt``.
+- **Severity.** Alerts: Informational 1, Low 2, Medium 3, High 4 (OCSF's own
+  scale), other text 99 (Other) with the text in ``severity``.  Activity and
+  inventory events carry no severity: 1 (Informational).
+- **Actor.** The initiating process is ``actor.process`` (its parent
+  ``actor.process.parent_process``, its account ``actor.user`` and
+  ``actor.process.user``); DeviceProcessEvents' created process is ``process``,
+  with the initiating process as its ``parent_process``.  Users have ``name``,
+  ``domain``, ``uid`` (the SID) and ``uid_alt`` (the Entra object id).  All hashes
+  are ``fingerprints`` (``file.hashes[]``: MD5, SHA-1, SHA-256).
+- **Direction.** The remote side is ``src_endpoint`` when it opened the connection
+  (condition ``inbound``: every inbound ActionType, ``AdditionalFields.direction``
+  ``"In"``).
+- **Findings.** AlertInfo, AlertEvidence and SIEM alerts are Detection Findings
+  (``finding_info``, ``evidences[]``, ``attacks[]`` from AttackTechniques and the
+  tactics that categories name).
+- **Nothing is lost.** A documented column that no attribute keeps whole is in
+  ``unmapped.<Column>`` (Microsoft's name; datetimes as exact ISO text, JSON
+  columns decoded once); undeclared columns and values that did not fit their
+  type in ``unmapped.extra``; envelope keys without a place in
+  ``unmapped.envelope``; the row of a table without rules in
+  ``unmapped.properties``.
+"""
+
+from __future__ import annotations
+
+from ...tables import DOCUMENTED_TYPES
+from ..registry import ALL, RuleSet, Spec, describe
+from . import alerts, device, email, identity
+from ._build import BASE_EVENT, VERSION, Rules, TableMapping, build
+from ._common import _row, base
+from ._common import device as device_rules
+
+__all__ = ["OCSF", "OCSF_VERSION", "MAPPINGS", "TableMapping", "mapping_table"]
+
+#: The OCSF version of the events (``metadata.version``).
+OCSF_VERSION = VERSION
+
+#: Table -> its mapping; the families' modules hold them.
+MAPPINGS: dict[str, TableMapping] = {**device.MAPPINGS, **alerts.MAPPINGS, **email.MAPPINGS, **identity.MAPPINGS}
+
+
+def _generic(table: str) -> TableMapping:
+    """A table without a mapping: Base Events with the device when it has one."""
+    cols = DOCUMENTED_TYPES[table]
+    common = base(table)
+    profiles: tuple[str, ...] = ("datetime",)
+    if "DeviceId" in cols or "DeviceName" in cols:
+        common |= device_rules(*(c if c in cols else "DeviceName" for c in ("DeviceName", "DeviceId")))
+        profiles = ("datetime", "host")
+    common = {t: s for t, s in common.items() if _fits(s, cols)}
+    return TableMapping(table, plans=(), common=common, base_profiles=profiles)
+
+
+def _fits(spec: Spec, cols: dict[str, str]) -> bool:
+    """False when ``spec`` reads a column that the table does not have."""
+    if isinstance(spec, str):
+        return spec in cols
+    if isinstance(spec, dict) and "column" in spec:
+        return bool(spec["column"] in cols)
+    if isinstance(spec, dict) and "map" in spec and isinstance(spec.get("column"), str):
+        return bool(spec["column"] in cols)
+    return True
+
+
+#: The rules of a record of a table this version does not know: a Base Event, the row in unmapped.properties.
+UNKNOWN_TABLE_RULES: Rules = {
+    **build(TableMapping("DeviceEvents", plans=(), common=base(None), base_profiles=("datetime",))),
+    "device.hostname": "DeviceName",
+    "device.uid": "DeviceId",
+    "unmapped.properties": {"call": _row},
+}
+for _key in [k for k in UNKNOWN_TABLE_RULES if k.startswith("unmapped.") and k[9:] in DOCUMENTED_TYPES["DeviceEvents"]]:
+    del UNKNOWN_TABLE_RULES[_key]  # the whole row is in unmapped.properties
+UNKNOWN_TABLE_RULES["device.type_id"] = {"column": "DeviceId", "transform": "present:0"}
+UNKNOWN_TABLE_RULES["device.type"] = {"column": "DeviceId", "transform": "const:Unknown"}
+UNKNOWN_TABLE_RULES["metadata.profiles"] = {
+    "column": "DeviceId",
+    "transform": "const:x",
+    "map": {"x": ["datetime", "host"]},
+    "default": ["datetime"],
+}
+
+
+def _rules() -> dict[str, Rules]:
+    out: dict[str, Rules] = {ALL: dict(UNKNOWN_TABLE_RULES)}
+    for table in DOCUMENTED_TYPES:
+        rules = build(MAPPINGS.get(table) or _generic(table))
+        for target in UNKNOWN_TABLE_RULES:
+            rules.setdefault(target, None)  # the "*" rules are for unknown tables only
+        out[table] = rules
+    return out
+
+
+_DESCRIPTION = "OCSF 1.8.0 events: the class of each table and ActionType, the rest in unmapped"
+
+#: The rule set, registered as ``"ocsf"``.
+OCSF = RuleSet("ocsf", _rules(), description=_DESCRIPTION, nested=True)
+
+_ORDER = (
+    "class_uid",
+    "class_name",
+    "category_uid",
+    "category_name",
+    "activity_id",
+    "activity_name",
+    "type_uid",
+    "type_name",
+    "severity_id",
+    "severity",
+    "status_id",
+    "time",
+    "time_dt",
+    "metadata",
+)
+
+
+def _rank(target: str) -> tuple[int, str]:
+    head = target.split(".", 1)[0]
+    if head == "unmapped":
+        return (len(_ORDER) + 2, target)
+    return (_ORDER.index(head) if head in _ORDER else len(_ORDER), target if head not in _ORDER else "")
+
+
+def mapping_table(rule_set: RuleSet | None = None) -> str:
+    """The whole mapping as Markdown: per table, each attribute and where its value comes from."""
+    rs = rule_set or OCSF
+    lines = [f"# The {rs.name!r} rule set", "", rs.description + ".", ""]
+    lines += ["Generated by `m365parse.mappings.ocsf.mapping_table()`; a test keeps it current.", ""]
+    lines += [
+        "Conditions (`if ...`) are documented in `m365parse/mappings/transforms.py`; `if ocsf <Table> <class>#<n>`",
+        "holds when a record takes the n-th plan of its table (its ActionType and what the class needs, see",
+        "`m365parse/mappings/ocsf/`), `if has <Column>` when the column has a value. Transforms (`| ...`) are",
+        "in `transforms.py` and `ocsf_transforms.py`; `mapped (...)` looks the value up.",
+        "",
+    ]
+    lines += ["## Classes", "", "| table | classes (else Base Event) |", "|---|---|"]
+    for table in [t for t in DOCUMENTED_TYPES if t != "SiemAlert"] + ["SiemAlert"]:
+        mapping = MAPPINGS.get(table)
+        classes = ", ".join(str(p.class_uid) for p in mapping.plans) if mapping else ""
+        lines.append(f"| {table} | {classes or BASE_EVENT} |")
+    lines.append("")
+    for table in [t for t in DOCUMENTED_TYPES if t != "SiemAlert"] + ["SiemAlert", ALL]:
+        title = "Records of unknown tables" if table == ALL else table
+        lines += [f"## {title}", "", "| attribute | from |", "|---|---|"]
+        rules = rs.rules_for(table) if table != ALL else {k: v for k, v in rs.rules[ALL].items() if v is not None}
+        for target in sorted(rules, key=_rank):
+            text = describe(rules[target]).replace("|", "\\|")
+            lines.append(f"| `{target}` | {text} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""OCSF mappings of the Email and URL click tables (Microsoft Defender for Office 365)."""
+
+from __future__ import annotations
+
+from ._build import Plan, Rules, TableMapping, col, collect, const, file_object, lookup, objects_of, sha256
+from ._common import base
+
+_DIRECTIONS = {"Inbound": 1, "Outbound": 2, "Intra-org": 3, "IntraOrg": 3}
+_DIRECTION_NAMES = {"Inbound": "Inbound", "Outbound": "Outbound", "Intra-org": "Internal", "IntraOrg": "Internal"}
+
+
+def _email(direction: bool = True) -> Rules:
+    rules: Rules = {
+        # NetworkMessageId is Microsoft's id; InternetMessageId the RFC 5322 Message-ID
+        "email.uid": "NetworkMessageId",
+        "email.message_uid": "InternetMessageId",
+        "email.subject": "Subject",
+        "email.from": col("SenderFromAddress", "text"),
+        "email.smtp_from": col("SenderMailFromAddress", "text"),
+        "email.to": collect("RecipientEmailAddress"),
+        "email.size": "EmailSize",
+    }
+    if direction:
+        rules["direction_id"] = lookup("EmailDirection", _DIRECTIONS, 0)
+        rules["direction"] = lookup("EmailDirection", _DIRECTION_NAMES, "Unknown")
+    else:
+        rules["direction_id"] = const(0)
+        rules["direction"] = const("Unknown")
+    return rules
+
+
+EMAIL_EVENTS = TableMapping(
+    "EmailEvents",
+    common=base("EmailEvents"),
+    plans=(
+        Plan(
+            4009,
+            {
+                **_email(),
+                "src_endpoint.ip": col("SenderIPv4", "ip"),
+                "email.x_originating_ip": collect(col("SenderIPv6", "ip")),
+            },
+            default_activity=2,
+            needs=(("NetworkMessageId", "InternetMessageId", "Subject", "RecipientEmailAddress"),),
+        ),
+    ),
+)
+
+_ATTACHMENT = file_object("", "FileName", size="FileSize", sha256=sha256("SHA256"), mime_type="FileType")
+
+EMAIL_ATTACHMENT_INFO = TableMapping(
+    "EmailAttachmentInfo",
+    common=base("EmailAttachmentInfo"),
+    plans=(
+        Plan(
+            4009,
+            {
+                **_email(direction=False),
+                "email.files": {
+                    "call": objects_of("files", "EmailAttachmentInfo", {k[1:]: v for k, v in _ATTACHMENT.items()})
+                },
+            },
+            default_activity=3,
+            needs=(("NetworkMessageId", "RecipientEmailAddress", "FileName"),),
+        ),
+    ),
+)
+
+EMAIL_POST_DELIVERY_EVENTS = TableMapping(
+    "EmailPostDeliveryEvents",
+    common=base("EmailPostDeliveryEvents"),
+    plans=(
+        Plan(
+            4009,
+            _email(),
+            default_activity=99,
+            needs=(("NetworkMessageId", "InternetMessageId", "RecipientEmailAddress"),),
+            status=lookup("ActionResult", {"Success": 1, "Succeeded": 1, "Error": 2, "Failed": 2}, 0),
+        ),
+    ),
+)
+
+EMAIL_URL_INFO = TableMapping(
+    "EmailUrlInfo",
+    common=base("EmailUrlInfo"),
+    plans=(
+        Plan(
+            4009,
+            {
+                **_email(direction=False),
+                "email.urls": {
+                    "call": objects_of("urls", "EmailUrlInfo", {"url_string": "Url", "domain": "UrlDomain"})
+                },
+            },
+            default_activity=3,
+            needs=(("NetworkMessageId", "Url"),),
+        ),
+    ),
+)
+
+URL_CLICK_EVENTS = TableMapping(
+    "UrlClickEvents",
+    common=base("UrlClickEvents"),
+    plans=(
+        Plan(
+            6001,
+            {
+                "web_resources": col("Url", "wrap:url_string"),
+                "src_endpoint.ip": col("IPAddress", "ip"),
+                "actor.user.name": "AccountUpn",
+                "actor.user.email_addr": col("AccountUpn", "text"),
+                "http_request.url.url_string": "Url",
+            },
+            activity={"ClickAllowed": 2, "ClickBlocked": 2, "ClickBlockedByTenantPolicy": 2},
+            default_activity=2,
+            needs=(("Url",),),
+            profiles=("datetime", "host"),
+            status=lookup("ActionType", {"ClickAllowed": 1, "ClickBlocked": 2, "ClickBlockedByTenantPolicy": 2}, 0),
+        ),
+    ),
+)
+
+MAPPINGS = {
+    m.table: m
+    for m in (EMAIL_EVENTS, EMAIL_ATTACHMENT_INFO, EMAIL_POST_DELIVERY_EVENTS, EMAIL_URL_INFO, URL_CLICK_EVENTS)
+}
