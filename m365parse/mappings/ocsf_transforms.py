@@ -154,16 +154,33 @@ def _text(value: Any) -> str | None:
     return None
 
 
+# OCSF's email_t (its dictionary's regex)
+_EMAIL = re.compile(r"[a-zA-Z0-9!#$%&'*+\-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+\Z")
+
+
+def _email(value: Any) -> str | None:
+    """An e-mail address as OCSF's ``email_t`` has it (``name@domain.tld``); None for other text."""
+    return value if isinstance(value, str) and len(value) <= 512 and _EMAIL.match(value) else None
+
+
 def _present(arg: str) -> Transform:
     if not arg.lstrip("-").isdigit():
         raise KeyError(f"present:{arg}")
     number = int(arg)
 
-    def present(value: Any) -> int:
-        return number
+    def present(value: Any) -> int | None:
+        return None if value == "" else number
 
-    present.__doc__ = f"The integer {number} whenever there is a value (the column's presence means it)."
+    present.__doc__ = f'The integer {number} whenever there is a value, ``""`` aside (the column\'s presence means it).'
     return present
+
+
+def _present_text(text: str) -> Transform:
+    def present_text(value: Any) -> str | None:
+        return None if value == "" else text
+
+    present_text.__doc__ = f'The text {text!r} whenever there is a value, ``""`` aside.'
+    return present_text
 
 
 _ALGORITHMS = {"MD5": 1, "SHA-1": 2, "SHA-256": 3, "SHA-512": 4}
@@ -209,11 +226,18 @@ OCSF_TRANSFORMS: dict[str, Transform] = {
     "ocsf_tactic_attacks": _tactic_attacks,
     "long_string": _long_string,
     "port": _port,
+    "email": _email,
     "text": _text,
 }
 
 #: The transforms with an argument this module adds.
-OCSF_PARAMETRIC = {"present": _present, "fingerprint": _fingerprint, "wrap": _wrap, "key": _key}
+OCSF_PARAMETRIC = {
+    "present": _present,
+    "present_text": _present_text,
+    "fingerprint": _fingerprint,
+    "wrap": _wrap,
+    "key": _key,
+}
 
 for _name in (*OCSF_TRANSFORMS, *OCSF_PARAMETRIC):
     if _name in TRANSFORMS or _name in PARAMETRIC:  # pragma: no cover - a clash with the shared set

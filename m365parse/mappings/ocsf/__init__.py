@@ -49,7 +49,7 @@ from __future__ import annotations
 from ...tables import DOCUMENTED_TYPES
 from ..registry import ALL, RuleSet, Spec, describe
 from . import alerts, device, email, identity
-from ._build import BASE_EVENT, VERSION, Rules, TableMapping, build
+from ._build import BASE_EVENT, VERSION, Rules, TableMapping, build, col, const, first, lookup
 from ._common import _row, base
 from ._common import device as device_rules
 
@@ -94,14 +94,15 @@ UNKNOWN_TABLE_RULES: Rules = {
 }
 for _key in [k for k in UNKNOWN_TABLE_RULES if k.startswith("unmapped.") and k[9:] in DOCUMENTED_TYPES["DeviceEvents"]]:
     del UNKNOWN_TABLE_RULES[_key]  # the whole row is in unmapped.properties
-UNKNOWN_TABLE_RULES["device.type_id"] = {"column": "DeviceId", "transform": "present:0"}
-UNKNOWN_TABLE_RULES["device.type"] = {"column": "DeviceId", "transform": "const:Unknown"}
-UNKNOWN_TABLE_RULES["metadata.profiles"] = {
-    "column": "DeviceId",
-    "transform": "const:x",
-    "map": {"x": ["datetime", "host"]},
-    "default": ["datetime"],
-}
+_HOST = {"x": ["datetime", "host"]}
+# a device (and the host profile) when the row names one
+UNKNOWN_TABLE_RULES["device.type_id"] = first(col("DeviceId", "present:0"), col("DeviceName", "present:0"))
+UNKNOWN_TABLE_RULES["device.type"] = first(*(col(c, "present_text:Unknown") for c in ("DeviceId", "DeviceName")))
+UNKNOWN_TABLE_RULES["metadata.profiles"] = first(
+    lookup(col("DeviceId", "present_text:x"), _HOST),
+    lookup(col("DeviceName", "present_text:x"), _HOST),
+    const(["datetime"]),
+)
 
 
 def _rules() -> dict[str, Rules]:

@@ -31,7 +31,7 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Union
 
 from ...record import Record
 from ...tables import DOCUMENTED_TYPES, TABLES
@@ -83,17 +83,20 @@ def prefixed(prefix: str, rules: Mapping[str, Spec]) -> Rules:
     return {f"{prefix}.{name}": spec for name, spec in rules.items()}
 
 
-def has(column: str) -> str:
-    """The name of the condition "``column`` has a value" (registered on first use)."""
-    name = f"has {column}"
+def has(*columns: str) -> str:
+    """The name of the condition "each of ``columns`` has a value" (registered on first use)."""
+    name = "has " + "+".join(columns)
     if name not in CONDITIONS:
 
         def present(record: Record) -> bool:
             props = record.properties
-            value = props.get(column) if isinstance(props, dict) else getattr(props, column, None)
-            return value is not None and value != ""
+            for column in columns:
+                value = props.get(column) if isinstance(props, dict) else getattr(props, column, None)
+                if value is None or value == "":
+                    return False
+            return True
 
-        present.__doc__ = f"``{column}`` has a value."
+        present.__doc__ = f"``{'``, ``'.join(columns)}`` have a value."
         CONDITIONS[name] = present
     return name
 
@@ -106,7 +109,7 @@ def guarded(condition: str, rules: Mapping[str, Spec]) -> Rules:
 def file_object(prefix: str, name: str, **fields: Spec) -> Rules:
     """An OCSF ``file`` at ``prefix``, there when column ``name`` has a value (``name``, ``type_id`` are required)."""
     hashes = [fields.pop(key) for key in ("md5", "sha1", "sha256") if key in fields]
-    rules: Rules = {"name": name, "type_id": col(name, "present:1"), "type": col(name, "const:Regular File")}
+    rules: Rules = {"name": name, "type_id": col(name, "present:1"), "type": col(name, "present_text:Regular File")}
     rest: Rules = dict(fields)
     if hashes:
         rest["hashes"] = collect(*hashes)
@@ -161,6 +164,10 @@ def objects_of(name: str, table: str, rules: Mapping[str, Spec]) -> Callable[[Re
 # --- plans ---------------------------------------------------------------------------------
 
 
+#: What a plan needs: a column, or ``(column, transform, ...)``.
+Need = Union[str, tuple[str, ...]]  # noqa: UP007 - a runtime alias
+
+
 @dataclass(frozen=True)
 class Plan:
     """One OCSF class of a table's events.
@@ -169,7 +176,7 @@ class Plan:
     value that no other plan of the table names, an absent one included).
     ``activity``: ``ActionType`` -> ``activity_id``; ``default_activity`` for the
     others.  ``needs``: lists of columns of which at least one must have a value
-    (what the class requires).  ``status``: a spec of ``status_id``.
+    (what the class requires; an item may be ``(column, transform, ...)``).  ``status``: a spec of ``status_id``.
     """
 
     class_uid: int
@@ -177,7 +184,7 @@ class Plan:
     actions: frozenset[str] | None = None
     activity: Mapping[str, int] = field(default_factory=dict)
     default_activity: int = 99
-    needs: tuple[tuple[str, ...], ...] = ()
+    needs: tuple[tuple[Need, ...], ...] = ()
     profiles: tuple[str, ...] = ("datetime",)
     status: Spec | None = None
 
@@ -196,6 +203,24 @@ def getattr_none(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
+def _getter(item: Need) -> Callable[[Callable[[str], Any]], Any]:
+    """``get -> value`` of a need: a column, or ``(column, transform, ...)``."""
+    if isinstance(item, str):
+        return lambda get: get(item)
+    column, *names = item
+    steps = [transform(name) for name in names]
+
+    def value(get: Callable[[str], Any]) -> Any:
+        found = get(column)
+        for step in steps:
+            if found is None:
+                return None
+            found = step(found)
+        return found
+
+    return value
+
+
 def _classifier(mapping: TableMapping) -> Callable[[Record], int]:
     """``record -> index of its plan`` (``len(plans)``: the Base Event)."""
     plans = mapping.plans
@@ -208,7 +233,7 @@ def _classifier(mapping: TableMapping) -> Callable[[Record], int]:
             for action in plan.actions:
                 named.setdefault(action, i)
     fallback = len(plans)
-    needs = [plan.needs for plan in plans]
+    needs = [tuple(tuple(_getter(item) for item in group) for group in plan.needs) for plan in plans]
     last: list[Any] = [None, None, fallback]
 
     def classify(record: Record) -> int:
@@ -223,7 +248,7 @@ def _classifier(mapping: TableMapping) -> Callable[[Record], int]:
             index = fallback
         elif needs[index]:
             for group in needs[index]:
-                if not any(get(column) not in (None, "") for column in group):
+                if not any(value(get) not in (None, "") for value in group):
                     index = fallback
                     break
         last[:] = [record, action, index]
@@ -319,9 +344,9 @@ def build(mapping: TableMapping) -> Rules:
     base["metadata.profiles"] = const(list(mapping.base_profiles))
     if "ActionType" in cols:  # an ActionType, but none of a class: activity Other; none at all: Unknown
         base["activity_id"] = first(col("ActionType", "present:99"), const(0))
-        base["activity_name"] = first(col("ActionType", "const:Other"), const("Unknown"))
+        base["activity_name"] = first(col("ActionType", "present_text:Other"), const("Unknown"))
         base["type_uid"] = first(col("ActionType", "present:99"), const(0))
-        base["type_name"] = first(col("ActionType", "const:Base Event: Other"), const("Base Event: Unknown"))
+        base["type_name"] = first(col("ActionType", "present_text:Base Event: Other"), const("Base Event: Unknown"))
     all_rules = [*per_plan, base]
     out: Rules = {}
     targets: list[str] = []

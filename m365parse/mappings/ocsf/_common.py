@@ -157,7 +157,7 @@ def user(  # noqa: PLR0917 - the columns of one user, in the order OCSF lists th
     elif object_id:
         rules["uid"] = object_id
     if upn:
-        rules["email_addr"] = col(upn, "text")
+        rules["email_addr"] = col(upn, "email")
     if display:
         rules["full_name"] = display
     return prefixed(prefix, rules)

@@ -11,6 +11,8 @@ from ._build import (
     const,
     file_object,
     first,
+    guarded,
+    has,
     md5,
     objects_of,
     prefixed,
@@ -80,7 +82,7 @@ _EVIDENCE: Rules = {
     "process.cmd_line": "ProcessCommandLine",
     "device.hostname": "DeviceName",
     "device.uid": "DeviceId",
-    "device.type_id": col("DeviceId", "present:0"),
+    "device.type_id": first(col("DeviceId", "present:0"), col("DeviceName", "present:0")),
     **user("user", "AccountName", "AccountDomain", "AccountSid", "AccountUpn", "AccountObjectId"),
     "url.url_string": "RemoteUrl",
     "src_endpoint.ip": {"if": "evidence_source", "then": col("RemoteIP", "ip"), "else": col("LocalIP", "ip")},
@@ -88,9 +90,10 @@ _EVIDENCE: Rules = {
     "email.uid": "NetworkMessageId",
     "email.subject": "EmailSubject",
     "reg_key.path": "RegistryKey",
-    "reg_value.path": "RegistryKey",
-    "reg_value.name": "RegistryValueName",
-    "reg_value.data": "RegistryValueData",
+    **guarded(
+        has("RegistryKey", "RegistryValueName"),
+        {"reg_value.path": "RegistryKey", "reg_value.name": "RegistryValueName", "reg_value.data": "RegistryValueData"},
+    ),
     "data": col("AdditionalFields", "json_value"),
 }
 
@@ -124,7 +127,9 @@ _SIEM_EVIDENCE: Rules = {
     "device.name": "MachineName",
     "device.domain": "MachineDomain",
     "device.uid": "DeviceID",
-    "device.type_id": col("DeviceID", "present:0"),
+    "device.type_id": first(
+        *(col(c, "present:0") for c in ("DeviceID", "ComputerDnsName", "MachineName", "MachineDomain"))
+    ),
     **user("user", "UserName", "UserDomain"),
     "url.url_string": "Url",
     "src_endpoint.ip": col("IpAddress", "ip"),

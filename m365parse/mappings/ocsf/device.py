@@ -11,6 +11,8 @@ from ._build import (
     const,
     file_object,
     first,
+    guarded,
+    has,
     lookup,
     md5,
     objects_of,
@@ -178,16 +180,23 @@ FILE_EVENTS = TableMapping(
     "DeviceFileEvents",
     common=_device_common("DeviceFileEvents"),
     plans=(
+        # a rename: the file as it was is "file", as it is now "file_result" (OCSF's reading of Rename)
         Plan(
             1001,
             {
-                **_file(),
-                "file.url.url_string": "FileOriginUrl",
-                # a file renamed: where it was
-                "file_result.name": "PreviousFileName",
-                "file_result.path": "PreviousFolderPath",
+                **file_object("file", "PreviousFileName", path="PreviousFolderPath"),
+                **_file("file_result"),
+                "file_result.url.url_string": "FileOriginUrl",
             },
-            activity={"FileCreated": 1, "FileModified": 3, "FileDeleted": 4, "FileRenamed": 5},
+            actions=frozenset({"FileRenamed"}),
+            activity={"FileRenamed": 5},
+            needs=(("PreviousFileName",), ("FileName",), ACTOR_COLUMNS),
+            profiles=HOST,
+        ),
+        Plan(
+            1001,
+            {**_file(), "file.url.url_string": "FileOriginUrl"},
+            activity={"FileCreated": 1, "FileModified": 3, "FileDeleted": 4},
             default_activity=99,
             needs=(("FileName",), ACTOR_COLUMNS),
             profiles=HOST,
@@ -220,12 +229,18 @@ REGISTRY_EVENTS = TableMapping(
                 "reg_value.name": "RegistryValueName",
                 "reg_value.data": "RegistryValueData",
                 "reg_value.type": "RegistryValueType",
-                "prev_reg_value.path": "PreviousRegistryKey",
-                "prev_reg_value.name": "PreviousRegistryValueName",
-                "prev_reg_value.data": "PreviousRegistryValueData",
+                # the value before: in the same key unless PreviousRegistryKey says otherwise
+                **guarded(
+                    has("PreviousRegistryValueName"),
+                    {
+                        "prev_reg_value.path": first("PreviousRegistryKey", "RegistryKey"),
+                        "prev_reg_value.name": "PreviousRegistryValueName",
+                        "prev_reg_value.data": "PreviousRegistryValueData",
+                    },
+                ),
             },
             activity=_VALUE_ACTIONS,
-            needs=(("RegistryKey",), ACTOR_COLUMNS),
+            needs=(("RegistryKey",), ("RegistryValueName",), ACTOR_COLUMNS),
             profiles=HOST,
         ),
     ),
@@ -421,7 +436,7 @@ DEVICE_EVENTS = TableMapping(
             },
             actions=frozenset(_JOB_ACTIONS),
             activity=_JOB_ACTIONS,
-            needs=((_AF,),),
+            needs=(((_AF, "json_value", "get:TaskName", "text"),),),
             profiles=HOST,
         ),
         Plan(
@@ -433,7 +448,7 @@ DEVICE_EVENTS = TableMapping(
             },
             actions=frozenset({"ServiceInstalled"}),
             activity={"ServiceInstalled": 1},
-            needs=((_AF,), ACTOR_COLUMNS),
+            needs=(((_AF, "json_value", "get:ServiceName", "text"),), ACTOR_COLUMNS),
             profiles=HOST,
         ),
         Plan(
@@ -458,7 +473,13 @@ DEVICE_EVENTS = TableMapping(
             },
             actions=frozenset(_PERIPHERAL_ACTIONS),
             activity=_PERIPHERAL_ACTIONS,
-            needs=((_AF,), ACTOR_COLUMNS),
+            needs=(
+                tuple(
+                    (_AF, "json_value", f"get:{key}", "text")
+                    for key in ("DeviceDescription", "ProductName", "ClassName")
+                ),
+                ACTOR_COLUMNS,
+            ),
             profiles=HOST,
         ),
         Plan(1008, {}, actions=frozenset({"SecurityLogCleared"}), activity={"SecurityLogCleared": 1}, profiles=HOST),
@@ -509,8 +530,10 @@ DEVICE_INFO = TableMapping(
         Plan(
             5001,
             {
-                "device.os.version": "OSVersion",
-                "device.os.build": col("OSBuild", "str"),
+                # os requires its name: the rest of os only beside OSPlatform
+                **guarded(
+                    has("OSPlatform"), {"device.os.version": "OSVersion", "device.os.build": col("OSBuild", "str")}
+                ),
                 "device.ip": col("PublicIP", "ip"),
                 "device.vendor_name": "Vendor",
                 "device.model": "Model",

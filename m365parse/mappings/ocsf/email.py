@@ -9,15 +9,27 @@ _DIRECTIONS = {"Inbound": 1, "Outbound": 2, "Intra-org": 3, "IntraOrg": 3}
 _DIRECTION_NAMES = {"Inbound": "Inbound", "Outbound": "Outbound", "Intra-org": "Internal", "IntraOrg": "Internal"}
 
 
+#: Columns of which one makes the "email" object.
+EMAIL_NEEDS = (
+    "NetworkMessageId",
+    "InternetMessageId",
+    "Subject",
+    "EmailSize",
+    ("SenderFromAddress", "email"),
+    ("SenderMailFromAddress", "email"),
+    ("RecipientEmailAddress", "email"),
+)
+
+
 def _email(direction: bool = True) -> Rules:
     rules: Rules = {
         # NetworkMessageId is Microsoft's id; InternetMessageId the RFC 5322 Message-ID
         "email.uid": "NetworkMessageId",
         "email.message_uid": "InternetMessageId",
         "email.subject": "Subject",
-        "email.from": col("SenderFromAddress", "text"),
-        "email.smtp_from": col("SenderMailFromAddress", "text"),
-        "email.to": collect("RecipientEmailAddress"),
+        "email.from": col("SenderFromAddress", "email"),
+        "email.smtp_from": col("SenderMailFromAddress", "email"),
+        "email.to": collect(col("RecipientEmailAddress", "email")),
         "email.size": "EmailSize",
     }
     if direction:
@@ -41,7 +53,7 @@ EMAIL_EVENTS = TableMapping(
                 "email.x_originating_ip": collect(col("SenderIPv6", "ip")),
             },
             default_activity=2,
-            needs=(("NetworkMessageId", "InternetMessageId", "Subject", "RecipientEmailAddress"),),
+            needs=(EMAIL_NEEDS,),
         ),
     ),
 )
@@ -61,7 +73,7 @@ EMAIL_ATTACHMENT_INFO = TableMapping(
                 },
             },
             default_activity=3,
-            needs=(("NetworkMessageId", "RecipientEmailAddress", "FileName"),),
+            needs=((*EMAIL_NEEDS, "FileName"),),
         ),
     ),
 )
@@ -74,7 +86,7 @@ EMAIL_POST_DELIVERY_EVENTS = TableMapping(
             4009,
             _email(),
             default_activity=99,
-            needs=(("NetworkMessageId", "InternetMessageId", "RecipientEmailAddress"),),
+            needs=(EMAIL_NEEDS,),
             status=lookup("ActionResult", {"Success": 1, "Succeeded": 1, "Error": 2, "Failed": 2}, 0),
         ),
     ),
@@ -93,7 +105,7 @@ EMAIL_URL_INFO = TableMapping(
                 },
             },
             default_activity=3,
-            needs=(("NetworkMessageId", "Url"),),
+            needs=((*EMAIL_NEEDS, "Url"),),
         ),
     ),
 )
@@ -108,7 +120,7 @@ URL_CLICK_EVENTS = TableMapping(
                 "web_resources": col("Url", "wrap:url_string"),
                 "src_endpoint.ip": col("IPAddress", "ip"),
                 "actor.user.name": "AccountUpn",
-                "actor.user.email_addr": col("AccountUpn", "text"),
+                "actor.user.email_addr": col("AccountUpn", "email"),
                 "http_request.url.url_string": "Url",
             },
             activity={"ClickAllowed": 2, "ClickBlocked": 2, "ClickBlockedByTenantPolicy": 2},

@@ -21,15 +21,19 @@ def _user(prefix: str) -> Rules:
     )
 
 
-def _endpoints() -> Rules:
-    return {
+def _endpoints(dst: bool = True) -> Rules:
+    rules: Rules = {
         "src_endpoint.ip": col("IPAddress", "ip"),
         "src_endpoint.port": col("Port", "port"),
         "src_endpoint.hostname": "DeviceName",
-        "dst_endpoint.ip": col("DestinationIPAddress", "ip"),
-        "dst_endpoint.port": col("DestinationPort", "port"),
-        "dst_endpoint.hostname": "DestinationDeviceName",
     }
+    if dst:  # Account Change and Group Management have no dst_endpoint
+        rules |= {
+            "dst_endpoint.ip": col("DestinationIPAddress", "ip"),
+            "dst_endpoint.port": col("DestinationPort", "port"),
+            "dst_endpoint.hostname": "DestinationDeviceName",
+        }
+    return rules
 
 
 IDENTITY_LOGON_EVENTS = TableMapping(
@@ -84,16 +88,24 @@ IDENTITY_DIRECTORY_EVENTS = TableMapping(
             3006,
             {
                 **_user("user"),
-                "group.name": col("AdditionalFields", "json_value", "get:TO.GROUP", "text"),
-                **_endpoints(),
+                "group.name": first(
+                    col("AdditionalFields", "json_value", "get:TO.GROUP", "text"),
+                    col("AdditionalFields", "json_value", "get:FROM.GROUP", "text"),
+                ),
+                **_endpoints(dst=False),
             },
             actions=_GROUP_ACTIONS,
             default_activity=99,
-            needs=(("AdditionalFields",),),
+            needs=(
+                (
+                    ("AdditionalFields", "json_value", "get:TO.GROUP", "text"),
+                    ("AdditionalFields", "json_value", "get:FROM.GROUP", "text"),
+                ),
+            ),
         ),
         Plan(
             3001,
-            {**_user("user"), **_endpoints()},
+            {**_user("user"), **_endpoints(dst=False)},
             activity={"Account Password changed": 3, "Account Disabled changed": 99, "Account Enabled changed": 99},
             default_activity=99,
             needs=(_ACCOUNT,),
