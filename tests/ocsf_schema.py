@@ -77,6 +77,9 @@ def _check_object(path: str, obj: Any, attributes: dict[str, list[Any]], profile
         type_name, object_type, requirement, is_array, attr_profiles, enum = attributes[name]
         assert _applies(attr_profiles, profiles), f"{where} needs one of the profiles {attr_profiles}"
         items = value if is_array else [value]
+        if type_name == "json_t" and not is_array:
+            json.dumps(value)  # any JSON value, a list included
+            continue
         if is_array:
             assert isinstance(value, list) and value, f"{where} must be a non-empty list: {value!r}"
         else:

@@ -11,8 +11,10 @@ from hypothesis import HealthCheck, given, settings
 
 import m365parse
 from m365parse.mappings import ocsf
-from m365parse.mappings.ocsf import MAPPINGS
+from m365parse.mappings.ocsf import MAPPINGS, OCSF, mapping_table
 from m365parse.mappings.ocsf._schema import CLASSES as GENERATED_CLASSES
+from m365parse.mappings.registry import ALL
+from m365parse.tables import DOCUMENTED_TYPES
 
 from .conftest import body, record
 from .ocsf_schema import CLASSES, check_event
@@ -42,6 +44,24 @@ def _sample(table: str) -> list[m365parse.Record]:
     return _decode((SAMPLES / f"{table}.json").read_bytes())
 
 
+# --- golden events -------------------------------------------------------------------------
+
+CASES = sorted(GOLDEN.glob("*/*.input.json"))
+
+
+def test_every_table_has_golden_events() -> None:
+    assert {p.parent.name for p in CASES} >= set(TABLES) | {"_unknown"}
+
+
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.name.split('.')[0]}" for p in CASES])
+def test_golden(path: Path) -> None:
+    expected = json.loads(path.with_name(path.name.replace(".input.", ".expected.")).read_text("utf-8"))
+    events = [m365parse.normalize(r, "ocsf") for r in _decode(path.read_bytes())]
+    assert json.loads(json.dumps(events)) == expected
+    for event in events:
+        check_event(event)
+
+
 # --- validity ----------------------------------------------------------------------------
 
 
@@ -53,7 +73,11 @@ def test_samples_are_valid_events(table: str) -> None:
         assert event["metadata"]["product"] == {
             "name": "Microsoft Defender XDR",
             "vendor_name": "Microsoft",
-            **({"feature": event["metadata"]["product"]["feature"]} if "feature" in event["metadata"]["product"] else {}),
+            **(
+                {"feature": event["metadata"]["product"]["feature"]}
+                if "feature" in event["metadata"]["product"]
+                else {}
+            ),
         }
         assert event["metadata"]["version"] == "1.8.0"
         assert "datetime" in event["metadata"]["profiles"]
@@ -117,3 +141,281 @@ def test_generated_classes_agree_with_the_schema() -> None:
         cls = CLASSES[str(uid)]
         assert (cls["name"], cls["caption"], cls["category_uid"]) == (name, caption, category_uid)
         assert {int(k): v for k, v in cls["attributes"]["activity_id"][5].items()} == activities
+
+
+# --- nothing is lost ------------------------------------------------------------------------
+
+
+def _texts(value: Any) -> list[str]:
+    """The texts that must appear in an event for a column's value to be kept."""
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if isinstance(value, (int, float)):
+        return [str(value)]
+    if isinstance(value, str):
+        if value.strip()[:1] in ("[", "{"):  # a JSON column: decoded in the event
+            try:
+                return _texts(json.loads(value))
+            except ValueError:
+                pass
+        return [json.dumps(value)[1:-1]]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    if isinstance(value, dict):
+        return [t for key, item in value.items() if not key.startswith("$") for t in _texts(item)]
+    return []
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_nothing_is_lost(table: str) -> None:
+    """Every value of every sample record is somewhere in its event (columns with no place in unmapped)."""
+    for rec in _sample(table):
+        event = m365parse.normalize(rec, "ocsf")
+        text = json.dumps(event)
+        for column, value in rec.to_dict()["properties"].items():
+            for piece in _texts(value):
+                assert piece in text, f"{table}.{column}: {piece!r} is not in the event"
+
+
+def test_unknown_columns_odd_values_and_envelope_keys_are_kept() -> None:
+    (rec,) = _decode((GOLDEN / "DeviceProcessEvents" / "extra_columns.input.json").read_bytes())
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert event["unmapped"]["extra"] == {"ISP": "Example Telekom", "LogonId": "not a number"}
+    assert event["unmapped"]["envelope"] == {
+        "operationName": "Publish",
+        "Tenant": "DefaultTenant",
+        "_TimeReceivedBySvc": "2024-05-14T08:42:37.1234567Z",
+        "SomethingNew": "x",
+    }
+    event["unmapped"]["extra"]["ISP"] = "changed"
+    assert rec.extra["ISP"] == "Example Telekom"  # a copy
+
+
+def test_unknown_tables_are_base_events_with_the_row() -> None:
+    (rec,) = _decode((GOLDEN / "_unknown" / "behavior_info.input.json").read_bytes())
+    assert isinstance(rec, m365parse.UnknownRecord)
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["type_uid"], event["category_name"]) == (0, 99, "Uncategorized")
+    assert event["unmapped"]["properties"] == rec.properties
+    assert event["time_dt"] == "2024-05-14T09:30:00.1234567Z"
+    assert event["device"]["hostname"] == rec.properties["DeviceName"]
+    assert event["metadata"]["profiles"] == ["datetime", "host"]
+
+
+def test_a_table_without_rules_gives_base_events() -> None:
+    """What the tables other work adds get before their own rules: Base Events, columns in unmapped."""
+    from m365parse.mappings.ocsf import _generic
+    from m365parse.mappings.ocsf._build import build
+    from m365parse.mappings.registry import RuleSet
+
+    for table in ("DeviceProcessEvents", "EmailEvents", "SiemAlert"):
+        rs = RuleSet("generic", {table: build(_generic(table))}, nested=True)
+        for rec in _sample(table):
+            event = m365parse.normalize(rec, rs)
+            check_event(event)
+            assert event["class_uid"] == 0
+            for column, value in rec.to_dict()["properties"].items():
+                if value not in ("", None) and column not in (
+                    "DeviceName",
+                    "DeviceId",
+                    "ActionType",
+                    "ReportId",
+                    "Timestamp",
+                    "AlertTime",
+                ):
+                    assert event["unmapped"][column] is not None, column
+
+
+def test_every_rule_targets_a_known_attribute_of_its_classes() -> None:
+    """Each table's rules name attributes of the classes its plans use (or unmapped)."""
+    for table, mapping in MAPPINGS.items():
+        for plan in mapping.plans:
+            attrs = CLASSES[str(plan.class_uid)]["attributes"]
+            for target in {**mapping.common, **plan.rules}:
+                assert target.split(".")[0] in attrs, (table, plan.class_uid, target)
+
+
+# --- the mistakes of peers (issue 12) -------------------------------------------------------
+
+
+def test_a_failed_logon_is_a_logon_with_status_failure() -> None:
+    for table in ("DeviceLogonEvents", "IdentityLogonEvents"):
+        event = _event(table, ActionType="LogonFailed", AccountName="x", AccountSid="S-1-5-21-1", FailureReason="Bad")
+        assert (event["activity_id"], event["activity_name"], event["status_id"]) == (1, "Logon", 2)
+        assert (event["status"], event["status_detail"]) == ("Failure", "Bad")
+        assert event["type_uid"] == 300201
+        event = _event(table, ActionType="LogonSuccess", AccountName="x")
+        assert (event["activity_id"], event["status_id"]) == (1, 1)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_type_uid_follows_class_and_activity(table: str) -> None:
+    for rec in _sample(table):
+        event = m365parse.normalize(rec, "ocsf")
+        assert event["type_uid"] == event["class_uid"] * 100 + event["activity_id"]
+        assert event["type_name"] == f"{event['class_name']}: {event['activity_name']}"
+
+
+def test_the_actor_is_the_initiating_process() -> None:
+    for table in ("DeviceNetworkEvents", "DeviceFileEvents", "DeviceRegistryEvents", "DeviceImageLoadEvents"):
+        for rec in _sample(table):
+            p, event = rec.properties, m365parse.normalize(rec, "ocsf")
+            actor = event["actor"]["process"]
+            assert (actor.get("name"), actor.get("pid")) == (p.InitiatingProcessFileName or None, p.InitiatingProcessId)
+            parent = actor.get("parent_process", {})
+            assert parent.get("name") == (p.InitiatingProcessParentFileName or None)
+            assert parent.get("pid") == p.InitiatingProcessParentId
+            assert "process" not in event or event["class_uid"] == 1007
+            if p.InitiatingProcessAccountName:
+                assert event["actor"]["user"]["name"] == p.InitiatingProcessAccountName
+
+
+def test_process_events_report_the_created_process() -> None:
+    for rec in _sample("DeviceProcessEvents"):
+        p, event = rec.properties, m365parse.normalize(rec, "ocsf")
+        assert (event["process"]["name"], event["process"]["pid"]) == (p.FileName, p.ProcessId)
+        assert event["process"]["cmd_line"] == p.ProcessCommandLine
+        assert event["process"]["parent_process"]["pid"] == p.InitiatingProcessId
+        assert event["actor"]["process"]["pid"] == p.InitiatingProcessId
+        assert event["actor"]["process"]["parent_process"]["name"] == p.InitiatingProcessParentFileName
+
+
+def test_every_hash_is_kept() -> None:
+    for rec in _sample("DeviceProcessEvents"):
+        p, event = rec.properties, m365parse.normalize(rec, "ocsf")
+        hashes = {h["algorithm"]: h["value"] for h in event["process"]["file"]["hashes"]}
+        assert hashes == {k: v for k, v in (("MD5", p.MD5), ("SHA-1", p.SHA1), ("SHA-256", p.SHA256)) if v}
+        actor = {h["algorithm_id"]: h["value"] for h in event["actor"]["process"]["file"]["hashes"]}
+        assert actor == {
+            k: v
+            for k, v in ((1, p.InitiatingProcessMD5), (2, p.InitiatingProcessSHA1), (3, p.InitiatingProcessSHA256))
+            if v
+        }
+
+
+def test_user_names_are_user_name() -> None:
+    event = _event(
+        "DeviceLogonEvents",
+        ActionType="LogonSuccess",
+        AccountName="avery",
+        AccountDomain="CONTOSO",
+        AccountSid="S-1-5-21-7",
+    )
+    assert event["user"] == {"name": "avery", "domain": "CONTOSO", "uid": "S-1-5-21-7"}
+    assert "account" not in json.dumps(event["user"])
+    info = m365parse.normalize(_sample("IdentityInfo")[0], "ocsf")["user"]
+    assert info["uid_alt"] and info["name"]
+
+
+def test_times_are_milliseconds_and_the_instant_is_kept() -> None:
+    event = _event("DeviceProcessEvents", Timestamp="2024-05-14T08:41:56.5950497Z")
+    assert event["time"] == 1715676116595
+    assert event["time_dt"] == event["metadata"]["original_time"] == "2024-05-14T08:41:56.5950497Z"
+    # the microsecond msgspec rounds to must not carry into the next millisecond
+    assert _event("DeviceProcessEvents", Timestamp="2024-05-14T08:41:56.9999996Z")["time"] == 1715676116999
+    assert _event("DeviceProcessEvents", Timestamp="2024-05-14T08:41:56Z")["time"] == 1715676116000
+    assert event["metadata"]["logged_time"] == 1715676254904  # the envelope time
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        {"ActionType": "InboundConnectionAccepted"},
+        {"ActionType": "HttpConnectionInspected", "AdditionalFields": '{"direction":"In"}'},
+        {"ActionType": "SslConnectionInspected", "AdditionalFields": {"direction": "In"}},
+    ],
+)
+def test_inbound_connections_have_the_remote_side_as_source(props: dict[str, Any]) -> None:
+    sides = {"RemoteIP": "203.0.113.9", "RemotePort": 50123, "LocalIP": "10.0.0.5", "LocalPort": 443}
+    event = _event("DeviceNetworkEvents", **props, **sides, InitiatingProcessFileName="svchost.exe")
+    assert event["src_endpoint"] == {"ip": "203.0.113.9", "port": 50123}
+    assert event["dst_endpoint"] == {"ip": "10.0.0.5", "port": 443}
+    assert event["connection_info"]["direction_id"] == 1
+    event = _event("DeviceNetworkEvents", ActionType="ConnectionSuccess", **sides)
+    assert event["src_endpoint"]["ip"] == "10.0.0.5" and event["dst_endpoint"]["ip"] == "203.0.113.9"
+    assert event["connection_info"]["direction_id"] == 2
+
+
+@pytest.mark.parametrize("placeholder", ["-", "", " - "])
+def test_placeholder_addresses_are_never_addresses(placeholder: str) -> None:
+    event = _event("DeviceNetworkEvents", ActionType="ConnectionSuccess", RemoteIP=placeholder, LocalIP=placeholder)
+    assert "ip" not in event.get("src_endpoint", {}) and "ip" not in event.get("dst_endpoint", {})
+
+
+@pytest.mark.parametrize(
+    ("action", "class_uid", "activity_id"),
+    [
+        ("CreateRemoteThreadApiCall", 1007, 4),
+        ("OpenProcessApiCall", 1007, 3),
+        ("ScheduledTaskCreated", 1006, 1),
+        ("ServiceInstalled", 201004, 1),
+        ("DriverLoad", 1002, 1),
+        ("UsbDriveMounted", 1010, 1),
+        ("SecurityLogCleared", 1008, 1),
+        ("UserAccountCreated", 3001, 1),
+        ("FirewallInboundConnectionBlocked", 4001, 5),
+        ("AntivirusDetection", 2004, 1),
+        ("SomethingNobodyKnows", 0, 99),
+    ],
+)
+def test_device_events_take_the_class_of_their_action(action: str, class_uid: int, activity_id: int) -> None:
+    props = {
+        "ActionType": action,
+        "FileName": "x.sys",
+        "ProcessId": 4,
+        "AccountName": "avery",
+        "ReportId": 7,
+        "InitiatingProcessFileName": "services.exe",
+        "AdditionalFields": {"TaskName": "\\Updater", "ServiceName": "Updater", "DeviceDescription": "USB Disk"},
+    }
+    event = _event("DeviceEvents", **props)
+    assert (event["class_uid"], event["activity_id"]) == (class_uid, activity_id)
+
+
+def test_a_record_without_what_its_class_needs_is_a_base_event() -> None:
+    event = _event("DeviceFileEvents", ActionType="FileCreated", FolderPath="C:\\x")  # no file name, no actor
+    assert event["class_uid"] == 0 and event["activity_name"] == "Other"
+    assert event["unmapped"]["FolderPath"] == "C:\\x"
+    event = _event("DeviceEvents")  # no ActionType at all
+    assert (event["class_uid"], event["activity_id"], event["type_name"]) == (0, 0, "Base Event: Unknown")
+
+
+def test_findings() -> None:
+    event = m365parse.normalize(_sample("AlertInfo")[0], "ocsf")
+    info = event["finding_info"]
+    assert info["uid"] == "da638513125272201354_-1286451032" and info["title"]
+    assert {"technique": {"uid": "T1059"}, "sub_technique": {"uid": "T1059.001", "name": "PowerShell"}} in event[
+        "attacks"
+    ]
+    assert {"tactic": {"uid": "TA0002", "name": "Execution"}} in event["attacks"]
+    assert (event["severity_id"], event["severity"]) == (3, "Medium")
+    odd = _event("AlertInfo", AlertId="a1", Severity="UnSpecified")
+    assert (odd["severity_id"], odd["severity"]) == (99, "UnSpecified")
+    evidence = m365parse.normalize(_sample("AlertEvidence")[0], "ocsf")["evidences"]
+    assert len(evidence) == 1 and evidence[0]["name"]
+    siem = m365parse.normalize(_sample("SiemAlert")[0], "ocsf")
+    assert siem["class_uid"] == 2004 and siem["evidences"][0]["file"]["hashes"]
+
+
+def test_message_ids_are_not_mixed_up() -> None:
+    for rec in _sample("EmailEvents"):
+        email = m365parse.normalize(rec, "ocsf")["email"]
+        assert email["uid"] == rec.properties.NetworkMessageId
+        assert email["message_uid"] == rec.properties.InternetMessageId
+
+
+# --- documentation ------------------------------------------------------------------------
+
+
+def test_mapping_doc_is_current() -> None:
+    assert DOC.read_text("utf-8") == mapping_table(), (
+        "run: python -c 'from m365parse.mappings.ocsf import "
+        'mapping_table; open("m365parse/mappings/ocsf/OCSF.md", "w").write(mapping_table())\''
+    )
+
+
+def test_the_rule_set_is_registered_and_nested() -> None:
+    assert m365parse.registry.get("ocsf") is OCSF and OCSF.nested
+    assert set(OCSF.rules) == {*DOCUMENTED_TYPES, ALL}

@@ -79,10 +79,15 @@ _OS_TYPES = (
 
 
 def _os_type_id(value: Any) -> int | None:
-    """OCSF ``os.type_id`` of an OS name (``Windows11`` 100, ``Ubuntu`` 200, ``macOS`` 300, ...); 99 for others."""
-    if not isinstance(value, str) or not value.strip():
+    """OCSF ``os.type_id`` of an OS name (``Windows11`` 100, ``Ubuntu`` 200, ``macOS`` 300, ...); 99 for others.
+
+    Blank text is 0 (Unknown): the name is there, the kind is not.
+    """
+    if not isinstance(value, str) or not value:
         return None
     text = value.strip().lower()
+    if not text:
+        return 0
     for prefix, uid in _OS_TYPES:
         if text.startswith(prefix):
             return uid

@@ -156,6 +156,7 @@ def objects_of(name: str, table: str, rules: Mapping[str, Spec]) -> Callable[[Re
         found = normalize(record, inner)
         return [found] if found else None
 
+    one_object.ocsf_rules = dict(rules)  # type: ignore[attr-defined] # what it keeps, for unmapped
     one_object.__name__ = name
     one_object.__doc__ = f"``[{{...}}]``: the {name} object of the record (rules in OCSF.md)."
     return one_object
@@ -311,6 +312,18 @@ def _classification(class_uid: int, plan: Plan | None) -> Rules:
     return rules
 
 
+def _status_caption(class_uid: int, status: Spec) -> Spec:
+    """``status``: the caption of what the ``status_id`` spec (a look-up) gives."""
+    captions = CLASSES[class_uid][5]
+    if not isinstance(status, Mapping) or "map" not in status:
+        raise ValueError(f"a plan's status must be a look-up, not {status!r}")
+    out = {k: v for k, v in status.items() if k not in ("map", "default")}
+    out["map"] = {key: captions[value] for key, value in status["map"].items()}
+    if status.get("default") is not None:
+        out["default"] = captions[status["default"]]
+    return out
+
+
 def _json_columns(table: str) -> set[str]:
     annotations = TABLES[table].__annotations__
     return {c for c, a in annotations.items() if "JsonText" in str(a) or "Any" in str(a)}
@@ -338,6 +351,7 @@ def build(mapping: TableMapping) -> Rules:
         rules["metadata.profiles"] = const(list(plan.profiles))
         if plan.status is not None:
             rules["status_id"] = plan.status
+            rules["status"] = _status_caption(plan.class_uid, plan.status)
         per_plan.append(rules)
     base = _fitted(mapping.common, cols)
     base |= _classification(BASE_EVENT, None)
@@ -385,6 +399,9 @@ def _kept(spec: Spec, truth: Mapping[str, bool]) -> set[str]:
     """Columns whose every valid value ``spec`` always keeps, given the conditions' values."""
     if isinstance(spec, str):
         return {spec}
+    inner = _inner_rules(spec)
+    if inner is not None:  # a list of one object of rules (objects_of)
+        return set().union(*(_kept(s, truth) for s in inner.values()))
     if not isinstance(spec, Mapping) or "map" in spec:
         return set()
     names = spec.get("transform", ())
@@ -404,13 +421,22 @@ def _kept(spec: Spec, truth: Mapping[str, bool]) -> set[str]:
     return set()
 
 
+def _has_conditions(rules: Mapping[str, Spec]) -> list[str]:
+    found = {c for spec in rules.values() for c in conditions_of(spec)}
+    for spec in rules.values():
+        inner = _inner_rules(spec)
+        if inner is not None:
+            found |= set(_has_conditions(inner))
+    return sorted(c for c in found if c.startswith("has "))
+
+
 def _kept_plan(rules: Mapping[str, Spec]) -> dict[str, str]:
     """Column -> ``""`` when the rules keep it whole always, or the ``has`` condition it is kept under.
 
     Other conditions (``inbound``) count when a column is kept whichever way they go.
     """
     conds = sorted({c for spec in rules.values() for c in conditions_of(spec)})
-    guards = [c for c in conds if c.startswith("has ")]
+    guards = _has_conditions(rules)
     others = [c for c in conds if not c.startswith("has ")]
     out: dict[str, str] = {}
     for guard_values in ([False], [True]):
@@ -427,9 +453,20 @@ def _kept_plan(rules: Mapping[str, Spec]) -> dict[str, str]:
     return out
 
 
+def _inner_rules(spec: Spec) -> dict[str, Spec] | None:
+    fn = spec.get("call") if isinstance(spec, Mapping) else None
+    found = getattr(fn, "ocsf_rules", None)
+    return found if isinstance(found, dict) else None
+
+
 def _guard_of(rules: Mapping[str, Spec], column: str) -> str:
     """The ``has`` condition under which ``rules`` keep ``column``."""
     for spec in rules.values():
+        inner = _inner_rules(spec)
+        if inner is not None and any(
+            column in _kept(s, dict.fromkeys(_has_conditions(inner), True)) for s in inner.values()
+        ):
+            return _guard_of(inner, column)
         guard = str(spec.get("if", "")) if isinstance(spec, Mapping) else ""
         if guard.startswith("has ") and column in _kept(spec["then"], {}):
             return guard

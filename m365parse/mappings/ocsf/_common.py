@@ -9,6 +9,7 @@ from ._build import (
     PRODUCT,
     VENDOR,
     VERSION,
+    Need,
     Rules,
     col,
     const,
@@ -120,7 +121,6 @@ def device(name: str = "DeviceName", uid: str = "DeviceId", os: str | None = Non
     """OCSF ``device``: hostname and name, uid, os; ``type_id`` is required (0 Unknown unless DeviceType says)."""
     rules: Rules = {
         "device.hostname": name,
-        "device.name": col(name, "lower"),
         "device.uid": uid,
         "device.type_id": lookup(kind, DEVICE_TYPES, 0) if kind else const(0),
         "device.type": lookup(kind, {k: _DEVICE_CAPTIONS[v] for k, v in DEVICE_TYPES.items()}, "Unknown")
@@ -163,11 +163,16 @@ def user(  # noqa: PLR0917 - the columns of one user, in the order OCSF lists th
     return prefixed(prefix, rules)
 
 
-def process(prefix: str, p: str, *, parent: bool = True) -> Rules:
-    """OCSF ``process`` of the columns named ``<p>...`` (``InitiatingProcess`` or ``Process``/plain).
+def integrity(column: str) -> Rules:
+    """``integrity`` is the level as it arrived; ``integrity_id`` its OCSF id (99, Other, for other levels)."""
+    return {"integrity": column, "integrity_id": first(lookup(column, _INTEGRITY), col(column, "present:99"))}
 
-    ``p`` is ``"InitiatingProcess"`` for the actor; the created process of
-    DeviceProcessEvents has its own column names (see :func:`created_process`).
+
+def process(prefix: str, p: str, *, parent: bool = True) -> Rules:
+    """OCSF ``process`` of the columns named ``<p>...`` (the actor's: ``InitiatingProcess``).
+
+    Its account is the actor's ``user`` (see :data:`ACTOR`); DeviceProcessEvents'
+    created process has column names of its own (``device.CREATED_PROCESS``).
     """
     rules: Rules = {
         "pid": f"{p}Id",
@@ -176,8 +181,7 @@ def process(prefix: str, p: str, *, parent: bool = True) -> Rules:
         "cmd_line": f"{p}CommandLine",
         "created_time": ms(f"{p}CreationTime"),
         "created_time_dt": dt(f"{p}CreationTime"),
-        "integrity": lookup(f"{p}IntegrityLevel", {k: k for k in _INTEGRITY}),
-        "integrity_id": lookup(f"{p}IntegrityLevel", _INTEGRITY),
+        **integrity(f"{p}IntegrityLevel"),
         "path": f"{p}FolderPath",
     }
     rules = prefixed(prefix, rules)
@@ -193,14 +197,6 @@ def process(prefix: str, p: str, *, parent: bool = True) -> Rules:
         desc=f"{p}VersionInfoFileDescription",
         internal_name=f"{p}VersionInfoInternalFileName",
         version=f"{p}VersionInfoProductVersion",
-    )
-    rules |= user(
-        f"{prefix}.user",
-        f"{p}AccountName",
-        f"{p}AccountDomain",
-        f"{p}AccountSid",
-        f"{p}AccountUpn",
-        f"{p}AccountObjectId",
     )
     if parent:
         rules |= prefixed(
@@ -225,7 +221,7 @@ ACTOR = process("actor.process", "InitiatingProcess") | user(
     "InitiatingProcessAccountObjectId",
 )
 #: Columns of which one makes an actor.
-ACTOR_COLUMNS = (
+ACTOR_COLUMNS: tuple[Need, ...] = (
     "InitiatingProcessFileName",
     "InitiatingProcessId",
     "InitiatingProcessCommandLine",
@@ -234,7 +230,7 @@ ACTOR_COLUMNS = (
     "InitiatingProcessUniqueId",
     "InitiatingProcessFolderPath",
     "InitiatingProcessAccountDomain",
-    "InitiatingProcessAccountUpn",
+    ("InitiatingProcessAccountUpn", "email"),
     "InitiatingProcessAccountObjectId",
     "InitiatingProcessParentId",
     "InitiatingProcessParentFileName",

@@ -21,7 +21,7 @@ from ._build import (
     sha256,
     times,
 )
-from ._common import ACTOR, ACTOR_COLUMNS, base, device, directional, endpoint, user
+from ._common import ACTOR, ACTOR_COLUMNS, base, device, directional, endpoint, integrity, user
 
 HOST = ("datetime", "host")
 _ACTOR_NEED = (ACTOR_COLUMNS,)
@@ -55,12 +55,7 @@ CREATED_PROCESS: Rules = {
             "cmd_line": "ProcessCommandLine",
             "path": "FolderPath",
             **times("created_time", "ProcessCreationTime"),
-            "integrity": lookup(
-                "ProcessIntegrityLevel", {k: k for k in ("Untrusted", "Low", "Medium", "High", "System", "Protected")}
-            ),
-            "integrity_id": lookup(
-                "ProcessIntegrityLevel", {"Untrusted": 1, "Low": 2, "Medium": 3, "High": 4, "System": 5, "Protected": 6}
-            ),
+            **integrity("ProcessIntegrityLevel"),
         },
     ),
     **file_object(

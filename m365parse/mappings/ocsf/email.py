@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._build import Plan, Rules, TableMapping, col, collect, const, file_object, lookup, objects_of, sha256
+from ._build import Plan, Rules, TableMapping, col, collect, const, file_object, first, lookup, objects_of, sha256
 from ._common import base
 
 _DIRECTIONS = {"Inbound": 1, "Outbound": 2, "Intra-org": 3, "IntraOrg": 3}
@@ -49,8 +49,8 @@ EMAIL_EVENTS = TableMapping(
             4009,
             {
                 **_email(),
-                "src_endpoint.ip": col("SenderIPv4", "ip"),
-                "email.x_originating_ip": collect(col("SenderIPv6", "ip")),
+                # the sending server's address
+                "src_endpoint.ip": first(col("SenderIPv4", "ip"), col("SenderIPv6", "ip")),
             },
             default_activity=2,
             needs=(EMAIL_NEEDS,),
@@ -58,7 +58,7 @@ EMAIL_EVENTS = TableMapping(
     ),
 )
 
-_ATTACHMENT = file_object("", "FileName", size="FileSize", sha256=sha256("SHA256"), mime_type="FileType")
+_ATTACHMENT = file_object("", "FileName", size="FileSize", sha256=sha256("SHA256"))
 
 EMAIL_ATTACHMENT_INFO = TableMapping(
     "EmailAttachmentInfo",

@@ -72,10 +72,22 @@ IDENTITY_QUERY_EVENTS = TableMapping(
                 "api.request.uid": col("ReportId", "str"),
             },
             default_activity=2,
-            needs=(_ACCOUNT, ("QueryType", "ActionType"), ("IPAddress", "Port", "DeviceName"), ("ReportId",)),
+            needs=(
+                _ACCOUNT,
+                ("QueryType", "ActionType"),
+                (("IPAddress", "ip"), ("Port", "port"), "DeviceName"),
+                ("ReportId",),
+            ),
         ),
     ),
 )
+
+# The account an action was applied to (the docs' "target"); Account* is who did it.
+_TARGET: Rules = {
+    "user.name": "TargetAccountUpn",
+    "user.email_addr": col("TargetAccountUpn", "email"),
+    "user.full_name": "TargetAccountDisplayName",
+}
 
 _GROUP_ACTIONS = frozenset({"Group Membership changed"})
 _ENTITY_ACTIONS = frozenset({"Security Principal created", "Security Principal deleted"})
@@ -87,7 +99,8 @@ IDENTITY_DIRECTORY_EVENTS = TableMapping(
         Plan(
             3006,
             {
-                **_user("user"),
+                **_user("actor.user"),
+                **_TARGET,
                 "group.name": first(
                     col("AdditionalFields", "json_value", "get:TO.GROUP", "text"),
                     col("AdditionalFields", "json_value", "get:FROM.GROUP", "text"),
@@ -105,10 +118,10 @@ IDENTITY_DIRECTORY_EVENTS = TableMapping(
         ),
         Plan(
             3001,
-            {**_user("user"), **_endpoints(dst=False)},
+            {**_user("actor.user"), **_TARGET, **_endpoints(dst=False)},
             activity={"Account Password changed": 3, "Account Disabled changed": 99, "Account Enabled changed": 99},
             default_activity=99,
-            needs=(_ACCOUNT,),
+            needs=(("TargetAccountUpn", "TargetAccountDisplayName"),),
         ),
     ),
 )
@@ -140,7 +153,14 @@ IDENTITY_INFO = TableMapping(
             },
             default_activity=2,
             needs=(
-                ("AccountName", "AccountUpn", "OnPremSid", "AccountObjectId", "EmailAddress", "AccountDisplayName"),
+                (
+                    "AccountName",
+                    "AccountUpn",
+                    "OnPremSid",
+                    "AccountObjectId",
+                    ("EmailAddress", "email"),
+                    "AccountDisplayName",
+                ),
             ),
         ),
     ),
@@ -169,7 +189,7 @@ CLOUD_APP_EVENTS = TableMapping(
             needs=(
                 ("AccountObjectId", "AccountId", "AccountDisplayName", "Application"),
                 ("ActionType",),
-                ("IPAddress", "CountryCode", "City", "Isp"),
+                (("IPAddress", "ip"), "CountryCode", "City", "Isp"),
                 ("ReportId",),
             ),
         ),
