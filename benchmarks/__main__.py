@@ -36,6 +36,7 @@ TARGETS = (
     ("decode at least 2x faster than pydantic", "pydantic", "decode", ">=", 2.0),
     ("decode at least 2x faster than json.loads + mapping", "json", "decode", ">=", 2.0),
     ("decode + jsa within 2x of decode", "decode+jsa", "decode", "<=", 2.0),
+    ("decode + ocsf within 3x of decode", "decode+ocsf", "decode", "<=", 3.0),
 )
 STREAM_LIMIT = 200 * 2**20
 STREAM_TARGET_BYTES = 2**30

@@ -19,8 +19,9 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
 - **Time.** ``time`` is ms since the epoch (OCSF's ``timestamp_t``, rounded down);
   the exact instant with all 7 digits is in ``time_dt`` (the ``datetime`` profile,
   always declared) and ``metadata.original_time``.  ``metadata.logged_time`` is the
-  envelope ``time``.  A record without any time has ``time`` 0 and no
-  ``time_dt``.
+  envelope ``time``.  Without ``Timestamp`` (``AlertTime``) ``time`` is the envelope
+  ``time`` (``LastProcessedTimeUtc``), and 0 when there is none at all (OCSF requires
+  a time); ``time_dt`` and ``original_time`` are then absent.
 - **Severity.** Alerts: Informational 1, Low 2, Medium 3, High 4 (OCSF's own
   scale), other text 99 (Other) with the text in ``severity``.  Activity and
   inventory events carry no severity: 1 (Informational).

@@ -73,21 +73,20 @@ from ..._values import exact_iso as _EXACT_ISO  # noqa: E402
 def base(table: str | None, time: str = "Timestamp", fallback_time: str | None = None) -> Rules:
     """time, severity, metadata and the leftovers of the envelope; ``table`` None: any table."""
     times = [ms(time)] + ([ms(fallback_time)] if fallback_time else [])
-    times_dt = [dt(time)] + ([dt(fallback_time)] if fallback_time else [])
     streamed = table != "SiemAlert"
     if streamed:
         times.append({"envelope": "time", "transform": "epoch_ms"})
-        times_dt.append({"envelope": "time", "transform": "iso"})
     rules: Rules = {
-        # OCSF requires a time: a record without any has 0 (and no metadata.original_time)
+        # OCSF requires a time: the event's, else the next best; a record without any has 0.
+        # time_dt and original_time are the event's own time only, exact (one shared value)
         "time": first(*times, const(0)),
-        "time_dt": first(*times_dt),
+        "time_dt": dt(time),
         "severity_id": const(1),
         "severity": const("Informational"),
         "metadata.version": const(VERSION),
         "metadata.product.name": const(PRODUCT),
         "metadata.product.vendor_name": const(VENDOR),
-        "metadata.original_time": first(*times_dt),
+        "metadata.original_time": dt(time),
         "metadata.log_name": {"envelope": "table"} if streamed else const("SiemAlert"),
         "metadata.event_code": "ActionType",
         "metadata.uid": col("ReportId", "str"),
