@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import m365parse
 from m365parse.mappings import ocsf
 from m365parse.mappings.ocsf import MAPPINGS, OCSF, mapping_table
 from m365parse.mappings.ocsf._schema import CLASSES as GENERATED_CLASSES
 from m365parse.mappings.registry import ALL
+from m365parse.mappings.transforms import transform
 from m365parse.tables import DOCUMENTED_TYPES
 
 from .conftest import body, record
@@ -404,6 +407,66 @@ def test_message_ids_are_not_mixed_up() -> None:
         email = m365parse.normalize(rec, "ocsf")["email"]
         assert email["uid"] == rec.properties.NetworkMessageId
         assert email["message_uid"] == rec.properties.InternetMessageId
+
+
+# --- the transforms of the rule set -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("epoch_ms", datetime(2024, 5, 14, 8, 41, 56, 595049, tzinfo=timezone.utc), 1715676116595),
+        ("epoch_ms", datetime(1969, 12, 31, 23, 59, 59, 999500), -1),  # naive is UTC; rounded down
+        ("epoch_ms", "2024-05-14", None),
+        ("ocsf_severity_id", " High ", 4),
+        ("ocsf_severity_id", "UnSpecified", 99),
+        ("ocsf_severity_id", "", None),
+        ("ocsf_severity_other", "UnSpecified", "UnSpecified"),
+        ("ocsf_severity_other", "Low", None),
+        ("ocsf_os_type_id", "WindowsServer2022", 100),
+        ("ocsf_os_type_id", "iPadOS", 302),
+        ("ocsf_os_type_id", "Plan 9", 99),
+        ("ocsf_os_type_id", "  ", 0),
+        (
+            "ocsf_attacks",
+            '["PowerShell (T1059.001)", "x", "PowerShell (T1059.001)"]',
+            [{"technique": {"uid": "T1059"}, "sub_technique": {"uid": "T1059.001", "name": "PowerShell"}}],
+        ),
+        ("ocsf_tactic_attacks", "CommandAndControl", [{"tactic": {"uid": "TA0011", "name": "Command and Control"}}]),
+        ("ocsf_tactic_attacks", "Malware", None),
+        ("email", "a.b+c@example.com", "a.b+c@example.com"),
+        ("email", "-", None),
+        ("port", "443", 443),
+        ("port", 70000, None),
+        ("port", True, None),
+        ("text", "  ", None),
+        ("text", 5, "5"),
+        ("present:1", "x", 1),
+        ("present:1", "", None),
+        ("present_text:Unknown", "x", "Unknown"),
+        ("fingerprint:SHA-256", "ab", {"algorithm_id": 3, "algorithm": "SHA-256", "value": "ab"}),
+        ("fingerprint:MD5", " ", None),
+        ("wrap:url_string", "https://x", [{"url_string": "https://x"}]),
+        ("wrap:name", ["a", "", None], [{"name": "a"}]),
+    ],
+)
+def test_transform(name: str, value: Any, expected: Any) -> None:
+    assert transform(name)(value) == expected
+
+
+def test_bad_transform_arguments_are_unknown_transforms() -> None:
+    for name in ("present:x", "fingerprint:CRC32"):
+        with pytest.raises(KeyError):
+            transform(name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=30), st.integers(), st.floats(), st.booleans(), st.lists(st.text())))
+def test_the_transforms_never_raise(value: Any) -> None:
+    from m365parse.mappings.ocsf_transforms import OCSF_TRANSFORMS
+
+    for name in [*OCSF_TRANSFORMS, "present:0", "present_text:x", "fingerprint:SHA-1", "wrap:k"]:
+        transform(name)(value)
 
 
 # --- documentation ------------------------------------------------------------------------

@@ -134,11 +134,6 @@ def _tactic_attacks(value: Any) -> list[dict[str, Any]] | None:
     return [{"tactic": {"uid": uid, "name": name}} for uid, name in zip(ids, names, strict=False)] or None
 
 
-def _long_string(value: Any) -> dict[str, Any] | None:
-    """A text as an OCSF ``long_string`` object: ``{"value": text}``."""
-    return {"value": value} if isinstance(value, str) and value else None
-
-
 def _port(value: Any) -> int | None:
     """A port number (0 to 65535, an integer or its text); None for anything else."""
     if isinstance(value, bool):
@@ -213,14 +208,6 @@ def _wrap(key: str) -> Transform:
     return wrap
 
 
-def _key(key: str) -> Transform:
-    def keyed(value: Any) -> dict[str, Any] | None:
-        return {key: value} if value is not None and value != "" else None
-
-    keyed.__doc__ = f"A value as an object ``{{{key!r}: value}}``."
-    return keyed
-
-
 #: The transforms this module adds.
 OCSF_TRANSFORMS: dict[str, Transform] = {
     "epoch_ms": _epoch_ms,
@@ -229,7 +216,6 @@ OCSF_TRANSFORMS: dict[str, Transform] = {
     "ocsf_os_type_id": _os_type_id,
     "ocsf_attacks": _attacks,
     "ocsf_tactic_attacks": _tactic_attacks,
-    "long_string": _long_string,
     "port": _port,
     "email": _email,
     "text": _text,
@@ -241,7 +227,6 @@ OCSF_PARAMETRIC = {
     "present_text": _present_text,
     "fingerprint": _fingerprint,
     "wrap": _wrap,
-    "key": _key,
 }
 
 for _name in (*OCSF_TRANSFORMS, *OCSF_PARAMETRIC):
