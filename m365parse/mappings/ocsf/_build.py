@@ -439,17 +439,19 @@ def _kept_plan(rules: Mapping[str, Spec]) -> dict[str, str]:
     guards = _has_conditions(rules)
     others = [c for c in conds if not c.startswith("has ")]
     out: dict[str, str] = {}
+    rules = {t: spec for t, spec in rules.items() if not t.startswith("unmapped")}
+    guard_of: dict[str, str] = {}
     for guard_values in ([False], [True]):
         found: set[str] | None = None
         for values in itertools.product((False, True), repeat=len(others)):
             truth = dict(zip(others, values, strict=True)) | dict.fromkeys(guards, guard_values[0])
-            now = set().union(
-                *(_kept(spec, truth) for target, spec in rules.items() if not target.startswith("unmapped"))
-            )
+            now = set().union(*(_kept(spec, truth) for spec in rules.values()))
             found = now if found is None else found & now
+        if guard_values[0] and found:
+            guard_of = _guards(rules)
         for column in found or ():
             if column not in out:
-                out[column] = "" if not guard_values[0] else _guard_of(rules, column)
+                out[column] = "" if not guard_values[0] else guard_of[column]
     return out
 
 
@@ -459,18 +461,20 @@ def _inner_rules(spec: Spec) -> dict[str, Spec] | None:
     return found if isinstance(found, dict) else None
 
 
-def _guard_of(rules: Mapping[str, Spec], column: str) -> str:
-    """The ``has`` condition under which ``rules`` keep ``column``."""
+def _guards(rules: Mapping[str, Spec]) -> dict[str, str]:
+    """Column -> the ``has`` condition under which ``rules`` keep it (inner object rules included)."""
+    out: dict[str, str] = {}
     for spec in rules.values():
         inner = _inner_rules(spec)
-        if inner is not None and any(
-            column in _kept(s, dict.fromkeys(_has_conditions(inner), True)) for s in inner.values()
-        ):
-            return _guard_of(inner, column)
+        if inner is not None:
+            for column, guard in _guards(inner).items():
+                out.setdefault(column, guard)
+            continue
         guard = str(spec.get("if", "")) if isinstance(spec, Mapping) else ""
-        if guard.startswith("has ") and column in _kept(spec["then"], {}):
-            return guard
-    raise AssertionError(column)  # pragma: no cover - only guarded columns get here
+        if guard.startswith("has "):
+            for column in _kept(spec["then"], {}):
+                out.setdefault(column, guard)
+    return out
 
 
 def fit(spec: Spec, cols: Mapping[str, str]) -> Spec:
