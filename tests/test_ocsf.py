@@ -377,6 +377,37 @@ def test_device_events_take_the_class_of_their_action(action: str, class_uid: in
     assert (event["class_uid"], event["activity_id"]) == (class_uid, activity_id)
 
 
+def test_dns_inspections_are_dns_activity() -> None:
+    (rec,) = [r for r in _sample("DeviceNetworkEvents") if r.properties.ActionType == "DnsConnectionInspected"]
+    event = m365parse.normalize(rec, "ocsf")
+    assert (event["class_uid"], event["activity_name"]) == (4003, "Traffic")
+    assert event["query"] == {"hostname": "cdn.example.com", "type": "A"}
+    assert event["answers"] == [{"rdata": "cdn-edge.example.net", "ttl": 300}, {"rdata": "203.0.113.45", "ttl": 60}]
+    assert (event["rcode_id"], event["rcode"]) == (0, "NoError")
+    odd = _event(
+        "DeviceNetworkEvents",
+        ActionType="DnsConnectionInspected",
+        AdditionalFields={"query": "a.example", "rcode_name": "BADVERS"},
+    )
+    assert (odd["rcode_id"], odd["rcode"]) == (99, "BADVERS")
+    bare = _event("DeviceNetworkEvents", ActionType="DnsConnectionInspected", RemoteIP="10.0.0.1")  # no query
+    assert bare["class_uid"] == 4001
+
+
+@pytest.mark.parametrize(
+    ("action", "action_id", "disposition_id"),
+    [
+        ("AsrOfficeChildProcessBlocked", 2, 2),
+        ("ExploitGuardChildProcessAudited", 3, 17),
+        ("SmartScreenUserOverride", 1, 1),
+    ],
+)
+def test_protection_events_carry_action_and_disposition(action: str, action_id: int, disposition_id: int) -> None:
+    event = _event("DeviceEvents", ActionType=action, InitiatingProcessFileName="winword.exe")
+    assert (event["class_uid"], event["action_id"], event["disposition_id"]) == (0, action_id, disposition_id)
+    assert "security_control" in event["metadata"]["profiles"]
+
+
 def test_a_record_without_what_its_class_needs_is_a_base_event() -> None:
     event = _event("DeviceFileEvents", ActionType="FileCreated", FolderPath="C:\\x")  # no file name, no actor
     assert event["class_uid"] == 0 and event["activity_name"] == "Other"

@@ -134,6 +134,17 @@ def _tactic_attacks(value: Any) -> list[dict[str, Any]] | None:
     return [{"tactic": {"uid": uid, "name": name}} for uid, name in zip(ids, names, strict=False)] or None
 
 
+_DNS_ANSWERS = transform("dns_answers")
+
+
+def _dns_answers(value: Any) -> list[dict[str, Any]] | None:
+    """OCSF ``answers[]`` of a DNS inspection's ``AdditionalFields``: ``[{"rdata": ..., "ttl": ...}]``."""
+    found = _DNS_ANSWERS(value)
+    if not found:
+        return None
+    return [{"rdata": a["data"], **({"ttl": a["ttl"]} if "ttl" in a else {})} for a in found]
+
+
 def _port(value: Any) -> int | None:
     """A port number (0 to 65535, an integer or its text); None for anything else."""
     if isinstance(value, bool):
@@ -216,6 +227,7 @@ OCSF_TRANSFORMS: dict[str, Transform] = {
     "ocsf_os_type_id": _os_type_id,
     "ocsf_attacks": _attacks,
     "ocsf_tactic_attacks": _tactic_attacks,
+    "ocsf_dns_answers": _dns_answers,
     "port": _port,
     "email": _email,
     "text": _text,

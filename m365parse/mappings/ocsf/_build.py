@@ -174,7 +174,8 @@ class Plan:
     """One OCSF class of a table's events.
 
     ``actions``: the ``ActionType`` values that take this plan (``None``: every
-    value that no other plan of the table names, an absent one included).
+    value that no other plan of the table names, an absent one included, and the
+    records of a named plan whose needs are not met).
     ``activity``: ``ActionType`` -> ``activity_id``; ``default_activity`` for the
     others.  ``needs``: lists of columns of which at least one must have a value
     (what the class requires; an item may be ``(column, transform, ...)``).  ``status``: a spec of ``status_id``.
@@ -244,14 +245,15 @@ def _classifier(mapping: TableMapping) -> Callable[[Record], int]:
         # one record is classified once, whatever number of conditions ask
         if record is last[0] and action is last[1]:
             return int(last[2])
-        index = named.get(action, default) if isinstance(action, str) else default
-        if index is None:
-            index = fallback
-        elif needs[index]:
-            for group in needs[index]:
-                if not any(value(get) not in (None, "") for value in group):
-                    index = fallback
-                    break
+        first = named.get(action, default) if isinstance(action, str) else default
+        index = fallback
+        # the plan of the ActionType, else the table's default plan: the first whose needs are met
+        for candidate in (first, default) if first != default else (first,):
+            if candidate is not None and all(
+                any(value(get) not in (None, "") for value in group) for group in needs[candidate]
+            ):
+                index = candidate
+                break
         last[:] = [record, action, index]
         return index
 

@@ -153,10 +153,64 @@ NETWORK: Rules = {
 # the keys of "directional" are "<side>.ip" with an empty prefix: fix their names
 NETWORK = {k.replace("endpoint..", "endpoint."): v for k, v in NETWORK.items()}
 
+# DNS response codes (RFC 1035, 2136, 2845) -> OCSF rcode_id
+_RCODES = {
+    "NOERROR": 0,
+    "FORMERR": 1,
+    "SERVFAIL": 2,
+    "NXDOMAIN": 3,
+    "NOTIMP": 4,
+    "REFUSED": 5,
+    "YXDOMAIN": 6,
+    "YXRRSET": 7,
+    "NXRRSET": 8,
+    "NOTAUTH": 9,
+    "NOTZONE": 10,
+}
+
+_RCODE_CAPTIONS = dict(
+    zip(
+        _RCODES,
+        (
+            "NoError",
+            "FormError",
+            "ServError",
+            "NXDomain",
+            "NotImp",
+            "Refused",
+            "YXDomain",
+            "YXRRSet",
+            "NXRRSet",
+            "NotAuth",
+            "NotZone",
+        ),
+        strict=True,
+    )
+)
+_RCODE_NAME = ("AdditionalFields", "json_value", "get:rcode_name", "text")
+_RCODE_NAME_UPPER = col(*_RCODE_NAME, "upper")
+
 NETWORK_EVENTS = TableMapping(
     "DeviceNetworkEvents",
     common=_device_common("DeviceNetworkEvents"),
     plans=(
+        # a DNS exchange that the sensor inspected: query and answers from AdditionalFields
+        Plan(
+            4003,
+            {
+                **{k: v for k, v in NETWORK.items() if not k.startswith(("url.", "is_src"))},
+                "query.hostname": col("AdditionalFields", "json_value", "get:query", "text"),
+                "query.type": col("AdditionalFields", "json_value", "get:qtype_name", "text"),
+                "answers": col("AdditionalFields", "json_value", "ocsf_dns_answers"),
+                # rcode_id from the name; a code OCSF does not list is 99 (Other) with its name in rcode
+                "rcode_id": first(lookup(_RCODE_NAME_UPPER, _RCODES), col(*_RCODE_NAME, "present:99")),
+                "rcode": first(lookup(_RCODE_NAME_UPPER, _RCODE_CAPTIONS), col(*_RCODE_NAME)),
+            },
+            actions=frozenset({"DnsConnectionInspected"}),
+            activity={"DnsConnectionInspected": 6},
+            needs=((("AdditionalFields", "json_value", "get:query", "text"),),),
+            profiles=HOST,
+        ),
         Plan(
             4001,
             NETWORK,
@@ -403,6 +457,63 @@ _DEVICE_NETWORK: Rules = {
     ).items()
 }
 
+# Protection events (attack surface reduction, exploit guard, application control, SmartScreen): what
+# was blocked or audited is no activity of one class; they are Base Events with the security_control
+# profile (action and disposition from the ActionType's ending).  The same names as ECS.md's list.
+_ASR = (
+    "VulnerableSignedDriver", "LsassCredentialTheft", "PersistenceThroughWmi", "AdobeReaderChildProcess",
+    "OfficeChildProcess", "ExecutableEmailContent", "UntrustedExecutable", "ObfuscatedScript",
+    "ScriptExecutableDownload", "ExecutableOfficeContent", "OfficeProcessInjection", "OfficeCommAppChildProcess",
+    "PsexecWmiChildProcess", "SafeModeReboot", "SafeModeRebooted", "UntrustedUsbProcess", "AbusedSystemTool",
+    "OfficeMacroWin32ApiCalls", "Ransomware",
+)  # fmt: skip
+_EXPLOIT_GUARD = (
+    "Acg", "ChildProcess", "EafViolation", "IafViolation", "LowIntegrityImage", "NetworkProtection",
+    "NonMicrosoftSigned", "RopExploit", "SharedBinary", "Win32SystemCall",
+)  # fmt: skip
+_APP_CONTROL = (
+    "AppInstallation", "CodeIntegrityImage", "CodeIntegrityOrigin", "CodeIntegrityPolicy", "Executable",
+    "PackagedApp", "Script",
+)  # fmt: skip
+_PROTECTIONS = (
+    *(f"Asr{rule}{mode}" for rule in _ASR for mode in ("Audited", "Blocked", "WarnBypassed")),
+    *(f"ExploitGuard{rule}{mode}" for rule in _EXPLOIT_GUARD for mode in ("Audited", "Blocked")),
+    "ExploitGuardAcgEnforced",
+    "ControlledFolderAccessViolationAudited",
+    "ControlledFolderAccessViolationBlocked",
+    *(f"AppControl{rule}{mode}" for rule in _APP_CONTROL for mode in ("Audited", "Blocked")),
+    "AppLockerBlockExecutable",
+    "AppLockerBlockPackagedApp",
+    "AppLockerBlockPackagedAppInstallation",
+    "AppLockerBlockScript",
+    "SmartScreenAppWarning",
+    "SmartScreenExploitWarning",
+    "SmartScreenUrlWarning",
+    "SmartScreenUserOverride",
+    "NetworkProtectionUserBypassEvent",
+)
+
+
+def _protection(action: str) -> tuple[int, int]:
+    """(action_id, disposition_id): blocked is Denied/Blocked, audited Observed/Logged, bypassed Allowed/Allowed."""
+    if "Block" in action or action.endswith("Enforced"):
+        return 2, 2
+    if action.endswith(("Bypassed", "Override", "BypassEvent")):
+        return 1, 1
+    if action.endswith("Audited"):
+        return 3, 17
+    return 3, 15  # a warning: Observed, Detected
+
+
+_ACTIONS = {1: "Allowed", 2: "Denied", 3: "Observed"}
+_DISPOSITIONS = {1: "Allowed", 2: "Blocked", 15: "Detected", 17: "Logged"}
+_PROTECTION_RULES: Rules = {
+    "action_id": lookup("ActionType", {a: _protection(a)[0] for a in _PROTECTIONS}),
+    "action": lookup("ActionType", {a: _ACTIONS[_protection(a)[0]] for a in _PROTECTIONS}),
+    "disposition_id": lookup("ActionType", {a: _protection(a)[1] for a in _PROTECTIONS}),
+    "disposition": lookup("ActionType", {a: _DISPOSITIONS[_protection(a)[1]] for a in _PROTECTIONS}),
+}
+
 DEVICE_EVENTS = TableMapping(
     "DeviceEvents",
     common=_device_common("DeviceEvents"),
@@ -513,6 +624,7 @@ DEVICE_EVENTS = TableMapping(
             needs=(("ReportId",),),
             profiles=("datetime", "host", "security_control"),
         ),
+        Plan(0, _PROTECTION_RULES, actions=frozenset(_PROTECTIONS), profiles=("datetime", "host", "security_control")),
     ),
     base_profiles=HOST,
 )
