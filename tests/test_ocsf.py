@@ -357,6 +357,7 @@ def test_placeholder_addresses_are_never_addresses(placeholder: str) -> None:
         ("DriverLoad", 1002, 1),
         ("UsbDriveMounted", 1010, 1),
         ("SecurityLogCleared", 1008, 1),
+        ("PowerShellCommand", 1009, 1),
         ("UserAccountCreated", 3001, 1),
         ("FirewallInboundConnectionBlocked", 4001, 5),
         ("AntivirusDetection", 2004, 1),
@@ -371,7 +372,12 @@ def test_device_events_take_the_class_of_their_action(action: str, class_uid: in
         "AccountName": "avery",
         "ReportId": 7,
         "InitiatingProcessFileName": "services.exe",
-        "AdditionalFields": {"TaskName": "\\Updater", "ServiceName": "Updater", "DeviceDescription": "USB Disk"},
+        "AdditionalFields": {
+            "TaskName": "\\Updater",
+            "ServiceName": "Updater",
+            "DeviceDescription": "USB Disk",
+            "Command": "Get-Process",
+        },
     }
     event = _event("DeviceEvents", **props)
     assert (event["class_uid"], event["activity_id"]) == (class_uid, activity_id)
@@ -479,6 +485,8 @@ def test_message_ids_are_not_mixed_up() -> None:
         ("fingerprint:MD5", " ", None),
         ("wrap:url_string", "https://x", [{"url_string": "https://x"}]),
         ("wrap:name", ["a", "", None], [{"name": "a"}]),
+        ("long_string", "Get-Process", {"value": "Get-Process"}),
+        ("long_string", " ", None),
     ],
 )
 def test_transform(name: str, value: Any, expected: Any) -> None:

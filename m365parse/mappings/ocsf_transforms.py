@@ -145,6 +145,11 @@ def _dns_answers(value: Any) -> list[dict[str, Any]] | None:
     return [{"rdata": a["data"], **({"ttl": a["ttl"]} if "ttl" in a else {})} for a in found]
 
 
+def _long_string(value: Any) -> dict[str, Any] | None:
+    """A text as an OCSF ``long_string`` object: ``{"value": text}``; None for blank text and non-text."""
+    return {"value": value} if isinstance(value, str) and value.strip() else None
+
+
 def _port(value: Any) -> int | None:
     """A port number (0 to 65535, an integer or its text); None for anything else."""
     if isinstance(value, bool):
@@ -228,6 +233,7 @@ OCSF_TRANSFORMS: dict[str, Transform] = {
     "ocsf_attacks": _attacks,
     "ocsf_tactic_attacks": _tactic_attacks,
     "ocsf_dns_answers": _dns_answers,
+    "long_string": _long_string,
     "port": _port,
     "email": _email,
     "text": _text,

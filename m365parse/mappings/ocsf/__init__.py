@@ -5,10 +5,12 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
 ``OCSF.md`` next to this package (:func:`mapping_table`); the choices that matter:
 
 - **Class.** The table decides, and in tables that mix kinds of events the
-  ``ActionType`` (DeviceEvents: Process, File System, Scheduled Job, Windows
-  Service, Kernel Extension, Peripheral, Event Log, Account Change, Network
-  Activity, Detection Finding; DeviceRegistryEvents: Registry Key or Value
-  Activity).  A record without what its class requires (a File System Activity
+  ``ActionType`` (DeviceEvents: Process, File System, Script, Scheduled Job,
+  Windows Service, Kernel Extension, Peripheral, Event Log, Account Change, Network
+  Activity, Detection Finding, and Base Events with ``action_id``/``disposition_id``
+  for protection events; DeviceRegistryEvents: Registry Key or Value Activity;
+  DeviceNetworkEvents: DNS Activity for DNS inspections; IdentityDirectoryEvents:
+  Group Management or Account Change).  A record without what its class requires (a File System Activity
   needs the file's name and an actor), an ActionType of no class, a table without
   rules and a table this version does not know give a **Base Event** (class 0,
   activity Other, or Unknown without an ActionType): valid OCSF whatever the

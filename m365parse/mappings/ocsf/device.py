@@ -588,6 +588,19 @@ DEVICE_EVENTS = TableMapping(
             ),
             profiles=HOST,
         ),
+        # a PowerShell command the sensor saw run (AdditionalFields.Command)
+        Plan(
+            1009,
+            {
+                "script.script_content": col(_AF, "json_value", "get:Command", "long_string"),
+                "script.type_id": const(2),
+                "script.type": const("PowerShell"),
+            },
+            actions=frozenset({"PowerShellCommand"}),
+            activity={"PowerShellCommand": 1},
+            needs=(((_AF, "json_value", "get:Command", "long_string"),), ACTOR_COLUMNS),
+            profiles=HOST,
+        ),
         Plan(1008, {}, actions=frozenset({"SecurityLogCleared"}), activity={"SecurityLogCleared": 1}, profiles=HOST),
         Plan(
             3001,
