@@ -6,11 +6,11 @@ activities (by ``ActionType``), profiles and class-specific rules, and what the
 class cannot do without (``needs``).  :func:`build` turns all of them into plain
 rules of the rule language (:mod:`m365parse.mappings.registry`):
 
-- a condition per plan (``"ocsf DeviceEvents 1007"``) says whether a record takes
-  that plan: its ``ActionType`` is one of the plan's (or no plan names it and the
-  plan takes the others) and every one of its ``needs`` has a value.  A record that
-  fits no plan becomes a Base Event (class 0): OCSF's generic class, valid
-  whatever the record holds;
+- a condition per plan (``"ocsf DeviceEvents 1007#0"``) says whether a record
+  takes that plan: its ``ActionType`` is one of the plan's (or no plan names it,
+  or the named plan's needs are not met, and the plan takes the others) and every
+  one of its ``needs`` has a value.  A record that fits no plan becomes a Base
+  Event (class 0): OCSF's generic class, valid whatever the record holds;
 - ``class_uid``, ``activity_id``, ``type_uid`` (always ``class_uid * 100 +
   activity_id``), their captions and ``metadata.profiles`` are constants or look-ups
   of ``ActionType`` under those conditions;
@@ -28,7 +28,7 @@ module; nothing here changes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Union
@@ -37,7 +37,7 @@ from ...record import Record
 from ...tables import DOCUMENTED_TYPES, TABLES
 from ..registry import RuleSet, Spec, conditions_of, normalize
 from ..transforms import CONDITIONS, transform
-from ._schema import CLASSES, SEVERITIES, VERSION
+from ._schema import CLASSES, VERSION
 
 Rules = dict[str, Spec]
 
@@ -515,19 +515,17 @@ def _same(a: Spec | None, b: Spec | None) -> bool:
     return a is b or a == b
 
 
-def conditions_of_mapping(mapping: TableMapping) -> Iterable[str]:
-    """The condition names of a table's plans."""
-    return (f"ocsf {mapping.table} {p.class_uid}#{i}" for i, p in enumerate(mapping.plans))
-
-
 __all__ = [
     "BASE_EVENT",
     "PRODUCT",
     "VENDOR",
     "VERSION",
-    "SEVERITIES",
     "Plan",
     "TableMapping",
     "build",
-    "transform",
+    "has",
+    "guarded",
+    "file_object",
+    "objects_of",
+    "fit",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._values import exact_iso
 from ...record import Record
 from ._build import (
     PRODUCT,
@@ -49,7 +50,7 @@ def _envelope(record: Record) -> dict[str, Any] | None:
     if record.Tenant is not None:
         out["Tenant"] = record.Tenant
     if record._TimeReceivedBySvc is not None:
-        out["_TimeReceivedBySvc"] = _EXACT_ISO(record, "_TimeReceivedBySvc")
+        out["_TimeReceivedBySvc"] = exact_iso(record, "_TimeReceivedBySvc")
     if record.envelope_extra:
         out.update(record.envelope_extra)
     return out or None
@@ -66,12 +67,8 @@ def _row(record: Record) -> dict[str, Any] | None:
     return data or None
 
 
-from ..._values import exact_iso as _EXACT_ISO  # noqa: E402
-
-
-#: What every event gets, whatever its table.
 def base(table: str | None, time: str = "Timestamp", fallback_time: str | None = None) -> Rules:
-    """time, severity, metadata and the leftovers of the envelope; ``table`` None: any table."""
+    """What every event gets: time, severity, metadata, the leftovers of the envelope; ``table`` None: any table."""
     times = [ms(time)] + ([ms(fallback_time)] if fallback_time else [])
     streamed = table != "SiemAlert"
     if streamed:
@@ -105,10 +102,6 @@ def base(table: str | None, time: str = "Timestamp", fallback_time: str | None =
         }
     else:
         rules["metadata.log_provider"] = const("Microsoft Defender for Endpoint SIEM REST API")
-    return rules
-
-
-def _fit(rules: Rules, table: str) -> Rules:
     return rules
 
 
