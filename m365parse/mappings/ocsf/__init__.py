@@ -55,6 +55,7 @@ from . import alerts, device, email, identity
 from ._build import BASE_EVENT, VERSION, Rules, TableMapping, build, col, const, first, lookup
 from ._common import _row, base
 from ._common import device as device_rules
+from ._schema import CLASSES
 
 __all__ = ["OCSF", "OCSF_VERSION", "MAPPINGS", "TableMapping", "mapping_table"]
 
@@ -148,6 +149,10 @@ def _rank(target: str) -> tuple[int, str]:
     return (_ORDER.index(head) if head in _ORDER else len(_ORDER), target if head not in _ORDER else "")
 
 
+def _need(item: str | tuple[str, ...]) -> str:
+    return f"`{item}`" if isinstance(item, str) else f"`{item[0]}` \\| {', '.join(item[1:])}"
+
+
 def mapping_table(rule_set: RuleSet | None = None) -> str:
     """The whole mapping as Markdown: per table, each attribute and where its value comes from."""
     rs = rule_set or OCSF
@@ -160,11 +165,24 @@ def mapping_table(rule_set: RuleSet | None = None) -> str:
         "in `transforms.py` and `ocsf_transforms.py`; `mapped (...)` looks the value up.",
         "",
     ]
-    lines += ["## Classes", "", "| table | classes (else Base Event) |", "|---|---|"]
+    lines += [
+        "## Classes",
+        "",
+        "Each table's plans, in order: the class, the ActionTypes that take it, what it needs (one of each",
+        "group). A record that fits none is a Base Event (0).",
+        "",
+        "| table | plan | class | ActionType | needs |",
+        "|---|---|---|---|---|",
+    ]
     for table in [t for t in DOCUMENTED_TYPES if t != "SiemAlert"] + ["SiemAlert"]:
         mapping = MAPPINGS.get(table)
-        classes = ", ".join(str(p.class_uid) for p in mapping.plans) if mapping else ""
-        lines.append(f"| {table} | {classes or BASE_EVENT} |")
+        for i, plan in enumerate(mapping.plans if mapping else ()):
+            caption = CLASSES[plan.class_uid][1]
+            actions = ", ".join(f"`{a}`" for a in sorted(plan.actions)) if plan.actions is not None else "any other"
+            needs = "; ".join(" or ".join(_need(item) for item in group) for group in plan.needs) or "-"
+            lines.append(f"| {table} | {i} | {caption} ({plan.class_uid}) | {actions} | {needs} |")
+        if not mapping or not mapping.plans:
+            lines.append(f"| {table} | - | Base Event ({BASE_EVENT}) | any | - |")
     lines.append("")
     for table in [t for t in DOCUMENTED_TYPES if t != "SiemAlert"] + ["SiemAlert", ALL]:
         title = "Records of unknown tables" if table == ALL else table

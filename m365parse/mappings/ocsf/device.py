@@ -245,7 +245,8 @@ FILE_EVENTS = TableMapping(
         Plan(
             1001,
             {**_file(), "file.url.url_string": "FileOriginUrl"},
-            activity={"FileCreated": 1, "FileModified": 3, "FileDeleted": 4},
+            # FileRenamed here: no previous name known, the file is the renamed one
+            activity={"FileCreated": 1, "FileModified": 3, "FileDeleted": 4, "FileRenamed": 5},
             default_activity=99,
             needs=(("FileName",), ACTOR_COLUMNS),
             profiles=HOST,
