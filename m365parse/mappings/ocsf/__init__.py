@@ -50,7 +50,7 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
 from __future__ import annotations
 
 from ...tables import DOCUMENTED_TYPES
-from ..registry import ALL, RuleSet, Spec, describe
+from ..registry import ALL, RuleSet, describe
 from . import alerts, device, email, identity
 from ._build import BASE_EVENT, VERSION, Rules, TableMapping, build, col, const, first, lookup
 from ._common import _row, base
@@ -67,26 +67,19 @@ MAPPINGS: dict[str, TableMapping] = {**device.MAPPINGS, **alerts.MAPPINGS, **ema
 
 
 def _generic(table: str) -> TableMapping:
-    """A table without a mapping: Base Events with the device when it has one."""
+    """A table without a mapping: Base Events, with the device when the row names one."""
     cols = DOCUMENTED_TYPES[table]
     common = base(table)
     profiles: tuple[str, ...] = ("datetime",)
     if "DeviceId" in cols or "DeviceName" in cols:
-        common |= device_rules(*(c if c in cols else "DeviceName" for c in ("DeviceName", "DeviceId")))
+        common |= device_rules()
+        # a device only when the record names one (the builder drops what reads absent columns)
+        common["device.type_id"] = first(col("DeviceId", "present:0"), col("DeviceName", "present:0"))
+        common["device.type"] = first(
+            col("DeviceId", "present_text:Unknown"), col("DeviceName", "present_text:Unknown")
+        )
         profiles = ("datetime", "host")
-    common = {t: s for t, s in common.items() if _fits(s, cols)}
     return TableMapping(table, plans=(), common=common, base_profiles=profiles)
-
-
-def _fits(spec: Spec, cols: dict[str, str]) -> bool:
-    """False when ``spec`` reads a column that the table does not have."""
-    if isinstance(spec, str):
-        return spec in cols
-    if isinstance(spec, dict) and "column" in spec:
-        return bool(spec["column"] in cols)
-    if isinstance(spec, dict) and "map" in spec and isinstance(spec.get("column"), str):
-        return bool(spec["column"] in cols)
-    return True
 
 
 #: The rules of a record of a table this version does not know: a Base Event, the row in unmapped.properties.
