@@ -437,17 +437,20 @@ def _kept_plan(rules: Mapping[str, Spec]) -> dict[str, str]:
 
     Other conditions (``inbound``) count when a column is kept whichever way they go.
     """
-    conds = sorted({c for spec in rules.values() for c in conditions_of(spec)})
+    rules = {t: spec for t, spec in rules.items() if not t.startswith("unmapped")}
+    # the rules without conditions keep the same columns whatever the record: worked out once
+    conditional = [spec for spec in rules.values() if _conditional(spec)]
+    fixed = set().union(*(_kept(spec, {}) for spec in rules.values() if not _conditional(spec)))
+    conds = sorted({c for spec in conditional for c in conditions_of(spec)})
     guards = _has_conditions(rules)
     others = [c for c in conds if not c.startswith("has ")]
-    out: dict[str, str] = {}
-    rules = {t: spec for t, spec in rules.items() if not t.startswith("unmapped")}
+    out: dict[str, str] = dict.fromkeys(fixed, "")
     guard_of: dict[str, str] = {}
     for guard_values in ([False], [True]):
         found: set[str] | None = None
         for values in itertools.product((False, True), repeat=len(others)):
             truth = dict(zip(others, values, strict=True)) | dict.fromkeys(guards, guard_values[0])
-            now = set().union(*(_kept(spec, truth) for spec in rules.values()))
+            now = set().union(*(_kept(spec, truth) for spec in conditional))
             found = now if found is None else found & now
         if guard_values[0] and found:
             guard_of = _guards(rules)
@@ -455,6 +458,15 @@ def _kept_plan(rules: Mapping[str, Spec]) -> dict[str, str]:
             if column not in out:
                 out[column] = "" if not guard_values[0] else guard_of[column]
     return out
+
+
+def _conditional(spec: Spec) -> bool:
+    """Whether what ``spec`` keeps depends on a condition (an ``if``, or a list of objects with one)."""
+    if not isinstance(spec, Mapping):
+        return False
+    if "if" in spec or _inner_rules(spec) is not None:
+        return True
+    return any(_conditional(item) for key in ("first", "collect") for item in spec.get(key, ()))
 
 
 def _inner_rules(spec: Spec) -> dict[str, Spec] | None:
