@@ -477,6 +477,7 @@ def test_message_ids_are_not_mixed_up() -> None:
         ("port", "443", 443),
         ("port", 70000, None),
         ("port", True, None),
+        ("port", "²", None),  # a digit to str.isdigit(), no port
         ("text", "  ", None),
         ("text", 5, "5"),
         ("present:1", "x", 1),

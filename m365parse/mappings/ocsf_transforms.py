@@ -154,7 +154,7 @@ def _port(value: Any) -> int | None:
     """A port number (0 to 65535, an integer or its text); None for anything else."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isdigit() and len(value) < 8:
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) < 8:
         value = int(value)
     return value if isinstance(value, int) and 0 <= value <= 65535 else None
 
@@ -180,7 +180,7 @@ def _email(value: Any) -> str | None:
 
 
 def _present(arg: str) -> Transform:
-    if not arg.lstrip("-").isdigit():
+    if not (arg.isascii() and arg.lstrip("-").isdigit()):
         raise KeyError(f"present:{arg}")
     number = int(arg)
 
