@@ -31,6 +31,9 @@ def _demo_inputs() -> Iterator[tuple[str, bytes]]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
             yield f"samples/{entry.name}", entry.read_bytes()
+    for entry in sorted(folder.joinpath("api").iterdir(), key=lambda e: e.name):  # the polled APIs' shapes
+        if entry.name.endswith(".json"):
+            yield f"samples/api/{entry.name}", entry.read_bytes()
 
 
 def _file_inputs(paths: list[str], stdin: BinaryIO) -> Iterator[tuple[str, bytes | OSError]]:

@@ -16,6 +16,10 @@ and ``build``) is what the decoder core in ``m365parse/_decode.py`` calls:
     The same for JSON lines, one item per line.
 ``bodies(buf) -> Batch | None``
     The same for JSON lines, one whole envelope per line (what ``sniff`` claims).
+``page(buf) -> Batch | None``
+    Fast one-pass decode of an OData page (``{"value": [...]}``) of this shape's
+    items, offered by the ``odata`` envelope shape when the page's
+    ``@odata.context`` fragment starts with one of ``contexts`` (or has none).
 ``unwrap(value, buf, first_index) -> Batch | None``
     ``value`` (the whole input decoded untyped, a dict) is an envelope of this
     shape that ``sniff`` did not see (keys in another order): its batch.
@@ -77,12 +81,16 @@ class Shape(NamedTuple):
     unwrap: Callable[[dict[str, Any], bytes, int], Batch | None] | None = None
     one: Callable[[Any], Record] | None = None
     times: Any = None
+    page: Callable[[bytes], Batch | None] | None = None
+    contexts: tuple[str, ...] = ()
 
 
-from . import siem, stream  # noqa: E402  (the shapes use the names above)
+from . import graph, odata, siem, stream  # noqa: E402  (the shapes use the names above)
 
 #: The shapes, in the order they are tried.
 SHAPES: tuple[Shape, ...] = (
+    graph.ALERT,
     stream.SHAPE,
     siem.SHAPE,
+    odata.SHAPE,
 )
