@@ -6,5 +6,17 @@ into them (see ``m365parse/shapes/``).
 """
 
 from .graph import EVIDENCE_TYPES, Evidence, GraphAlert, GraphIncident
+from .mde import MdeAlert
+from .records import API_RECORD_TYPES
+from .xdr import XdrAlert, XdrIncident
 
-__all__ = ["GraphAlert", "GraphIncident", "Evidence", "EVIDENCE_TYPES"]
+__all__ = [
+    "GraphAlert",
+    "GraphIncident",
+    "Evidence",
+    "EVIDENCE_TYPES",
+    "MdeAlert",
+    "XdrIncident",
+    "XdrAlert",
+    "API_RECORD_TYPES",
+]

@@ -176,9 +176,87 @@ def render_enums() -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The Defender for Endpoint and Defender XDR tables: file, struct name prefix, module doc.
+_OBSERVED = {
+    "mde.py": (
+        "mde_alert_fields.tsv",
+        "Mde",
+        "Defender for Endpoint API (``/api/alerts``) types: alert, evidence, comment, users.",
+    ),
+    "xdr.py": (
+        "xdr_incident_fields.tsv",
+        "Xdr",
+        "Defender XDR API (``/api/incidents``) types: incident, alert, device, entity, comment.",
+    ),
+}
+
+
+def _singular(name: str) -> str:
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    return name[:-1] if name.endswith("s") else name
+
+
+def _observed_annotation(row: dict[str, str], entities: set[str], prefix: str) -> str:
+    """The type of a documented-or-observed field, from its doc type, its observed JSON types and its name."""
+    name, doc, seen = row["property"], row["doc_type"], row["observed_json_types"]
+    kinds = {part.split(":")[0] for part in seen.split(",") if part}
+    nested = _singular(name) if _singular(name) in entities else name if name in entities else None
+    if "array" in kinds or doc.startswith(("Array", "List")):
+        if nested is not None:
+            return f"list[{prefix}{nested[0].upper()}{nested[1:]}] | None"
+        return "list[str] | None" if "String" in doc else "list[Any] | None"
+    if "object" in kinds and nested is not None:
+        return f"{prefix}{nested[0].upper()}{nested[1:]} | None"
+    if ("DateTime" in doc and "String/" not in doc) or (name.endswith("Time") and kinds <= {"string", "null"}):
+        return "_v.Timestamp | None"
+    if "Long" in doc or "int" in kinds:
+        return "int | None"
+    if kinds - {"string", "null"}:
+        return "Any"
+    return "str | None"
+
+
+def render_observed(rel: str) -> str:
+    tsv, prefix, doc = _OBSERVED[rel]
+    rows = [r for r in _tsv(tsv) if r["entity"] != "envelope"]
+    by_entity: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        by_entity[row["entity"]].append(row)
+    entities = set(by_entity)
+    names = [f"{prefix}{e[0].upper()}{e[1:]}" for e in by_entity]
+    lines = [
+        _header(
+            f"{doc}\n\nEvery field is optional (``None`` when absent or null); the types follow the documented\n"
+            "type and, where the docs say nothing or are wrong, the JSON types observed in real responses."
+        ),
+        "from __future__ import annotations\n",
+        "from typing import Any\n",
+        "from msgspec import Struct, field\n",
+        "from .. import _values as _v\n",
+        f"__all__ = {sorted(names)!r}\n",
+    ]
+    for entity, fields in by_entity.items():
+        cls = f"{prefix}{entity[0].upper()}{entity[1:]}"
+        lines.append(f"\nclass {cls}(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True, repr_omit_defaults=True):")
+        lines.append(f'    """``{entity}`` of the {prefix.upper()} API ({len(fields)} fields)."""\n')
+        for row in fields:
+            name = row["property"]
+            if name.startswith("@"):
+                attr = "odata_" + name.rpartition(".")[2]
+                lines.append(f'    {attr}: str | None = field(default=None, name="{name}")')
+            else:
+                lines.append(f"    {name}: {_observed_annotation(row, entities, prefix)} = None")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
 def render() -> dict[str, str]:
     """Relative path -> text of every generated module."""
-    return {"graph.py": render_graph(), "graph_enums.py": render_enums()}
+    out = {"graph.py": render_graph(), "graph_enums.py": render_enums()}
+    for rel in _OBSERVED:
+        out[rel] = render_observed(rel)
+    return out
 
 
 def main() -> int:

@@ -18,8 +18,18 @@ from msgspec import Struct
 from .._values import exact_iso
 from ..record import Record
 from .graph import GraphAlert, GraphIncident
+from .mde import MdeAlert
+from .xdr import XdrAlert, XdrIncident
 
-__all__ = ["ApiRecord", "GraphAlertRecord", "GraphIncidentRecord", "API_RECORD_TYPES"]
+__all__ = [
+    "ApiRecord",
+    "GraphAlertRecord",
+    "GraphIncidentRecord",
+    "MdeAlertRecord",
+    "XdrIncidentRecord",
+    "XdrAlertRecord",
+    "API_RECORD_TYPES",
+]
 
 
 class ApiRecord(Record, kw_only=True):
@@ -82,8 +92,32 @@ class GraphIncidentRecord(ApiRecord, kw_only=True):
     _table: ClassVar[str] = "GraphIncident"
 
 
+class MdeAlertRecord(ApiRecord, kw_only=True):
+    """One Defender for Endpoint alert (``/api/alerts``); ``properties`` is a :class:`m365parse.api.mde.MdeAlert`."""
+
+    properties: MdeAlert
+    _table: ClassVar[str] = "MdeAlert"
+
+
+class XdrIncidentRecord(ApiRecord, kw_only=True):
+    """One Defender XDR incident (``/api/incidents``) with its alerts, devices and entities."""
+
+    properties: XdrIncident
+    _table: ClassVar[str] = "XdrIncident"
+
+
+class XdrAlertRecord(ApiRecord, kw_only=True):
+    """One Defender XDR alert element stored on its own (as Splunk's add-on indexes them)."""
+
+    properties: XdrAlert
+    _table: ClassVar[str] = "XdrAlert"
+
+
 #: Kind (``Record.table``) -> record type, of every API record kind.
 API_RECORD_TYPES: dict[str, type[ApiRecord]] = {
     "GraphAlert": GraphAlertRecord,
     "GraphIncident": GraphIncidentRecord,
+    "MdeAlert": MdeAlertRecord,
+    "XdrIncident": XdrIncidentRecord,
+    "XdrAlert": XdrAlertRecord,
 }

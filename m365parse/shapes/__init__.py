@@ -85,11 +85,15 @@ class Shape(NamedTuple):
     contexts: tuple[str, ...] = ()
 
 
-from . import graph, odata, siem, stream  # noqa: E402  (the shapes use the names above)
+from . import alerts, odata, siem, stream  # noqa: E402  (the shapes use the names above)
 
 #: The shapes, in the order they are tried.
 SHAPES: tuple[Shape, ...] = (
-    graph.ALERT,
+    alerts.INCIDENT,
+    alerts.XDR_INCIDENT,
+    alerts.XDR_ALERT,
+    alerts.MDE_ALERT,
+    alerts.ALERT,
     stream.SHAPE,
     siem.SHAPE,
     odata.SHAPE,

@@ -29,6 +29,7 @@ __all__ = ["SHAPE", "TIMES", "page_type", "page_hook", "context_of"]
 _WS = rb"[ \t\r\n]*"
 _START = re.compile(_WS + rb"\{" + _WS + rb'"(?:value|@odata\.(?:context|count|nextLink))"' + _WS + rb":")
 _CONTEXT = re.compile(_WS + rb"\{" + _WS + rb'"@odata\.context"' + _WS + rb":" + _WS + rb'"([^"\\]*)"')
+_NEXT_LINK = re.compile(rb'"@odata\.nextLink"' + _WS + rb":" + _WS + rb'"([^"\\]*)"')
 _VALUE = re.compile(rb'"value"' + _WS + rb":" + _WS + rb"\[")
 
 def page_type(item: Any, name: str) -> type[Struct]:
@@ -116,7 +117,11 @@ def _each(buf: bytes, first_index: int) -> Batch:
             if len(core.nonblank_lines(buf)) > 1:
                 return core.decode_lines(buf, first_index, try_fast=False)  # entities one per line
             return _single(buf, first_index)
-        return core.decode_each(core.split_array(buf, m.end() - 1), "$.value", first_index=first_index)
+        batch = core.decode_each(core.split_array(buf, m.end() - 1), "$.value", first_index=first_index)
+        link = _NEXT_LINK.search(buf)
+        if link is not None:
+            batch.next_link = link.group(1).decode("utf-8", "replace")
+        return batch
     if page.value is None:
         return _single(buf, first_index)
     raws, next_link, count = page.value, page.next_link, page.count
