@@ -351,7 +351,7 @@ def decode_one(raw: Any, index: int, path: str) -> Record | InvalidRecord:
     try:
         value = untyped(raw)
     except _DECODE_ERRORS as exc:
-        return InvalidRecord(index, path, f"not JSON: {_describe(exc)}", bytes(raw))
+        return InvalidRecord(index, path, f"not JSON: {describe(exc)}", bytes(raw))
     try:
         built, shape = _build(value, path, raw)
     except Reject as rej:
@@ -360,7 +360,8 @@ def decode_one(raw: Any, index: int, path: str) -> Record | InvalidRecord:
     return built
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """A decode error, said for an ``InvalidRecord`` reason."""
     if isinstance(exc, RecursionError):
         return "nested too deeply to decode"
     if isinstance(exc, UnicodeDecodeError):

@@ -28,6 +28,7 @@ __all__ = [
     "MdeAlertRecord",
     "XdrIncidentRecord",
     "XdrAlertRecord",
+    "HuntingRecord",
     "API_RECORD_TYPES",
 ]
 
@@ -113,6 +114,19 @@ class XdrAlertRecord(ApiRecord, kw_only=True):
     _table: ClassVar[str] = "XdrAlert"
 
 
+class HuntingRecord(ApiRecord, kw_only=True):
+    """One row of an advanced hunting response whose columns are not exactly a known table's.
+
+    ``properties`` is the row struct built for the response's schema (one per
+    distinct schema; attributes named as the columns), or the row as a dict when
+    the schema could not be used.  Rows of a known table are records of that
+    table instead (``DeviceProcessEventsRecord``).
+    """
+
+    properties: Any
+    _table: ClassVar[str] = "HuntingRow"
+
+
 #: Kind (``Record.table``) -> record type, of every API record kind.
 API_RECORD_TYPES: dict[str, type[ApiRecord]] = {
     "GraphAlert": GraphAlertRecord,
@@ -120,4 +134,5 @@ API_RECORD_TYPES: dict[str, type[ApiRecord]] = {
     "MdeAlert": MdeAlertRecord,
     "XdrIncident": XdrIncidentRecord,
     "XdrAlert": XdrAlertRecord,
+    "HuntingRow": HuntingRecord,
 }

@@ -85,7 +85,7 @@ class Shape(NamedTuple):
     contexts: tuple[str, ...] = ()
 
 
-from . import alerts, odata, siem, stream  # noqa: E402  (the shapes use the names above)
+from . import alerts, hunting, odata, siem, stream  # noqa: E402  (the shapes use the names above)
 
 #: The shapes, in the order they are tried.
 SHAPES: tuple[Shape, ...] = (
@@ -96,5 +96,6 @@ SHAPES: tuple[Shape, ...] = (
     alerts.ALERT,
     stream.SHAPE,
     siem.SHAPE,
+    hunting.SHAPE,
     odata.SHAPE,
 )
