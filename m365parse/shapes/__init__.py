@@ -85,7 +85,7 @@ class Shape(NamedTuple):
     contexts: tuple[str, ...] = ()
 
 
-from . import alerts, hunting, odata, siem, stream  # noqa: E402  (the shapes use the names above)
+from . import alerts, export, hunting, odata, siem, stream  # noqa: E402  (the shapes use the names above)
 
 #: The shapes, in the order they are tried.
 SHAPES: tuple[Shape, ...] = (
@@ -95,6 +95,7 @@ SHAPES: tuple[Shape, ...] = (
     alerts.MDE_ALERT,
     alerts.ALERT,
     stream.SHAPE,
+    export.SHAPE,
     siem.SHAPE,
     hunting.SHAPE,
     odata.SHAPE,
