@@ -65,6 +65,7 @@ import msgspec
 
 from ..record import Record, SiemRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
+from .api_rules import api_sections
 from .registry import ALL, RuleSet, Spec, conditions_of, describe
 from .transforms import transform
 
@@ -1244,4 +1245,4 @@ def mapping_table(rule_set: RuleSet | None = None) -> str:
     for action, (category, kind) in _DEVICE_EVENT_ACTIONS.items():
         lines.append(f"| `{action}` | {', '.join(category)} | {', '.join(kind)} |")
     lines += ["| any other | host | info |", ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + api_sections("ecs", _rank)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..tables import DOCUMENTED_TYPES
+from .api_rules import api_sections
 from .registry import ALL, RuleSet, describe
 
 __all__ = ["JSA", "FIELDS", "mapping_table"]
@@ -257,7 +258,7 @@ def mapping_table(rule_set: RuleSet | None = None, fields: tuple[str, ...] = FIE
                 continue
             lines.append(f"| {field} | {describe(spec).replace('|', chr(92) + '|')} |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + api_sections("jsa", FIELDS.index)
 
 
 def _applies(spec: Any, table: str) -> bool:
