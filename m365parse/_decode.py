@@ -216,6 +216,18 @@ def nonblank_lines(buf: bytes) -> list[bytes]:
     return [line for line in (raw.strip(_WS).removeprefix(_BOM) for raw in buf.split(b"\n")) if line]
 
 
+def several_values(buf: bytes) -> bool:
+    """Whether ``buf`` is JSON lines of several values: more than one line, the first one JSON by itself."""
+    lines = nonblank_lines(buf)
+    if len(lines) < 2:
+        return False
+    try:
+        UNTYPED.decode(lines[0])
+    except _DECODE_ERRORS:
+        return False
+    return True
+
+
 def _decode_array(buf: bytes) -> Batch:
     for shape in SHAPES:
         if shape.array is not None:

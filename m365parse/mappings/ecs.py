@@ -65,7 +65,6 @@ import msgspec
 
 from ..record import Record, SiemRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
-from .api_rules import api_sections
 from .registry import ALL, RuleSet, Spec, conditions_of, describe
 from .transforms import transform
 
@@ -1245,4 +1244,6 @@ def mapping_table(rule_set: RuleSet | None = None) -> str:
     for action, (category, kind) in _DEVICE_EVENT_ACTIONS.items():
         lines.append(f"| `{action}` | {', '.join(category)} | {', '.join(kind)} |")
     lines += ["| any other | host | info |", ""]
+    from .api_rules import api_sections  # the API kinds' sections (imported here: not needed at import)
+
     return "\n".join(lines) + "\n" + api_sections("ecs", _rank)

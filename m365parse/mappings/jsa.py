@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..tables import DOCUMENTED_TYPES
-from .api_rules import api_sections
 from .registry import ALL, RuleSet, describe
 
 __all__ = ["JSA", "FIELDS", "mapping_table"]
@@ -258,6 +257,8 @@ def mapping_table(rule_set: RuleSet | None = None, fields: tuple[str, ...] = FIE
                 continue
             lines.append(f"| {field} | {describe(spec).replace('|', chr(92) + '|')} |")
         lines.append("")
+    from .api_rules import api_sections  # the API kinds' sections (imported here: not needed at import)
+
     return "\n".join(lines) + "\n" + api_sections("jsa", FIELDS.index)
 
 

@@ -209,10 +209,74 @@ def _sniff(buf: bytes) -> bool:
     return _START.match(buf) is not None
 
 
+#: A schema array of flat column objects (no bracket or brace inside): what the one-pass path reads.
+_SCHEMA_ARRAY = re.compile(rb"\[[ \t\r\n]*(?:\{[^{}\[\]]*\}[ \t\r\n]*,?[ \t\r\n]*)*\]")
+
+
+def _schema_text(buf: bytes) -> bytes | None:
+    """The bytes of the schema array (``[{"Name": ..., "Type": ...}, ...]``), found without decoding; None if unsure."""
+    m = _SCHEMA_AT.search(buf)
+    if m is None:
+        return None
+    array = _SCHEMA_ARRAY.match(buf, m.end() - 1)
+    return array.group(0) if array is not None else None
+
+
+@functools.lru_cache(maxsize=256)
+def _one_pass(schema_text: bytes, graph: bool) -> tuple[RowKind, msgspec.json.Decoder[Any]] | None:
+    """The row kind and a one-pass decoder of whole responses whose schema is ``schema_text``."""
+    try:
+        columns = msgspec.json.decode(schema_text, type=list[_Column])
+        kind = row_type(_schema_of(columns), graph)
+    except (ValueError, TypeError):
+        return None
+    names = ("schema", "results") if graph else ("Schema", "Results")
+    response = msgspec.defstruct(
+        "_Response",
+        [
+            ("Stats", Any, None),
+            ("context", Any, msgspec.field(default=None, name="@odata.context")),
+            (names[0], Raw, _NULL),
+            (names[1], list[kind.struct], []),  # type: ignore[name-defined]
+        ],
+        kw_only=True,
+        forbid_unknown_fields=True,
+    )
+    return kind, msgspec.json.Decoder(response, strict=False)
+
+
+def _fast_whole(buf: bytes) -> Batch | None:
+    """One msgspec pass over the whole response, its row struct found by the schema's bytes (cached)."""
+    schema_text = _schema_text(buf)
+    if schema_text is None:
+        return None
+    graph = buf[_SCHEMA_AT.search(buf).start() + 1] == 0x73  # type: ignore[union-attr]  # "schema": Graph
+    plan = _one_pass(schema_text, graph)
+    if plan is None:
+        return None
+    kind, decoder = plan
+
+    def rows(data: bytes) -> list[Any]:
+        response = decoder.decode(data)
+        if bytes(getattr(response, "schema" if graph else "Schema")) != schema_text:
+            raise ValueError("the schema is not the one the rows were typed by")
+        decoded: list[Any] = getattr(response, "results" if graph else "Results")
+        if graph:
+            _graph_rows(decoded, kind)
+        return decoded
+
+    return core.fast(rows, buf, "rows", TIMES, wrap=_record_type(kind))
+
+
 def _whole(buf: bytes, first_index: int = 0) -> Batch:
+    batch = _fast_whole(buf)
+    if batch is not None:
+        return batch
     try:
         raw = _decoders()[0].decode(buf)
     except DECODE_ERRORS as exc:
+        if core.several_values(buf):
+            return core.decode_lines(buf, first_index, try_fast=False)  # responses one per line
         return _broken(buf, first_index, exc)
     graph = raw.schema is not None or raw.results is not _NULL
     columns = raw.schema if graph else raw.Schema
@@ -237,15 +301,15 @@ def _whole(buf: bytes, first_index: int = 0) -> Batch:
     batch = core.fast(decode_rows, buf, "rows", TIMES, wrap=record_type)
     if batch is not None:
         return batch
-    return _each_row(buf, kind, record_type, graph, first_index)
-
-
-def _each_row(buf: bytes, kind: RowKind, record_type: Any, graph: bool, first_index: int) -> Batch:
-    """Rows one by one: a row that does not fit its schema keeps every value, in extra where it does not fit."""
     raws_all = _decoders()[1].decode(buf)
     raws = (raws_all.results if graph else raws_all.Results) or []
-    prefix = "$.results" if graph else "$.Results"
     del raws_all
+    return _each_row(raws, kind, record_type, graph, first_index)
+
+
+def _each_row(raws: list[Any], kind: RowKind, record_type: Any, graph: bool, first_index: int) -> Batch:
+    """Rows one by one: a row that does not fit its schema keeps every value, in extra where it does not fit."""
+    prefix = "$.results" if graph else "$.Results"
     records: list[Record] = []
     errors: list[InvalidRecord] = []
     for pos, raw in enumerate(raws):
@@ -277,12 +341,32 @@ def _not_a_row(index: int, path: str, value: Any, raw: Any) -> InvalidRecord:
     return InvalidRecord(index, path, f"expected a JSON object (a row), got {core.type_name(value)}", bytes(raw))
 
 
+_ROWS_AT = re.compile(rb'"(Results|results)"' + _WS + rb":" + _WS + rb"\[")
+_SCHEMA_AT = re.compile(rb'"(?:Schema|schema)"' + _WS + rb":" + _WS + rb"\[")
+
+
 def _broken(buf: bytes, first_index: int, exc: BaseException) -> Batch:
-    """A response that is not valid JSON: its rows, split by the tolerant scanner, without a schema."""
-    m = re.search(rb'"(?:Results|results)"' + _WS + rb":" + _WS + rb"\[", buf)
+    """A response that is not valid JSON: its rows split by the tolerant scanner, typed when its schema is intact."""
+    m = _ROWS_AT.search(buf)
     if m is None:
         raise InvalidInput(f"an advanced hunting response that is not JSON: {core.describe(exc)}", 0)
-    return _untyped_rows(buf, first_index, None, core.split_array(buf, m.end() - 1))
+    rows = core.split_array(buf, m.end() - 1)
+    graph = m.group(1) == b"results"
+    schema = _SCHEMA_AT.search(buf)
+    if schema is not None:
+        try:
+            columns = [_column().decode(raw) for raw in core.split_array(buf, schema.end() - 1)]
+            kind = row_type(_schema_of(columns), graph)
+        except (ValueError, TypeError):
+            pass
+        else:
+            return _each_row(rows, kind, _record_type(kind), graph, first_index)
+    return _untyped_rows(buf, first_index, None, rows)
+
+
+@functools.cache
+def _column() -> msgspec.json.Decoder[_Column]:
+    return msgspec.json.Decoder(_Column)
 
 
 def _untyped_rows(buf: bytes, first_index: int, why: str | None, raws: list[bytes] | None = None) -> Batch:

@@ -112,10 +112,10 @@ def _each(buf: bytes, first_index: int) -> Batch:
     try:
         page = _raw_page().decode(buf)
     except DECODE_ERRORS:
+        if core.several_values(buf):
+            return core.decode_lines(buf, first_index, try_fast=False)  # pages or entities one per line
         m = _VALUE.search(buf)
         if m is None:
-            if len(core.nonblank_lines(buf)) > 1:
-                return core.decode_lines(buf, first_index, try_fast=False)  # entities one per line
             return _single(buf, first_index)
         batch = core.decode_each(core.split_array(buf, m.end() - 1), "$.value", first_index=first_index)
         link = _NEXT_LINK.search(buf)
