@@ -47,3 +47,16 @@ def test_unknown_tables_and_bad_rows() -> None:
     assert [r.table for r in batch.records] == ["SecurityEvent", "DeviceEvents"]
     assert batch.records[0].properties["EventID"] == 4624
     assert [(e.index, e.path) for e in batch.errors] == [(1, "$.Type")]
+
+
+def test_lines_of_one_table_take_the_one_pass_path() -> None:
+    rows = [r for r in _rows() if r["Type"] == "DeviceEvents"] * 3
+    batch = m365parse.decode("\n".join(json.dumps(r) for r in rows))
+    assert batch.errors == [] and len(batch.records) == 3
+    record = batch.records[0]
+    assert record._src[0]._shape == "lines"
+    assert record.envelope_extra["TimeGenerated"] == "2026-06-20T00:43:35.7370000Z"
+    assert "TenantId" not in record.to_dict()["properties"]
+    assert m365parse.timestamp_ns(record, "Timestamp") == 1781916062_123456700
+    one = m365parse.decode(json.dumps(rows[0]) + "\n" + json.dumps({**rows[0], "NewCol": 1})).records
+    assert one[0] == batch.records[0] and one[1].extra == {"NewCol": 1}

@@ -410,9 +410,11 @@ def _build(value: dict[str, Any], raw: Any, path: str) -> Record:
 
 
 class _RowTimes:
-    """The datetime strings of hunting rows: the rows decoded untyped."""
+    """The datetime strings of flat rows (hunting results, exported rows): the rows decoded untyped."""
 
     def load(self, data: bytes, layout: str, typed: bool) -> Any:
+        if layout == "lines":  # flat rows one per line (Log Analytics export)
+            return core.UNTYPED.decode_lines(data)
         value = core.UNTYPED.decode(data)
         if layout == "one":
             return [value]
