@@ -486,11 +486,12 @@ class _Unclosed:
 def _demo_sources() -> Iterator[Source]:
     import io
 
-    folder = resources.files("m365parse").joinpath("samples")
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            data = entry.read_bytes()
-            yield Source(f"samples/{entry.name}", lambda data=data: io.BytesIO(data), len(data))  # type: ignore[misc]
+    samples = resources.files("m365parse").joinpath("samples")
+    for folder, prefix in ((samples, "samples/"), (samples.joinpath("api"), "samples/api/")):  # api: polled shapes
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".json"):
+                data = entry.read_bytes()
+                yield Source(prefix + entry.name, lambda data=data: io.BytesIO(data), len(data))  # type: ignore[misc]
 
 
 def _file_sources(paths: list[str], stdin: BinaryIO) -> Iterator[Source]:

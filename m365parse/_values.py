@@ -187,8 +187,11 @@ def _exact_ns(text: str, approx: int) -> int:
 def timestamp_ns(record: Record, column: str) -> int | None:
     """The exact value of a datetime column in nanoseconds since the epoch.
 
-    ``column`` is a column of ``record.properties`` or an envelope timestamp
-    (``"time"``, ``"_TimeReceivedBySvc"``).  All 7 fractional digits that Defender
+    ``column`` is a column of ``record.properties``, an envelope timestamp
+    (``"time"``, ``"_TimeReceivedBySvc"``), or the JSON path of a datetime at any
+    depth of an API record's nested ``properties`` (``"evidence[0].createdDateTime"``,
+    ``"$.alerts[1].evidence[0].createdDateTime"``; ``$`` is the item, members
+    ``.name`` or ``["name"]``, list items ``[n]``).  All 7 fractional digits that Defender
     sends are kept (a ``datetime`` keeps 6).  Returns ``None`` when the value is
     absent.  Raises :class:`m365parse.InvalidColumn` when the record has no such
     datetime column.  For records of unknown tables the value is read from the
@@ -251,6 +254,12 @@ def _datetime_value(record: Record, column: str) -> datetime | int | None:
     props = record.properties
     if column in ("time", "_TimeReceivedBySvc"):
         value = getattr(record, column)
+    elif "." in column or "[" in column:
+        value, untyped = _walk(props, column)
+        if untyped and isinstance(value, str):
+            return parse_ns(value)  # inside an untyped part of the record
+        if value is _MISSING:
+            raise InvalidColumn(f"{record.table} has no value at {column!r}")
     elif isinstance(props, dict):
         raw = props.get(column)
         return parse_ns(raw) if isinstance(raw, str) else None
@@ -262,6 +271,57 @@ def _datetime_value(record: Record, column: str) -> datetime | int | None:
     if value is not None and not isinstance(value, datetime):
         raise InvalidColumn(f"{record.table}.{column} is not a datetime column")
     return value
+
+
+_MISSING: Any = object()
+_STEP = re.compile(r'\.([^.\[]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def path_steps(column: str) -> list[str | int] | None:
+    """The steps of a JSON path below an item (``$.evidence[2].createdDateTime``, ``$`` optional); None if malformed."""
+    text = column[1:] if column.startswith("$") else column
+    if text and text[0] not in ".[":
+        text = "." + text
+    steps: list[str | int] = []
+    pos = 0
+    while pos < len(text):
+        m = _STEP.match(text, pos)
+        if m is None:
+            return None
+        name, index, quoted = m.groups()
+        steps.append(name if name is not None else int(index) if index is not None else msgspec.json.decode(quoted))
+        pos = m.end()
+    return steps
+
+
+def resolve_path(value: Any, column: str) -> Any:
+    """The value at JSON path ``column`` below ``value`` (structs, dicts, lists); ``_MISSING`` when there is none."""
+    return _walk(value, column)[0]
+
+
+def _walk(value: Any, column: str) -> tuple[Any, bool]:
+    """(the value at ``column``, whether it is a member of an untyped dict)."""
+    steps = path_steps(column)
+    if steps is None:
+        return _MISSING, False
+    untyped = False
+    for step in steps:
+        if value is None:
+            return None, untyped
+        if isinstance(step, int):
+            if not isinstance(value, list) or not 0 <= step < len(value):
+                return _MISSING, False
+            value = value[step]
+        elif isinstance(value, dict):
+            value, untyped = value.get(step, _MISSING), True
+        elif isinstance(value, msgspec.Struct):
+            names = dict(zip(value.__struct_encode_fields__, value.__struct_fields__, strict=True))
+            if step not in names:
+                return _MISSING, False
+            value, untyped = getattr(value, names[step]), False
+        else:
+            return _MISSING, False
+    return value, untyped
 
 
 def exact_datetime(record: Record, column: str) -> ExactDatetime | None:

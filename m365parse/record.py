@@ -181,8 +181,14 @@ class Batch(Struct):
         errors: one :class:`m365parse.InvalidRecord` per input record that could
             not be decoded, in input order.
 
+        next_link: the page's ``@odata.nextLink`` (the URL of the next page of
+            a paged API response), when it sent one; callers drive the paging.
+        count: the page's ``@odata.count`` (sent with ``$count=true``), when sent.
+
     ``len(records) + len(errors)`` is the number of records in the input.
     """
 
     records: list[Record]
     errors: list[InvalidRecord]
+    next_link: str | None = None
+    count: int | None = None

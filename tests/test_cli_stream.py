@@ -25,6 +25,8 @@ from .conftest import ROOT, body, record
 
 GOLDEN = ROOT / "tests" / "golden"
 SAMPLES = ROOT / "m365parse" / "samples"
+#: The demo's inputs, in its order: the table samples, then the polled APIs' shapes.
+DEMO_FILES = sorted(SAMPLES.glob("*.json")) + sorted(SAMPLES.glob("api/*.json"))
 
 
 def _cli(*args: str, stdin: bytes = b"", timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
@@ -345,7 +347,7 @@ def test_normalize_with_every_rule_set(name: str) -> None:
     proc = _cli("demo", "--normalize", name)
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
-    records = [r for p in sorted(SAMPLES.glob("*.json")) for r in m365parse.decode(p.read_bytes()).records]
+    records = [r for p in DEMO_FILES for r in m365parse.decode(p.read_bytes()).records]
     assert len(events) == len(records)
     expected = m365parse.normalize_batch(records, name)
     assert events == [json.loads(encode_lines([e])) for e in expected]
@@ -376,7 +378,7 @@ def test_table_keeps_only_those_tables_and_stats_counts() -> None:
     tables = [json.loads(line)["table"] for line in proc.stdout.splitlines()]
     assert set(tables) == {"DeviceEvents", "SiemAlert"}
     err = proc.stderr.decode()
-    n_demo = sum(len(m365parse.decode(p.read_bytes()).records) for p in SAMPLES.glob("*.json"))
+    n_demo = sum(len(m365parse.decode(p.read_bytes()).records) for p in DEMO_FILES)
     skipped = n_demo - len(tables)
     assert f"{len(tables)} records decoded, 0 failed, {skipped} of other tables skipped" in err
     assert f"{tables.count('DeviceEvents'):>10}  DeviceEvents" in err

@@ -1244,4 +1244,6 @@ def mapping_table(rule_set: RuleSet | None = None) -> str:
     for action, (category, kind) in _DEVICE_EVENT_ACTIONS.items():
         lines.append(f"| `{action}` | {', '.join(category)} | {', '.join(kind)} |")
     lines += ["| any other | host | info |", ""]
-    return "\n".join(lines)
+    from .api_rules import api_sections  # the API kinds' sections (imported here: not needed at import)
+
+    return "\n".join(lines) + "\n" + api_sections("ecs", _rank)

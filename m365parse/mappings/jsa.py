@@ -257,7 +257,9 @@ def mapping_table(rule_set: RuleSet | None = None, fields: tuple[str, ...] = FIE
                 continue
             lines.append(f"| {field} | {describe(spec).replace('|', chr(92) + '|')} |")
         lines.append("")
-    return "\n".join(lines)
+    from .api_rules import api_sections  # the API kinds' sections (imported here: not needed at import)
+
+    return "\n".join(lines) + "\n" + api_sections("jsa", FIELDS.index)
 
 
 def _applies(spec: Any, table: str) -> bool:

@@ -211,11 +211,25 @@ class RuleSet:
     def normalizer(self, record_type: type[Record], table: str) -> Normalizer:
         """The compiled function of ``table`` (built once, then cached)."""
         fn = self._compiled.get(record_type)
+        if fn is None and _is_api(record_type):
+            # Alerts, incidents and hunting rows of the polled APIs: rules over JSON paths (api_rules.py).
+            from .api_rules import normalizer_for
+
+            fn = normalizer_for(self.name, table, self.nested)
+            if fn is None:
+                raise MappingError(f"rule set {self.name!r} has no rules for {table} records", self.name, table)
+            self._compiled[record_type] = fn
         if fn is None:
             known = record_type is not UnknownRecord and table in TABLES
             fn = _Compiler(self, table if known else None).build()
             self._compiled[record_type] = fn
         return fn
+
+
+def _is_api(record_type: type[Record]) -> bool:
+    from ..api.records import ApiRecord
+
+    return issubclass(record_type, ApiRecord)
 
 
 class _Compiler:

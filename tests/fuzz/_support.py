@@ -108,6 +108,7 @@ def corpus() -> list[Source]:
 
 _RAW_BODY = msgspec.json.Decoder(dict[str, list[msgspec.Raw]])
 _RAW_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
+_RAW_VALUE = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ANY = msgspec.json.Decoder()
 
 
@@ -121,8 +122,12 @@ def units_of(data: bytes) -> list[bytes]:
         elif data.startswith(b'{"records"') or data.startswith(b'{\n  "records"'):
             raws = _RAW_BODY.decode(data)["records"]
         else:
-            _ANY.decode(data)
+            whole = _ANY.decode(data)
             raws = [data]
+            if isinstance(whole, dict) and ("Results" in whole or "results" in whole or "Schema" in whole):
+                raws = []  # an advanced hunting response: its rows are no records without its schema
+            elif isinstance(whole, dict) and isinstance(whole.get("value"), list):
+                raws = _RAW_ARRAY.decode(_RAW_VALUE.decode(data)["value"])  # an OData page: its items are the records
     except (msgspec.DecodeError, KeyError):
         raws = [line for line in data.splitlines() if line.strip()]
     out = []
