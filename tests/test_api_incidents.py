@@ -149,3 +149,11 @@ def test_a_broken_incident_costs_only_itself() -> None:
 def test_an_error_body_is_not_a_record() -> None:
     batch = m365parse.decode(b'{"error": {"code": "BadRequest", "message": "Syntax error", "target": "x"}}')
     assert batch.records == [] and len(batch.errors) == 1
+    assert batch.errors[0].reason == "an error response of the API, not a record: BadRequest: Syntax error"
+
+
+def test_a_graph_legacy_alert_says_what_it_is() -> None:
+    legacy = {"id": "x", "vendorInformation": {"provider": "IPC"}, "azureTenantId": "t", "eventDateTime": "2026-01-01T00:00:00Z", "status": "newAlert"}
+    batch = m365parse.decode(json.dumps({"value": [legacy]}))
+    (error,) = batch.errors
+    assert error.path == "$.value[0]" and "legacy alert" in error.reason

@@ -85,7 +85,7 @@ class Shape(NamedTuple):
     contexts: tuple[str, ...] = ()
 
 
-from . import alerts, export, hunting, odata, siem, stream  # noqa: E402  (the shapes use the names above)
+from . import alerts, export, hunting, odata, rejects, siem, stream  # noqa: E402  (the shapes use the names above)
 
 #: The shapes, in the order they are tried.
 SHAPES: tuple[Shape, ...] = (
@@ -99,4 +99,6 @@ SHAPES: tuple[Shape, ...] = (
     siem.SHAPE,
     hunting.SHAPE,
     odata.SHAPE,
+    rejects.ERROR_BODY,
+    rejects.LEGACY_ALERT,
 )
