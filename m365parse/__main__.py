@@ -18,9 +18,8 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import BinaryIO
 
-import msgspec
-
 from . import __version__, decode
+from ._json import encode as encode_json
 from .errors import InvalidInput
 
 DEMO = "demo"
@@ -62,7 +61,6 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
 
     inputs: Iterator[tuple[str, bytes | OSError]]
     inputs = _demo_inputs() if args.files == [DEMO] else _file_inputs(args.files, stdin)
-    encoder = msgspec.json.Encoder()
     n_records = n_errors = 0
     for name, data in inputs:
         if isinstance(data, OSError):
@@ -76,7 +74,7 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
             n_errors += 1
             continue
         for record in batch.records:
-            stdout.write(encoder.encode(record.to_dict()) + b"\n")
+            stdout.write(encode_json(record.to_dict()) + b"\n")  # lone surrogates as \udXXX
         for error in batch.errors:
             stderr.write(f"{name}: {error}\n".encode(errors="backslashreplace"))
         n_records += len(batch.records)

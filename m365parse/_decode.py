@@ -28,6 +28,7 @@ from typing import Any, Union
 import msgspec
 from msgspec import Raw, Struct
 
+from ._stdjson import loads, loads_one, records_member, utf8
 from ._values import build_struct, coercer
 from .errors import InvalidInput, InvalidRecord
 from .record import ENVELOPE_KEYS, Batch, Record, SiemRecord, UnknownRecord
@@ -131,7 +132,7 @@ class Origin:
             if typed:
                 return [view for body in _TIMES["body"].decode_lines(data) for view in body.records]
             return [v for body in _ANY.decode_lines(data) if isinstance(body, dict) for v in body.get("records") or []]
-        value = _TIMES[shape].decode(data) if typed else _ANY.decode(data)
+        value = _TIMES[shape].decode(data) if typed else loads(data)
         if shape == "body":
             return value.records if typed else value.get("records") if isinstance(value, dict) else None
         return [value] if shape == "one" else value
@@ -170,7 +171,7 @@ def _to_bytes(data: object) -> bytes:
     if isinstance(data, bytes):
         return data
     if isinstance(data, str):
-        # Lone surrogates become invalid UTF-8: the record holding them fails alone.
+        # Lone surrogates become UTF-8-encoded surrogates: read by the standard library.
         return data.encode("utf-8", "surrogatepass")
     if isinstance(data, (bytearray, memoryview)):
         return bytes(data)  # records refer to the input: take an immutable copy
@@ -214,7 +215,7 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
     Raises :class:`InvalidInput` when the input is not JSON at all or not one of
     these shapes; no other exception escapes.
     """
-    buf = _to_bytes(data)
+    buf = utf8(_to_bytes(data))  # UTF-16 and UTF-32 as json.loads recognises them
     start = _first(buf)
     if start == len(buf):
         return Batch([], [])
@@ -326,13 +327,13 @@ def _decode_objects(buf: bytes) -> Batch:
     # One JSON value (a SIEM alert, a pretty-printed record, or a body whose
     # "records" is not the first key)?
     try:
-        value = _ANY.decode(buf)
+        value = loads_one(buf)
     except _DECODE_ERRORS:
         value = _NOT_ONE
     if value is not _NOT_ONE:
         if isinstance(value, dict) and isinstance(value.get("records"), list) and not _looks_like_record(value):
             del value
-            return _decode_each(_RAW_BODY.decode(buf).records, "$.records")  # each record's own bytes
+            return _decode_each(records_member(buf, _split_array), "$.records")  # each record's own bytes
         del value  # decode_one() decodes the record again: never hold two copies of it
         item = decode_one(buf, 0, "$")
         return Batch([item], []) if isinstance(item, Record) else Batch([], [item])
@@ -409,7 +410,7 @@ def decode_one(raw: Any, index: int, path: str) -> Record | InvalidRecord:
         record._src = (Origin(bytes(raw), "one"), 0)
         return record
     try:
-        value = _ANY.decode(raw)
+        value = loads(raw)  # msgspec, else json.loads: lone surrogates, NaN, 1e400
     except _DECODE_ERRORS as exc:
         return InvalidRecord(index, path, f"not JSON: {_describe(exc)}", bytes(raw))
     try:
