@@ -182,13 +182,18 @@ def assemble(units: list[bytes], shape: str) -> tuple[bytes, list[tuple[int, int
 JSON_COLUMNS = ("AdditionalFields", "AttackTechniques", "LoggedOnUsers", "IPAddresses", "RawEventData")
 
 
+_PAIR = re.compile(rb"\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}")
+
+
 def exercise(record: m365parse.Record) -> None:
     """Use a decoded record the ways a user does; only M365ParseError may come out."""
     assert isinstance(record, m365parse.Record)
     repr(record)
     out = record.to_dict()
     text = encode_json(out, enc_hook=str)  # lone surrogates included: never a crash
-    assert encode_json(json.loads(text.decode("utf-8"))) == text  # valid UTF-8 JSON that reads back
+    # valid UTF-8 JSON that reads back (a high surrogate escape before a low one
+    # reads back as the character the pair makes: JSON cannot tell them apart)
+    assert encode_json(json.loads(text.decode("utf-8"))) == text or _PAIR.search(text)
     assert record == record
     props = record.properties
     columns = DOCUMENTED_TYPES.get(record.table, {})
