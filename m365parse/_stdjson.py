@@ -48,58 +48,36 @@ def loads(raw: Any) -> Any:
     try:
         return _ANY.decode(raw)
     except (ValueError, RecursionError) as exc:
-        first = exc
+        return _stdlib(raw, exc)
+
+
+def _stdlib(raw: Any, error: BaseException) -> Any:
     try:
         # the encoding of a whole input is settled before it is split (utf8()):
         # a record is UTF-8, surrogates included, as json.loads reads bytes
         return json.loads(bytes(raw).decode("utf-8", "surrogatepass"))
     except (ValueError, RecursionError):
-        raise first from None
+        raise error from None
 
 
 def loads_one(buf: bytes) -> Any:
-    """:func:`loads` of a whole input, which the standard library reads only when it is one value.
+    """:func:`loads` of a whole input, which the standard library reads only when it may be one value.
 
     JSON lines are not one value: the standard library would copy the whole input
     to a ``str`` (up to 4 bytes a character) only to say so at the end of the
-    first line.  A scan finds where the value opening at byte 0 ends instead.
+    first line.  A closing bracket, a line break and an opening bracket never
+    follow each other in one JSON value (no comma between, and no string holds a
+    raw line break): where they do, msgspec's error stands.
     """
     try:
         return _ANY.decode(buf)
-    except (ValueError, RecursionError):
-        end = _value_end(buf)
-        if end is None or buf[end:].strip(b" \t\r\n"):
+    except (ValueError, RecursionError) as exc:
+        if _NEXT_LINE.search(buf):
             raise
-    return loads(buf)
+        return _stdlib(buf, exc)
 
 
-_STRUCTURAL = re.compile(rb'[\[\]{}"]')
-_STRING_END = re.compile(rb'["\\]')
-
-
-def _value_end(buf: bytes) -> int | None:
-    """Offset just past the array or object opening at byte 0 (strings skipped), or None if it never closes."""
-    depth = pos = 0
-    while True:
-        m = _STRUCTURAL.search(buf, pos)
-        if m is None:
-            return None
-        pos = m.end()
-        c = buf[m.start()]
-        if c == 0x22:  # a string: skip to its closing quote
-            while True:
-                e = _STRING_END.search(buf, pos)
-                if e is None:
-                    return None
-                pos = e.end() + (buf[e.start()] == 0x5C)  # a backslash escapes the next byte
-                if buf[e.start()] == 0x22:
-                    break
-        elif c in b"[{":
-            depth += 1
-        else:
-            depth -= 1
-            if depth <= 0:
-                return pos
+_NEXT_LINE = re.compile(rb"[}\]][ \t\r]*\n[ \t\r\n]*(?:\xef\xbb\xbf)?[{\[]")
 
 
 def utf8(buf: bytes) -> bytes:
