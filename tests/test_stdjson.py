@@ -255,3 +255,18 @@ def test_event_original_escapes_surrogates(rule_set: str) -> None:
     assert json.loads(original)["properties"]["FileName"] == "\ud800 lone"
     for name in m365parse.registry:  # every rule set takes such a record
         m365parse.normalize(m365parse.decode(data).records[0], name)
+
+
+def test_json_lines_decoder_reads_them_too() -> None:
+    lines = [_raw(column, text) for _name, text, _value in ODD_VALUES for column in ("ProcessCommandLine", "Zz")]
+    data = b"\n".join(lines) + b"\n"
+    decoder = m365parse.JsonLinesDecoder()
+    records = []
+    for start in range(0, len(data), 700):
+        batch = decoder.feed(data[start : start + 700])
+        assert batch.errors == []
+        records += batch.records
+    records += decoder.close().records
+    assert len(records) == len(lines)
+    assert records == m365parse.decode(data).records
+    assert all(m365parse.timestamp_ns(rec, "Timestamp") == TS_NS for rec in records)
