@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from ._stdjson import loads, loads_one, utf8
 from .errors import InvalidInput, InvalidRecord
 from .record import Batch, Record
 from .shapes import DECODE_ERRORS, SHAPES, Reject, Shape
@@ -107,7 +108,7 @@ def _to_bytes(data: object) -> bytes:
     if isinstance(data, bytes):
         return data
     if isinstance(data, str):
-        # Lone surrogates become invalid UTF-8: the record holding them fails alone.
+        # Lone surrogates become UTF-8-encoded surrogates: read by the standard library.
         return data.encode("utf-8", "surrogatepass")
     if isinstance(data, (bytearray, memoryview)):
         return bytes(data)  # records refer to the input: take an immutable copy
@@ -151,7 +152,7 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
     Raises :class:`InvalidInput` when the input is not JSON at all or not one of
     these shapes; no other exception escapes.
     """
-    buf = _to_bytes(data)
+    buf = utf8(_to_bytes(data))  # UTF-16 and UTF-32 as json.loads recognises them
     start = _first(buf)
     if start == len(buf):
         return Batch([], [])
@@ -249,7 +250,7 @@ def _decode_objects(buf: bytes) -> Batch:
                 return batch
     # One JSON value (one item pretty-printed, or an envelope whose keys come in another order)?
     try:
-        value = UNTYPED.decode(buf)
+        value = loads_one(buf)  # msgspec, else json.loads when it may be one value
     except _DECODE_ERRORS:
         value = _NOT_ONE
     if value is not _NOT_ONE:
@@ -347,7 +348,7 @@ def untyped(raw: Any) -> Any:
 
     The one place where the per-item path decodes without types.
     """
-    return UNTYPED.decode(raw)
+    return loads(raw)  # msgspec, else json.loads: lone surrogates, NaN, 1e400
 
 
 def decode_one(raw: Any, index: int, path: str) -> Record | InvalidRecord:

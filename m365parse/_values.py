@@ -530,6 +530,10 @@ def _resolve_refs(root: Any, ids: dict[str, Any]) -> Any:
 
 Converter = Callable[[Any], tuple[bool, Any]]
 
+# A string holding a lone surrogate (read by the standard library) is no number,
+# boolean or datetime; msgspec says so with UnicodeEncodeError.
+_MISFIT = (msgspec.ValidationError, UnicodeEncodeError)
+
 
 def _str_converter(value: Any) -> tuple[bool, Any]:
     return (True, value) if isinstance(value, str) else (False, None)
@@ -558,7 +562,7 @@ def _lax_converter(annotation: Any) -> Converter:
     def convert(value: Any) -> tuple[bool, Any]:
         try:
             return True, msgspec.convert(value, target, strict=False)
-        except msgspec.ValidationError:
+        except _MISFIT:
             pass
         if value == "":
             return True, None
@@ -570,13 +574,13 @@ def _lax_converter(annotation: Any) -> Converter:
 def _timestamp_converter(value: Any) -> tuple[bool, Any]:
     try:
         return True, msgspec.convert(value, Union[Timestamp, None], strict=False)  # noqa: UP007
-    except msgspec.ValidationError:
+    except _MISFIT:
         pass
     if value == "":
         return True, None
     try:
         naive = msgspec.convert(value, datetime, strict=False)
-    except msgspec.ValidationError:
+    except _MISFIT:
         return False, None
     return True, naive.replace(tzinfo=timezone.utc)  # Defender's clock is UTC
 

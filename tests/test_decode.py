@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -424,10 +425,11 @@ def test_invalid_utf8_in_json_lines() -> None:
 
 def test_lone_surrogate_in_str_input() -> None:
     good = json.dumps(GOOD)
-    bad = json.dumps(record(FileName="XX")).replace("XX", "\ud800")
-    batch = m365parse.decode("\n".join([good, bad, good]))
+    odd = json.dumps(record(FileName="XX")).replace("XX", "\ud800")
+    batch = m365parse.decode("\n".join([good, odd, good]))
     _check_invariant(batch, 3)
-    assert len(batch.records) == 2
+    assert len(batch.records) == 3  # json.loads reads it: so does decode()
+    assert batch.records[1].properties.FileName == "\ud800"
 
 
 def test_syntax_error_inside_one_record() -> None:
@@ -460,12 +462,15 @@ def test_truncated_last_record() -> None:
     assert batch.errors[0].index == 2
 
 
-def test_nan_and_infinity_literals_fail_only_their_record() -> None:
+def test_nan_and_infinity_literals_are_read_as_json_loads_reads_them() -> None:
     good = json.dumps(GOOD).encode()
-    bad = b'{"category": "AdvancedHunting-DeviceEvents", "properties": {"FileSize": NaN}}'
-    batch = m365parse.decode(b"[" + good + b"," + bad + b"]")
+    odd = b'{"category": "AdvancedHunting-DeviceEvents", "properties": {"FileSize": NaN, "Zz": -Infinity}}'
+    batch = m365parse.decode(b"[" + good + b"," + odd + b"]")
     _check_invariant(batch, 2)
-    assert batch.errors[0].index == 1
+    assert batch.errors == []
+    rec = batch.records[1]
+    assert rec.properties.FileSize is None and math.isnan(rec.extra["FileSize"])  # no integer
+    assert rec.extra["Zz"] == -math.inf
 
 
 def test_deep_nesting_fails_only_its_record() -> None:

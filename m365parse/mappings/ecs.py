@@ -61,8 +61,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
+from .._json import encode as encode_json
 from ..record import Record, SiemRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
 from .registry import ALL, RuleSet, Spec, conditions_of, describe
@@ -1152,7 +1151,7 @@ def _original(record: Record) -> str | None:
         data = record.to_dict()
         props = {**data["properties"], **data["extra"]}
         wire = props if isinstance(record, SiemRecord) else {**data["envelope"], "properties": props}
-        return msgspec.json.encode(wire).decode("utf-8", "replace")
+        return encode_json(wire).decode()  # lone surrogates as \udXXX escapes
     except (TypeError, ValueError, OverflowError):
         return None
 

@@ -27,6 +27,7 @@ import msgspec
 from msgspec import Raw, Struct
 
 from .. import _decode as core
+from .._stdjson import loads
 from .._values import JsonText, Timestamp, resolve_path
 from ..errors import InvalidInput, InvalidRecord
 from ..record import Batch, Record
@@ -415,7 +416,7 @@ class _RowTimes:
     def load(self, data: bytes, layout: str, typed: bool) -> Any:
         if layout == "lines":  # flat rows one per line (Log Analytics export)
             return core.UNTYPED.decode_lines(data)
-        value = core.UNTYPED.decode(data)
+        value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
         if layout == "one":
             return [value]
         if isinstance(value, dict):

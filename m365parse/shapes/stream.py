@@ -17,6 +17,7 @@ import msgspec
 from msgspec import Raw
 
 from .. import _decode as core
+from .._stdjson import loads, records_member
 from .._values import build_struct, coercer
 from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, TABLES
@@ -108,7 +109,7 @@ class _Times:
             return any_.decode_lines(data)
         if layout == "bodies":
             return [v for body in any_.decode_lines(data) if isinstance(body, dict) for v in body.get("records") or []]
-        value = any_.decode(data)
+        value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
         if layout == "body":
             return value.get("records") if isinstance(value, dict) else None
         return [value] if layout == "one" else value
@@ -179,7 +180,7 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
     # A body whose "records" is not the first key.
     if isinstance(value.get("records"), list) and not core.recognised(value):
         del value
-        raws = _decoders().raw_body.decode(buf).records  # each record's own bytes
+        raws = records_member(buf, core.split_array)  # each record's own bytes, whichever reader read it
         return core.decode_each(raws, "$.records", first_index=first_index)
     return None
 
