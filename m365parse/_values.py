@@ -551,6 +551,27 @@ def coercer(struct_type: type[msgspec.Struct]) -> dict[str, Converter]:
     return plan
 
 
+_PLANS: dict[type, dict[str, tuple[str, Converter]]] = {}
+
+
+def _plan(struct_type: type[msgspec.Struct]) -> dict[str, tuple[str, Converter]]:
+    """Every key that fills an attribute -> (attribute, converter), built once per type.
+
+    The keys are the wire names of the fields (what the one-pass decode reads) and
+    the other spellings the struct declares in ``_variants`` (``Isp`` of a table
+    whose records carry ``ISP``).
+    """
+    plan = _PLANS.get(struct_type)
+    if plan is None:
+        convert = coercer(struct_type)
+        plan = {f.encode_name: (f.name, convert[f.encode_name]) for f in msgspec.structs.fields(struct_type)}
+        for key, attribute in getattr(struct_type, "_variants", {}).items():
+            wire = next(k for k, (name, _) in plan.items() if name == attribute)
+            plan.setdefault(key, (attribute, plan[wire][1]))
+        _PLANS[struct_type] = plan
+    return plan
+
+
 def build_struct(
     struct_type: type[msgspec.Struct], values: dict[str, Any]
 ) -> tuple[msgspec.Struct, dict[str, Any]]:
@@ -558,20 +579,28 @@ def build_struct(
 
     Returns the struct and the ``extra`` dict: undeclared keys, and the original
     value of every declared column whose value did not fit (that column is None).
+    A column that arrives under two spellings (``ISP`` and ``Isp``) fills its
+    attribute from the first one; the second is kept in ``extra`` as it arrived.
     """
-    plan = coercer(struct_type)
+    plan = _plan(struct_type)
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    seen: set[str] = set()
     for key, value in values.items():
-        convert = plan.get(key)
-        if convert is None:
+        entry = plan.get(key)
+        if entry is None:
             extra[key] = value
             continue
+        attribute, convert = entry
+        if attribute in seen:
+            extra[key] = value  # the second spelling of a column
+            continue
+        seen.add(attribute)
         if value is None:
             continue
         ok, converted = convert(value)
         if not ok:
             extra[key] = value
         elif converted is not None:
-            kwargs[key] = converted
+            kwargs[attribute] = converted
     return struct_type(**kwargs), extra
