@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import m365parse
+from m365parse.mappings.transforms import CONDITIONS
 from m365parse.tables import STREAMED, TABLES
 
 from .conftest import body, record
@@ -184,3 +185,43 @@ def test_normalized_every_table_has_the_common_fields() -> None:
         ecs = m365parse.normalize(decoded, "ecs")
         assert ecs["event"]["kind"] in ("alert", "asset", "enrichment", "event", "state", "signal"), table
         assert ecs["event"]["dataset"].startswith("m365_defender.")
+
+
+# --- the two mapping fixes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "action", ["InboundConnectionAccepted", "InboundConnectionAttempt", "InboundConnectionAcknowledged", "InboundX"]
+)
+def test_every_inbound_action_puts_the_remote_side_first(action: str) -> None:
+    rec = _one(
+        "DeviceNetworkEvents", ActionType=action, LocalIP="10.1.2.3", LocalPort=22, RemoteIP="203.0.113.9", RemotePort=50000
+    )
+    assert CONDITIONS["inbound"](rec)
+    jsa = m365parse.normalize(rec, "jsa")
+    assert (jsa["SourceIP"], jsa["SourcePort"], jsa["DestinationIP"]) == ("203.0.113.9", 50000, "10.1.2.3")
+    ecs = m365parse.normalize(rec, "ecs")
+    assert ecs["source"]["ip"] == "203.0.113.9" and ecs["destination"]["ip"] == "10.1.2.3"
+    assert ecs["network"]["direction"] == "ingress"
+
+
+@pytest.mark.parametrize("action", ["ConnectionSuccess", "ConnectionAcknowledged", "ListeningConnectionCreated"])
+def test_other_actions_are_not_inbound(action: str) -> None:
+    assert not CONDITIONS["inbound"](_one("DeviceNetworkEvents", ActionType=action))
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("fe80:0011:2233:4455:0000:0000:0000:0001", "fe80:11:2233:4455::1"),
+        ("FE80::A:B", "fe80::a:b"),
+        ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+        ("2001:DB8::", "2001:db8::"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        ("198.51.100.7", "198.51.100.7"),
+    ],
+)
+def test_ip_addresses_are_canonical(written: str, canonical: str) -> None:
+    rec = _one("DeviceNetworkEvents", ActionType="ConnectionSuccess", LocalIP=written, RemoteIP="203.0.113.9")
+    assert m365parse.normalize(rec, "jsa")["SourceIP"] == canonical
+    assert m365parse.normalize(rec, "ecs")["source"]["ip"] == canonical

@@ -190,7 +190,7 @@ def test_guide_siem_samples(index: int, category: str, alert_time: str) -> None:
     assert out["EventID"] == category  # Category
     _check_time(out["DeviceTime"], alert_time)  # AlertTime
     assert out["SourceIP"] == "192.0.2.0"  # IpAddress
-    assert out["SourceIPv6"] == "2001:0DB8:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF"  # InternalIPv6List, as written
+    assert out["SourceIPv6"] == "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"  # InternalIPv6List, RFC 5952 form
     assert out["Username"] == "qradar1"  # UserName
     # and the rest, by hand (the guide's placeholders are text like any other)
     assert _plain(out) == {
@@ -198,7 +198,7 @@ def test_guide_siem_samples(index: int, category: str, alert_time: str) -> None:
         "EventID": category,
         "DeviceTime": alert_time,
         "SourceIP": "192.0.2.0",
-        "SourceIPv6": "2001:0DB8:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF",
+        "SourceIPv6": "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
         "Username": "qradar1",
         "DeviceName": "<ComputerDnsName>",
         "Severity": "<Severity>",
