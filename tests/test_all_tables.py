@@ -225,3 +225,39 @@ def test_ip_addresses_are_canonical(written: str, canonical: str) -> None:
     rec = _one("DeviceNetworkEvents", ActionType="ConnectionSuccess", LocalIP=written, RemoteIP="203.0.113.9")
     assert m365parse.normalize(rec, "jsa")["SourceIP"] == canonical
     assert m365parse.normalize(rec, "ecs")["source"]["ip"] == canonical
+
+
+# --- table rules of the new tables, where a column has an obvious home ------------------------
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def test_cloud_audit_events_normalized() -> None:
+    rec = m365parse.decode((GOLDEN / "CloudAuditEvents" / "audit.input.json").read_bytes()).records[0]
+    jsa = m365parse.normalize(rec, "jsa")
+    assert (jsa["SourceIP"], jsa["Username"], jsa["EventID"]) == ("203.0.113.14", "avery.lin@contoso.com", "CloudAuditEventOther")
+    ecs = m365parse.normalize(rec, "ecs")
+    assert ecs["source"]["ip"] == "203.0.113.14"
+    assert ecs["source"]["as"]["organization"]["name"] == "Example Telekom GmbH"  # sent as ISP
+    assert ecs["event"]["category"] == ["configuration"] and ecs["cloud"]["provider"] == "azure"
+    assert ecs["m365_defender"]["cloud_audit_events"]["IPAddress"] == "203.0.113.14,198.51.100.7"
+
+
+def test_sign_in_events_normalized() -> None:
+    props = {"IPAddress": "2001:0db8::0017", "AccountUpn": "avery.lin@contoso.com", "DeviceName": "WS-FIN-0142"}
+    rec = _one("EntraIdSignInEvents", **props, ErrorCode=0, Country="DE")
+    jsa = m365parse.normalize(rec, "jsa")
+    assert (jsa["SourceIP"], jsa["SourceIPv6"], jsa["Username"]) == ("2001:db8::17", "2001:db8::17", "avery.lin@contoso.com")
+    ecs = m365parse.normalize(rec, "ecs")
+    assert ecs["event"]["category"] == ["authentication"] and ecs["event"]["provider"] == "Microsoft Entra ID"
+    assert ecs["source"]["ip"] == "2001:db8::17" and ecs["source"]["geo"]["country_iso_code"] == "DE"
+    assert ecs["user"]["email"] == "avery.lin@contoso.com" and ecs["host"]["name"] == "ws-fin-0142"
+    assert ecs["m365_defender"]["entra_id_sign_in_events"]["ErrorCode"] == 0
+
+
+def test_cloud_process_events_normalized() -> None:
+    rec = m365parse.decode((GOLDEN / "CloudProcessEvents" / "processes.input.jsonl").read_bytes()).records[0]
+    ecs = m365parse.normalize(rec, "ecs")
+    assert ecs["process"]["pid"] == 48211 and ecs["process"]["parent"]["pid"] == 48190
+    assert ecs["container"]["image"]["name"] == "contoso.azurecr.io/web/frontend:1.8.2"
+    assert ecs["orchestrator"]["namespace"] == "shop"

@@ -780,6 +780,160 @@ def _email(direction: bool = True) -> Rules:
 # --- the tables -----------------------------------------------------------------------------
 
 #: The Device tables of events (not the DeviceInfo-like snapshots).
+_SIGN_IN: Rules = {
+    "source.ip": ip("IPAddress"),
+    "source.geo.country_iso_code": "Country",
+    "source.geo.region_name": "State",
+    "source.geo.city_name": "City",
+    "user_agent.original": "UserAgent",
+    "cloud.service.name": "Application",
+    "event.id": first("RequestId", col("ReportId", "str")),
+}
+_CLOUD_WORKLOAD: Rules = {
+    "container.id": "ContainerId",
+    "container.name": "ContainerName",
+    "container.image.name": first("ContainerImageName", "ImageName"),
+    "orchestrator.namespace": "KubernetesNamespace",
+    "orchestrator.resource.name": "KubernetesPodName",
+    "host.name": lower("HostName"),
+    "cloud.region": "Region",
+}
+
+#: ECS fields of the tables added with the 2026-11-29 schema, where a column has an obvious home.
+_MORE_TABLE_RULES: dict[str, Rules] = {
+    "BehaviorInfo": {
+        **_HOST,
+        "message": "Title",
+        "rule.name": "Title",
+        "rule.description": "Description",
+        "event.id": "BehaviorId",
+        "event.provider": first("ServiceSource", const(_XDR)),
+        "event.start": iso("StartTime"),
+        "event.end": iso("EndTime"),
+        "user.email": "AccountUpn",
+        "user.name": "AccountUpn",
+        "user.id": "AccountObjectId",
+        **_threat("Categories"),
+    },
+    "BehaviorEntities": {
+        **_HOST,
+        **_ACCOUNT,
+        **_FILE,
+        **_REGISTRY,
+        "event.id": "BehaviorId",
+        "event.provider": first("ServiceSource", const(_XDR)),
+        "process.command_line": "ProcessCommandLine",
+        "url.original": "RemoteUrl",
+        "email.local_id": "NetworkMessageId",
+        "email.subject": "EmailSubject",
+        "threat.software.name": "ThreatFamily",
+        "cloud.provider": lower("CloudPlatform"),
+        "cloud.account.id": "CloudSubscriptionId",
+    },
+    "CloudAuditEvents": {
+        "source.ip": col("IPAddress", "first_ip"),
+        "source.geo.country_iso_code": "CountryCode",
+        "source.geo.city_name": "City",
+        "source.as.organization.name": "Isp",
+        "user_agent.original": "UserAgent",
+        "user.name": "Account",
+        "cloud.provider": lower("AuditSource"),
+    },
+    "CloudProcessEvents": {
+        **_CLOUD_WORKLOAD,
+        "process.pid": "ProcessId",
+        "process.name": first("ProcessName", "FileName"),
+        "process.executable": "FolderPath",
+        "process.command_line": "ProcessCommandLine",
+        "process.args": col("ProcessCommandLine", "args"),
+        "process.start": iso("ProcessCreationTime"),
+        "process.working_directory": "ProcessCurrentWorkingDirectory",
+        "process.parent.pid": col("ParentProcessId", "int"),  # documented string, sent as a number
+        "process.parent.name": "ParentProcessName",
+        "user.name": "AccountName",
+    },
+    "CloudDnsEvents": {
+        **_CLOUD_WORKLOAD,
+        "process.pid": "ProcessId",
+        "process.name": "ProcessName",
+        "dns.question.name": "DnsQuery",
+        "dns.question.type": "DnsQueryTypeName",
+        "dns.response_code": "DnsResponseCodeName",
+        "dns.id": "TransactionIdHex",
+    },
+    "CloudPolicyEnforcementEvents": {**_CLOUD_WORKLOAD},
+    "CloudStorageAggregatedEvents": {
+        "source.ip": ip("IpAddress"),
+        "user.email": "AccountUpn",
+        "user.name": "AccountUpn",
+        "user.id": "AccountObjectId",
+        "user_agent.original": "UserAgentHeader",
+        "cloud.account.id": "SubscriptionId",
+        "cloud.region": "Location",
+        "event.start": iso("DataAggregationStartTime"),
+        "event.end": iso("DataAggregationEndTime"),
+    },
+    "MessageEvents": {
+        "email.local_id": "TeamsMessageId",
+        "email.from.address": collect("SenderEmailAddress"),
+        "email.subject": first("Subject", "MessageSubject"),
+        "event.action": "DeliveryAction",
+    },
+    "MessagePostDeliveryEvents": {
+        "email.local_id": "TeamsMessageId",
+        "email.from.address": collect("SenderEmailAddress"),
+        "event.outcome": lookup("ActionResult", _RESULT_OUTCOMES),
+    },
+    "MessageUrlInfo": {
+        "email.local_id": "TeamsMessageId",
+        "url.original": "Url",
+        "url.full": "Url",
+        "url.domain": first("UrlDomain", col("Url", "domain")),
+    },
+    "MessageContents": {"email.local_id": "TeamsMessageId"},
+    **{
+        table: {
+            **_SIGN_IN,
+            "user.email": "AccountUpn",
+            "user.name": "AccountUpn",
+            "user.id": "AccountObjectId",
+            "user.full_name": "AccountDisplayName",
+            "host.name": lower("DeviceName"),
+            "host.os.name": "OSPlatform",
+        }
+        for table in ("EntraIdSignInEvents", "AADSignInEventsBeta")
+    },
+    **{
+        table: {**_SIGN_IN, "user.name": "ServicePrincipalName", "user.id": "ServicePrincipalId"}
+        for table in ("EntraIdSpnSignInEvents", "AADSpnSignInEventsBeta")
+    },
+    "IdentityEvents": {
+        "source.ip": ip("IPAddress"),
+        "user.email": "AccountUpn",
+        "user.id": "AccountId",
+        "user.full_name": "AccountDisplayName",
+        "user_agent.original": "UserAgent",
+        "event.reason": "ActionFailureReason",
+        "cloud.service.name": "Application",
+    },
+    "GraphAPIAuditEvents": {
+        "source.ip": ip("IpAddress"),
+        "user.id": "AccountObjectId",
+        "url.original": "RequestUri",
+        "http.request.method": "RequestMethod",
+        "http.response.status_code": col("ResponseStatusCode", "int"),
+        "http.request.id": "ClientRequestId",
+    },
+    "DeviceTvmSoftwareVulnerabilities": {
+        "vulnerability.id": "CveId",
+        "vulnerability.severity": "VulnerabilitySeverityLevel",
+        "package.name": "SoftwareName",
+        "package.version": "SoftwareVersion",
+    },
+    "DeviceTvmSoftwareInventory": {"package.name": "SoftwareName", "package.version": "SoftwareVersion"},
+}
+
+
 _DEVICE_EVENT_TABLES = tuple(t for t in DOCUMENTED_TYPES if t.startswith("Device") and t.endswith("Events"))
 
 
@@ -1015,6 +1169,9 @@ def _table_rules(table: str) -> Rules:
             "url.original": "Url",
             "url.domain": col("Url", "domain"),
         }
+    rules |= _MORE_TABLE_RULES.get(table, {})
+    if table.startswith(("DeviceTvm", "DeviceBaselineCompliance")) and "DeviceId" in cols:
+        rules |= {**_HOST, "host.os.name": "OSPlatform", "host.os.version": "OSVersion"}
     if "ActionType" in cols and "event.action" not in rules:
         rules["event.action"] = "ActionType"
     if "ReportId" in cols and "event.id" not in rules:
