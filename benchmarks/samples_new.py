@@ -34,6 +34,30 @@ SEVERITIES = ["Low", "Medium", "High"]
 # column name fragment -> values (first match wins, in this order)
 BY_NAME: list[tuple[str, list[Any]]] = [
     ("ActionType", ["Create", "Update", "Read"]),
+    ("Browser", ["Edge 124.0.2478", "Chrome 124.0.6367", "Safari 17.4"]),
+    ("ClientApp", ["Browser", "Mobile Apps and Desktop clients", "Browser"]),
+    ("Latitude", ["50.1109", "47.6062", "34.6937"]),
+    ("Longitude", ["8.6821", "-122.3321", "135.5023"]),
+    ("Result", ["Success", "Failure", "Success"]),
+    ("Reason", ["", "InvalidPassword", ""]),
+    ("Cve", ["CVE-2024-21412", "CVE-2023-4863", "CVE-2024-3094"]),
+    ("Query", ["contoso.com", "login.example.com", "api.example.com"]),
+    ("Policies", ["Require MFA for admins", "Block legacy authentication", "Require compliant device"]),
+    ("Policy", ["Require MFA for admins", "Block legacy authentication", "Require compliant device"]),
+    ("Method", ["GET", "POST", "PATCH"]),
+    ("Scope", ["User.Read", "Mail.Read", "Directory.Read.All"]),
+    ("Uri", ["https://graph.microsoft.com/v1.0/users", "https://graph.microsoft.com/v1.0/me/messages", "https://graph.microsoft.com/v1.0/groups"]),
+    ("Thumbprint", [hashlib.sha1(str(i).encode()).hexdigest() for i in range(3)]),
+    ("Vendor", ["Contoso Ltd.", "Microsoft", "Fabrikam"]),
+    ("Publisher", ["Contoso Ltd.", "Microsoft", "Fabrikam"]),
+    ("SoftwareName", ["edge_chromium", "openssl", "xz_utils"]),
+    ("Description", ["Remote code execution in a file handler", "Heap overflow in an image decoder", "Backdoor in a compression library"]),
+    ("Risk", ["none", "low", "medium"]),
+    ("Level", ["Low", "Medium", "High"]),
+    ("Platform", ["Windows", "Linux", "macOS"]),
+    ("Sender", ["mika.tanaka@example.com", "payroll@contoso.com", "jordan.okafor@contoso.com"]),
+    ("Recipient", ["avery.lin@contoso.com", "jordan.okafor@contoso.com", "mika.tanaka@contoso.com"]),
+    ("Workload", ["Exchange", "SharePoint", "Teams"]),
     ("Time", ["2026-06-12T07:02:11Z", "2026-06-13T08:15:42Z", "2026-06-14T09:30:05Z"]),
     ("Date", ["2026-06-12T07:02:11Z", "2026-06-13T08:15:42Z", "2026-06-14T09:30:05Z"]),
     ("ThreatTypes", ["Phish", "Malware", "Spam"]),
@@ -76,6 +100,20 @@ BY_NAME: list[tuple[str, list[Any]]] = [
 ]
 
 
+INT_BY_NAME: list[tuple[str, list[int]]] = [
+    ("ErrorCode", [0, 50126, 0]),
+    ("Port", [443, 3389, 445]),
+    ("Count", [3, 12, 1]),
+    ("Size", [48211, 1048576, 512]),
+    ("Length", [48211, 1048576, 512]),
+    ("Duration", [120, 35, 2048]),
+    ("Risk", [0, 10, 50]),
+    ("Score", [12, 48, 87]),
+    ("Is", [1, 0, 0]),
+    ("Id", [5456, 1204, 88]),
+]
+
+
 def _guid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
@@ -96,7 +134,10 @@ def value(table: str, column: str, kind: Any, i: int, rng: random.Random) -> Any
     if kind is bool:
         return [True, False, False][i]
     if kind is int:
-        return rng.choice([0, 1, 2, 4, 17, 443, 3389, 5456, 60533])
+        for fragment, values in INT_BY_NAME:
+            if fragment in column:
+                return values[i]
+        return [1, 2, 4][i]
     if kind is float:
         return [1.0, 4.5, 9.0][i]
     if column.endswith(("Id", "ID", "Guid")) and kind is not int:
