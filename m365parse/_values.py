@@ -551,23 +551,26 @@ def coercer(struct_type: type[msgspec.Struct]) -> dict[str, Converter]:
     return plan
 
 
-_PLANS: dict[type, dict[str, tuple[str, Converter]]] = {}
+_PLANS: dict[type, dict[str, tuple[str, Converter, str]]] = {}
 
 
-def _plan(struct_type: type[msgspec.Struct]) -> dict[str, tuple[str, Converter]]:
-    """Every key that fills an attribute -> (attribute, converter), built once per type.
+def _plan(struct_type: type[msgspec.Struct]) -> dict[str, tuple[str, Converter, str]]:
+    """Every key that fills an attribute -> (attribute, converter, the attribute's wire name).
 
     The keys are the wire names of the fields (what the one-pass decode reads) and
     the other spellings the struct declares in ``_variants`` (``Isp`` of a table
-    whose records carry ``ISP``).
+    whose records carry ``ISP``).  Built once per type.
     """
     plan = _PLANS.get(struct_type)
     if plan is None:
         convert = coercer(struct_type)
-        plan = {f.encode_name: (f.name, convert[f.encode_name]) for f in msgspec.structs.fields(struct_type)}
+        plan = {
+            f.encode_name: (f.name, convert[f.encode_name], f.encode_name) for f in msgspec.structs.fields(struct_type)
+        }
+        wire_of = {name: wire for wire, (name, _, _) in plan.items()}
         for key, attribute in getattr(struct_type, "_variants", {}).items():
-            wire = next(k for k, (name, _) in plan.items() if name == attribute)
-            plan.setdefault(key, (attribute, plan[wire][1]))
+            wire = wire_of[attribute]
+            plan.setdefault(key, (attribute, plan[wire][1], wire))
         _PLANS[struct_type] = plan
     return plan
 
@@ -579,23 +582,22 @@ def build_struct(
 
     Returns the struct and the ``extra`` dict: undeclared keys, and the original
     value of every declared column whose value did not fit (that column is None).
-    A column that arrives under two spellings (``ISP`` and ``Isp``) fills its
-    attribute from the first one; the second is kept in ``extra`` as it arrived.
+    A column that arrives under two spellings (``ISP`` and ``Isp``) is filled from
+    the spelling real records carry (the wire name, the key ``to_dict()`` writes)
+    and the other one is kept in ``extra`` as it arrived, whatever their order.
     """
     plan = _plan(struct_type)
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
-    seen: set[str] = set()
     for key, value in values.items():
         entry = plan.get(key)
         if entry is None:
             extra[key] = value
             continue
-        attribute, convert = entry
-        if attribute in seen:
-            extra[key] = value  # the second spelling of a column
+        attribute, convert, wire = entry
+        if key != wire and wire in values:
+            extra[key] = value  # both spellings: the wire one fills the attribute
             continue
-        seen.add(attribute)
         if value is None:
             continue
         ok, converted = convert(value)

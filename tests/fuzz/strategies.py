@@ -58,14 +58,16 @@ KINDS: dict[str, dict[str, str]] = {
     for table, struct in TABLES.items()
 }
 
-#: table -> key sent -> attribute (and ``to_dict()`` key) it fills, other spellings included.
-ATTR: dict[str, dict[str, str]] = {
-    table: {
-        **{f.encode_name: f.name for f in msgspec.structs.fields(struct)},
-        **getattr(struct, "_variants", {}),
-    }
-    for table, struct in TABLES.items()
-}
+def _output_keys(struct: Any) -> dict[str, str]:
+    wire = {f.name: f.encode_name for f in msgspec.structs.fields(struct)}
+    keys = {f.encode_name: f.encode_name for f in msgspec.structs.fields(struct)}
+    keys.update({variant: wire[attribute] for variant, attribute in getattr(struct, "_variants", {}).items()})
+    return keys
+
+
+#: table -> key sent -> the key ``to_dict()`` writes its column under (the wire name:
+#: ``Isp`` sent to CloudAppEvents comes back as ``ISP``), other spellings included.
+ATTR: dict[str, dict[str, str]] = {table: _output_keys(struct) for table, struct in TABLES.items()}
 
 
 @st.composite
