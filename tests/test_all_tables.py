@@ -51,7 +51,8 @@ def test_the_wire_spelling_fills_the_attribute_in_one_pass(table: str, attribute
     rec = _one(table, **{wire: "AS64500 Example"})
     assert getattr(rec.properties, attribute) == "AS64500 Example"
     assert rec.extra == {}
-    assert _fast(rec) == (table in STREAMED)  # tables not streamed always take the per-record path
+    if table in STREAMED:
+        assert _fast(rec)  # the spelling real records carry is decoded in the one pass
     assert rec.to_dict()["properties"] == {wire: "AS64500 Example"}  # written as real records spell it
 
 
@@ -161,7 +162,8 @@ def test_every_table_has_a_sample_that_decodes_typed(table: str) -> None:
         for key in ("jsa", "ecs"):
             out = m365parse.normalize(rec, key)
             assert out, (table, key)
-    assert all(_fast(r) for r in batch.records) == (table in STREAMED)
+    if table in STREAMED:
+        assert all(_fast(r) for r in batch.records)
 
 
 def test_one_body_of_all_streamed_tables_decodes_in_one_pass() -> None:

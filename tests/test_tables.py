@@ -16,7 +16,7 @@ import pytest
 import m365parse
 import m365parse.tables
 from m365parse._values import JsonText
-from m365parse.tables import ANNOTATIONS, DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES, SiemAlert
+from m365parse.tables import ANNOTATIONS, DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES, UNDOCUMENTED, SiemAlert
 
 TABLES_DIR = Path(m365parse.__file__).parent / "tables"
 SCHEMA = TABLES_DIR / "schema"
@@ -188,3 +188,15 @@ def test_record_types_are_tagged_by_category() -> None:
         assert rtype.__struct_config__.tag == f"AdvancedHunting-{table}"
         assert rtype.__struct_config__.tag_field == "category"
         assert rtype._table == table
+
+
+def test_undocumented_columns_are_listed_apart() -> None:
+    documented: dict[str, set[str]] = {}
+    for row in _tsv("tables.tsv"):
+        if row["column"] != "LogonID":
+            documented.setdefault(row["table"], set()).add(row["column"])
+    for table, struct in TABLES.items():
+        if table == "SiemAlert":
+            continue
+        rest = set(struct.__struct_fields__) - {"MachineGroup"} - set(UNDOCUMENTED.get(table, ()))
+        assert rest == documented[table] - {"MachineGroup"}, table

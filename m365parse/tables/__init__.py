@@ -21,6 +21,8 @@ Exposed here:
 - :data:`ANNOTATIONS`: table name -> attribute -> annotation text of the struct field.
 - :data:`STREAMED`: the tables whose records are streamed (documented or seen).
 - :data:`SPELLINGS`: table name -> other spelling of a column -> its attribute.
+- :data:`UNDOCUMENTED`: table name -> attributes of columns no doc lists (real records
+  carry them; an Advanced Hunting query's schema does not have them, nor ``MachineGroup``).
 - every struct and record class, by name.
 """
 
@@ -31,7 +33,7 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._registry import ANNOTATIONS, DOCUMENTED_TYPES, FAMILY_OF, SPELLINGS, STREAMED
+from ._registry import ANNOTATIONS, DOCUMENTED_TYPES, FAMILY_OF, SPELLINGS, STREAMED, UNDOCUMENTED
 
 if TYPE_CHECKING:
     from msgspec import Struct
@@ -114,6 +116,6 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_CLASS_FAMILY})
 
 
-__all__ = ["TABLES", "RECORD_TYPES", "DOCUMENTED_TYPES", "ANNOTATIONS", "STREAMED", "SPELLINGS", "SiemAlert"]
+__all__ = ["TABLES", "RECORD_TYPES", "DOCUMENTED_TYPES", "ANNOTATIONS", "STREAMED", "SPELLINGS", "UNDOCUMENTED", "SiemAlert"]
 __all__ += [name for name in FAMILY_OF if name != "SiemAlert"]
 __all__ += [name + "Record" for name in RECORD_TYPES]

@@ -552,6 +552,16 @@ def render() -> dict[str, str]:
         "",
     ]
     reg += [
+        "#: Table name -> attributes of columns that real records carry and no doc lists",
+        "#: (``schema/undocumented_columns.tsv``): not part of an Advanced Hunting query's schema.",
+        "UNDOCUMENTED: dict[str, tuple[str, ...]] = {",
+    ]
+    for table, cols in tables.items():
+        names = tuple(c.name for c in cols if c.origin == "undocumented")
+        if names:
+            reg.append(f"    {_json_line(table)}: {_json_line(list(names)).replace('[', '(').replace(']', ',)' if len(names) == 1 else ')')},")
+    reg += ["}", ""]
+    reg += [
         "#: Table name -> other spelling -> attribute it fills (``schema/spellings.tsv``).",
         "SPELLINGS: dict[str, dict[str, str]] = {",
     ]

@@ -174,6 +174,22 @@ for _line in _COLUMNS.splitlines():
     DOCUMENTED_TYPES[_table] = _types
     ANNOTATIONS[_table] = _notes
 
+#: Table name -> attributes of columns that real records carry and no doc lists
+#: (``schema/undocumented_columns.tsv``): not part of an Advanced Hunting query's schema.
+UNDOCUMENTED: dict[str, tuple[str, ...]] = {
+    "AlertInfo": ("ProcessCommandLine",),
+    "DeviceProcessEvents": ("NetworkAdapterName",),
+    "EmailAttachmentInfo": ("FileExtension",),
+    "IdentityLogonEvents": ("LastSeenForUser", "UncommonForUser"),
+    "IdentityQueryEvents": ("IsAdminOperation",),
+    "IdentityDirectoryEvents": ("IsAdminOperation",),
+    "IdentityInfo": ("IdentityId", "SourceProvider"),
+    "BehaviorInfo": ("DeviceName", "Severity"),
+    "CloudAuditEvents": ("Account", "AuditSource", "AzureResourceId", "AwsResourceName", "GcpFullResourceName"),
+    "CloudProcessEvents": ("ReportId",),
+    "MessageEvents": ("MessageType", "MessageSubtype", "Subject", "ThreadName", "ThreadType"),
+}
+
 #: Table name -> other spelling -> attribute it fills (``schema/spellings.tsv``).
 SPELLINGS: dict[str, dict[str, str]] = {
     "IdentityLogonEvents": {"ISP": "Isp"},
