@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import cli
+from . import cli, tables30
 from .data import MIX, SHAPES, encode_units, join_units
 from .machine import load_average, machine_info
 from .variants import CHUNK_BYTES, VARIANTS
@@ -489,6 +489,7 @@ def report(result: dict[str, Any]) -> str:
         else:
             out.append(f"{imp['status']}: {imp.get('reason')}")
         out.append("")
+    out += tables30.report(result.get("tables30"))
     return "\n".join(out)
 
 
@@ -503,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="m365parse-bench-") as tmp:
         result["shapes"] = runner.compare(Path(tmp))
+        result["tables30"] = tables30.measure(args.records, args.batch_size, args.repeat, Path(tmp), runner.env)
     result["scaling"] = runner.scaling() if args.scale_max >= 100 else []
     result["stream"] = runner.stream() if args.stream_bytes > 0 else None
     result["cli"] = None if args.skip_cli else cli.run_section(args, runner.env, runner.say)

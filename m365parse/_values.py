@@ -615,6 +615,30 @@ def coercer(struct_type: type[msgspec.Struct]) -> dict[str, Converter]:
     return plan
 
 
+_PLANS: dict[type, dict[str, tuple[str, Converter, str]]] = {}
+
+
+def _plan(struct_type: type[msgspec.Struct]) -> dict[str, tuple[str, Converter, str]]:
+    """Every key that fills an attribute -> (attribute, converter, the attribute's wire name).
+
+    The keys are the wire names of the fields (what the one-pass decode reads) and
+    the other spellings the struct declares in ``_variants`` (``Isp`` of a table
+    whose records carry ``ISP``).  Built once per type.
+    """
+    plan = _PLANS.get(struct_type)
+    if plan is None:
+        convert = coercer(struct_type)
+        plan = {
+            f.encode_name: (f.name, convert[f.encode_name], f.encode_name) for f in msgspec.structs.fields(struct_type)
+        }
+        wire_of = {name: wire for wire, (name, _, _) in plan.items()}
+        for key, attribute in getattr(struct_type, "_variants", {}).items():
+            wire = wire_of[attribute]
+            plan.setdefault(key, (attribute, plan[wire][1], wire))
+        _PLANS[struct_type] = plan
+    return plan
+
+
 def build_struct(
     struct_type: type[msgspec.Struct], values: dict[str, Any]
 ) -> tuple[msgspec.Struct, dict[str, Any]]:
@@ -622,14 +646,21 @@ def build_struct(
 
     Returns the struct and the ``extra`` dict: undeclared keys, and the original
     value of every declared column whose value did not fit (that column is None).
+    A column that arrives under two spellings (``ISP`` and ``Isp``) is filled from
+    the spelling real records carry (the wire name, the key ``to_dict()`` writes)
+    and the other one is kept in ``extra`` as it arrived, whatever their order.
     """
-    plan = coercer(struct_type)
+    plan = _plan(struct_type)
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in values.items():
-        convert = plan.get(key)
-        if convert is None:
+        entry = plan.get(key)
+        if entry is None:
             extra[key] = value
+            continue
+        attribute, convert, wire = entry
+        if key != wire and wire in values:
+            extra[key] = value  # both spellings: the wire one fills the attribute
             continue
         if value is None:
             continue
@@ -637,5 +668,5 @@ def build_struct(
         if not ok:
             extra[key] = value
         elif converted is not None:
-            kwargs[key] = converted
+            kwargs[attribute] = converted
     return struct_type(**kwargs), extra

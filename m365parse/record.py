@@ -100,7 +100,10 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
     def to_dict(self) -> dict[str, Any]:
         """The record as plain JSON-ready data: ``table``, ``envelope``, ``properties``, ``extra``.
 
-        Columns that are ``None`` are left out; datetimes become UTC ISO 8601
+        Columns that are ``None`` are left out; a column is written under the
+        spelling real records carry, as ``msgspec.json.encode`` writes the struct
+        (``ISP`` of CloudAppEvents, whose attribute is the documented ``Isp``);
+        datetimes become UTC ISO 8601
         strings with every fractional digit that arrived (trailing zeros trimmed),
         so nothing of a 100 ns Kusto timestamp is lost.
         """
@@ -112,13 +115,14 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
         properties: dict[str, Any]
         if isinstance(props, Struct):
             properties = {}
-            for name in props.__struct_fields__:
+            # keys as msgspec encodes the struct: the spelling real records carry (ISP, not Isp)
+            for name, key in zip(props.__struct_fields__, props.__struct_encode_fields__, strict=True):
                 value = getattr(props, name)
                 if value is None:
                     continue
                 if isinstance(value, datetime):
                     value = exact_iso(self, name)
-                properties[name] = value
+                properties[key] = value
         else:
             properties = dict(props)
         return {"table": self.table, "envelope": envelope, "properties": properties, "extra": dict(self.extra)}

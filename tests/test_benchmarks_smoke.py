@@ -52,6 +52,9 @@ def test_suite_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert result["stream"]["status"] == "ok"
     assert result["stream"]["bytes"] >= 2**20
     assert result["import"]["status"] == "ok"
+    assert result["tables30"]["status"] == "ok", result["tables30"]
+    assert result["tables30"]["decode"]["records"] == result["tables30"]["ceiling"]["records"] == 40
+    assert "## All streamed tables (30) in one batch" in proc.stdout
     assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS", "n/a"}
     cli = result["cli"]  # the command line end to end, and streamed (benchmarks/cli.py)
     assert {m: r["status"] for m, r in cli["modes"].items()} == dict.fromkeys(("decode", "decode-whole", "cli", "cli-jsa"), "ok")

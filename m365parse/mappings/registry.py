@@ -48,9 +48,10 @@ column names are checked against the generated table structs first.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
-from typing import Any
+from typing import Any, Union
 
 import msgspec
 
@@ -74,6 +75,11 @@ Spec = Any  # str | Mapping[str, Any] | Callable[[Record], Any]
 Normalizer = Callable[[Record], dict[str, Any]]
 
 
+TableRules = Mapping[str, Spec]
+#: A table's rules, or a function that returns them (built and checked on first use).
+TableRulesSource = Union[TableRules, Callable[[], TableRules]]  # noqa: UP007
+
+
 class RuleSet:
     """A named set of field-mapping rules.
 
@@ -81,12 +87,17 @@ class RuleSet:
     table, unknown ones included) to ``{target field: spec}``.  A table's own rule
     for a field replaces the ``"*"`` rule for it; a spec of ``None`` removes it.
     With ``nested=True`` dotted target names (``"host.name"``) build nested dicts.
+
+    A table's rules may also be given as a function that returns them: they are
+    then built and checked the first time the table's rules are needed (a
+    normalized record of that table, :meth:`rules_for`, :attr:`rules`), so that a
+    rule set of many tables costs nothing at import for the tables never met.
     """
 
     def __init__(
         self,
         name: str,
-        rules: Mapping[str, Mapping[str, Spec]],
+        rules: Mapping[str, TableRulesSource],
         *,
         description: str = "",
         nested: bool = False,
@@ -94,12 +105,43 @@ class RuleSet:
         self.name = name
         self.description = description
         self.nested = nested
-        self.rules: dict[str, dict[str, Spec]] = {table: dict(fields) for table, fields in rules.items()}
+        self._rules: dict[str, dict[str, Spec]] = {}
+        self._pending: dict[str, Callable[[], TableRules]] = {}
+        for table, fields in rules.items():
+            if callable(fields):
+                self._pending[table] = fields
+            else:
+                self._rules[table] = dict(fields)
         self._compiled: dict[type[Record], Normalizer] = {}
-        self.validate()
+        self._validate(self._rules)
+
+    @property
+    def rules(self) -> dict[str, dict[str, Spec]]:
+        """Table (or ``"*"``) -> ``{target field: spec}``, every table's rules built."""
+        for table in list(self._pending):
+            self._table_rules(table)
+        return self._rules
+
+    def _table_rules(self, table: str) -> dict[str, Spec] | None:
+        """The table's own rules (None when it has none), built and checked on first use."""
+        fields = self._rules.get(table)
+        if fields is None and table in self._pending:
+            source = self._pending.pop(table)
+            fields = self._rules[table] = dict(source())
+            try:
+                self._validate({table: fields})
+            except MappingError:
+                del self._rules[table]
+                self._pending[table] = source
+                raise
+        return fields
+
+    def tables(self) -> list[str]:
+        """The tables (and ``"*"``) this set has rules for, without building any."""
+        return [*self._rules, *self._pending]
 
     def __repr__(self) -> str:
-        return f"RuleSet({self.name!r}, {len(self.rules)} tables)"
+        return f"RuleSet({self.name!r}, {len(self._rules) + len(self._pending)} tables)"
 
     def derive(
         self,
@@ -109,20 +151,38 @@ class RuleSet:
         description: str | None = None,
     ) -> RuleSet:
         """A new rule set: this one with single fields replaced, added or (``None``) removed."""
-        rules = {table: dict(fields) for table, fields in self.rules.items()}
+        rules: dict[str, TableRulesSource] = {table: dict(fields) for table, fields in self._rules.items()}
+        for table in self._pending:
+            rules[table] = functools.partial(_merged, self, table, overrides.get(table, {}))
         for table, fields in overrides.items():
-            rules.setdefault(table, {}).update(fields)
-        return RuleSet(
-            name, rules, description=self.description if description is None else description, nested=self.nested
-        )
+            if table not in self._pending:
+                rules[table] = {**rules.get(table, {}), **fields}  # type: ignore[dict-item]
+        # This set's rules were checked when it was made: only the overrides are checked again
+        # (the tables built on first use are checked then).
+        out = RuleSet.__new__(RuleSet)
+        out.name = name
+        out.description = self.description if description is None else description
+        out.nested = self.nested
+        out._rules = {t: f for t, f in rules.items() if isinstance(f, dict)}
+        out._pending = {t: f for t, f in rules.items() if not isinstance(f, dict)}  # type: ignore[misc]
+        out._compiled = {}
+        out._validate({table: dict(fields) for table, fields in overrides.items() if table not in self._pending})
+        return out
 
     # --- validation ----------------------------------------------------------------
 
     def validate(self) -> None:
-        """Check every rule; raise :class:`MappingError` naming the first bad one."""
+        """Check every rule; raise :class:`MappingError` naming the first bad one.
+
+        Rules given as functions are built (and so checked) too.
+        """
+        self._validate(self.rules)
+
+    def _validate(self, rules: Mapping[str, Mapping[str, Spec]]) -> None:
+        """Check ``rules`` (all of this set's, or the ones a derived set changed)."""
         if not isinstance(self.name, str) or not self.name:
             raise MappingError("a rule set needs a non-empty name", rule_set=str(self.name))
-        for table, fields in self.rules.items():
+        for table, fields in rules.items():
             if table != ALL and table not in TABLES:
                 raise MappingError(f"unknown table {table!r}", rule_set=self.name, table=table)
             for target, spec in fields.items():
@@ -131,7 +191,9 @@ class RuleSet:
                 if spec is not None:
                     self._check(spec, table, target)
         if self.nested:
-            for table in self.rules:
+            # A "*" rule is part of every table's rules: then every built table's paths are
+            # checked; the others are checked when they are built.
+            for table in list(self._rules) if ALL in rules else rules:
                 _check_paths(self.name, table, self.rules_for(table))
 
     def _check(self, spec: Spec, table: str, target: str) -> None:
@@ -204,8 +266,8 @@ class RuleSet:
 
     def rules_for(self, table: str) -> dict[str, Spec]:
         """The effective rules of ``table`` (``"*"`` rules, then the table's own)."""
-        merged = dict(self.rules.get(ALL, {}))
-        merged.update(self.rules.get(table, {}))
+        merged = dict(self._rules.get(ALL, {}))
+        merged.update(self._table_rules(table) or {})
         return {target: spec for target, spec in merged.items() if spec is not None}
 
     def normalizer(self, record_type: type[Record], table: str) -> Normalizer:
@@ -268,7 +330,7 @@ class _Compiler:
         rules = self.rule_set.rules_for(table)
         if self.table is None:
             # unknown tables: only the "*" rules, columns read from the dict
-            rules = {t: s for t, s in self.rule_set.rules.get(ALL, {}).items() if s is not None}
+            rules = {t: s for t, s in self.rule_set._rules.get(ALL, {}).items() if s is not None}
         body = ["def normalize(record):", "    p = record.properties", "    out = {}"]
         for cond in sorted({c for spec in rules.values() for c in conditions_of(spec) if self.available(spec)}):
             # each condition once per record, however many fields use it
@@ -511,6 +573,11 @@ def _add_collected(out: list[Any], value: Any) -> None:
     for item in value if isinstance(value, list) else (value,):
         if item is not None and item != "" and item not in out:
             out.append(item)
+
+
+def _merged(base: RuleSet, table: str, overrides: Mapping[str, Spec]) -> dict[str, Spec]:
+    """The rules of ``table`` in ``base``, then ``overrides`` (a derived set's table built on first use)."""
+    return {**(base._table_rules(table) or {}), **overrides}
 
 
 def _check_paths(rule_set: str, table: str, rules: Mapping[str, Spec]) -> None:

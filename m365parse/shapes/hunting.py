@@ -31,7 +31,7 @@ from .._stdjson import loads
 from .._values import JsonText, Timestamp, resolve_path
 from ..errors import InvalidInput, InvalidRecord
 from ..record import Batch, Record
-from ..tables import RECORD_TYPES, TABLES
+from ..tables import RECORD_TYPES, TABLES, UNDOCUMENTED
 from . import DECODE_ERRORS, Reject, Shape, _deep
 
 __all__ = ["SHAPE", "row_type"]
@@ -114,7 +114,8 @@ _STREAM_ONLY = frozenset({"MachineGroup"})
 def _known_table(names: frozenset[str]) -> str | None:
     """The table whose columns are exactly ``names`` (its streamed-only columns may be missing)."""
     for table, struct in TABLES.items():
-        fields = frozenset(struct.__struct_fields__)
+        # columns real records carry and no doc lists are not in a hunting schema
+        fields = frozenset(struct.__struct_fields__) - frozenset(UNDOCUMENTED.get(table, ()))
         if table in RECORD_TYPES and (names == fields or names == fields - _STREAM_ONLY):
             return table
     return None

@@ -3,8 +3,8 @@
 An Event Hubs message body is ``{"records": [...]}`` (several may come one per
 line); a record is ``{"time", "tenantId", "category": "AdvancedHunting-<table>",
 "properties": {...}}``.  The fast path is one msgspec decode into the tagged
-union (on ``category``) of the per-table record structs of
-:data:`m365parse.tables.RECORD_TYPES`; the decoders are built on first use.
+union (on ``category``) of the record structs of the tables seen streamed
+(:data:`m365parse.tables.STREAMED`); the decoders are built on first use.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .. import _decode as core
 from .._stdjson import loads, records_member
 from .._values import build_struct, coercer
 from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
-from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, TABLES
+from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES
 from . import DECODE_ERRORS, Reject, Shape
 
 __all__ = ["SHAPE", "TIMES", "BODY_START"]
@@ -42,7 +42,9 @@ class _Decoders(NamedTuple):
 @functools.cache
 def _decoders() -> _Decoders:
     """The msgspec decoders of the stream shapes, built on first use (not at import)."""
-    union = Union[tuple(RECORD_TYPES.values())]  # type: ignore[valid-type]  # noqa: UP007
+    # The tables seen streamed decode in one pass; records of the others take the
+    # per-record path (their family modules are imported only when one is met).
+    union = Union[tuple(RECORD_TYPES[t] for t in STREAMED)]  # type: ignore[valid-type]  # noqa: UP007
     body = msgspec.defstruct("_Body", [("records", list[union])])  # type: ignore[valid-type]
     raw_body = msgspec.defstruct("_RawBody", [("records", list[Raw])])
     return _Decoders(
