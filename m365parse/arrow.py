@@ -70,7 +70,16 @@ from .errors import InvalidRecord, M365ParseError
 from .record import Batch, Record, SiemRecord, UnknownRecord
 from .tables import DOCUMENTED_TYPES, RECORD_TYPES, TABLES
 
-__all__ = ["schema", "to_arrow", "iter_arrow", "records_to_arrow", "errors_to_arrow", "UNKNOWN", "ERRORS"]
+__all__ = [
+    "schema",
+    "to_arrow",
+    "iter_arrow",
+    "records_to_arrow",
+    "tables_of",
+    "errors_to_arrow",
+    "UNKNOWN",
+    "ERRORS",
+]
 
 #: Name of the table of records of tables this version does not know.
 UNKNOWN = "unknown"
@@ -282,29 +291,31 @@ def _int_array(values: Sequence[Any], column: str, misfits: _Misfits) -> pa.Arra
 _CANONICAL = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$"
 
 
-def _views(records: Sequence[Record]) -> list[Any] | None:
-    """The re-read datetime texts of the records' common origin, or None (then: per value)."""
-    first = records[0]._src
-    if not isinstance(first, tuple):
-        return None
-    origin = first[0]
-    load = getattr(origin, "_views_list", None)
-    if load is None:
-        return None
+def _picked(records: Sequence[Record]) -> list[Any] | None:
+    """Each record's view in its origin (the datetime texts read again, once per origin),
+    or None when a record has no such origin (then: :func:`timestamp_ns` per value)."""
+    loaded: dict[int, list[Any]] = {}
+    out: list[Any] = []
     for r in records:
         src = r._src
-        if not isinstance(src, tuple) or src[0] is not origin:
+        if not isinstance(src, tuple):
             return None
-    views = load()
-    return views if isinstance(views, list) else None
+        origin, pos = src
+        views = loaded.get(id(origin))
+        if views is None:
+            load = getattr(origin, "_views_list", None)
+            views = load() if load is not None else None
+            if not isinstance(views, list):
+                return None
+            loaded[id(origin)] = views
+        if not 0 <= pos < len(views):
+            return None
+        out.append(views[pos])
+    return out
 
 
-def _texts(views: list[Any], records: Sequence[Record], columns: list[_Column]) -> dict[str, Sequence[Any]]:
-    """Column -> the datetime texts of ``records`` as they arrived (from their origin's views)."""
-    try:
-        picked = [views[r._src[1]] for r in records]
-    except (IndexError, TypeError):
-        return {}
+def _texts(picked: list[Any], columns: list[_Column]) -> dict[str, Sequence[Any]]:
+    """Column -> the datetime texts of the records as they arrived (from their views)."""
     out: dict[str, Sequence[Any]] = {}
     for envelope in (True, False):
         attrs = [c.attr for c in columns if (c.role == "envelope") == envelope]
@@ -315,9 +326,7 @@ def _texts(views: list[Any], records: Sequence[Record], columns: list[_Column]) 
             rows = list(map(operator.attrgetter(*attrs), source))
         except AttributeError:  # untyped views, or a column the views do not hold: one by one
             for attr in attrs:
-                found = _view_texts(views, records, attr, envelope)
-                if found is not None:
-                    out[attr] = found
+                out[attr] = _view_texts(picked, attr, envelope)
             continue
         if len(attrs) == 1:
             out[attrs[0]] = rows
@@ -326,14 +335,9 @@ def _texts(views: list[Any], records: Sequence[Record], columns: list[_Column]) 
     return out
 
 
-def _view_texts(views: list[Any], records: Sequence[Record], attr: str, envelope: bool) -> list[Any] | None:
+def _view_texts(picked: list[Any], attr: str, envelope: bool) -> list[Any]:
     out: list[Any] = []
-    n = len(views)
-    for r in records:
-        pos = r._src[1]
-        if not 0 <= pos < n:
-            return None
-        view = views[pos]
+    for view in picked:
         if not envelope:
             view = view.get("properties") if isinstance(view, dict) else getattr(view, "properties", None)
         text = view.get(attr) if isinstance(view, dict) else getattr(view, attr, None)
@@ -439,9 +443,9 @@ def _resolve_timestamps(jobs: list[tuple[_Build, int, _Column, Sequence[Any]]]) 
     for b, slot, col, vals in jobs:
         key = id(b)
         if key not in texts_of:
-            views = None if isinstance(b.records[0], SiemRecord) else _views(b.records)
+            picked = None if isinstance(b.records[0], SiemRecord) else _picked(b.records)
             cols = [c for _b, _s, c, _v in jobs if _b is b]
-            texts_of[key] = {} if views is None else _texts(views, b.records, cols)
+            texts_of[key] = {} if picked is None else _texts(picked, cols)
         found = texts_of[key].get(col.attr)
         if found is None:
             b.arrays[slot] = _timestamp_slow(vals, b.records, col, b.misfits)
@@ -558,34 +562,50 @@ def errors_to_arrow(errors: Sequence[InvalidRecord]) -> pa.Table:
     )
 
 
-def _groups(records: Iterable[Record]) -> dict[type, list[Record]]:
-    groups: dict[type, list[Record]] = {}
-    for r in records:
+def _groups(records: Iterable[Record]) -> dict[type, tuple[list[Record], list[int]]]:
+    """Records by type, with their positions in ``records``."""
+    groups: dict[type, tuple[list[Record], list[int]]] = {}
+    for pos, r in enumerate(records):
         t = type(r)
         group = groups.get(t)
         if group is None:
-            groups[t] = [r]
+            groups[t] = ([r], [pos])
         else:
-            group.append(r)
+            group[0].append(r)
+            group[1].append(pos)
     return groups
 
 
-def _batch_tables(batch: Batch) -> dict[str, pa.Table]:
-    out: dict[str, pa.Table] = {}
+def tables_of(records: Sequence[Record]) -> dict[str, tuple[pa.Table, list[int]]]:
+    """``records`` as one table per table, each with the positions in ``records`` of its rows.
+
+    What :func:`to_arrow` does with a batch's records, for callers that carry
+    other columns along (the Spark helper keeps its input rows' columns).
+    """
+    groups = _groups(records).values()
     # The lists built here make no reference cycles: the cyclic collector is off
     # meanwhile, as in decode(), or it would walk every record again and again.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        builds = [_start(group) for group in _groups(batch.records).values()]
+        builds = [_start(group) for group, _ in groups]
         _resolve(builds)
     finally:
         if enabled:
             gc.enable()
-    for b in builds:
+    out: dict[str, tuple[pa.Table, list[int]]] = {}
+    for b, (_, positions) in zip(builds, groups, strict=True):
         table = _finish(b)
         name = table.schema.metadata[b"m365parse.table"].decode()
-        out[name] = pa.concat_tables([out[name], table]) if name in out else table
+        if name in out:  # two record types of one table
+            before, earlier = out[name]
+            table, positions = pa.concat_tables([before, table]), earlier + positions
+        out[name] = (table, positions)
+    return out
+
+
+def _batch_tables(batch: Batch) -> dict[str, pa.Table]:
+    out = {name: table for name, (table, _) in tables_of(batch.records).items()}
     if batch.errors:
         out[ERRORS] = errors_to_arrow(batch.errors)
     return out
