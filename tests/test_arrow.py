@@ -362,3 +362,20 @@ def test_the_core_imports_without_pyarrow() -> None:
 
 def test_record_types_cover_every_table() -> None:
     assert set(RECORD_TYPES) | {"SiemAlert"} == set(TABLES)
+
+
+def test_a_batch_of_records_from_several_inputs() -> None:
+    batches = [m365parse.decode(p.read_bytes()) for p in SAMPLES]
+    merged = m365parse.Batch([r for b in batches for r in b.records], [e for b in batches for e in b.errors])
+    assert _check(merged, ma.to_arrow(merged)) > 0
+
+
+def test_tables_of_gives_the_positions_of_rows() -> None:
+    data = b"".join(p.read_bytes().strip() + b"\n" for p in GOLDEN if p.suffix == ".jsonl")
+    records = m365parse.decode(data).records
+    for name, (table, positions) in ma.tables_of(records).items():
+        assert table.num_rows == len(positions)
+        for p in positions:
+            assert isinstance(records[p], UnknownRecord) if name == ma.UNKNOWN else records[p].table == name
+        assert positions == sorted(positions)
+    assert sorted(p for _, (_, ps) in ma.tables_of(records).items() for p in ps) == list(range(len(records)))
