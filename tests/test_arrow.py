@@ -379,3 +379,21 @@ def test_tables_of_gives_the_positions_of_rows() -> None:
             assert isinstance(records[p], UnknownRecord) if name == ma.UNKNOWN else records[p].table == name
         assert positions == sorted(positions)
     assert sorted(p for _, (_, ps) in ma.tables_of(records).items() for p in ps) == list(range(len(records)))
+
+
+def test_one_decode_path_is_taken_for_clean_input_only() -> None:
+    clean = (ROOT / "m365parse" / "samples" / "DeviceProcessEvents.json").read_bytes()
+    assert ma._one_decode(clean) is not None
+    odd = [
+        "2024-05-14T10:41:56.5950497+02:00",  # an offset
+        "2024-05-14 08:41:56.5950497Z",  # a space
+        "",  # empty
+        "2024-05-14T08:41:56.12345678901Z",  # more than 9 digits
+        "2024-02-30T08:41:56Z",  # no such day
+    ]
+    for text in odd:
+        data = body(record("DeviceProcessEvents", Timestamp=text, ProcessId=1))
+        assert ma._one_decode(data) is None, text
+        assert _check(m365parse.decode(data), ma.to_arrow(data)) > 0
+    # beyond nanoseconds: decode() and the misfit rule (test above) take it
+    assert ma._one_decode(body(record("DeviceProcessEvents", Timestamp="0001-01-01T00:00:00Z"))) is None
