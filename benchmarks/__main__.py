@@ -110,6 +110,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also write every figure as JSON to FILE ('-': standard output, report to stderr)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    p.add_argument(
+        "--columnar",
+        action="store_true",
+        help="also the columnar section (python -m benchmarks.columnar; with --full: Spark and 1 GiB to Parquet)",
+    )
     args = p.parse_args(argv)
     if args.full:
         args.records = max(args.records, 50_000)
@@ -524,6 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if failed:
         runner.say(f"variants that failed: {', '.join(failed)}")
+    if args.columnar:
+        from . import columnar
+
+        opts = ["--records", str(args.records), "--batch-size", str(args.batch_size)]
+        failed += ["columnar"] if columnar.main(opts + ["--full"] * args.full + ["--quiet"] * args.quiet) else []
     return 1 if failed else 0
 
 

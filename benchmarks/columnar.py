@@ -135,7 +135,10 @@ def _setup(variant: str, data: bytes, batch_size: int) -> tuple[Any, list[Any]]:
         units = split_units("lines", data, batch_size)
         if variant == "decode":
             return (lambda u: len(m365parse.decode(u).records)), units
-        from m365parse import arrow as ma
+        try:
+            from m365parse import arrow as ma
+        except ImportError:
+            raise Unavailable("pyarrow is not installed (the arrow extra)") from None
 
         def run_arrow(u: bytes) -> int:
             tables = ma.to_arrow(u)
