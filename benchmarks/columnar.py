@@ -48,7 +48,10 @@ TARGETS = (
     ("to_arrow within 2.0x of decode()", "to_arrow", "decode", "wall", "<=", 2.0),
     ("to_arrow faster per CPU than pyarrow.json with a union schema", "to_arrow", "pyarrow_union", "cpu", "<=", 1.0),
     ("to_arrow 10x faster than pandas json_normalize to Arrow", "pandas", "to_arrow", "wall", ">=", 10.0),
-    ("Spark: the helper at least as fast as spark.read.json (union schema)", "spark_helper", "spark_json", "wall", "<=", 1.0),
+    ("Spark: the helper (one pass, then every table written) at least as fast as spark.read.json (union schema)",
+     "spark_helper", "spark_json", "wall", "<=", 1.0),
+    ("Spark: the helper's one pass (all tables decoded, persisted) at least as fast as spark.read.json",
+     "spark_helper_pass", "spark_json", "wall", "<=", 1.0),
 )
 PARQUET_LIMIT = 300 * 2**20
 
@@ -281,8 +284,10 @@ def child_spark(opts: dict[str, Any]) -> dict[str, Any]:
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     builder = SparkSession.builder.master("local[2]").appName("m365parse-bench")
+    # caseSensitive: the union schema holds both ISP and Isp (IdentityDirectoryEvents, others)
     conf = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2", "spark.driver.memory": "2g",
-            **ms.RECOMMENDED_CONF, "spark.sql.execution.arrow.maxRecordsPerBatch": "10000"}
+            **ms.RECOMMENDED_CONF, "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
+            "spark.sql.caseSensitive": "true"}
     for k, v in conf.items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
@@ -291,12 +296,18 @@ def child_spark(opts: dict[str, Any]) -> dict[str, Any]:
 
     if opts["variant"] == "spark_helper":
 
+        phases: dict[str, float] = {}
+
         def run() -> None:
+            start = time.perf_counter()
             decoded = ms.decode_dataframe(spark.read.text(path), "value", lines=True)
-            for frame in decoded.tables.values():
+            decoded.packed.write.format("noop").mode("overwrite").save()  # the one pass, persisted
+            middle = time.perf_counter()
+            for frame in decoded.tables.values():  # then each table from the cache: a job each
                 frame.write.format("noop").mode("overwrite").save()
             decoded.errors.write.format("noop").mode("overwrite").save()
             decoded.unpersist()
+            phases["pass"], phases["tables"] = middle - start, time.perf_counter() - middle
     else:
         props: dict[str, Any] = {}
         env: list[Any] = []
@@ -329,7 +340,10 @@ def child_spark(opts: dict[str, Any]) -> dict[str, Any]:
         return {"status": "error", "reason": f"{type(exc).__name__}: {str(exc)[:300]}"}
     finally:
         spark.stop()
-    return {"status": "ok", "rows": opts["records"], "wall": min(walls), "cpu": None, "peak_rss": None}
+    out = {"status": "ok", "rows": opts["records"], "wall": min(walls), "cpu": None, "peak_rss": None}
+    if opts["variant"] == "spark_helper":
+        out["pass_seconds"], out["tables_seconds"] = phases["pass"], phases["tables"]  # of the last run
+    return out
 
 
 CHILDREN = {"variant": child_variant, "parquet": child_parquet, "spark": child_spark}
@@ -404,6 +418,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 result["variants"][name] = r
                 say(f"{name:15} " + (f"{args.spark_records / r['wall']:,.0f} records/s" if r["status"] == "ok"
                                      else f"{r['status']}: {r.get('reason')}"))
+            helper, plain = result["variants"]["spark_helper"], result["variants"]["spark_json"]
+            if helper["status"] == "ok":
+                # the one pass alone (every table decoded and persisted), against the same reader
+                result["variants"]["spark_helper_pass"] = {**helper, "wall": helper["pass_seconds"]}
+                if plain["status"] == "ok":
+                    result["spark_pass_ratio"] = helper["pass_seconds"] / plain["wall"]
     if args.parquet_bytes:
         r = _child({"mode": "parquet", "bytes": args.parquet_bytes, "seed": args.seed})
         result["parquet"] = r

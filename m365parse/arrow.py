@@ -77,6 +77,7 @@ __all__ = [
     "iter_arrow",
     "records_to_arrow",
     "tables_of",
+    "one_decode_tables",
     "errors_to_arrow",
     "UNKNOWN",
     "ERRORS",
@@ -88,7 +89,6 @@ UNKNOWN = "unknown"
 ERRORS = "errors"
 
 NS = pa.timestamp("ns", tz="UTC")
-_US = pa.timestamp("us", tz="UTC")
 _JSON = pa.json_()
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _ENC = msgspec.json.Encoder()
@@ -680,6 +680,17 @@ _BODY_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"records"[ \t\r\n]*:[ \t\r\n]*
 
 def _one_decode(buf: bytes) -> dict[str, pa.Table] | None:
     """to_arrow() of a clean body or block of JSON lines in one decode; None: take decode()."""
+    found = one_decode_tables(buf)
+    return None if found is None else {name: table for name, (table, _) in found.items()}
+
+
+def one_decode_tables(buf: bytes) -> dict[str, tuple[pa.Table, list[int]]] | None:
+    """:func:`tables_of` for a clean Event Hubs body or block of JSON lines, decoded once.
+
+    Positions count the records of ``buf``.  Returns None when ``buf`` needs
+    :func:`m365parse.decode` (any record with a problem, a datetime text not in
+    the canonical form, another shape): then decode it and use :func:`tables_of`.
+    """
     body, one, twins = _twins()
     data = buf[3:] if buf.startswith(b"\xef\xbb\xbf") else buf
     try:
@@ -698,7 +709,7 @@ def _one_decode(buf: bytes) -> dict[str, pa.Table] | None:
     try:
         groups = _groups(items)
         builds = []
-        for twin, (group, _) in groups.items():
+        for twin, (group, _positions) in groups.items():
             record_type = twins[twin]
             b = _Build(_plan(record_type, _properties_type(record_type), record_type._table), group)
             for col in b.plan.envelope:
@@ -716,11 +727,14 @@ def _one_decode(buf: bytes) -> dict[str, pa.Table] | None:
     finally:
         if enabled:
             gc.enable()
-    out: dict[str, pa.Table] = {}
-    for b in builds:
+    out: dict[str, tuple[pa.Table, list[int]]] = {}
+    for b, (_group, positions) in zip(builds, groups.values(), strict=True):
         table = _finish(b, fresh=True)
         name = b.plan.table
-        out[name] = pa.concat_tables([out[name], table]) if name in out else table
+        if name in out:  # two record types of one table
+            before, earlier = out[name]
+            table, positions = pa.concat_tables([before, table]), earlier + positions
+        out[name] = (table, positions)
     return out
 
 

@@ -229,20 +229,40 @@ def _with_kept(table: pa.Table, source: pa.RecordBatch, keep: Sequence[str], row
     return table
 
 
+def _clean_lines(values: list[Any]) -> dict[str, tuple[pa.Table, list[int]]] | None:
+    """Rows of one clean record each (no blank, null or multi-line row), decoded once."""
+    if not values or any(v is None for v in values):
+        return None
+    lines = [_as_bytes(v) for v in values]
+    if any(not line.strip() or b"\n" in line or b"\r" in line for line in lines):
+        return None
+    found = ma.one_decode_tables(b"\n".join(lines))
+    if found is None or sum(len(p) for _, p in found.values()) != len(lines):
+        return None
+    return found  # the positions of records are their rows
+
+
 def _pack(
     batches: Iterable[pa.RecordBatch], column: str, keep: Sequence[str], lines: bool, max_rows: int
 ) -> Iterator[pa.RecordBatch]:
     """mapInArrow function: input rows -> (table, Arrow IPC bytes of Spark-typed rows)."""
     for source in batches:
-        found = _decode_rows(source.column(column).to_pylist(), lines)
+        values = source.column(column).to_pylist()
+        clean = _clean_lines(values) if lines else None
+        parts: list[tuple[str, pa.Table]] = []
+        if clean is not None:
+            for name, (table, rows) in clean.items():
+                parts.append((name, _with_kept(to_spark_arrow(table), source, keep, rows)))
+        else:
+            found = _decode_rows(values, lines)
+            for name, (table, positions) in ma.tables_of(found.records).items():
+                rows = [found.record_rows[p] for p in positions]
+                parts.append((name, _with_kept(to_spark_arrow(table), source, keep, rows)))
+            if found.errors:
+                errors = ma.errors_to_arrow(found.errors)
+                parts.append((ma.ERRORS, _with_kept(errors, source, keep, found.error_rows)))
         names: list[str] = []
         blobs: list[bytes] = []
-        parts: list[tuple[str, pa.Table]] = []
-        for name, (table, positions) in ma.tables_of(found.records).items():
-            rows = [found.record_rows[p] for p in positions]
-            parts.append((name, _with_kept(to_spark_arrow(table), source, keep, rows)))
-        if found.errors:
-            parts.append((ma.ERRORS, _with_kept(ma.errors_to_arrow(found.errors), source, keep, found.error_rows)))
         for name, table in parts:
             for piece in table.to_batches(max_chunksize=max_rows):
                 names.append(name)

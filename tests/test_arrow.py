@@ -397,3 +397,19 @@ def test_one_decode_path_is_taken_for_clean_input_only() -> None:
         assert _check(m365parse.decode(data), ma.to_arrow(data)) > 0
     # beyond nanoseconds: decode() and the misfit rule (test above) take it
     assert ma._one_decode(body(record("DeviceProcessEvents", Timestamp="0001-01-01T00:00:00Z"))) is None
+
+
+def test_one_decode_tables_equal_tables_of_decode() -> None:
+    data = b"".join(b"".join(p.read_bytes().split(b"\n")) + b"\n" for p in SAMPLES if p.name != "SiemAlert.json")
+    lines = b"".join(
+        line + b"\n"
+        for body_line in data.splitlines()
+        for line in (msgspec.json.encode(r) for r in msgspec.json.decode(body_line)["records"])
+    )
+    once = ma.one_decode_tables(lines)
+    assert once is not None
+    twice = ma.tables_of(m365parse.decode(lines).records)
+    assert set(once) == set(twice)
+    for name, (table, positions) in twice.items():
+        assert once[name][1] == positions
+        assert once[name][0].equals(table), name
