@@ -45,7 +45,8 @@ SPARK_VARIANTS = ("spark_helper", "spark_json")
 #: (text, variant, baseline, measure, comparison, bound): the target holds when
 #: measure(variant) / measure(baseline) compares to bound as stated.
 TARGETS = (
-    ("to_arrow within 2.0x of decode()", "to_arrow", "decode", "wall", "<=", 2.0),
+    # CPU time: pyarrow works on more threads than one, and this machine is shared.
+    ("to_arrow within 2.0x of decode() (CPU)", "to_arrow", "decode", "cpu", "<=", 2.0),
     ("to_arrow faster per CPU than pyarrow.json with a union schema", "to_arrow", "pyarrow_union", "cpu", "<=", 1.0),
     ("to_arrow 10x faster than pandas json_normalize to Arrow", "pandas", "to_arrow", "wall", ">=", 10.0),
     ("Spark: the helper (one pass, then every table written) at least as fast as spark.read.json (union schema)",

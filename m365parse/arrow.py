@@ -826,6 +826,10 @@ def iter_arrow(
 
     def keep(name: str, table: pa.Table) -> None:
         nonlocal total
+        # The columns of a batch's tables are slices of arrays shared by all its
+        # tables: a copy of the rows keeps the rest of the batch from staying alive
+        # while a rare table's rows wait in the buffer.
+        table = table.take(pa.array(range(table.num_rows), pa.int64()))
         buf = buffers.setdefault(name, _Buffer())
         for b in table.to_batches():
             buf.batches.append(b)

@@ -127,7 +127,7 @@ def write_parquet(
     open_file: OpenFile,
     *,
     max_rows: int = 65_536,
-    max_buffer_bytes: int = 64 * 1024 * 1024,
+    max_buffer_bytes: int = 16 * 1024 * 1024,
     max_file_rows: int | None = None,
     compression: Compression = "zstd",
     **options: Any,
@@ -136,7 +136,9 @@ def write_parquet(
 
     ``max_rows`` and ``max_buffer_bytes`` (and ``options``, such as
     ``max_record_bytes``) go to :func:`m365parse.arrow.iter_arrow`; each batch
-    it yields is a row group.  Returns the rows written per table (errors
+    it yields is a row group.  The default buffer (16 MiB of Arrow data) keeps
+    the peak RSS of 1 GiB of JSON lines in 4 MiB chunks near 270 MiB (pyarrow's
+    own ~90 MiB included); a larger one gives rare tables larger row groups.  Returns the rows written per table (errors
     included, under :data:`m365parse.arrow.ERRORS`).
     """
     with ParquetTables(open_file, compression=compression, max_file_rows=max_file_rows) as out:
