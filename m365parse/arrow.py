@@ -33,9 +33,11 @@ A streamed table has the envelope columns first (``time``, ``tenantId``,
 ``operationName``, ``_TimeReceivedBySvc``, ``Tenant``), then the table's columns in
 declared order, then ``extra`` and ``envelope_extra`` (JSON objects of
 :attr:`Record.extra` / :attr:`Record.envelope_extra`, null when empty), so nothing
-is lost.  ``SiemAlert`` has no envelope columns.  Records of tables this version
-does not know go to the table :data:`UNKNOWN` (envelope, ``category``,
-``properties`` as JSON); records that could not be decoded go to :data:`ERRORS`
+is lost.  Kinds without an envelope (``SiemAlert``: record types that define their
+own ``category``) have no envelope columns; a kind whose ``properties`` has no
+struct type of its own keeps them as JSON in a ``properties`` column.  Records of
+tables this version does not know go to the table :data:`UNKNOWN` (envelope,
+``category``, ``properties`` as JSON); records that could not be decoded go to :data:`ERRORS`
 (``index``, ``path``, ``reason``, ``raw``).  A value that a column cannot hold
 (an integer beyond int64, a datetime outside the years 1677-2262 that
 nanoseconds reach) is null in its column and kept in ``extra`` (the integer, or
@@ -159,8 +161,14 @@ def _field(col: _Column) -> pa.Field[Any]:
     return pa.field(col.name, _ARROW_TYPES[col.kind], nullable=True, metadata=meta)
 
 
+def _has_envelope(record_type: type[Record]) -> bool:
+    """Streamed records have an envelope; kinds that define their own ``category``
+    (SIEM alerts, and the like) have none: their envelope attributes are always None."""
+    return issubclass(record_type, UnknownRecord) or getattr(record_type, "category", None) is Record.category
+
+
 def _envelope_columns(record_type: type[Record], taken: set[str]) -> list[_Column]:
-    if issubclass(record_type, SiemRecord):
+    if not _has_envelope(record_type):
         return []
     out = []
     for f in msgspec.structs.fields(record_type):
@@ -182,14 +190,11 @@ def _plan(record_type: type[Record], struct_type: type[msgspec.Struct] | None, t
     taken = {c.name for c in columns} | {"extra", "envelope_extra"}
     envelope = _envelope_columns(record_type, taken)
     trailer = [_Column("extra", "extra", "json", "extra", None)]
-    if struct_type is None:  # untyped rows: the category and the row as JSON
-        trailer = [
-            _Column("category", "category", "str", "envelope", None),
-            _Column("properties", "properties", "json", "column", None),
-            *trailer,
-        ]
-    if envelope:
-        trailer.append(_Column("envelope_extra", "envelope_extra", "json", "extra", None))
+    if struct_type is None:  # rows without a struct of their own: the row as JSON
+        trailer = [_Column("properties", "properties", "json", "column", None), *trailer]
+        if issubclass(record_type, UnknownRecord):
+            trailer.insert(0, _Column("category", "category", "str", "envelope", None))
+    trailer.append(_Column("envelope_extra", "envelope_extra", "json", "extra", None))
     names = [c.name for c in (*envelope, *columns, *trailer)]
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -215,6 +220,17 @@ _ERRORS_FIELDS: list[pa.Field[Any]] = [
 _ERRORS_SCHEMA = pa.schema(_ERRORS_FIELDS, metadata={"m365parse.table": ERRORS})
 
 
+def _record_kind(name: str) -> type[Record] | None:
+    """The record type, among every subclass of Record, whose ``table`` is ``name``."""
+    stack = list(Record.__subclasses__())
+    while stack:
+        kind = stack.pop()
+        if kind.__dict__.get("_table") == name:
+            return kind
+        stack.extend(kind.__subclasses__())
+    return None
+
+
 def _table_plan(table: str | type[msgspec.Struct], envelope: bool = True) -> _Plan:
     if isinstance(table, type):
         if issubclass(table, Record):
@@ -233,14 +249,20 @@ def _table_plan(table: str | type[msgspec.Struct], envelope: bool = True) -> _Pl
         return _plan(UnknownRecord, None, UNKNOWN)
     if table in TABLES:
         return _plan(Record, TABLES[table], table)
+    kind = _record_kind(table)
+    if kind is not None:  # another kind of record (alerts or incidents of an API, ...)
+        return _plan(kind, _properties_type(kind) or TABLES.get(table), table)
     raise M365ParseError(f"unknown table {table!r}; known: the keys of m365parse.TABLES, {UNKNOWN!r}, {ERRORS!r}")
 
 
 def schema(table: str | type[msgspec.Struct], *, envelope: bool = True) -> pa.Schema:
-    """The Arrow schema of ``table``: a name of :data:`m365parse.TABLES`, :data:`UNKNOWN` or
-    :data:`ERRORS`, or a struct type (a table's struct, a ``Record`` subclass, any
-    ``msgspec.Struct``; ``envelope=False`` leaves the envelope columns out for a
-    bare struct).  See the module's documentation for the rules.
+    """The Arrow schema of ``table``.
+
+    ``table`` is a name of :data:`m365parse.TABLES`, :data:`UNKNOWN`, :data:`ERRORS`
+    or of another record kind (the ``table`` of a ``Record`` subclass), or a struct
+    type (a table's struct, a ``Record`` subclass, any ``msgspec.Struct``;
+    ``envelope=False`` leaves the envelope columns out for a bare struct).  See the
+    module's documentation for the rules.
 
     Raises :class:`m365parse.M365ParseError` for an unknown table name.
     """
@@ -372,17 +394,29 @@ def _start(records: Sequence[Record]) -> _Build:
     record_type = type(records[0])
     if any(type(r) is not record_type for r in records):
         raise ValueError("records_to_arrow(): records of several tables")
+    kinds = {type(r.properties) for r in records}
+    struct_type: type[msgspec.Struct] | None = None
     if issubclass(record_type, UnknownRecord):
         plan = _plan(record_type, None, UNKNOWN)
     else:
-        struct_type: type[msgspec.Struct] = _properties_type(record_type) or type(records[0].properties)
-        plan = _plan(record_type, struct_type, _name(records[0]))
+        # a kind declaring ``properties: Any`` uses its table's struct (SIEM alerts),
+        # or, without one, keeps the properties as JSON
+        name = _name(records[0])
+        struct_type = _properties_type(record_type) or TABLES.get(name)
+        if struct_type is not None and not all(issubclass(k, struct_type) for k in kinds):
+            struct_type = None
+        plan = _plan(record_type, struct_type, name)
     b = _Build(plan, records)
     for col in plan.envelope:
         b.add(col, [getattr(r, col.attr) for r in records])
     if plan.columns:
-        astuple = msgspec.structs.astuple
-        rows = [astuple(r.properties) for r in records]
+        if kinds == {struct_type}:
+            rows = [msgspec.structs.astuple(r.properties) for r in records]
+        else:  # subclasses of the table's struct (more fields): the table's columns only
+            pick = operator.attrgetter(*(c.attr for c in plan.columns))
+            rows = [pick(r.properties) for r in records] if len(plan.columns) > 1 else [
+                (pick(r.properties),) for r in records
+            ]
         for col, values in zip(plan.columns, zip(*rows)):  # noqa: B905 - as many as the struct's fields
             b.add(col, values)
     return b
