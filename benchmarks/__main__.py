@@ -112,6 +112,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
     cli.add_arguments(p)
+    p.add_argument(
+        "--columnar",
+        action="store_true",
+        help="also the columnar section (python -m benchmarks.columnar; with --full: Spark and 1 GiB to Parquet)",
+    )
     args = p.parse_args(argv)
     if args.full:
         args.records = max(args.records, 50_000)
@@ -529,6 +534,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if failed:
         runner.say(f"variants that failed: {', '.join(failed)}")
+    if args.columnar:
+        from . import columnar
+
+        opts = ["--records", str(args.records), "--batch-size", str(args.batch_size)]
+        failed += ["columnar"] if columnar.main(opts + ["--full"] * args.full + ["--quiet"] * args.quiet) else []
     return 1 if failed else 0
 
 
