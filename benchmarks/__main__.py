@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import cli, tables30
+from . import badrecords, cli, tables30
 from .data import MIX, SHAPES, encode_units, join_units
 from .machine import load_average, machine_info
 from .variants import CHUNK_BYTES, VARIANTS
@@ -510,6 +510,7 @@ def report(result: dict[str, Any]) -> str:
             out.append(f"{imp['status']}: {imp.get('reason')}")
         out.append("")
     out += tables30.report(result.get("tables30"))
+    out += badrecords.report(result.get("badrecords"))
     return "\n".join(out)
 
 
@@ -525,12 +526,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="m365parse-bench-") as tmp:
         result["shapes"] = runner.compare(Path(tmp))
         result["tables30"] = tables30.measure(args.records, args.batch_size, args.repeat, Path(tmp), runner.env)
+        result["badrecords"] = badrecords.measure(args.records, args.batch_size, args.repeat, Path(tmp), runner.env)
     result["scaling"] = runner.scaling() if args.scale_max >= 100 else []
     result["stream"] = runner.stream() if args.stream_bytes > 0 else None
     result["cli"] = None if args.skip_cli else cli.run_section(args, runner.env, runner.say)
     result["targets"] = evaluate_targets(result["shapes"], result["stream"]) + cli.targets(result["cli"])
     result["import"] = runner.import_time() if args.import_runs > 0 else None
-    result["targets"] += import_target(result["import"])
+    result["targets"] += import_target(result["import"]) + badrecords.targets(result["badrecords"])
     result["load_average"]["end"] = load_average()
     result["seconds"] = time.perf_counter() - started
     text = report(result) + "\n" + cli.report(result["cli"])
