@@ -12,8 +12,10 @@ is documented there.  This module holds what every shape shares:
   shape's structs.  Any failure (unknown table, unknown column, a value that does
   not fit, bad JSON) sends the input to
 - the fallback: the input is split into items (by msgspec when the JSON is
-  valid, by the tolerant :func:`split_array` when it is not), and each item is
-  decoded on its own (:func:`decode_one`): typed by a shape's ``one``, else
+  valid, by the tolerant :func:`split_array` when it is not) and decoded in
+  runs (:func:`decode_each`): the fast path resumes, a run of items at a time
+  through a shape's ``run``, after each item it rejects; that item, and every
+  item of a shape without ``run``, is decoded on its own (:func:`decode_one`): typed by a shape's ``one``, else
   decoded untyped (:func:`untyped`, the one place that turns an item's bytes
   into plain values) and built column by column by the shape that
   ``recognise``s it, keeping every value it cannot type in ``extra``.  An item
@@ -37,7 +39,18 @@ from .record import Batch, Record
 from .shapes import DECODE_ERRORS, SHAPES, Reject, Shape
 from .shapes.siem import ALIASES as SIEM_ALIASES
 
-__all__ = ["decode", "decode_lines", "decode_one", "decode_each", "untyped", "fast", "Origin", "SIEM_ALIASES"]
+__all__ = [
+    "decode",
+    "decode_lines",
+    "decode_one",
+    "decode_each",
+    "untyped",
+    "fast",
+    "run",
+    "failed_item",
+    "Origin",
+    "SIEM_ALIASES",
+]
 
 _DECODE_ERRORS = DECODE_ERRORS
 _RAW_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
@@ -190,6 +203,21 @@ def fast(
         items = decode(buf)
     except _DECODE_ERRORS:
         return None
+    return _batch(items, buf, layout, times, wrap)
+
+
+def run(
+    decode: Callable[[bytes], list[Any]],
+    buf: bytes,
+    layout: str,
+    times: Times,
+    wrap: Callable[..., Record] | None = None,
+) -> Batch:
+    """:func:`fast`, raising the decoder's error (whose message names the item that failed)."""
+    return _batch(decode(buf), buf, layout, times, wrap)
+
+
+def _batch(items: list[Any], buf: bytes, layout: str, times: Times, wrap: Callable[..., Record] | None) -> Batch:
     # (origin, position) rather than a list in the origin: no reference cycle,
     # so a batch is freed as soon as it is dropped.  The loop makes no cycles
     # either, so the collector is off while it runs: the tuples it allocates
@@ -210,6 +238,16 @@ def fast(
         if enabled:
             gc.enable()
     return Batch(records, [])
+
+
+_FAILED_ITEM = re.compile(r" - at `\$(?:\.records)?\[(\d+)\]")
+
+
+def failed_item(exc: BaseException) -> int | None:
+    """The position of the item a one-pass decode failed at (msgspec's path ``$[i]...`` or
+    ``$.records[i]...``); None when the error does not say (bad JSON, a check of the shape)."""
+    m = _FAILED_ITEM.search(str(exc)) if isinstance(exc, ValueError) else None
+    return int(m.group(1)) if m is not None else None
 
 
 def nonblank_lines(buf: bytes) -> list[bytes]:
@@ -306,41 +344,141 @@ def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True) -> Bat
     records: list[Record] = []
     errors: list[InvalidRecord] = []
     index = first_index
+    items: list[bytes] = []  # lines of one item each, decoded in runs (decode_each)
+
+    def flush() -> None:
+        nonlocal index
+        if items:
+            batch = decode_each(items, None, index)
+            records.extend(batch.records)
+            errors.extend(batch.errors)
+            index += len(items)
+            items.clear()
+
     for line in nonblank_lines(buf):
         whole = _sniffed(line)
         if whole is not None:
+            flush()
             batch = whole.whole(line, index)  # type: ignore[misc]
             records += batch.records
             errors += batch.errors
             index += len(batch.records) + len(batch.errors)
             continue
-        item = decode_one(line, index, "$")
-        if isinstance(item, Record):
-            records.append(item)
-        else:
-            errors.append(item)
-        index += 1
+        items.append(line)
+    flush()
     return Batch(records, errors)
 
 
 def _sniffed(buf: bytes) -> Shape | None:
-    for shape in SHAPES:
-        if shape.sniff is not None and shape.whole is not None and shape.sniff(buf):
+    for shape in _WHOLE_SHAPES:
+        if shape.sniff(buf):  # type: ignore[misc]
             return shape
     return None
 
 
-def decode_each(raws: list[Any], prefix: str, first_index: int = 0) -> Batch:
-    """Decode the elements of one array (``prefix`` is its path) one by one."""
+#: The shapes that claim a whole input by its first bytes (asked once per line of JSON lines).
+_WHOLE_SHAPES = tuple(shape for shape in SHAPES if shape.sniff is not None and shape.whole is not None)
+
+
+#: Items a run starts with after a failure; a run that decodes doubles the next one.
+_RUN = 32
+
+
+def decode_each(
+    raws: list[Any],
+    prefix: str | None,
+    first_index: int = 0,
+    *,
+    shape: Shape | None = None,
+    failed_at: int | None = None,
+) -> Batch:
+    """Decode the elements of one array (``prefix`` is its path), resuming the fast path.
+
+    The items are decoded in runs by the ``run`` hook of ``shape`` (else of the shape
+    of the item decoded last): each run is one msgspec decode of the items joined
+    into an array.  A run that fails at an item decodes the items before it in one
+    run, that item on its own (:func:`decode_one`), and goes on after it; so a bad
+    item costs about itself and one run, not the whole array.  ``failed_at`` is
+    where a one-pass decode of the whole array failed, when known.  Every item
+    ends up a record or an error, as if each were decoded on its own.  A
+    ``prefix`` of None: the items are JSON lines, each a document (path ``$``).
+    """
     records: list[Record] = []
     errors: list[InvalidRecord] = []
-    for pos, raw in enumerate(raws):
-        item = decode_one(raw, first_index + pos, f"{prefix}[{pos}]")
+    n = len(raws)
+    size = _RUN
+    if failed_at is not None and 0 <= failed_at < n and shape is not None and shape.run is not None:
+        size = failed_at  # the items before the one that failed decode in one run
+    else:
+        failed_at = None
+
+    def one(at: int) -> Shape | None:
+        path = "$" if prefix is None else f"{prefix}[{at}]"
+        item, found = _decode_one(raws[at], first_index + at, path)
         if isinstance(item, Record):
             records.append(item)
         else:
             errors.append(item)
+        return found
+
+    # No cycles are made here: the collector stays off, as in fast() (else every run's
+    # objects set off collections that walk the records of the runs before it).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _runs(raws, size=size, shape=shape, failed_at=failed_at, one=one, records=records)
+    finally:
+        if enabled:
+            gc.enable()
     return Batch(records, errors)
+
+
+def _runs(
+    raws: list[Any],
+    *,
+    size: int,
+    shape: Shape | None,
+    failed_at: int | None,
+    one: Callable[[int], Shape | None],
+    records: list[Record],
+) -> None:
+    """The loop of :func:`decode_each`: runs of ``shape``, and ``one(i)`` for an item on its own."""
+    n = len(raws)
+    pos = 0
+    while pos < n:
+        if shape is None or shape.run is None or size < 1 or pos == failed_at:
+            found = one(pos)
+            pos += 1
+            if found is not None and found.run is not None:
+                shape = found
+            size = max(size, _RUN)
+            continue
+        chunk = raws[pos : pos + size]
+        try:
+            batch = shape.run(b"[" + b",".join(chunk) + b"]")
+        except _DECODE_ERRORS as exc:
+            bad = failed_item(exc)
+            if bad is None or bad >= len(chunk):
+                # Not said where: halve the run; a run of one is that item on its own.
+                if len(chunk) == 1:
+                    shape = one(pos) or shape
+                    pos += 1
+                    size = _RUN
+                else:
+                    size = len(chunk) // 2
+                continue
+            if bad:
+                size = bad  # decodes: the items before the first that failed
+                continue
+            shape = one(pos) or shape
+            pos += 1
+            size = _RUN
+            continue
+        if len(batch.records) != len(chunk):  # pragma: no cover - a run gives one record per item
+            raise AssertionError("a run lost items")
+        records += batch.records
+        pos += len(chunk)
+        size = 2 * len(chunk)
 
 
 def untyped(raw: Any) -> Any:
@@ -353,6 +491,11 @@ def untyped(raw: Any) -> Any:
 
 def decode_one(raw: Any, index: int, path: str) -> Record | InvalidRecord:
     """Decode one item (of any shape) from its own bytes; never raises."""
+    return _decode_one(raw, index, path)[0]
+
+
+def _decode_one(raw: Any, index: int, path: str) -> tuple[Record | InvalidRecord, Shape | None]:
+    """:func:`decode_one`, and the shape whose item it was (None for an error)."""
     for shape in SHAPES:
         if shape.one is not None:
             try:
@@ -360,17 +503,17 @@ def decode_one(raw: Any, index: int, path: str) -> Record | InvalidRecord:
             except _DECODE_ERRORS:
                 continue
             record._src = (Origin(bytes(raw), "one", shape.times), 0)
-            return record
+            return record, shape
     try:
         value = untyped(raw)
     except _DECODE_ERRORS as exc:
-        return InvalidRecord(index, path, f"not JSON: {describe(exc)}", bytes(raw))
+        return InvalidRecord(index, path, f"not JSON: {describe(exc)}", bytes(raw)), None
     try:
         built, shape = _build(value, path, raw)
     except Reject as rej:
-        return InvalidRecord(index, rej.path, rej.reason, bytes(raw))
+        return InvalidRecord(index, rej.path, rej.reason, bytes(raw)), None
     built._src = (Origin(bytes(raw), "one", shape.times), 0)
-    return built
+    return built, shape
 
 
 def describe(exc: BaseException) -> str:

@@ -26,7 +26,6 @@ digits by both.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +51,8 @@ def loads(raw: Any) -> Any:
 
 
 def _stdlib(raw: Any, error: BaseException) -> Any:
+    import json  # the standard library's reader: imported when first needed
+
     try:
         # the encoding of a whole input is settled before it is split (utf8()):
         # a record is UTF-8, surrogates included, as json.loads reads bytes
@@ -87,6 +88,8 @@ def utf8(buf: bytes) -> bytes:
     returned as it is.  Costs two byte comparisons on UTF-8 input.
     """
     if buf[:1] in (b"\x00", b"\xfe", b"\xff") or buf[1:2] == b"\x00":
+        import json
+
         encoding = json.detect_encoding(buf)
         if encoding.startswith(("utf-16", "utf-32")):
             try:

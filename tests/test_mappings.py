@@ -398,3 +398,48 @@ def test_table_rules_given_as_functions_are_checked_when_built() -> None:
     with pytest.raises(MappingError, match="NoSuchColumn"):  # still bad the second time
         rs.validate()
     assert "DeviceProcessEvents" in rs.tables()
+
+
+# --- built-in rule sets built on first use ---------------------------------------------
+
+
+def test_import_builds_no_rule_set_and_reads_no_entry_points() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, m365parse\n"
+        "lazy = ['m365parse.mappings.ecs', 'm365parse.mappings.jsa', 'm365parse.mappings.transforms', 'importlib.metadata']\n"
+        "print(sorted(m for m in lazy if m in sys.modules))\n"
+        "body = b'{\"records\": [{\"category\": \"AdvancedHunting-DeviceInfo\", \"properties\": {}}]}'\n"
+        "m365parse.normalize(m365parse.decode(body).records[0], 'jsa')\n"
+        "print(sorted(m for m in lazy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "['m365parse.mappings.jsa', 'm365parse.mappings.transforms']"
+
+
+def test_built_in_names_are_listed_and_taken_before_they_are_built() -> None:
+    reg = registry_module.Registry()
+    built: list[str] = []
+
+    def load() -> RuleSet:
+        built.append("x")
+        return RuleSet("lazy-x", {"*": {"a": "DeviceName"}})
+
+    reg.register_lazy("lazy-x", load)
+    assert "lazy-x" in reg.names() and not built
+    with pytest.raises(MappingError, match="already registered"):
+        reg.register(RuleSet("lazy-x", {"*": {"b": "DeviceName"}}))
+    assert reg.get("lazy-x") is reg.get("lazy-x") and built == ["x"]
+    reg.register_lazy("wrong-name", load)
+    with pytest.raises(MappingError, match="did not load"):
+        reg.get("wrong-name")
+    reg.unregister("wrong-name")
+    assert reg.names() == ["lazy-x"]
+
+
+def test_the_shipped_rule_sets_are_all_listed() -> None:
+    assert {"jsa", "ecs", "ecs+original", "ecs+severity", "ecs+severity+original"} <= set(m365parse.registry.names())
+    assert m365parse.registry.get("ecs+original").name == "ecs+original"

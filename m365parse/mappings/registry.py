@@ -50,8 +50,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from importlib import metadata
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
@@ -59,7 +58,9 @@ from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns
 from ..errors import MappingError
 from ..record import Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
-from .transforms import CONDITIONS, transform
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 __all__ = ["RuleSet", "Registry", "registry", "normalize", "normalize_batch", "describe", "ENTRY_POINT_GROUP"]
 
@@ -69,7 +70,25 @@ ENTRY_POINT_GROUP = "m365parse.mappings"
 ENVELOPE = ("time", "tenantId", "operationName", "category", "table", "_TimeReceivedBySvc", "Tenant")
 ALL = "*"
 _SPEC_KINDS = ("column", "first", "envelope", "const", "collect", "if", "call")
-_KNOWN_COLUMNS = frozenset(col for cols in DOCUMENTED_TYPES.values() for col in cols)
+
+
+@functools.cache
+def _known_columns() -> frozenset[str]:
+    """Every column of every documented table (what a ``"*"`` rule may name)."""
+    return frozenset(col for cols in DOCUMENTED_TYPES.values() for col in cols)
+
+
+def transform(name: str) -> Callable[[Any], Any]:
+    """The named transform (:mod:`.transforms`, imported on the first rule set built)."""
+    from .transforms import transform as named
+
+    return named(name)
+
+
+def _conditions() -> Mapping[str, Any]:
+    from .transforms import CONDITIONS
+
+    return CONDITIONS
 
 Spec = Any  # str | Mapping[str, Any] | Callable[[Record], Any]
 Normalizer = Callable[[Record], dict[str, Any]]
@@ -231,8 +250,8 @@ class RuleSet:
             for item in arg:
                 self._check(item, table, target)
         elif kind == "if":
-            if arg not in CONDITIONS:
-                raise fail(f"unknown condition {arg!r} (known: {', '.join(sorted(CONDITIONS))})")
+            if arg not in _conditions():
+                raise fail(f"unknown condition {arg!r} (known: {', '.join(sorted(_conditions()))})")
             if "then" not in spec:
                 raise fail("'if' needs 'then'")
             self._check(spec["then"], table, target)
@@ -257,7 +276,7 @@ class RuleSet:
     def _check_column(column: Any, table: str, fail: Callable[[str], MappingError]) -> None:
         if not isinstance(column, str):
             raise fail(f"column names are strings, not {type(column).__name__}")
-        known = DOCUMENTED_TYPES[table] if table != ALL else _KNOWN_COLUMNS
+        known = DOCUMENTED_TYPES[table] if table != ALL else _known_columns()
         if column not in known:
             where = f"table {table}" if table != ALL else "any table"
             raise fail(f"unknown column {column!r} of {where}")
@@ -334,7 +353,7 @@ class _Compiler:
         body = ["def normalize(record):", "    p = record.properties", "    out = {}"]
         for cond in sorted({c for spec in rules.values() for c in conditions_of(spec) if self.available(spec)}):
             # each condition once per record, however many fields use it
-            body.append(f"    {self.cond_var(cond)} = {self.name(CONDITIONS[cond], '_p')}(record)")
+            body.append(f"    {self.cond_var(cond)} = {self.name(_conditions()[cond], '_p')}(record)")
         # nested=True: one dict per path prefix ("host", "host.os"), filled directly
         groups: dict[tuple[str, ...], str] = {(): "out"}
         targets = [t for t, spec in rules.items() if self.available(spec)]
@@ -516,7 +535,7 @@ class _Compiler:
     def column(self, column: str) -> str:
         if self.table is None:
             ref = self.name(column, "_n")
-            if column in _DATETIME_COLUMNS:
+            if column in _datetime_columns():
                 return f"_exact_text(p.get({ref}))"
             return f"p.get({ref})"
         if column not in self.struct_fields or not column.isidentifier():
@@ -539,9 +558,9 @@ def conditions_of(spec: Spec) -> Iterator[str]:
                 yield from conditions_of(item)
 
 
-_DATETIME_COLUMNS = frozenset(
-    col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime"
-)
+@functools.cache
+def _datetime_columns() -> frozenset[str]:
+    return frozenset(col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime")
 
 
 def _exact(record: Record, column: str) -> ExactDatetime | None:
@@ -632,33 +651,47 @@ def describe(spec: Spec) -> str:
 class Registry:
     """The named rule sets: list, get and register them.
 
-    Built-in sets are registered when :mod:`m365parse` is imported; sets that other
-    packages ship through the ``m365parse.mappings`` entry-point group are loaded
-    on first use of the registry.
+    The built-in sets are known by name when :mod:`m365parse` is imported and
+    built on first use (their modules imported then); sets that other packages
+    ship through the ``m365parse.mappings`` entry-point group are loaded when a
+    name is not a built-in one, or when the names are listed.
     """
 
     def __init__(self) -> None:
         self._sets: dict[str, RuleSet] = {}
+        self._builtin: dict[str, Callable[[], RuleSet]] = {}
         self._plugins_loaded = False
 
     def register(self, rule_set: RuleSet) -> RuleSet:
         """Add a rule set; :class:`MappingError` when its name is taken."""
         if not isinstance(rule_set, RuleSet):
             raise MappingError(f"expected a RuleSet, got {type(rule_set).__name__}")
-        if rule_set.name in self._sets:
+        if rule_set.name in self._sets or rule_set.name in self._builtin:
             raise MappingError(f"a rule set named {rule_set.name!r} is already registered", rule_set.name)
         self._sets[rule_set.name] = rule_set
         return rule_set
 
+    def register_lazy(self, name: str, load: Callable[[], RuleSet]) -> None:
+        """Add the rule set ``name`` that ``load()`` builds, on the first :meth:`get` of it.
+
+        :class:`MappingError` when the name is taken, now or (a set of another
+        name) when it is loaded.
+        """
+        if name in self._sets or name in self._builtin:
+            raise MappingError(f"a rule set named {name!r} is already registered", name)
+        self._builtin[name] = load
+
     def unregister(self, name: str) -> None:
         """Remove the rule set called ``name``."""
         self._load_plugins()
-        if self._sets.pop(name, None) is None:
+        if self._sets.pop(name, None) is None and self._builtin.pop(name, None) is None:
             raise MappingError(f"no rule set named {name!r}", name)
 
     def get(self, name: str) -> RuleSet:
         """The rule set called ``name``; :class:`MappingError` when there is none."""
         found = self._sets.get(name)
+        if found is None and name in self._builtin:
+            found = self._build(name)
         if found is None:
             self._load_plugins()
             found = self._sets.get(name)
@@ -666,10 +699,18 @@ class Registry:
             raise MappingError(f"no rule set named {name!r} (registered: {', '.join(self.names())})", name)
         return found
 
+    def _build(self, name: str) -> RuleSet:
+        rule_set = self._builtin[name]()
+        if not isinstance(rule_set, RuleSet) or rule_set.name != name:
+            raise MappingError(f"the rule set registered as {name!r} did not load as a RuleSet of that name", name)
+        del self._builtin[name]
+        self._sets[name] = rule_set
+        return rule_set
+
     def names(self) -> list[str]:
         """Names of every registered rule set, sorted."""
         self._load_plugins()
-        return sorted(self._sets)
+        return sorted([*self._sets, *self._builtin])
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()
@@ -696,6 +737,8 @@ class Registry:
 
 
 def _entry_points() -> Iterable[metadata.EntryPoint]:
+    from importlib import metadata  # ~25 ms: imported only when entry points are read
+
     return metadata.entry_points(group=ENTRY_POINT_GROUP)
 
 

@@ -20,6 +20,12 @@ and ``build``) is what the decoder core in ``m365parse/_decode.py`` calls:
     Fast one-pass decode of an OData page (``{"value": [...]}``) of this shape's
     items, offered by the ``odata`` envelope shape when the page's
     ``@odata.context`` fragment starts with one of ``contexts`` (or has none).
+``run(buf) -> Batch``
+    One-pass decode of a JSON array of this shape's items (a run of the items
+    of an input that the one-pass decode rejected, joined): every item a record,
+    else the decoder's ``ValueError``, whose message names the first item that
+    failed (msgspec's path ``$[i]...``) when it can.  The core then decodes the
+    items before it in one run, that item on its own, and resumes after it.
 ``unwrap(value, buf, first_index) -> Batch | None``
     ``value`` (the whole input decoded untyped, a dict) is an envelope of this
     shape that ``sniff`` did not see (keys in another order): its batch.
@@ -83,6 +89,7 @@ class Shape(NamedTuple):
     times: Any = None
     page: Callable[[bytes], Batch | None] | None = None
     contexts: tuple[str, ...] = ()
+    run: Callable[[bytes], Batch] | None = None
 
 
 from . import alerts, export, hunting, odata, rejects, siem, stream  # noqa: E402  (the shapes use the names above)

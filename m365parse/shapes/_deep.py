@@ -11,7 +11,6 @@ is unknown (or missing) stays in place as the untyped dict it arrived as.
 
 from __future__ import annotations
 
-import json
 import re
 import types
 import typing
@@ -37,6 +36,8 @@ def child_path(path: str, key: str) -> str:
     """The JSON path of member ``key`` of the object at ``path`` (``$`` is the item)."""
     if _NAME.match(key) and "@" not in key[1:]:
         return f"{path}.{key}"
+    import json
+
     return f"{path}[{json.dumps(key)}]"
 
 

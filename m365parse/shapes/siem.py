@@ -56,6 +56,10 @@ def _array(buf: bytes) -> Batch | None:
     return core.fast(_alerts, buf, "array", TIMES, wrap=SiemRecord)
 
 
+def _run(buf: bytes) -> Batch:
+    return core.run(_alerts, buf, "array", TIMES, wrap=SiemRecord)
+
+
 def _recognise(value: dict[str, Any]) -> bool:
     return any(key in _KEYS for key in value)
 
@@ -89,4 +93,5 @@ SHAPE: Shape = Shape(
     build=_build,
     array=_array,
     times=TIMES,
+    run=_run,
 )

@@ -149,15 +149,17 @@ def _bodies_records(buf: bytes) -> list[Record]:
 
 def _whole(buf: bytes, first_index: int = 0) -> Batch:
     """An Event Hubs body (or several, one per line)."""
-    fast = core.fast(_body_records, buf, "body", TIMES)
-    if fast is not None:
-        return fast
+    try:
+        return core.run(_body_records, buf, "body", TIMES)
+    except DECODE_ERRORS as exc:
+        failed_at = core.failed_item(exc)
     try:
         raws: list[Any] = _decoders().raw_body.decode(buf).records
     except DECODE_ERRORS:
         pass
     else:
-        return core.decode_each(raws, "$.records", first_index=first_index)
+        # The fast path resumes after the record that failed (runs of the array decoder).
+        return core.decode_each(raws, "$.records", first_index=first_index, shape=SHAPE, failed_at=failed_at)
     lines = core.nonblank_lines(buf)
     if sum(1 for line in lines if BODY_START.match(line)) > 1:
         # Event Hubs bodies one per line, as consumers often dump them.
@@ -168,6 +170,10 @@ def _whole(buf: bytes, first_index: int = 0) -> Batch:
 
 def _array(buf: bytes) -> Batch | None:
     return core.fast(_decoders().array.decode, buf, "array", TIMES)
+
+
+def _run(buf: bytes) -> Batch:
+    return core.run(_decoders().array.decode, buf, "array", TIMES)
 
 
 def _lines(buf: bytes) -> Batch | None:
@@ -241,4 +247,5 @@ SHAPE: Shape = Shape(
     unwrap=_unwrap,
     one=_one,
     times=TIMES,
+    run=_run,
 )
