@@ -27,6 +27,9 @@ import msgspec
 import m365parse
 from m365parse.tables import DOCUMENTED_TYPES
 
+from . import api_shapes
+from .api_shapes import SHAPES as API_SHAPES
+
 __all__ = ["MIX", "SHAPES", "Generator", "encode_units", "join_units", "split_units"]
 
 SAMPLES = Path(m365parse.__file__).resolve().parent / "samples"
@@ -62,6 +65,7 @@ SHAPES = {
     "body": 'Event Hubs message bodies {"records": [...]}',
     "lines": "JSON lines (Azure Storage blobs), in blocks",
     "siem": "SIEM REST API responses: JSON arrays of alerts",
+    **API_SHAPES,
 }
 
 _BASE_NS = 1_715_670_000 * 1_000_000_000  # 2024-05-14T07:00:00Z
@@ -479,6 +483,8 @@ def encode_units(shape: str, records: int, batch_size: int, seed: int = 1) -> It
             yield b"".join(encode(gen.record()) + b"\n" for _ in range(n))
         elif shape == "siem":
             yield b"[" + b",".join(encode(gen.alert()) for _ in range(n)) + b"]"
+        elif shape in API_SHAPES:
+            yield from api_shapes.encode(shape, n, n, seed + left)
         else:
             raise ValueError(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
 

@@ -21,6 +21,7 @@ import msgspec
 import m365parse
 from m365parse.tables import RECORD_TYPES, SiemAlert
 
+from . import api_shapes
 from .baselines import map_alert, map_record, pydantic_models
 
 __all__ = ["VARIANTS", "Variant", "Unavailable", "Setup"]
@@ -172,6 +173,8 @@ def _ceiling(shape: str, options: dict[str, Any]) -> Setup:
         return one.decode_lines, len
     if shape == "siem":
         return msgspec.json.Decoder(list[SiemAlert], strict=False).decode, len
+    if shape in api_shapes.SHAPES:
+        return api_shapes.ceiling(shape)
     raise _unknown_shape(shape)
 
 

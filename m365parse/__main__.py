@@ -44,7 +44,7 @@ from typing import Any, BinaryIO, Protocol
 import msgspec
 
 from . import __version__, decode
-from ._output import encode_lines, record_bytes, record_items
+from ._output import encode_line, encode_lines, record_bytes, record_items
 from .errors import InvalidInput, InvalidRecord, MappingError
 from .mappings import RuleSet, normalize, normalize_batch, registry
 from .record import Batch, Record, UnknownRecord
@@ -280,7 +280,7 @@ class JsonLinesWriter:
             parts = []
             for pos, item in zip(positions, items, strict=True):
                 try:
-                    parts.append(encode_lines([item]))
+                    parts.append(encode_line(item))
                 except (TypeError, ValueError) as exc:
                     failed.append((pos, f"cannot be written as JSON: {exc}"))
             return b"".join(parts)
@@ -486,11 +486,12 @@ class _Unclosed:
 def _demo_sources() -> Iterator[Source]:
     import io
 
-    folder = resources.files("m365parse").joinpath("samples")
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            data = entry.read_bytes()
-            yield Source(f"samples/{entry.name}", lambda data=data: io.BytesIO(data), len(data))  # type: ignore[misc]
+    samples = resources.files("m365parse").joinpath("samples")
+    for folder, prefix in ((samples, "samples/"), (samples.joinpath("api"), "samples/api/")):  # api: polled shapes
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".json"):
+                data = entry.read_bytes()
+                yield Source(prefix + entry.name, lambda data=data: io.BytesIO(data), len(data))  # type: ignore[misc]
 
 
 def _file_sources(paths: list[str], stdin: BinaryIO) -> Iterator[Source]:

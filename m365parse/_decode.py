@@ -1,21 +1,27 @@
-"""decode(): shape detection, the one-pass fast path, and the per-record fallback.
+"""decode(): the decoder core: shape dispatch, the one-pass fast path, the per-item fallback.
 
-Contract of this module:
+The shapes themselves (how each is recognised and decoded) are modules of
+``m365parse/shapes/``, listed in :data:`m365parse.shapes.SHAPES`; their contract
+is documented there.  This module holds what every shape shares:
 
-- Input shapes (recognised from the bytes, never configured): an Event Hubs body
-  ``{"records": [...]}``; JSON lines of records (one record is the one-line
-  case; CRLF and blank lines allowed); a JSON array of records or of SIEM alerts;
-  one SIEM alert object; one record pretty-printed over several lines.
-- Fast path: one msgspec decode of the whole input into a tagged union of the
-  per-table record structs (or a list of ``SiemAlert``).  Any failure (unknown
-  table, unknown column, a value that does not fit, bad JSON) sends the input to
-- the fallback: the input is split into records (by msgspec when the JSON is
-  valid, by a tolerant scanner when it is not), each record is decoded on its own
-  by the same union decoder, and a record that still fails is built column by
-  column (``_values.build_struct``), keeping every value it cannot type in
-  ``extra``.  A record that is not a record at all becomes an ``InvalidRecord``.
-- Every input record ends up in exactly one of ``Batch.records`` and
-  ``Batch.errors``.
+- Dispatch: an input opening with ``{`` is offered to each shape's ``sniff``
+  (its first bytes), then decoded as JSON lines of items, then as one JSON
+  value (an envelope a shape ``unwrap``s, or one item); an input opening with
+  ``[`` is offered to each shape's ``array`` fast path.
+- Fast path (:func:`fast`): one msgspec decode of the whole input into a
+  shape's structs.  Any failure (unknown table, unknown column, a value that does
+  not fit, bad JSON) sends the input to
+- the fallback: the input is split into items (by msgspec when the JSON is
+  valid, by the tolerant :func:`split_array` when it is not) and decoded in
+  runs (:func:`decode_each`): the fast path resumes, a run of items at a time
+  through a shape's ``run``, after each item it rejects; that item, and every
+  item of a shape without ``run``, is decoded on its own (:func:`decode_one`): typed by a shape's ``one``, else
+  decoded untyped (:func:`untyped`, the one place that turns an item's bytes
+  into plain values) and built column by column by the shape that
+  ``recognise``s it, keeping every value it cannot type in ``extra``.  An item
+  that is no shape's becomes an ``InvalidRecord``.
+- Every input item ends up in exactly one of ``Batch.records`` and ``Batch.errors``.
+- :class:`Origin`: the bytes records were decoded from, for exact timestamps.
 """
 
 from __future__ import annotations
@@ -23,86 +29,49 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Union
+from typing import Any, Protocol
 
 import msgspec
-from msgspec import Raw, Struct
 
-from ._values import build_struct, coercer
+from ._stdjson import loads, loads_one, utf8
 from .errors import InvalidInput, InvalidRecord
-from .record import ENVELOPE_KEYS, Batch, Record, SiemRecord, UnknownRecord
-from .tables import DOCUMENTED_TYPES, RECORD_TYPES, TABLES, SiemAlert
+from .record import Batch, Record
+from .shapes import DECODE_ERRORS, SHAPES, Reject, Shape
+from .shapes.siem import ALIASES as SIEM_ALIASES
 
-__all__ = ["decode", "decode_lines", "decode_one", "Origin"]
+__all__ = [
+    "decode",
+    "decode_lines",
+    "decode_one",
+    "decode_each",
+    "untyped",
+    "fast",
+    "run",
+    "failed_item",
+    "Origin",
+    "SIEM_ALIASES",
+]
 
-_PREFIX = "AdvancedHunting-"
-_DECODE_ERRORS = (ValueError, RecursionError)  # msgspec.DecodeError and UnicodeDecodeError are ValueErrors
+_DECODE_ERRORS = DECODE_ERRORS
+_RAW_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
+#: The untyped decoder (plain dicts, lists, strings, numbers).
+UNTYPED = msgspec.json.Decoder()
 
-StreamRecord = Union[tuple(RECORD_TYPES.values())]  # type: ignore[valid-type]  # noqa: UP007
-
-
-class _Body(Struct):
-    records: list[StreamRecord]  # type: ignore[valid-type]
-
-
-class _RawBody(Struct):
-    records: list[Raw]
-
-
-_BODY = msgspec.json.Decoder(_Body, strict=False)
-_ARRAY = msgspec.json.Decoder(list[StreamRecord], strict=False)  # type: ignore[valid-type]
-_ONE = msgspec.json.Decoder(StreamRecord, strict=False)
-_SIEM_ARRAY = msgspec.json.Decoder(list[SiemAlert], strict=False)
-_SIEM_ONE = msgspec.json.Decoder(SiemAlert, strict=False)
-_RAW_BODY = msgspec.json.Decoder(_RawBody)
-_RAW_ARRAY = msgspec.json.Decoder(list[Raw])
-_ANY = msgspec.json.Decoder()
-
-_BODY_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"records"[ \t\r\n]*:[ \t\r\n]*\[')
 _WS = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
-
-#: Names by which SIEM REST API fields appear in the various doc versions.
-SIEM_ALIASES = {
-    "ReportId": "ReportID",
-    "IPAddress": "IpAddress",
-    "URL": "Url",
-    "InternalIPV4List": "InternalIPv4List",
-    "ThreatFamilyName": "ThreatFamily",
-    "LastProccesedTimeUtc": "LastProcessedTimeUtc",
-}
-_SIEM_KEYS = frozenset(SiemAlert.__struct_fields__) | frozenset(SIEM_ALIASES)
-_SIEM_SPELLINGS = {name: alias for alias, name in SIEM_ALIASES.items()}
-_ENVELOPE_PLAN = coercer(Record)
 
 
 # --- where records came from (for timestamp_ns) ---------------------------------
 
 
-def _times_structs() -> tuple[type[Struct], type[Struct]]:
-    names = sorted({col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime"})
-    props = msgspec.defstruct("_PropsTimes", [(name, Any, None) for name in names])
-    view = msgspec.defstruct(
-        "_TimesView",
-        [
-            ("time", Any, None),
-            ("_TimeReceivedBySvc", Any, None),
-            ("AlertTime", Any, None),
-            ("LastProcessedTimeUtc", Any, None),
-            *((alias, Any, None) for alias, name in SIEM_ALIASES.items() if name.endswith(("Time", "TimeUtc"))),
-            ("properties", Union[props, None], None),  # noqa: UP007
-        ],
-    )
-    return view, msgspec.defstruct("_TimesBody", [("records", list[view])])  # type: ignore[valid-type]
+class Times(Protocol):
+    """How a shape finds the text of a datetime of its records again (see :class:`Origin`)."""
 
+    def load(self, data: bytes, layout: str, typed: bool) -> Any:
+        """The per-record views of ``data`` laid out as ``layout``, typed (datetime strings only) or untyped."""
 
-#: The datetime strings of one record and nothing else: what timestamp_ns reads again.
-_TimesView, _TimesBody = _times_structs()
-_TIMES: dict[str, msgspec.json.Decoder[Any]] = {
-    "body": msgspec.json.Decoder(_TimesBody),
-    "array": msgspec.json.Decoder(list[_TimesView]),  # type: ignore[valid-type]
-    "one": msgspec.json.Decoder(_TimesView),
-}
+    def text(self, view: Any, record: Record, column: str, envelope: bool) -> Any:
+        """The text of ``column`` in ``view``, the view of ``record``; None when absent."""
 
 
 class Origin:
@@ -110,38 +79,27 @@ class Origin:
 
     msgspec rounds datetimes to the microsecond; Kusto sends 100 ns ticks.  The
     first :func:`m365parse.timestamp_ns` call on a record of this origin decodes
-    the datetime strings (and nothing else) of every record of the origin once.
+    the datetime strings (and nothing else) of every record of the origin once,
+    with the ``times`` reader of the shape the records are of.
     """
 
-    __slots__ = ("_data", "_shape", "_views")
+    __slots__ = ("_data", "_shape", "_times", "_views")
 
-    def __init__(self, data: bytes, shape: str) -> None:
+    def __init__(self, data: bytes, shape: str, times: Times) -> None:
         self._data = data
-        self._shape = shape  # "body", "bodies" (one per line), "array", "lines", "one"
+        self._shape = shape  # the layout: "body", "bodies" (one per line), "array", "lines", "one", ...
+        self._times = times
         self._views: list[Any] | None = None
 
     def __repr__(self) -> str:
         return f"<m365parse origin: {self._shape}, {len(self._data)} bytes>"
-
-    def _load(self, typed: bool) -> Any:
-        data, shape = self._data, self._shape
-        if shape == "lines":
-            return (_TIMES["one"] if typed else _ANY).decode_lines(data)
-        if shape == "bodies":
-            if typed:
-                return [view for body in _TIMES["body"].decode_lines(data) for view in body.records]
-            return [v for body in _ANY.decode_lines(data) if isinstance(body, dict) for v in body.get("records") or []]
-        value = _TIMES[shape].decode(data) if typed else _ANY.decode(data)
-        if shape == "body":
-            return value.records if typed else value.get("records") if isinstance(value, dict) else None
-        return [value] if shape == "one" else value
 
     def _views_list(self) -> list[Any]:
         if self._views is None:
             views: Any = None
             for typed in (True, False):
                 try:
-                    views = self._load(typed)
+                    views = self._times.load(self._data, self._shape, typed)
                     break
                 except _DECODE_ERRORS:
                     continue
@@ -153,14 +111,7 @@ class Origin:
         views = self._views if self._views is not None else self._views_list()
         if not 0 <= pos < len(views):
             return None
-        view = views[pos]
-        if not envelope and record._table != "SiemAlert":
-            view = view.get("properties") if isinstance(view, dict) else getattr(view, "properties", None)
-        text = view.get(column) if isinstance(view, dict) else getattr(view, column, None)
-        if text is None and record._table == "SiemAlert" and column in _SIEM_SPELLINGS:
-            alias = _SIEM_SPELLINGS[column]  # the alert used another doc version's name
-            text = view.get(alias) if isinstance(view, dict) else getattr(view, alias, None)
-        return text
+        return self._times.text(views[pos], record, column, envelope)
 
 
 # --- input handling ---------------------------------------------------------------
@@ -170,7 +121,7 @@ def _to_bytes(data: object) -> bytes:
     if isinstance(data, bytes):
         return data
     if isinstance(data, str):
-        # Lone surrogates become invalid UTF-8: the record holding them fails alone.
+        # Lone surrogates become UTF-8-encoded surrogates: read by the standard library.
         return data.encode("utf-8", "surrogatepass")
     if isinstance(data, (bytearray, memoryview)):
         return bytes(data)  # records refer to the input: take an immutable copy
@@ -214,7 +165,7 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
     Raises :class:`InvalidInput` when the input is not JSON at all or not one of
     these shapes; no other exception escapes.
     """
-    buf = _to_bytes(data)
+    buf = utf8(_to_bytes(data))  # UTF-16 and UTF-32 as json.loads recognises them
     start = _first(buf)
     if start == len(buf):
         return Batch([], [])
@@ -222,8 +173,9 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
         buf = buf[start:]
     lead = buf[0]
     if lead == 0x7B:  # {
-        if _BODY_START.match(buf):
-            return _decode_body(buf)
+        for shape in SHAPES:
+            if shape.sniff is not None and shape.whole is not None and shape.sniff(buf):
+                return shape.whole(buf, 0)
         return _decode_objects(buf)
     if lead == 0x5B:  # [
         return _decode_array(buf)
@@ -234,27 +186,50 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
     )
 
 
-def _fast(decode: Callable[[bytes], list[Any]], buf: bytes, shape: str, alerts: bool = False) -> Batch | None:
+def fast(
+    decode: Callable[[bytes], list[Any]],
+    buf: bytes,
+    layout: str,
+    times: Times,
+    wrap: Callable[..., Record] | None = None,
+) -> Batch | None:
     """The one-pass decode of ``buf``; None when anything in it needs the fallback.
 
-    ``decode`` gives the records, or with ``alerts`` the SIEM alerts to wrap.
+    ``decode`` gives the records, or with ``wrap`` the items that ``wrap(properties=item)``
+    makes records of.  Each record gets its :class:`Origin` (``buf`` laid out as
+    ``layout``, read with ``times``) and position.
     """
     try:
         items = decode(buf)
     except _DECODE_ERRORS:
         return None
+    return _batch(items, buf, layout, times, wrap)
+
+
+def run(
+    decode: Callable[[bytes], list[Any]],
+    buf: bytes,
+    layout: str,
+    times: Times,
+    wrap: Callable[..., Record] | None = None,
+) -> Batch:
+    """:func:`fast`, raising the decoder's error (whose message names the item that failed)."""
+    return _batch(decode(buf), buf, layout, times, wrap)
+
+
+def _batch(items: list[Any], buf: bytes, layout: str, times: Times, wrap: Callable[..., Record] | None) -> Batch:
     # (origin, position) rather than a list in the origin: no reference cycle,
     # so a batch is freed as soon as it is dropped.  The loop makes no cycles
     # either, so the collector is off while it runs: the tuples it allocates
     # would otherwise set off collections that walk every live object, again
     # and again, on a large input (msgspec keeps it off while decoding, too).
-    origin = Origin(buf, shape)
+    origin = Origin(buf, layout, times)
     enabled = gc.isenabled()
     gc.disable()
     records: list[Record]
     try:
-        if alerts:
-            records = [SiemRecord(properties=alert, _src=(origin, pos)) for pos, alert in enumerate(items)]
+        if wrap is not None:
+            records = [wrap(properties=item, _src=(origin, pos)) for pos, item in enumerate(items)]
         else:
             records = items
             for pos, record in enumerate(records):
@@ -265,74 +240,64 @@ def _fast(decode: Callable[[bytes], list[Any]], buf: bytes, shape: str, alerts: 
     return Batch(records, [])
 
 
-def _body_records(buf: bytes) -> list[Record]:
-    return _BODY.decode(buf).records
+_FAILED_ITEM = re.compile(r" - at `\$(?:\.records)?\[(\d+)\]")
 
 
-_NO_ALERT = SiemAlert()
+def failed_item(exc: BaseException) -> int | None:
+    """The position of the item a one-pass decode failed at (msgspec's path ``$[i]...`` or
+    ``$.records[i]...``); None when the error does not say (bad JSON, a check of the shape)."""
+    m = _FAILED_ITEM.search(str(exc)) if isinstance(exc, ValueError) else None
+    return int(m.group(1)) if m is not None else None
 
 
-def _siem_alerts(buf: bytes) -> list[SiemAlert]:
-    alerts = _SIEM_ARRAY.decode(buf)
-    for alert in alerts:
-        if alert.AlertId is None and alert == _NO_ALERT:
-            # {} has none of an alert's fields: it is not an alert (the per-record path says so)
-            raise ValueError("an empty object in a SIEM alert array")
-    return alerts
-
-
-def _bodies_records(buf: bytes) -> list[Record]:
-    return [record for body in _BODY.decode_lines(buf) for record in body.records]
-
-
-def _decode_body(buf: bytes, first_index: int = 0) -> Batch:
-    fast = _fast(_body_records, buf, "body")
-    if fast is not None:
-        return fast
-    try:
-        raws: list[Any] = _RAW_BODY.decode(buf).records
-    except _DECODE_ERRORS:
-        pass
-    else:
-        return _decode_each(raws, "$.records", first_index=first_index)
-    lines = _nonblank_lines(buf)
-    if sum(1 for line in lines if _BODY_START.match(line)) > 1:
-        # Event Hubs bodies one per line, as consumers often dump them.
-        return decode_lines(buf, first_index)
-    raws = _split_array(buf, _BODY_START.match(buf).end() - 1)  # type: ignore[union-attr]
-    return _decode_each(raws, "$.records", first_index=first_index)
-
-
-def _nonblank_lines(buf: bytes) -> list[bytes]:
-    # A BOM may open any line: blobs saved with one and concatenated.
+def nonblank_lines(buf: bytes) -> list[bytes]:
+    """The non-blank lines of ``buf``, stripped (a BOM may open any line: blobs saved with one and concatenated)."""
     return [line for line in (raw.strip(_WS).removeprefix(_BOM) for raw in buf.split(b"\n")) if line]
 
 
+def several_values(buf: bytes) -> bool:
+    """Whether ``buf`` is JSON lines of several values: more than one line, the first one JSON by itself."""
+    lines = nonblank_lines(buf)
+    if len(lines) < 2:
+        return False
+    try:
+        UNTYPED.decode(lines[0])
+    except _DECODE_ERRORS:
+        return False
+    return True
+
+
 def _decode_array(buf: bytes) -> Batch:
-    fast = _fast(_ARRAY.decode, buf, "array") or _fast(_siem_alerts, buf, "array", alerts=True)
-    if fast is not None:
-        return fast
+    for shape in SHAPES:
+        if shape.array is not None:
+            batch = shape.array(buf)
+            if batch is not None:
+                return batch
     try:
         raws: list[Any] = _RAW_ARRAY.decode(buf)
     except _DECODE_ERRORS:
-        raws = _split_array(buf, 0)
-    return _decode_each(raws, "$")
+        raws = split_array(buf, 0)
+    return decode_each(raws, "$")
 
 
 def _decode_objects(buf: bytes) -> Batch:
-    fast = _fast(_ONE.decode_lines, buf, "lines")
-    if fast is not None:
-        return fast
-    # One JSON value (a SIEM alert, a pretty-printed record, or a body whose
-    # "records" is not the first key)?
+    for shape in SHAPES:
+        if shape.lines is not None:
+            batch = shape.lines(buf)
+            if batch is not None:
+                return batch
+    # One JSON value (one item pretty-printed, or an envelope whose keys come in another order)?
     try:
-        value = _ANY.decode(buf)
+        value = loads_one(buf)  # msgspec, else json.loads when it may be one value
     except _DECODE_ERRORS:
         value = _NOT_ONE
     if value is not _NOT_ONE:
-        if isinstance(value, dict) and isinstance(value.get("records"), list) and not _looks_like_record(value):
-            del value
-            return _decode_each(_RAW_BODY.decode(buf).records, "$.records")  # each record's own bytes
+        if isinstance(value, dict):
+            for shape in SHAPES:
+                if shape.unwrap is not None:
+                    batch = shape.unwrap(value, buf, 0)
+                    if batch is not None:
+                        return batch
         del value  # decode_one() decodes the record again: never hold two copies of it
         item = decode_one(buf, 0, "$")
         return Batch([item], []) if isinstance(item, Record) else Batch([], [item])
@@ -349,8 +314,9 @@ def _decode_objects(buf: bytes) -> Batch:
 _NOT_ONE = object()
 
 
-def _looks_like_record(value: dict[str, Any]) -> bool:
-    return "category" in value or "properties" in value or any(k in _SIEM_KEYS for k in value)
+def recognised(value: dict[str, Any]) -> bool:
+    """Whether some shape recognises the untyped object ``value`` as one of its items."""
+    return any(shape.recognise(value) for shape in SHAPES)
 
 
 def _is_not_an_object(error: InvalidRecord) -> bool:
@@ -360,67 +326,198 @@ def _is_not_an_object(error: InvalidRecord) -> bool:
 
 
 def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True) -> Batch:
-    """Decode a block of complete JSON lines: records, SIEM alerts or whole Event Hubs bodies.
+    """Decode a block of complete JSON lines: items of any shape, or whole envelopes (Event Hubs bodies).
 
     A line that is none of these is an error; record indexes start at ``first_index``.
     """
-    fast = (_fast(_ONE.decode_lines, buf, "lines") if try_fast else None) or _fast(_bodies_records, buf, "bodies")
-    if fast is not None:
-        return fast
+    if try_fast:
+        for shape in SHAPES:
+            if shape.lines is not None:
+                batch = shape.lines(buf)
+                if batch is not None:
+                    return batch
+    for shape in SHAPES:
+        if shape.bodies is not None:
+            batch = shape.bodies(buf)
+            if batch is not None:
+                return batch
     records: list[Record] = []
     errors: list[InvalidRecord] = []
     index = first_index
-    for line in _nonblank_lines(buf):
-        if _BODY_START.match(line):
-            batch = _decode_body(line, index)
+    items: list[bytes] = []  # lines of one item each, decoded in runs (decode_each)
+
+    def flush() -> None:
+        nonlocal index
+        if items:
+            batch = decode_each(items, None, index)
+            records.extend(batch.records)
+            errors.extend(batch.errors)
+            index += len(items)
+            items.clear()
+
+    for line in nonblank_lines(buf):
+        whole = _sniffed(line)
+        if whole is not None:
+            flush()
+            batch = whole.whole(line, index)  # type: ignore[misc]
             records += batch.records
             errors += batch.errors
             index += len(batch.records) + len(batch.errors)
             continue
-        item = decode_one(line, index, "$")
-        if isinstance(item, Record):
-            records.append(item)
-        else:
-            errors.append(item)
-        index += 1
+        items.append(line)
+    flush()
     return Batch(records, errors)
 
 
-def _decode_each(raws: list[Any], prefix: str, first_index: int = 0) -> Batch:
-    """Decode the elements of one array (``prefix`` is its path) one by one."""
+def _sniffed(buf: bytes) -> Shape | None:
+    for shape in _WHOLE_SHAPES:
+        if shape.sniff(buf):  # type: ignore[misc]
+            return shape
+    return None
+
+
+#: The shapes that claim a whole input by its first bytes (asked once per line of JSON lines).
+_WHOLE_SHAPES = tuple(shape for shape in SHAPES if shape.sniff is not None and shape.whole is not None)
+
+
+#: Items a run starts with after a failure; a run that decodes doubles the next one.
+_RUN = 32
+
+
+def decode_each(
+    raws: list[Any],
+    prefix: str | None,
+    first_index: int = 0,
+    *,
+    shape: Shape | None = None,
+    failed_at: int | None = None,
+) -> Batch:
+    """Decode the elements of one array (``prefix`` is its path), resuming the fast path.
+
+    The items are decoded in runs by the ``run`` hook of ``shape`` (else of the shape
+    of the item decoded last): each run is one msgspec decode of the items joined
+    into an array.  A run that fails at an item decodes the items before it in one
+    run, that item on its own (:func:`decode_one`), and goes on after it; so a bad
+    item costs about itself and one run, not the whole array.  ``failed_at`` is
+    where a one-pass decode of the whole array failed, when known.  Every item
+    ends up a record or an error, as if each were decoded on its own.  A
+    ``prefix`` of None: the items are JSON lines, each a document (path ``$``).
+    """
     records: list[Record] = []
     errors: list[InvalidRecord] = []
-    for pos, raw in enumerate(raws):
-        item = decode_one(raw, first_index + pos, f"{prefix}[{pos}]")
+    n = len(raws)
+    size = _RUN
+    if failed_at is not None and 0 <= failed_at < n and shape is not None and shape.run is not None:
+        size = failed_at  # the items before the one that failed decode in one run
+    else:
+        failed_at = None
+
+    def one(at: int) -> Shape | None:
+        path = "$" if prefix is None else f"{prefix}[{at}]"
+        item, found = _decode_one(raws[at], first_index + at, path)
         if isinstance(item, Record):
             records.append(item)
         else:
             errors.append(item)
+        return found
+
+    # No cycles are made here: the collector stays off, as in fast() (else every run's
+    # objects set off collections that walk the records of the runs before it).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _runs(raws, size=size, shape=shape, failed_at=failed_at, one=one, records=records)
+    finally:
+        if enabled:
+            gc.enable()
     return Batch(records, errors)
+
+
+def _runs(
+    raws: list[Any],
+    *,
+    size: int,
+    shape: Shape | None,
+    failed_at: int | None,
+    one: Callable[[int], Shape | None],
+    records: list[Record],
+) -> None:
+    """The loop of :func:`decode_each`: runs of ``shape``, and ``one(i)`` for an item on its own."""
+    n = len(raws)
+    pos = 0
+    while pos < n:
+        if shape is None or shape.run is None or size < 1 or pos == failed_at:
+            found = one(pos)
+            pos += 1
+            if found is not None and found.run is not None:
+                shape = found
+            size = max(size, _RUN)
+            continue
+        chunk = raws[pos : pos + size]
+        try:
+            batch = shape.run(b"[" + b",".join(chunk) + b"]")
+        except _DECODE_ERRORS as exc:
+            bad = failed_item(exc)
+            if bad is None or bad >= len(chunk):
+                # Not said where: halve the run; a run of one is that item on its own.
+                if len(chunk) == 1:
+                    shape = one(pos) or shape
+                    pos += 1
+                    size = _RUN
+                else:
+                    size = len(chunk) // 2
+                continue
+            if bad:
+                size = bad  # decodes: the items before the first that failed
+                continue
+            shape = one(pos) or shape
+            pos += 1
+            size = _RUN
+            continue
+        if len(batch.records) != len(chunk):  # pragma: no cover - a run gives one record per item
+            raise AssertionError("a run lost items")
+        records += batch.records
+        pos += len(chunk)
+        size = 2 * len(chunk)
+
+
+def untyped(raw: Any) -> Any:
+    """One item's bytes as plain JSON values; raises ``ValueError`` when they are not JSON.
+
+    The one place where the per-item path decodes without types.
+    """
+    return loads(raw)  # msgspec, else json.loads: lone surrogates, NaN, 1e400
 
 
 def decode_one(raw: Any, index: int, path: str) -> Record | InvalidRecord:
-    """Decode one record (streamed or SIEM alert) from its own bytes; never raises."""
+    """Decode one item (of any shape) from its own bytes; never raises."""
+    return _decode_one(raw, index, path)[0]
+
+
+def _decode_one(raw: Any, index: int, path: str) -> tuple[Record | InvalidRecord, Shape | None]:
+    """:func:`decode_one`, and the shape whose item it was (None for an error)."""
+    for shape in SHAPES:
+        if shape.one is not None:
+            try:
+                record = shape.one(raw)
+            except _DECODE_ERRORS:
+                continue
+            record._src = (Origin(bytes(raw), "one", shape.times), 0)
+            return record, shape
     try:
-        record: Record = _ONE.decode(raw)
-    except _DECODE_ERRORS:
-        pass
-    else:
-        record._src = (Origin(bytes(raw), "one"), 0)
-        return record
-    try:
-        value = _ANY.decode(raw)
+        value = untyped(raw)
     except _DECODE_ERRORS as exc:
-        return InvalidRecord(index, path, f"not JSON: {_describe(exc)}", bytes(raw))
+        return InvalidRecord(index, path, f"not JSON: {describe(exc)}", bytes(raw)), None
     try:
-        built = _build(value, path, raw)
-    except _Reject as rej:
-        return InvalidRecord(index, rej.path, rej.reason, bytes(raw))
-    built._src = (Origin(bytes(raw), "one"), 0)
-    return built
+        built, shape = _build(value, path, raw)
+    except Reject as rej:
+        return InvalidRecord(index, rej.path, rej.reason, bytes(raw)), None
+    built._src = (Origin(bytes(raw), "one", shape.times), 0)
+    return built, shape
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """A decode error, said for an ``InvalidRecord`` reason."""
     if isinstance(exc, RecursionError):
         return "nested too deeply to decode"
     if isinstance(exc, UnicodeDecodeError):
@@ -428,79 +525,24 @@ def _describe(exc: BaseException) -> str:
     return str(exc)
 
 
-class _Reject(Exception):
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-
-
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """The JSON type name of a decoded value, for error messages."""
     return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
         type(value), "number"
     )
 
 
-def _build(value: Any, path: str, raw: Any) -> Record:
-    """Build a record from an untyped value, column by column."""
+def _build(value: Any, path: str, raw: Any) -> tuple[Record, Shape]:
+    """Build a record from an untyped value by the first shape that recognises it."""
     if not isinstance(value, dict):
-        raise _Reject(path, f"expected a JSON object (a record or a SIEM alert), got {_type_name(value)}")
-    if "category" not in value and "properties" not in value:
-        if any(key in _SIEM_KEYS for key in value):
-            return _build_siem(value, raw)
-        raise _Reject(
-            path,
-            "object is neither a Streaming API record (no `category` and `properties`) nor a SIEM alert",
-        )
-    category = value.get("category")
-    if not isinstance(category, str):
-        what = "missing" if "category" not in value else f"a {_type_name(category)}, not a string"
-        raise _Reject(f"{path}.category", f"`category` is {what}")
-    props = value.get("properties")
-    if not isinstance(props, dict):
-        what = "missing" if "properties" not in value else f"a {_type_name(props)}, not an object"
-        raise _Reject(f"{path}.properties", f"`properties` is {what}")
-    envelope: dict[str, Any] = {}
-    envelope_extra: dict[str, Any] = {}
-    for key, item in value.items():
-        if key in ("category", "properties"):
-            continue
-        convert = _ENVELOPE_PLAN.get(key) if key in ENVELOPE_KEYS else None
-        if convert is None:
-            envelope_extra[key] = item
-            continue
-        ok, converted = convert(item) if item is not None else (True, None)
-        if ok:
-            envelope[key] = converted
-        else:
-            envelope_extra[key] = item
-    table = category[len(_PREFIX) :] if category.startswith(_PREFIX) else None
-    record_type = RECORD_TYPES.get(table) if table is not None else None
-    if record_type is None:
-        return UnknownRecord(category=category, properties=props, envelope_extra=envelope_extra, **envelope)
-    struct, extra = build_struct(TABLES[table], props)  # type: ignore[index]
-    return record_type(properties=struct, extra=extra, envelope_extra=envelope_extra, **envelope)
-
-
-def _build_siem(value: dict[str, Any], raw: Any) -> Record:
-    try:
-        alert = _SIEM_ONE.decode(raw)
-    except _DECODE_ERRORS:
-        pass
-    else:
-        return SiemRecord(properties=alert)
-    renamed: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for key, item in value.items():
-        canonical = SIEM_ALIASES.get(key)
-        if canonical is not None and canonical not in value:
-            renamed[canonical] = item
-        elif canonical is not None:
-            extra[key] = item
-        else:
-            renamed[key] = item
-    built, more = build_struct(SiemAlert, renamed)
-    extra.update(more)
-    return SiemRecord(properties=built, extra=extra)
+        raise Reject(path, f"expected a JSON object (a record or a SIEM alert), got {type_name(value)}")
+    for shape in SHAPES:
+        if shape.recognise(value):
+            return shape.build(value, raw, path), shape
+    raise Reject(
+        path,
+        "object is neither a Streaming API record (no `category` and `properties`) nor a SIEM alert",
+    )
 
 
 # --- tolerant splitting of a broken JSON array -------------------------------------
@@ -509,7 +551,7 @@ _STRUCTURAL = re.compile(rb'[\[\]{}",]')
 _STRING_END = re.compile(rb'["\\]')
 
 
-def _split_array(buf: bytes, open_pos: int) -> list[bytes]:
+def split_array(buf: bytes, open_pos: int) -> list[bytes]:
     """Split the elements of the JSON array opening at ``open_pos`` without decoding them.
 
     Works on input msgspec rejects (invalid UTF-8, a syntax error or truncation

@@ -29,10 +29,11 @@ from typing import Any
 import msgspec
 from msgspec import Raw, Struct
 
+from ._json import encode
 from ._values import ExactDatetime, exact_iso
 from .record import Record, SiemRecord, UnknownRecord
 
-__all__ = ["encode_lines", "record_items", "record_bytes"]
+__all__ = ["encode_lines", "encode_line", "record_items", "record_bytes"]
 
 
 def _enc_hook(value: Any) -> Any:
@@ -52,6 +53,15 @@ def encode_lines(items: Sequence[Any]) -> bytes:
     then encode the items one by one to find it.
     """
     return _ENCODER.encode_lines(items)
+
+
+def encode_line(item: Any) -> bytes:
+    """One item as a JSON line; lone surrogates in its strings written as ``\\udXXX`` escapes.
+
+    The per-item path after :func:`encode_lines` failed: raises ``TypeError`` or
+    ``ValueError`` only for an item that no JSON can hold.
+    """
+    return encode(item, enc_hook=_enc_hook) + b"\n"
 
 
 # --- records -------------------------------------------------------------------------

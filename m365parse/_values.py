@@ -187,8 +187,11 @@ def _exact_ns(text: str, approx: int) -> int:
 def timestamp_ns(record: Record, column: str) -> int | None:
     """The exact value of a datetime column in nanoseconds since the epoch.
 
-    ``column`` is a column of ``record.properties`` or an envelope timestamp
-    (``"time"``, ``"_TimeReceivedBySvc"``).  All 7 fractional digits that Defender
+    ``column`` is a column of ``record.properties``, an envelope timestamp
+    (``"time"``, ``"_TimeReceivedBySvc"``), or the JSON path of a datetime at any
+    depth of an API record's nested ``properties`` (``"evidence[0].createdDateTime"``,
+    ``"$.alerts[1].evidence[0].createdDateTime"``; ``$`` is the item, members
+    ``.name`` or ``["name"]``, list items ``[n]``).  All 7 fractional digits that Defender
     sends are kept (a ``datetime`` keeps 6).  Returns ``None`` when the value is
     absent.  Raises :class:`m365parse.InvalidColumn` when the record has no such
     datetime column.  For records of unknown tables the value is read from the
@@ -251,6 +254,12 @@ def _datetime_value(record: Record, column: str) -> datetime | int | None:
     props = record.properties
     if column in ("time", "_TimeReceivedBySvc"):
         value = getattr(record, column)
+    elif "." in column or "[" in column:
+        value, untyped = _walk(props, column)
+        if untyped and isinstance(value, str):
+            return parse_ns(value)  # inside an untyped part of the record
+        if value is _MISSING:
+            raise InvalidColumn(f"{record.table} has no value at {column!r}")
     elif isinstance(props, dict):
         raw = props.get(column)
         return parse_ns(raw) if isinstance(raw, str) else None
@@ -262,6 +271,57 @@ def _datetime_value(record: Record, column: str) -> datetime | int | None:
     if value is not None and not isinstance(value, datetime):
         raise InvalidColumn(f"{record.table}.{column} is not a datetime column")
     return value
+
+
+_MISSING: Any = object()
+_STEP = re.compile(r'\.([^.\[]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def path_steps(column: str) -> list[str | int] | None:
+    """The steps of a JSON path below an item (``$.evidence[2].createdDateTime``, ``$`` optional); None if malformed."""
+    text = column[1:] if column.startswith("$") else column
+    if text and text[0] not in ".[":
+        text = "." + text
+    steps: list[str | int] = []
+    pos = 0
+    while pos < len(text):
+        m = _STEP.match(text, pos)
+        if m is None:
+            return None
+        name, index, quoted = m.groups()
+        steps.append(name if name is not None else int(index) if index is not None else msgspec.json.decode(quoted))
+        pos = m.end()
+    return steps
+
+
+def resolve_path(value: Any, column: str) -> Any:
+    """The value at JSON path ``column`` below ``value`` (structs, dicts, lists); ``_MISSING`` when there is none."""
+    return _walk(value, column)[0]
+
+
+def _walk(value: Any, column: str) -> tuple[Any, bool]:
+    """(the value at ``column``, whether it is a member of an untyped dict)."""
+    steps = path_steps(column)
+    if steps is None:
+        return _MISSING, False
+    untyped = False
+    for step in steps:
+        if value is None:
+            return None, untyped
+        if isinstance(step, int):
+            if not isinstance(value, list) or not 0 <= step < len(value):
+                return _MISSING, False
+            value = value[step]
+        elif isinstance(value, dict):
+            value, untyped = value.get(step, _MISSING), True
+        elif isinstance(value, msgspec.Struct):
+            names = dict(zip(value.__struct_encode_fields__, value.__struct_fields__, strict=True))
+            if step not in names:
+                return _MISSING, False
+            value, untyped = getattr(value, names[step]), False
+        else:
+            return _MISSING, False
+    return value, untyped
 
 
 def exact_datetime(record: Record, column: str) -> ExactDatetime | None:
@@ -470,6 +530,10 @@ def _resolve_refs(root: Any, ids: dict[str, Any]) -> Any:
 
 Converter = Callable[[Any], tuple[bool, Any]]
 
+# A string holding a lone surrogate (read by the standard library) is no number,
+# boolean or datetime; msgspec says so with UnicodeEncodeError.
+_MISFIT = (msgspec.ValidationError, UnicodeEncodeError)
+
 
 def _str_converter(value: Any) -> tuple[bool, Any]:
     return (True, value) if isinstance(value, str) else (False, None)
@@ -498,7 +562,7 @@ def _lax_converter(annotation: Any) -> Converter:
     def convert(value: Any) -> tuple[bool, Any]:
         try:
             return True, msgspec.convert(value, target, strict=False)
-        except msgspec.ValidationError:
+        except _MISFIT:
             pass
         if value == "":
             return True, None
@@ -510,13 +574,13 @@ def _lax_converter(annotation: Any) -> Converter:
 def _timestamp_converter(value: Any) -> tuple[bool, Any]:
     try:
         return True, msgspec.convert(value, Union[Timestamp, None], strict=False)  # noqa: UP007
-    except msgspec.ValidationError:
+    except _MISFIT:
         pass
     if value == "":
         return True, None
     try:
         naive = msgspec.convert(value, datetime, strict=False)
-    except msgspec.ValidationError:
+    except _MISFIT:
         return False, None
     return True, naive.replace(tzinfo=timezone.utc)  # Defender's clock is UTC
 
@@ -551,6 +615,30 @@ def coercer(struct_type: type[msgspec.Struct]) -> dict[str, Converter]:
     return plan
 
 
+_PLANS: dict[type, dict[str, tuple[str, Converter, str]]] = {}
+
+
+def _plan(struct_type: type[msgspec.Struct]) -> dict[str, tuple[str, Converter, str]]:
+    """Every key that fills an attribute -> (attribute, converter, the attribute's wire name).
+
+    The keys are the wire names of the fields (what the one-pass decode reads) and
+    the other spellings the struct declares in ``_variants`` (``Isp`` of a table
+    whose records carry ``ISP``).  Built once per type.
+    """
+    plan = _PLANS.get(struct_type)
+    if plan is None:
+        convert = coercer(struct_type)
+        plan = {
+            f.encode_name: (f.name, convert[f.encode_name], f.encode_name) for f in msgspec.structs.fields(struct_type)
+        }
+        wire_of = {name: wire for wire, (name, _, _) in plan.items()}
+        for key, attribute in getattr(struct_type, "_variants", {}).items():
+            wire = wire_of[attribute]
+            plan.setdefault(key, (attribute, plan[wire][1], wire))
+        _PLANS[struct_type] = plan
+    return plan
+
+
 def build_struct(
     struct_type: type[msgspec.Struct], values: dict[str, Any]
 ) -> tuple[msgspec.Struct, dict[str, Any]]:
@@ -558,14 +646,21 @@ def build_struct(
 
     Returns the struct and the ``extra`` dict: undeclared keys, and the original
     value of every declared column whose value did not fit (that column is None).
+    A column that arrives under two spellings (``ISP`` and ``Isp``) is filled from
+    the spelling real records carry (the wire name, the key ``to_dict()`` writes)
+    and the other one is kept in ``extra`` as it arrived, whatever their order.
     """
-    plan = coercer(struct_type)
+    plan = _plan(struct_type)
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in values.items():
-        convert = plan.get(key)
-        if convert is None:
+        entry = plan.get(key)
+        if entry is None:
             extra[key] = value
+            continue
+        attribute, convert, wire = entry
+        if key != wire and wire in values:
+            extra[key] = value  # both spellings: the wire one fills the attribute
             continue
         if value is None:
             continue
@@ -573,5 +668,5 @@ def build_struct(
         if not ok:
             extra[key] = value
         elif converted is not None:
-            kwargs[key] = converted
+            kwargs[attribute] = converted
     return struct_type(**kwargs), extra

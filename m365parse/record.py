@@ -100,7 +100,10 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
     def to_dict(self) -> dict[str, Any]:
         """The record as plain JSON-ready data: ``table``, ``envelope``, ``properties``, ``extra``.
 
-        Columns that are ``None`` are left out; datetimes become UTC ISO 8601
+        Columns that are ``None`` are left out; a column is written under the
+        spelling real records carry, as ``msgspec.json.encode`` writes the struct
+        (``ISP`` of CloudAppEvents, whose attribute is the documented ``Isp``);
+        datetimes become UTC ISO 8601
         strings with every fractional digit that arrived (trailing zeros trimmed),
         so nothing of a 100 ns Kusto timestamp is lost.
         """
@@ -112,13 +115,14 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
         properties: dict[str, Any]
         if isinstance(props, Struct):
             properties = {}
-            for name in props.__struct_fields__:
+            # keys as msgspec encodes the struct: the spelling real records carry (ISP, not Isp)
+            for name, key in zip(props.__struct_fields__, props.__struct_encode_fields__, strict=True):
                 value = getattr(props, name)
                 if value is None:
                     continue
                 if isinstance(value, datetime):
                     value = exact_iso(self, name)
-                properties[name] = value
+                properties[key] = value
         else:
             properties = dict(props)
         return {"table": self.table, "envelope": envelope, "properties": properties, "extra": dict(self.extra)}
@@ -181,8 +185,14 @@ class Batch(Struct):
         errors: one :class:`m365parse.InvalidRecord` per input record that could
             not be decoded, in input order.
 
+        next_link: the page's ``@odata.nextLink`` (the URL of the next page of
+            a paged API response), when it sent one; callers drive the paging.
+        count: the page's ``@odata.count`` (sent with ``$count=true``), when sent.
+
     ``len(records) + len(errors)`` is the number of records in the input.
     """
 
     records: list[Record]
     errors: list[InvalidRecord]
+    next_link: str | None = None
+    count: int | None = None

@@ -52,6 +52,9 @@ def test_suite_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert result["stream"]["status"] == "ok"
     assert result["stream"]["bytes"] >= 2**20
     assert result["import"]["status"] == "ok"
+    assert result["tables30"]["status"] == "ok", result["tables30"]
+    assert result["tables30"]["decode"]["records"] == result["tables30"]["ceiling"]["records"] == 40
+    assert "## All streamed tables (30) in one batch" in proc.stdout
     assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS", "n/a"}
     cli = result["cli"]  # the command line end to end, and streamed (benchmarks/cli.py)
     assert {m: r["status"] for m, r in cli["modes"].items()} == dict.fromkeys(("decode", "decode-whole", "cli", "cli-jsa"), "ok")
@@ -95,3 +98,24 @@ def test_missing_optional_dependency_is_skipped(name: str, monkeypatch: pytest.M
     with pytest.raises(Unavailable) as info:
         VARIANTS[name].setup("body", {})
     assert info.value.status == "skipped"
+
+
+def test_columnar_section_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    """benchmarks/columnar.py end to end, without Spark (its own tests cover it)."""
+    out = tmp_path / "columnar.json"
+    cmd = [sys.executable, "-m", "benchmarks.columnar", "--records", "60", "--batch-size", "20", "--repeat", "1"]
+    cmd += ["--parquet-bytes", "1048576", "--json", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(out.read_text(encoding="utf-8"))
+    variants = result["variants"]
+    assert variants["decode"]["status"] == "ok" and variants["decode"]["rows"] == 60
+    arrow_installed = importlib.util.find_spec("pyarrow") is not None
+    assert variants["to_arrow"]["status"] == ("ok" if arrow_installed else "skipped")
+    for name, r in variants.items():
+        assert r["status"] in {"ok", "skipped", "error"}, (name, r)
+    if arrow_installed:
+        assert variants["to_arrow"]["rows"] == 60
+        assert result["parquet"]["status"] == "ok" and result["parquet"]["rows"] > 0
+    assert "## Columnar output" in proc.stdout
+    assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS", "n/a"}

@@ -25,8 +25,9 @@ def test_demo_decodes_every_table() -> None:
     assert code == 0, err
     tables = {line["table"] for line in lines}
     from m365parse import TABLES
+    from m365parse.api.records import API_RECORD_TYPES
 
-    assert tables == set(TABLES)
+    assert tables == set(TABLES) | set(API_RECORD_TYPES)
     assert err.strip().endswith(f"{len(lines)} records decoded, 0 failed")
     for line in lines:
         assert set(line) == {"table", "envelope", "properties", "extra"}
@@ -43,12 +44,12 @@ def test_files_and_stdin(tmp_path: Path) -> None:
 
 
 def test_problems_go_to_stderr_with_a_count_and_fail(tmp_path: Path) -> None:
-    data = body(record(ProcessId=1), "not a record", record("BehaviorInfo", A=1))
+    data = body(record(ProcessId=1), "not a record", record("FutureBehaviorInfo", A=1))
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"this is not json")
     code, lines, err = _run(["-", str(bad), str(tmp_path / "missing.json")], stdin=data)
     assert code == 1
-    assert [line["table"] for line in lines] == ["DeviceProcessEvents", "BehaviorInfo"]
+    assert [line["table"] for line in lines] == ["DeviceProcessEvents", "FutureBehaviorInfo"]
     assert "<stdin>: record 1: expected a JSON object" in err
     assert f"{bad}: expected a JSON object" in err
     assert "missing.json: cannot read" in err

@@ -25,6 +25,8 @@ from .conftest import ROOT, body, record
 
 GOLDEN = ROOT / "tests" / "golden"
 SAMPLES = ROOT / "m365parse" / "samples"
+#: The demo's inputs, in its order: the table samples, then the polled APIs' shapes.
+DEMO_FILES = sorted(SAMPLES.glob("*.json")) + sorted(SAMPLES.glob("api/*.json"))
 
 
 def _cli(*args: str, stdin: bytes = b"", timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
@@ -120,12 +122,23 @@ def test_record_items_takes_the_fast_path_for_streamed_records(monkeypatch: pyte
 def test_a_record_that_cannot_be_encoded_is_reported_and_the_others_written() -> None:
     data = (json.dumps(record(FileName="a.exe")) + "\n") * 3
     batch = m365parse.decode(data.encode())
-    batch.records[1].properties.FileName = "bad \ud800 surrogate"  # what issue 15's input can hold
+    batch.records[1].properties.FileName = object()  # no JSON holds it
     out = io.BytesIO()
     failed = JsonLinesWriter(out).write(batch.records)
     assert [pos for pos, _ in failed] == [1]
     assert "cannot be written as JSON" in failed[0][1]
     assert len(out.getvalue().splitlines()) == 2
+
+
+def test_a_lone_surrogate_is_written_as_an_escape() -> None:
+    data = (json.dumps(record(FileName="a.exe")) + "\n") * 3
+    batch = m365parse.decode(data.encode())
+    batch.records[1].properties.FileName = "bad \ud800 surrogate"  # what issue 15's input can hold
+    out = io.BytesIO()
+    assert JsonLinesWriter(out).write(batch.records) == []
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3 and b'"bad \\ud800 surrogate"' in lines[1]
+    assert json.loads(lines[1])["properties"]["FileName"] == "bad \ud800 surrogate"
     assert record_bytes(batch.records[1]) == data.splitlines()[1].encode()
 
 
@@ -345,7 +358,7 @@ def test_normalize_with_every_rule_set(name: str) -> None:
     proc = _cli("demo", "--normalize", name)
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
-    records = [r for p in sorted(SAMPLES.glob("*.json")) for r in m365parse.decode(p.read_bytes()).records]
+    records = [r for p in DEMO_FILES for r in m365parse.decode(p.read_bytes()).records]
     assert len(events) == len(records)
     expected = m365parse.normalize_batch(records, name)
     assert events == [json.loads(encode_lines([e])) for e in expected]
@@ -376,7 +389,7 @@ def test_table_keeps_only_those_tables_and_stats_counts() -> None:
     tables = [json.loads(line)["table"] for line in proc.stdout.splitlines()]
     assert set(tables) == {"DeviceEvents", "SiemAlert"}
     err = proc.stderr.decode()
-    n_demo = sum(len(m365parse.decode(p.read_bytes()).records) for p in SAMPLES.glob("*.json"))
+    n_demo = sum(len(m365parse.decode(p.read_bytes()).records) for p in DEMO_FILES)
     skipped = n_demo - len(tables)
     assert f"{len(tables)} records decoded, 0 failed, {skipped} of other tables skipped" in err
     assert f"{tables.count('DeviceEvents'):>10}  DeviceEvents" in err
@@ -464,18 +477,27 @@ def test_run_is_callable_with_streams() -> None:
 
 
 def test_a_record_that_cannot_be_written_goes_to_the_errors_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Issue 15's lone surrogates make the encoder raise: the record is an error, with its index and bytes."""
+    """A record the encoder cannot write (in batch, then on its own) is an error, with its index and bytes."""
     import m365parse.__main__ as cli
 
-    real = cli.encode_lines
+    real, real_one = cli.encode_lines, cli.encode_line
+
+    def unwritable(items: Any) -> bool:
+        rows = [i.get("properties") if isinstance(i, dict) else getattr(i, "properties", None) for i in items]
+        return any(getattr(row, "ProcessId", None) == 2 for row in rows)
 
     def encode(items: Any) -> bytes:
-        rows = [i.get("properties") if isinstance(i, dict) else getattr(i, "properties", None) for i in items]
-        if any(getattr(row, "ProcessId", None) == 2 for row in rows):
-            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        if unwritable(items):
+            raise TypeError("cannot write a value of type object as JSON")
         return real(items)
 
+    def encode_one(item: Any) -> bytes:
+        if unwritable([item]):
+            raise TypeError("cannot write a value of type object as JSON")
+        return real_one(item)
+
     monkeypatch.setattr(cli, "encode_lines", encode)
+    monkeypatch.setattr(cli, "encode_line", encode_one)
     lines = [json.dumps(record(ProcessId=i)).encode() for i in range(4)]
     data = lines[0] + b"\n{broken\n" + b"\n".join(lines[1:]) + b"\n"
     errors = tmp_path / "errors.jsonl"

@@ -14,7 +14,7 @@ LINES = [
     json.dumps(record(ProcessId=1, Timestamp="2024-05-14T08:41:56.5950497Z")),
     json.dumps(record("DeviceNetworkEvents", RemotePort="")),
     "{broken",
-    json.dumps(record("BehaviorInfo", X=1)),
+    json.dumps(record("FutureBehaviorInfo", X=1)),
     json.dumps({"AlertTime": "2020-09-30T14:09:20.35743Z", "AlertId": "a1"}),
 ]
 BLOB = ("\r\n".join(LINES[:2]) + "\r\n\r\n" + "\n".join(LINES[2:])).encode()
@@ -35,7 +35,7 @@ def _summary(batch: m365parse.Batch) -> tuple[list[str], list[int]]:
     return [r.table for r in batch.records], [e.index for e in batch.errors]
 
 
-EXPECTED = (["DeviceProcessEvents", "DeviceNetworkEvents", "BehaviorInfo", "SiemAlert"], [2])
+EXPECTED = (["DeviceProcessEvents", "DeviceNetworkEvents", "FutureBehaviorInfo", "SiemAlert"], [2])
 
 
 def test_same_result_as_decode() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 import m365parse
 from m365parse import ExactDatetime, MappingError, RuleSet, registry
+from m365parse.mappings.registry import ALL
 from m365parse.mappings.transforms import TRANSFORMS, transform
 
 from .conftest import body, record
@@ -86,7 +87,7 @@ def test_nested_output() -> None:
 
 def test_unknown_tables_get_the_star_rules_from_the_dict() -> None:
     rs = RuleSet("unknown", {"*": {"name": "DeviceName", "when": "Timestamp"}, "DeviceEvents": {"x": {"const": 1}}})
-    rec = _rec("BehaviorInfo", DeviceName="h", Timestamp="2024-05-14T08:41:56.5950497Z")
+    rec = _rec("FutureBehaviorInfo", DeviceName="h", Timestamp="2024-05-14T08:41:56.5950497Z")
     out = m365parse.normalize(rec, rs)
     assert out["name"] == "h"
     assert isinstance(out["when"], ExactDatetime) and out["when"].ns == 1715676116_595049700
@@ -247,7 +248,7 @@ def test_column_and_envelope_names_cannot_inject_code(name: str) -> None:
 
 def test_unknown_table_columns_from_rules_are_never_code() -> None:
     rs = RuleSet("inject-unknown", {"*": {"a": "DeviceName"}})
-    rec = _rec("BehaviorInfo", **{"DeviceName": "h", 'x"); import os #': 1})
+    rec = _rec("FutureBehaviorInfo", **{"DeviceName": "h", 'x"); import os #': 1})
     assert m365parse.normalize(rec, rs) == {"a": "h"}
 
 
@@ -293,7 +294,9 @@ def test_broken_plugins_raise_a_clear_error(monkeypatch: pytest.MonkeyPatch, obj
         ("ip", "-", None),
         ("ip", "", None),
         ("ip", "::ffff:10.0.0.1", "10.0.0.1"),
-        ("ip", "2001:0DB8::1", "2001:0DB8::1"),
+        ("ip", "2001:0DB8::1", "2001:db8::1"),
+        ("ip", "fe80:0011:2233:4455:0000:0000:0000:0001", "fe80:11:2233:4455::1"),
+        ("ip", "::ffff:10.0.0.1", "10.0.0.1"),
         ("ip", "999.1.1.1", None),
         ("ip", "C:\\Windows", None),
         ("ip", ["-", "", "192.0.2.9"], "192.0.2.9"),
@@ -368,3 +371,77 @@ def test_jsa_doc_is_current() -> None:
 def test_iso_of_a_naive_datetime_is_utc() -> None:
     naive = datetime(2024, 5, 14, 8, 41, 56, 595050)
     assert transform("iso")(naive) == "2024-05-14T08:41:56.59505Z"
+
+
+def test_table_rules_given_as_functions_are_built_on_first_use() -> None:
+    calls: list[str] = []
+
+    def process_rules() -> dict[str, Any]:
+        calls.append("DeviceProcessEvents")
+        return {"Who": "AccountName"}
+
+    rs = RuleSet("lazy-test", {ALL: {"When": "Timestamp"}, "DeviceProcessEvents": process_rules})
+    assert calls == []
+    derived = rs.derive("lazy-test+", {"DeviceProcessEvents": {"What": "FileName"}})
+    assert calls == []
+    rec = _rec("DeviceProcessEvents", AccountName="avery", FileName="a.exe")
+    assert rs.normalizer(type(rec), "DeviceProcessEvents")(rec)["Who"] == "avery"
+    assert calls == ["DeviceProcessEvents"]
+    assert derived.rules_for("DeviceProcessEvents") == {"When": "Timestamp", "Who": "AccountName", "What": "FileName"}
+    assert calls == ["DeviceProcessEvents"]  # built once, shared by the derived set
+
+
+def test_table_rules_given_as_functions_are_checked_when_built() -> None:
+    rs = RuleSet("lazy-bad", {"DeviceProcessEvents": lambda: {"Who": "NoSuchColumn"}})
+    with pytest.raises(MappingError, match="NoSuchColumn"):
+        rs.rules_for("DeviceProcessEvents")
+    with pytest.raises(MappingError, match="NoSuchColumn"):  # still bad the second time
+        rs.validate()
+    assert "DeviceProcessEvents" in rs.tables()
+
+
+# --- built-in rule sets built on first use ---------------------------------------------
+
+
+def test_import_builds_no_rule_set_and_reads_no_entry_points() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, m365parse\n"
+        "lazy = ['m365parse.mappings.ecs', 'm365parse.mappings.jsa', 'm365parse.mappings.transforms', 'importlib.metadata',\n"
+        "        'm365parse.mappings.ocsf', 'm365parse.mappings.ocsf_transforms', 'm365parse.mappings.ocsf._build',\n"
+        "        'm365parse.mappings.ocsf._schema', 'm365parse.mappings.api_ocsf']\n"
+        "print(sorted(m for m in lazy if m in sys.modules))\n"
+        "body = b'{\"records\": [{\"category\": \"AdvancedHunting-DeviceInfo\", \"properties\": {}}]}'\n"
+        "m365parse.normalize(m365parse.decode(body).records[0], 'jsa')\n"
+        "print(sorted(m for m in lazy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "['m365parse.mappings.jsa', 'm365parse.mappings.transforms']"
+
+
+def test_built_in_names_are_listed_and_taken_before_they_are_built() -> None:
+    reg = registry_module.Registry()
+    built: list[str] = []
+
+    def load() -> RuleSet:
+        built.append("x")
+        return RuleSet("lazy-x", {"*": {"a": "DeviceName"}})
+
+    reg.register_lazy("lazy-x", load)
+    assert "lazy-x" in reg.names() and not built
+    with pytest.raises(MappingError, match="already registered"):
+        reg.register(RuleSet("lazy-x", {"*": {"b": "DeviceName"}}))
+    assert reg.get("lazy-x") is reg.get("lazy-x") and built == ["x"]
+    reg.register_lazy("wrong-name", load)
+    with pytest.raises(MappingError, match="did not load"):
+        reg.get("wrong-name")
+    reg.unregister("wrong-name")
+    assert reg.names() == ["lazy-x"]
+
+
+def test_the_shipped_rule_sets_are_all_listed() -> None:
+    assert {"jsa", "ecs", "ecs+original", "ecs+severity", "ecs+severity+original"} <= set(m365parse.registry.names())
+    assert m365parse.registry.get("ecs+original").name == "ecs+original"

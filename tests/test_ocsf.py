@@ -523,3 +523,161 @@ def test_mapping_doc_is_current() -> None:
 def test_the_rule_set_is_registered_and_nested() -> None:
     assert m365parse.registry.get("ocsf") is OCSF and OCSF.nested
     assert set(OCSF.rules) == {*DOCUMENTED_TYPES, ALL}
+
+
+# --- alerts, incidents and hunting rows of the polled APIs ---------------------------------
+
+API_SAMPLES = sorted((Path(m365parse.__file__).resolve().parent / "samples" / "api").glob("*.json"))
+API_KINDS = ("GraphAlert", "GraphIncident", "MdeAlert", "XdrAlert", "XdrIncident", "HuntingRow")
+
+
+def _api_records(*paths: Path) -> list[m365parse.Record]:
+    out: list[m365parse.Record] = []
+    for path in paths:
+        batch = m365parse.decode(path.read_bytes())
+        assert not batch.errors
+        out += batch.records
+    return out
+
+
+def test_every_api_kind_has_golden_events() -> None:
+    assert {p.parent.name for p in CASES} >= set(API_KINDS)
+    kinds = {r.table for r in _api_records(*API_SAMPLES)}
+    assert kinds >= set(API_KINDS)
+
+
+@pytest.mark.parametrize("path", API_SAMPLES, ids=[p.stem for p in API_SAMPLES])
+def test_api_samples_are_valid_events_and_lose_nothing(path: Path) -> None:
+    for rec in _api_records(path):
+        event = m365parse.normalize(rec, "ocsf")
+        check_event(event)
+        assert event["metadata"]["version"] == "1.8.0" and "datetime" in event["metadata"]["profiles"]
+        text = json.dumps(event)
+        for key, value in rec.to_dict()["properties"].items():
+            for piece in _texts(value):
+                assert piece in text, f"{rec.table}.{key}: {piece!r} is not in the event"
+
+
+def test_api_kinds_take_their_classes() -> None:
+    classes = {r.table: m365parse.normalize(r, "ocsf")["class_uid"] for r in _api_records(*API_SAMPLES)}
+    assert {k: classes[k] for k in API_KINDS} == {
+        "GraphAlert": 2004,
+        "MdeAlert": 2004,
+        "XdrAlert": 2004,
+        "GraphIncident": 2005,
+        "XdrIncident": 2005,
+        "HuntingRow": 0,
+    }
+
+
+def _graph_alert(**props: Any) -> dict[str, Any]:
+    item = {"id": "a1", "title": "t", "serviceSource": "microsoftDefenderForEndpoint", **props}
+    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2", "value": [item]}
+    (rec,) = _api_records_of(json.dumps(page).encode())
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    return event
+
+
+def _api_records_of(data: bytes) -> list[m365parse.Record]:
+    batch = m365parse.decode(data)
+    assert not batch.errors
+    return batch.records
+
+
+@pytest.mark.parametrize(
+    ("classification", "determination", "verdict_id", "verdict"),
+    [
+        ("truePositive", "malware", 2, "True Positive"),
+        ("TruePositive", "Malware", 2, "True Positive"),  # MDE / XDR spell them in Pascal case
+        ("falsePositive", "notMalicious", 1, "False Positive"),
+        ("informationalExpectedActivity", "confirmedUserActivity", 5, "Benign"),
+        ("informationalExpectedActivity", "securityTesting", 6, "Test"),
+        ("falsePositive", "notEnoughDataToValidate", 7, "Insufficient Data"),
+        ("unknown", "unknown", 0, "Unknown"),
+        ("unknownFutureValue", "unknownFutureValue", 99, "unknownFutureValue"),
+        ("somethingNew", None, 99, "somethingNew"),
+    ],
+)
+def test_alert_verdicts(classification: str, determination: str | None, verdict_id: int, verdict: str) -> None:
+    event = _graph_alert(classification=classification, determination=determination)
+    assert (event["verdict_id"], event["verdict"]) == (verdict_id, verdict)
+    assert event["unmapped"]["classification"] == classification  # the mapping is lossy: the raw value stays
+
+
+@pytest.mark.parametrize(
+    ("status", "status_id", "caption"),
+    [("new", 1, "New"), ("inProgress", 2, "In Progress"), ("InProgress", 2, "In Progress"), ("resolved", 4, "Resolved"),
+     ("unknown", 0, "Unknown"), ("unknownFutureValue", 99, "unknownFutureValue")],
+)
+def test_alert_status(status: str, status_id: int, caption: str) -> None:
+    event = _graph_alert(status=status)
+    assert (event["status_id"], event["status"]) == (status_id, caption)
+    assert event["unmapped"]["status"] == status
+
+
+def test_alert_without_classification_or_time() -> None:
+    event = _graph_alert()
+    assert "verdict_id" not in event and "status_id" not in event
+    assert event["time"] == 0 and "time_dt" not in event  # OCSF requires a time; none was sent
+    assert event["severity_id"] == 0
+
+
+def test_alert_times_and_attacks() -> None:
+    event = _graph_alert(
+        createdDateTime="2026-07-14T06:02:44.4169234Z",
+        lastUpdateDateTime="2026-07-14T06:30:00.0000001Z",
+        mitreTechniques=["T1566.002", "T1078", "junk"],
+        severity="high",
+    )
+    assert event["time"] == 1784008964416 and event["time_dt"] == "2026-07-14T06:02:44.4169234Z"
+    info = event["finding_info"]
+    assert info["created_time"] == 1784008964416 and info["modified_time_dt"] == "2026-07-14T06:30:00.0000001Z"
+    assert info["attacks"] == [
+        {"technique": {"uid": "T1566"}, "sub_technique": {"uid": "T1566.002"}},
+        {"technique": {"uid": "T1078"}},
+    ]
+    assert (event["severity_id"], event["severity"]) == (4, "High")
+    assert event["unmapped"]["mitreTechniques"] == ["T1566.002", "T1078", "junk"]
+
+
+@pytest.mark.parametrize(
+    ("status", "status_id"),
+    [("active", 1), ("inProgress", 2), ("awaitingAction", 3), ("resolved", 4), ("redirected", 5), ("unknown", 0),
+     ("unknownFutureValue", 99), (None, 0)],
+)
+def test_incident_status_is_always_set(status: str | None, status_id: int) -> None:
+    item = {"id": "9", "displayName": "incident", "status": status}
+    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents", "value": [item]}
+    (rec,) = _api_records_of(json.dumps(page).encode())
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert event["class_uid"] == 2005 and event["status_id"] == status_id
+    assert event["finding_info_list"] == [{"uid": "9", "title": "incident"}]  # no alerts: the incident itself
+
+
+def test_incident_findings_are_its_alerts() -> None:
+    (rec,) = _api_records(Path(m365parse.__file__).resolve().parent / "samples" / "api" / "XdrIncidentPage.json")
+    event = m365parse.normalize(rec, "ocsf")
+    (info,) = event["finding_info_list"]
+    assert info["uid"] == "da637590111237281513_-1110134932"
+    assert info["created_time_dt"] == "2026-06-26T22:05:23.7281513Z" and info["created_time"] == 1782511523728
+    assert info["attacks"] == [{"technique": {"uid": "T1486"}}]
+    assert event["metadata"]["uid"] == "924565"
+
+
+def test_hunting_rows_of_no_known_table_are_base_events() -> None:
+    rows = [r for r in _api_records(*API_SAMPLES) if r.table == "HuntingRow"]
+    assert rows
+    for rec in rows:
+        event = m365parse.normalize(rec, "ocsf")
+        assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (0, 0, 0)
+        assert event["unmapped"]["properties"] == rec.to_dict()["properties"]
+
+
+def test_api_kinds_have_no_ocsf_variants() -> None:
+    from m365parse.mappings.api_rules import normalizer_for
+
+    assert normalizer_for("ocsf", "GraphAlert", True) is not None
+    assert normalizer_for("ocsf+x", "GraphAlert", True) is None
+    assert normalizer_for("ocsf", "NoSuchKind", True) is None

@@ -189,7 +189,7 @@ def test_expand_limits() -> None:
 def test_expand_unknown_column_and_unknown_table() -> None:
     with pytest.raises(InvalidColumn):
         m365parse.expand(_rec(), "Nope")
-    rec = m365parse.decode(body(record("BehaviorInfo", AdditionalFields='{"a": 1}'))).records[0]
+    rec = m365parse.decode(body(record("FutureBehaviorInfo", AdditionalFields='{"a": 1}'))).records[0]
     assert m365parse.expand(rec, "AdditionalFields") == {"a": 1}
     assert m365parse.expand(rec, "Missing") is None
 

@@ -1,21 +1,38 @@
 """Field-mapping rules that turn decoded records into normalized events.
 
-:data:`registry` holds the named rule sets (``"jsa"``, ``"ecs"`` with its
-variants, and ``"ocsf"`` built in); :func:`normalize`
+:data:`registry` holds the named rule sets (``"jsa"`` and ``"ecs"`` with its
+variants built in); :func:`normalize`
 applies one to a record, :func:`normalize_batch` to a batch.  See
 :mod:`m365parse.mappings.registry` for the rule language and
 :mod:`m365parse.mappings.transforms` for the named transforms.
 """
 
-from . import ocsf_transforms  # noqa: F401 - registers the transforms of the "ocsf" rule set
-from .ecs import RULE_SETS as ECS_RULE_SETS
-from .jsa import JSA
-from .ocsf import OCSF
+import importlib
+from collections.abc import Callable
+
 from .registry import ENTRY_POINT_GROUP, RuleSet, normalize, normalize_batch, registry
 
 __all__ = ["RuleSet", "registry", "normalize", "normalize_batch", "ENTRY_POINT_GROUP"]
 
-registry.register(JSA)
-for _ecs in ECS_RULE_SETS:  # "ecs", "ecs+original", "ecs+severity", "ecs+severity+original"
-    registry.register(_ecs)
-registry.register(OCSF)
+#: Built-in rule set name -> (module of this package, name of the RuleSet in it).
+#: A module is imported, and its rule set built, on the first use of one of its names.
+BUILT_IN = {
+    "jsa": ("jsa", "JSA"),
+    "ecs": ("ecs", "ECS"),
+    "ecs+original": ("ecs", "ECS_ORIGINAL"),
+    "ecs+severity": ("ecs", "ECS_SEVERITY"),
+    "ecs+severity+original": ("ecs", "ECS_SEVERITY_ORIGINAL"),
+    "ocsf": ("ocsf", "OCSF"),
+}
+
+
+def _loader(module: str, attr: str) -> Callable[[], RuleSet]:
+    def load() -> RuleSet:
+        rule_set: RuleSet = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+        return rule_set
+
+    return load
+
+
+for _name, (_module, _attr) in BUILT_IN.items():
+    registry.register_lazy(_name, _loader(_module, _attr))

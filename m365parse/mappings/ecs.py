@@ -57,14 +57,14 @@ into Elasticsearch or OpenSearch.  The whole mapping, table by table, is in
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
+from .._json import encode as encode_json
 from ..record import Record, SiemRecord
-from ..tables import DOCUMENTED_TYPES, TABLES
+from ..tables import ANNOTATIONS, DOCUMENTED_TYPES
 from .registry import ALL, RuleSet, Spec, conditions_of, describe
 from .transforms import transform
 
@@ -171,6 +171,66 @@ KIND_AND_PROVIDER: dict[str, tuple[str, str]] = {
     "IdentityInfo": ("asset", "Microsoft Defender XDR"),
     "CloudAppEvents": ("event", "Microsoft Defender for Cloud Apps"),
     "SiemAlert": ("alert", _DEVICE),
+}
+
+_XDR = "Microsoft Defender XDR"
+_CLOUD = "Microsoft Defender for Cloud"
+_ENTRA = "Microsoft Entra ID"
+
+#: (event.kind, event.provider, event.category, event.type) of the tables that have no
+#: rules of their own beyond these and their columns under ``m365_defender.<table>``.
+_MORE_TABLES: dict[str, tuple[str, str, list[str], list[str]]] = {
+    "BehaviorInfo": ("signal", _XDR, ["intrusion_detection"], ["info"]),
+    "BehaviorEntities": ("signal", _XDR, ["intrusion_detection"], ["info"]),
+    "CloudAuditEvents": ("event", _CLOUD, ["configuration"], ["info"]),
+    "CloudProcessEvents": ("event", _CLOUD, ["process"], ["start"]),
+    "CloudStorageAggregatedEvents": ("event", _CLOUD, ["file"], ["access"]),
+    "CloudDnsEvents": ("event", _CLOUD, ["network"], ["protocol"]),
+    "CloudPolicyEnforcementEvents": ("event", _CLOUD, ["configuration"], ["info"]),
+    "MessageEvents": ("event", _OFFICE, ["email"], ["info"]),
+    "MessagePostDeliveryEvents": ("event", _OFFICE, ["email"], ["info"]),
+    "MessageUrlInfo": ("event", _OFFICE, ["email"], ["info"]),
+    "MessageContents": ("event", _OFFICE, ["email"], ["info"]),
+    "CallActivityEvents": ("event", _OFFICE, ["network"], ["info"]),
+    "EntraIdSignInEvents": ("event", _ENTRA, ["authentication"], ["start"]),
+    "EntraIdSpnSignInEvents": ("event", _ENTRA, ["authentication"], ["start"]),
+    "AADSignInEventsBeta": ("event", _ENTRA, ["authentication"], ["start"]),
+    "AADSpnSignInEventsBeta": ("event", _ENTRA, ["authentication"], ["start"]),
+    "IdentityEvents": ("event", _IDENTITY, ["iam"], ["info"]),
+    "IdentityAccountInfo": ("asset", _XDR, ["iam"], ["user", "info"]),
+    "GraphAPIAuditEvents": ("event", "Microsoft Graph", ["api"], ["access"]),
+    "OAuthAppInfo": ("asset", "Microsoft Defender for Cloud Apps", ["iam"], ["info"]),
+    "DeviceTvmSoftwareInventory": ("asset", _DEVICE, ["package"], ["info"]),
+    "DeviceTvmSoftwareVulnerabilities": ("state", _DEVICE, ["vulnerability"], ["info"]),
+    "DeviceTvmSoftwareVulnerabilitiesKB": ("enrichment", _DEVICE, ["vulnerability"], ["info"]),
+    "DeviceTvmSoftwareEvidenceBeta": ("asset", _DEVICE, ["package"], ["info"]),
+    "DeviceTvmSecureConfigurationAssessment": ("state", _DEVICE, ["configuration"], ["info"]),
+    "DeviceTvmSecureConfigurationAssessmentKB": ("enrichment", _DEVICE, ["configuration"], ["info"]),
+    "DeviceTvmBrowserExtensions": ("asset", _DEVICE, ["package"], ["info"]),
+    "DeviceTvmBrowserExtensionsKB": ("enrichment", _DEVICE, ["package"], ["info"]),
+    "DeviceTvmCertificateInfo": ("asset", _DEVICE, ["host"], ["info"]),
+    "DeviceTvmHardwareFirmware": ("asset", _DEVICE, ["host"], ["info"]),
+    "DeviceTvmInfoGathering": ("asset", _DEVICE, ["host"], ["info"]),
+    "DeviceTvmInfoGatheringKB": ("enrichment", _DEVICE, ["host"], ["info"]),
+    "DeviceBaselineComplianceAssessment": ("state", _DEVICE, ["configuration"], ["info"]),
+    "DeviceBaselineComplianceAssessmentKB": ("enrichment", _DEVICE, ["configuration"], ["info"]),
+    "DeviceBaselineComplianceProfiles": ("enrichment", _DEVICE, ["configuration"], ["info"]),
+    "ExposureGraphNodes": ("asset", "Microsoft Security Exposure Management", ["configuration"], ["info"]),
+    "ExposureGraphEdges": ("asset", "Microsoft Security Exposure Management", ["configuration"], ["info"]),
+    "DataSecurityEvents": ("event", "Microsoft Purview", ["file"], ["info"]),
+    "DataSecurityBehaviors": ("signal", "Microsoft Purview", ["intrusion_detection"], ["info"]),
+    "CampaignInfo": ("enrichment", _OFFICE, ["email"], ["info"]),
+    "FileMaliciousContentInfo": ("enrichment", _OFFICE, ["malware"], ["info"]),
+    "DisruptionAndResponseEvents": ("event", _XDR, ["intrusion_detection"], ["info"]),
+    "AgentsInfo": ("asset", _XDR, ["configuration"], ["info"]),
+    "AIAgentsInfo": ("asset", _XDR, ["configuration"], ["info"]),
+}
+KIND_AND_PROVIDER.update({table: (kind, provider) for table, (kind, provider, _, _) in _MORE_TABLES.items()})
+
+#: CloudAuditEvents ActionType (the documented values and the prefixed form real records carry) -> event.type.
+_CLOUD_AUDIT_TYPES: dict[str, list[str]] = {
+    **{name: kind for action, kind in (("Create", ["creation"]), ("Read", ["access"]), ("Update", ["change"]),
+                                       ("Delete", ["deletion"])) for name in (action, "CloudAuditEvent" + action)},
 }
 
 # Alert categories that are malware rather than intrusion detection.
@@ -455,6 +515,11 @@ def _event(table: str) -> Rules:
     if table in fixed:
         category, type_ = fixed[table]
         return _categorization(table, kind, const(category), const(type_))
+    if table == "CloudAuditEvents":
+        return _categorization(table, kind, const(["configuration"]), lookup(action, _CLOUD_AUDIT_TYPES, ["info"]))
+    if table in _MORE_TABLES:
+        category, type_ = _MORE_TABLES[table][2:]
+        return _categorization(table, kind, const(category), const(type_))
     if table in ("AlertInfo", "SiemAlert"):
         return _categorization(
             table, kind, lookup("Category", _MALWARE_CATEGORIES, ["intrusion_detection"]), const(["info"])
@@ -714,6 +779,160 @@ def _email(direction: bool = True) -> Rules:
 # --- the tables -----------------------------------------------------------------------------
 
 #: The Device tables of events (not the DeviceInfo-like snapshots).
+_SIGN_IN: Rules = {
+    "source.ip": ip("IPAddress"),
+    "source.geo.country_iso_code": "Country",
+    "source.geo.region_name": "State",
+    "source.geo.city_name": "City",
+    "user_agent.original": "UserAgent",
+    "cloud.service.name": "Application",
+    "event.id": first("RequestId", col("ReportId", "str")),
+}
+_CLOUD_WORKLOAD: Rules = {
+    "container.id": "ContainerId",
+    "container.name": "ContainerName",
+    "container.image.name": first("ContainerImageName", "ImageName"),
+    "orchestrator.namespace": "KubernetesNamespace",
+    "orchestrator.resource.name": "KubernetesPodName",
+    "host.name": lower("HostName"),
+    "cloud.region": "Region",
+}
+
+#: ECS fields of the tables added with the 2026-11-29 schema, where a column has an obvious home.
+_MORE_TABLE_RULES: dict[str, Rules] = {
+    "BehaviorInfo": {
+        **_HOST,
+        "message": "Title",
+        "rule.name": "Title",
+        "rule.description": "Description",
+        "event.id": "BehaviorId",
+        "event.provider": first("ServiceSource", const(_XDR)),
+        "event.start": iso("StartTime"),
+        "event.end": iso("EndTime"),
+        "user.email": "AccountUpn",
+        "user.name": "AccountUpn",
+        "user.id": "AccountObjectId",
+        **_threat("Categories"),
+    },
+    "BehaviorEntities": {
+        **_HOST,
+        **_ACCOUNT,
+        **_FILE,
+        **_REGISTRY,
+        "event.id": "BehaviorId",
+        "event.provider": first("ServiceSource", const(_XDR)),
+        "process.command_line": "ProcessCommandLine",
+        "url.original": "RemoteUrl",
+        "email.local_id": "NetworkMessageId",
+        "email.subject": "EmailSubject",
+        "threat.software.name": "ThreatFamily",
+        "cloud.provider": lower("CloudPlatform"),
+        "cloud.account.id": "CloudSubscriptionId",
+    },
+    "CloudAuditEvents": {
+        "source.ip": col("IPAddress", "first_ip"),
+        "source.geo.country_iso_code": "CountryCode",
+        "source.geo.city_name": "City",
+        "source.as.organization.name": "Isp",
+        "user_agent.original": "UserAgent",
+        "user.name": "Account",
+        "cloud.provider": lower("AuditSource"),
+    },
+    "CloudProcessEvents": {
+        **_CLOUD_WORKLOAD,
+        "process.pid": "ProcessId",
+        "process.name": first("ProcessName", "FileName"),
+        "process.executable": "FolderPath",
+        "process.command_line": "ProcessCommandLine",
+        "process.args": col("ProcessCommandLine", "args"),
+        "process.start": iso("ProcessCreationTime"),
+        "process.working_directory": "ProcessCurrentWorkingDirectory",
+        "process.parent.pid": col("ParentProcessId", "int"),  # documented string, sent as a number
+        "process.parent.name": "ParentProcessName",
+        "user.name": "AccountName",
+    },
+    "CloudDnsEvents": {
+        **_CLOUD_WORKLOAD,
+        "process.pid": "ProcessId",
+        "process.name": "ProcessName",
+        "dns.question.name": "DnsQuery",
+        "dns.question.type": "DnsQueryTypeName",
+        "dns.response_code": "DnsResponseCodeName",
+        "dns.id": "TransactionIdHex",
+    },
+    "CloudPolicyEnforcementEvents": {**_CLOUD_WORKLOAD},
+    "CloudStorageAggregatedEvents": {
+        "source.ip": ip("IpAddress"),
+        "user.email": "AccountUpn",
+        "user.name": "AccountUpn",
+        "user.id": "AccountObjectId",
+        "user_agent.original": "UserAgentHeader",
+        "cloud.account.id": "SubscriptionId",
+        "cloud.region": "Location",
+        "event.start": iso("DataAggregationStartTime"),
+        "event.end": iso("DataAggregationEndTime"),
+    },
+    "MessageEvents": {
+        "email.local_id": "TeamsMessageId",
+        "email.from.address": collect("SenderEmailAddress"),
+        "email.subject": first("Subject", "MessageSubject"),
+        "event.action": "DeliveryAction",
+    },
+    "MessagePostDeliveryEvents": {
+        "email.local_id": "TeamsMessageId",
+        "email.from.address": collect("SenderEmailAddress"),
+        "event.outcome": lookup("ActionResult", _RESULT_OUTCOMES),
+    },
+    "MessageUrlInfo": {
+        "email.local_id": "TeamsMessageId",
+        "url.original": "Url",
+        "url.full": "Url",
+        "url.domain": first("UrlDomain", col("Url", "domain")),
+    },
+    "MessageContents": {"email.local_id": "TeamsMessageId"},
+    **{
+        table: {
+            **_SIGN_IN,
+            "user.email": "AccountUpn",
+            "user.name": "AccountUpn",
+            "user.id": "AccountObjectId",
+            "user.full_name": "AccountDisplayName",
+            "host.name": lower("DeviceName"),
+            "host.os.name": "OSPlatform",
+        }
+        for table in ("EntraIdSignInEvents", "AADSignInEventsBeta")
+    },
+    **{
+        table: {**_SIGN_IN, "user.name": "ServicePrincipalName", "user.id": "ServicePrincipalId"}
+        for table in ("EntraIdSpnSignInEvents", "AADSpnSignInEventsBeta")
+    },
+    "IdentityEvents": {
+        "source.ip": ip("IPAddress"),
+        "user.email": "AccountUpn",
+        "user.id": "AccountId",
+        "user.full_name": "AccountDisplayName",
+        "user_agent.original": "UserAgent",
+        "event.reason": "ActionFailureReason",
+        "cloud.service.name": "Application",
+    },
+    "GraphAPIAuditEvents": {
+        "source.ip": ip("IpAddress"),
+        "user.id": "AccountObjectId",
+        "url.original": "RequestUri",
+        "http.request.method": "RequestMethod",
+        "http.response.status_code": col("ResponseStatusCode", "int"),
+        "http.request.id": "ClientRequestId",
+    },
+    "DeviceTvmSoftwareVulnerabilities": {
+        "vulnerability.id": "CveId",
+        "vulnerability.severity": "VulnerabilitySeverityLevel",
+        "package.name": "SoftwareName",
+        "package.version": "SoftwareVersion",
+    },
+    "DeviceTvmSoftwareInventory": {"package.name": "SoftwareName", "package.version": "SoftwareVersion"},
+}
+
+
 _DEVICE_EVENT_TABLES = tuple(t for t in DOCUMENTED_TYPES if t.startswith("Device") and t.endswith("Events"))
 
 
@@ -949,6 +1168,9 @@ def _table_rules(table: str) -> Rules:
             "url.original": "Url",
             "url.domain": col("Url", "domain"),
         }
+    rules |= _MORE_TABLE_RULES.get(table, {})
+    if table.startswith(("DeviceTvm", "DeviceBaselineCompliance")) and "DeviceId" in cols:
+        rules |= {**_HOST, "host.os.name": "OSPlatform", "host.os.version": "OSVersion"}
     if "ActionType" in cols and "event.action" not in rules:
         rules["event.action"] = "ActionType"
     if "ReportId" in cols and "event.id" not in rules:
@@ -1087,8 +1309,8 @@ def kept_columns(rules: Mapping[str, Spec]) -> set[str]:
 
 
 def _json_columns(table: str) -> set[str]:
-    annotations = TABLES[table].__annotations__
-    return {c for c, a in annotations.items() if "JsonText" in str(a) or "Any" in str(a)}
+    # from the registry's data: no struct is built for it
+    return {c for c, a in ANNOTATIONS[table].items() if a in ("_v.JsonText", "Any")}
 
 
 def _vendor(table: str, rules: Mapping[str, Spec]) -> Rules:
@@ -1134,15 +1356,22 @@ def _fit(spec: Spec, cols: Mapping[str, str]) -> Spec:
     return spec
 
 
-def _rules() -> dict[str, Rules]:
-    out: dict[str, Rules] = {ALL: dict(UNKNOWN_TABLE_RULES)}
-    for table, cols in DOCUMENTED_TYPES.items():
-        rules = {**_common(table), **_table_rules(table)}
-        rules = {target: fit for target, spec in rules.items() if (fit := _fit(spec, cols)) is not None}
-        rules |= _vendor(table, rules)
-        for target in UNKNOWN_TABLE_RULES:
-            rules.setdefault(target, None)  # the "*" rules are for unknown tables only
-        out[table] = rules
+def _rules_of(table: str) -> Rules:
+    """Every rule of ``table``: its ECS fields, then its other columns under the vendor namespace."""
+    cols = DOCUMENTED_TYPES[table]
+    rules = {**_common(table), **_table_rules(table)}
+    rules = {target: fit for target, spec in rules.items() if (fit := _fit(spec, cols)) is not None}
+    rules |= _vendor(table, rules)
+    for target in UNKNOWN_TABLE_RULES:
+        rules.setdefault(target, None)  # the "*" rules are for unknown tables only
+    return rules
+
+
+def _rules() -> dict[str, Any]:
+    # Each table's rules are built (and checked) when the table is first normalized.
+    out: dict[str, Any] = {ALL: dict(UNKNOWN_TABLE_RULES)}
+    for table in DOCUMENTED_TYPES:
+        out[table] = functools.partial(_rules_of, table)
     return out
 
 
@@ -1152,7 +1381,7 @@ def _original(record: Record) -> str | None:
         data = record.to_dict()
         props = {**data["properties"], **data["extra"]}
         wire = props if isinstance(record, SiemRecord) else {**data["envelope"], "properties": props}
-        return msgspec.json.encode(wire).decode("utf-8", "replace")
+        return encode_json(wire).decode()  # lone surrogates as \udXXX escapes
     except (TypeError, ValueError, OverflowError):
         return None
 
@@ -1244,4 +1473,6 @@ def mapping_table(rule_set: RuleSet | None = None) -> str:
     for action, (category, kind) in _DEVICE_EVENT_ACTIONS.items():
         lines.append(f"| `{action}` | {', '.join(category)} | {', '.join(kind)} |")
     lines += ["| any other | host | info |", ""]
-    return "\n".join(lines)
+    from .api_rules import api_sections  # the API kinds' sections (imported here: not needed at import)
+
+    return "\n".join(lines) + "\n" + api_sections("ecs", _rank)

@@ -217,6 +217,47 @@ RULES: dict[str, Rules] = {
         "IdentityUsername": {"first": ["AccountDisplayName", "AccountId"]},
         "IdentityIP": _ip("IPAddress"),
     },
+    # Tables added with the 2026-11-29 schema: where a column has an obvious home.
+    "MessageEvents": {"EventID": {"first": ["DeliveryAction", _TABLE_NAME]}},
+    "CloudAuditEvents": {
+        **_source({"column": "IPAddress", "transform": "first_ip"}),  # a packed list in real records
+        "Username": "Account",
+        "IdentityUsername": "Account",
+    },
+    "CloudProcessEvents": {"DeviceName": "HostName", "IdentityHostName": "HostName"},
+    "CloudDnsEvents": {"DeviceName": "HostName", "IdentityHostName": "HostName"},
+    "CloudStorageAggregatedEvents": {
+        **_source(_ip("IpAddress")),
+        "Username": "AccountUpn",
+        "IdentityUsername": "AccountUpn",
+        "IdentityIP": _ip("IpAddress"),
+    },
+    **{
+        table: {
+            **_source(_ip("IPAddress")),
+            "Username": "AccountUpn",
+            "IdentityUsername": "AccountUpn",
+            "IdentityHostName": "DeviceName",
+            "IdentityIP": _ip("IPAddress"),
+        }
+        for table in ("EntraIdSignInEvents", "AADSignInEventsBeta")
+    },
+    **{
+        table: {
+            **_source(_ip("IPAddress")),
+            "Username": "ServicePrincipalName",
+            "IdentityUsername": "ServicePrincipalName",
+            "IdentityIP": _ip("IPAddress"),
+        }
+        for table in ("EntraIdSpnSignInEvents", "AADSpnSignInEventsBeta")
+    },
+    "IdentityEvents": {
+        **_source(_ip("IPAddress")),
+        "Username": "AccountUpn",
+        "IdentityUsername": "AccountUpn",
+        "IdentityIP": _ip("IPAddress"),
+    },
+    "GraphAPIAuditEvents": {**_source(_ip("IpAddress")), "IdentityIP": _ip("IpAddress")},
     "SiemAlert": {
         "EventCategory": "Source",
         "EventID": "Category",
@@ -257,7 +298,9 @@ def mapping_table(rule_set: RuleSet | None = None, fields: tuple[str, ...] = FIE
                 continue
             lines.append(f"| {field} | {describe(spec).replace('|', chr(92) + '|')} |")
         lines.append("")
-    return "\n".join(lines)
+    from .api_rules import api_sections  # the API kinds' sections (imported here: not needed at import)
+
+    return "\n".join(lines) + "\n" + api_sections("jsa", FIELDS.index)
 
 
 def _applies(spec: Any, table: str) -> bool:

@@ -48,9 +48,9 @@ column names are checked against the generated table structs first.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
@@ -58,7 +58,9 @@ from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns
 from ..errors import MappingError
 from ..record import Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
-from .transforms import CONDITIONS, transform
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 __all__ = ["RuleSet", "Registry", "registry", "normalize", "normalize_batch", "describe", "ENTRY_POINT_GROUP"]
 
@@ -68,10 +70,33 @@ ENTRY_POINT_GROUP = "m365parse.mappings"
 ENVELOPE = ("time", "tenantId", "operationName", "category", "table", "_TimeReceivedBySvc", "Tenant")
 ALL = "*"
 _SPEC_KINDS = ("column", "first", "envelope", "const", "collect", "if", "call")
-_KNOWN_COLUMNS = frozenset(col for cols in DOCUMENTED_TYPES.values() for col in cols)
+
+
+@functools.cache
+def _known_columns() -> frozenset[str]:
+    """Every column of every documented table (what a ``"*"`` rule may name)."""
+    return frozenset(col for cols in DOCUMENTED_TYPES.values() for col in cols)
+
+
+def transform(name: str) -> Callable[[Any], Any]:
+    """The named transform (:mod:`.transforms`, imported on the first rule set built)."""
+    from .transforms import transform as named
+
+    return named(name)
+
+
+def _conditions() -> Mapping[str, Any]:
+    from .transforms import CONDITIONS
+
+    return CONDITIONS
 
 Spec = Any  # str | Mapping[str, Any] | Callable[[Record], Any]
 Normalizer = Callable[[Record], dict[str, Any]]
+
+
+TableRules = Mapping[str, Spec]
+#: A table's rules, or a function that returns them (built and checked on first use).
+TableRulesSource = Union[TableRules, Callable[[], TableRules]]  # noqa: UP007
 
 
 class RuleSet:
@@ -81,12 +106,17 @@ class RuleSet:
     table, unknown ones included) to ``{target field: spec}``.  A table's own rule
     for a field replaces the ``"*"`` rule for it; a spec of ``None`` removes it.
     With ``nested=True`` dotted target names (``"host.name"``) build nested dicts.
+
+    A table's rules may also be given as a function that returns them: they are
+    then built and checked the first time the table's rules are needed (a
+    normalized record of that table, :meth:`rules_for`, :attr:`rules`), so that a
+    rule set of many tables costs nothing at import for the tables never met.
     """
 
     def __init__(
         self,
         name: str,
-        rules: Mapping[str, Mapping[str, Spec]],
+        rules: Mapping[str, TableRulesSource],
         *,
         description: str = "",
         nested: bool = False,
@@ -94,12 +124,43 @@ class RuleSet:
         self.name = name
         self.description = description
         self.nested = nested
-        self.rules: dict[str, dict[str, Spec]] = {table: dict(fields) for table, fields in rules.items()}
+        self._rules: dict[str, dict[str, Spec]] = {}
+        self._pending: dict[str, Callable[[], TableRules]] = {}
+        for table, fields in rules.items():
+            if callable(fields):
+                self._pending[table] = fields
+            else:
+                self._rules[table] = dict(fields)
         self._compiled: dict[type[Record], Normalizer] = {}
-        self.validate()
+        self._validate(self._rules)
+
+    @property
+    def rules(self) -> dict[str, dict[str, Spec]]:
+        """Table (or ``"*"``) -> ``{target field: spec}``, every table's rules built."""
+        for table in list(self._pending):
+            self._table_rules(table)
+        return self._rules
+
+    def _table_rules(self, table: str) -> dict[str, Spec] | None:
+        """The table's own rules (None when it has none), built and checked on first use."""
+        fields = self._rules.get(table)
+        if fields is None and table in self._pending:
+            source = self._pending.pop(table)
+            fields = self._rules[table] = dict(source())
+            try:
+                self._validate({table: fields})
+            except MappingError:
+                del self._rules[table]
+                self._pending[table] = source
+                raise
+        return fields
+
+    def tables(self) -> list[str]:
+        """The tables (and ``"*"``) this set has rules for, without building any."""
+        return [*self._rules, *self._pending]
 
     def __repr__(self) -> str:
-        return f"RuleSet({self.name!r}, {len(self.rules)} tables)"
+        return f"RuleSet({self.name!r}, {len(self._rules) + len(self._pending)} tables)"
 
     def derive(
         self,
@@ -109,20 +170,38 @@ class RuleSet:
         description: str | None = None,
     ) -> RuleSet:
         """A new rule set: this one with single fields replaced, added or (``None``) removed."""
-        rules = {table: dict(fields) for table, fields in self.rules.items()}
+        rules: dict[str, TableRulesSource] = {table: dict(fields) for table, fields in self._rules.items()}
+        for table in self._pending:
+            rules[table] = functools.partial(_merged, self, table, overrides.get(table, {}))
         for table, fields in overrides.items():
-            rules.setdefault(table, {}).update(fields)
-        return RuleSet(
-            name, rules, description=self.description if description is None else description, nested=self.nested
-        )
+            if table not in self._pending:
+                rules[table] = {**rules.get(table, {}), **fields}  # type: ignore[dict-item]
+        # This set's rules were checked when it was made: only the overrides are checked again
+        # (the tables built on first use are checked then).
+        out = RuleSet.__new__(RuleSet)
+        out.name = name
+        out.description = self.description if description is None else description
+        out.nested = self.nested
+        out._rules = {t: f for t, f in rules.items() if isinstance(f, dict)}
+        out._pending = {t: f for t, f in rules.items() if not isinstance(f, dict)}  # type: ignore[misc]
+        out._compiled = {}
+        out._validate({table: dict(fields) for table, fields in overrides.items() if table not in self._pending})
+        return out
 
     # --- validation ----------------------------------------------------------------
 
     def validate(self) -> None:
-        """Check every rule; raise :class:`MappingError` naming the first bad one."""
+        """Check every rule; raise :class:`MappingError` naming the first bad one.
+
+        Rules given as functions are built (and so checked) too.
+        """
+        self._validate(self.rules)
+
+    def _validate(self, rules: Mapping[str, Mapping[str, Spec]]) -> None:
+        """Check ``rules`` (all of this set's, or the ones a derived set changed)."""
         if not isinstance(self.name, str) or not self.name:
             raise MappingError("a rule set needs a non-empty name", rule_set=str(self.name))
-        for table, fields in self.rules.items():
+        for table, fields in rules.items():
             if table != ALL and table not in TABLES:
                 raise MappingError(f"unknown table {table!r}", rule_set=self.name, table=table)
             for target, spec in fields.items():
@@ -131,7 +210,9 @@ class RuleSet:
                 if spec is not None:
                     self._check(spec, table, target)
         if self.nested:
-            for table in self.rules:
+            # A "*" rule is part of every table's rules: then every built table's paths are
+            # checked; the others are checked when they are built.
+            for table in list(self._rules) if ALL in rules else rules:
                 _check_paths(self.name, table, self.rules_for(table))
 
     def _check(self, spec: Spec, table: str, target: str) -> None:
@@ -169,8 +250,8 @@ class RuleSet:
             for item in arg:
                 self._check(item, table, target)
         elif kind == "if":
-            if arg not in CONDITIONS:
-                raise fail(f"unknown condition {arg!r} (known: {', '.join(sorted(CONDITIONS))})")
+            if arg not in _conditions():
+                raise fail(f"unknown condition {arg!r} (known: {', '.join(sorted(_conditions()))})")
             if "then" not in spec:
                 raise fail("'if' needs 'then'")
             self._check(spec["then"], table, target)
@@ -195,7 +276,7 @@ class RuleSet:
     def _check_column(column: Any, table: str, fail: Callable[[str], MappingError]) -> None:
         if not isinstance(column, str):
             raise fail(f"column names are strings, not {type(column).__name__}")
-        known = DOCUMENTED_TYPES[table] if table != ALL else _KNOWN_COLUMNS
+        known = DOCUMENTED_TYPES[table] if table != ALL else _known_columns()
         if column not in known:
             where = f"table {table}" if table != ALL else "any table"
             raise fail(f"unknown column {column!r} of {where}")
@@ -204,18 +285,32 @@ class RuleSet:
 
     def rules_for(self, table: str) -> dict[str, Spec]:
         """The effective rules of ``table`` (``"*"`` rules, then the table's own)."""
-        merged = dict(self.rules.get(ALL, {}))
-        merged.update(self.rules.get(table, {}))
+        merged = dict(self._rules.get(ALL, {}))
+        merged.update(self._table_rules(table) or {})
         return {target: spec for target, spec in merged.items() if spec is not None}
 
     def normalizer(self, record_type: type[Record], table: str) -> Normalizer:
         """The compiled function of ``table`` (built once, then cached)."""
         fn = self._compiled.get(record_type)
+        if fn is None and _is_api(record_type):
+            # Alerts, incidents and hunting rows of the polled APIs: rules over JSON paths (api_rules.py).
+            from .api_rules import normalizer_for
+
+            fn = normalizer_for(self.name, table, self.nested)
+            if fn is None:
+                raise MappingError(f"rule set {self.name!r} has no rules for {table} records", self.name, table)
+            self._compiled[record_type] = fn
         if fn is None:
             known = record_type is not UnknownRecord and table in TABLES
             fn = _Compiler(self, table if known else None).build()
             self._compiled[record_type] = fn
         return fn
+
+
+def _is_api(record_type: type[Record]) -> bool:
+    from ..api.records import ApiRecord
+
+    return issubclass(record_type, ApiRecord)
 
 
 class _Compiler:
@@ -254,11 +349,11 @@ class _Compiler:
         rules = self.rule_set.rules_for(table)
         if self.table is None:
             # unknown tables: only the "*" rules, columns read from the dict
-            rules = {t: s for t, s in self.rule_set.rules.get(ALL, {}).items() if s is not None}
+            rules = {t: s for t, s in self.rule_set._rules.get(ALL, {}).items() if s is not None}
         body = ["def normalize(record):", "    p = record.properties", "    out = {}"]
         for cond in sorted({c for spec in rules.values() for c in conditions_of(spec) if self.available(spec)}):
             # each condition once per record, however many fields use it
-            body.append(f"    {self.cond_var(cond)} = {self.name(CONDITIONS[cond], '_p')}(record)")
+            body.append(f"    {self.cond_var(cond)} = {self.name(_conditions()[cond], '_p')}(record)")
         # nested=True: one dict per path prefix ("host", "host.os"), filled directly
         groups: dict[tuple[str, ...], str] = {(): "out"}
         targets = [t for t, spec in rules.items() if self.available(spec)]
@@ -440,7 +535,7 @@ class _Compiler:
     def column(self, column: str) -> str:
         if self.table is None:
             ref = self.name(column, "_n")
-            if column in _DATETIME_COLUMNS:
+            if column in _datetime_columns():
                 return f"_exact_text(p.get({ref}))"
             return f"p.get({ref})"
         if column not in self.struct_fields or not column.isidentifier():
@@ -463,9 +558,9 @@ def conditions_of(spec: Spec) -> Iterator[str]:
                 yield from conditions_of(item)
 
 
-_DATETIME_COLUMNS = frozenset(
-    col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime"
-)
+@functools.cache
+def _datetime_columns() -> frozenset[str]:
+    return frozenset(col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime")
 
 
 def _exact(record: Record, column: str) -> ExactDatetime | None:
@@ -497,6 +592,11 @@ def _add_collected(out: list[Any], value: Any) -> None:
     for item in value if isinstance(value, list) else (value,):
         if item is not None and item != "" and item not in out:
             out.append(item)
+
+
+def _merged(base: RuleSet, table: str, overrides: Mapping[str, Spec]) -> dict[str, Spec]:
+    """The rules of ``table`` in ``base``, then ``overrides`` (a derived set's table built on first use)."""
+    return {**(base._table_rules(table) or {}), **overrides}
 
 
 def _check_paths(rule_set: str, table: str, rules: Mapping[str, Spec]) -> None:
@@ -551,33 +651,47 @@ def describe(spec: Spec) -> str:
 class Registry:
     """The named rule sets: list, get and register them.
 
-    Built-in sets are registered when :mod:`m365parse` is imported; sets that other
-    packages ship through the ``m365parse.mappings`` entry-point group are loaded
-    on first use of the registry.
+    The built-in sets are known by name when :mod:`m365parse` is imported and
+    built on first use (their modules imported then); sets that other packages
+    ship through the ``m365parse.mappings`` entry-point group are loaded when a
+    name is not a built-in one, or when the names are listed.
     """
 
     def __init__(self) -> None:
         self._sets: dict[str, RuleSet] = {}
+        self._builtin: dict[str, Callable[[], RuleSet]] = {}
         self._plugins_loaded = False
 
     def register(self, rule_set: RuleSet) -> RuleSet:
         """Add a rule set; :class:`MappingError` when its name is taken."""
         if not isinstance(rule_set, RuleSet):
             raise MappingError(f"expected a RuleSet, got {type(rule_set).__name__}")
-        if rule_set.name in self._sets:
+        if rule_set.name in self._sets or rule_set.name in self._builtin:
             raise MappingError(f"a rule set named {rule_set.name!r} is already registered", rule_set.name)
         self._sets[rule_set.name] = rule_set
         return rule_set
 
+    def register_lazy(self, name: str, load: Callable[[], RuleSet]) -> None:
+        """Add the rule set ``name`` that ``load()`` builds, on the first :meth:`get` of it.
+
+        :class:`MappingError` when the name is taken, now or (a set of another
+        name) when it is loaded.
+        """
+        if name in self._sets or name in self._builtin:
+            raise MappingError(f"a rule set named {name!r} is already registered", name)
+        self._builtin[name] = load
+
     def unregister(self, name: str) -> None:
         """Remove the rule set called ``name``."""
         self._load_plugins()
-        if self._sets.pop(name, None) is None:
+        if self._sets.pop(name, None) is None and self._builtin.pop(name, None) is None:
             raise MappingError(f"no rule set named {name!r}", name)
 
     def get(self, name: str) -> RuleSet:
         """The rule set called ``name``; :class:`MappingError` when there is none."""
         found = self._sets.get(name)
+        if found is None and name in self._builtin:
+            found = self._build(name)
         if found is None:
             self._load_plugins()
             found = self._sets.get(name)
@@ -585,10 +699,18 @@ class Registry:
             raise MappingError(f"no rule set named {name!r} (registered: {', '.join(self.names())})", name)
         return found
 
+    def _build(self, name: str) -> RuleSet:
+        rule_set = self._builtin[name]()
+        if not isinstance(rule_set, RuleSet) or rule_set.name != name:
+            raise MappingError(f"the rule set registered as {name!r} did not load as a RuleSet of that name", name)
+        del self._builtin[name]
+        self._sets[name] = rule_set
+        return rule_set
+
     def names(self) -> list[str]:
         """Names of every registered rule set, sorted."""
         self._load_plugins()
-        return sorted(self._sets)
+        return sorted([*self._sets, *self._builtin])
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()
@@ -615,6 +737,8 @@ class Registry:
 
 
 def _entry_points() -> Iterable[metadata.EntryPoint]:
+    from importlib import metadata  # ~25 ms: imported only when entry points are read
+
     return metadata.entry_points(group=ENTRY_POINT_GROUP)
 
 

@@ -37,7 +37,7 @@ _MAC_HEX = re.compile(r"[0-9A-Fa-f]{12}\Z")
 
 
 def _ip(value: Any) -> str | None:
-    """A valid IP address as text; IPv4-mapped IPv6 becomes IPv4; placeholders give None."""
+    """A valid IP address as text: IPv6 in RFC 5952 form, IPv4-mapped IPv6 as IPv4; placeholders give None."""
     if isinstance(value, str):
         return _ip_text(value) if len(value) <= 64 else None
     if isinstance(value, list):
@@ -69,7 +69,7 @@ def _ip_text(value: str) -> str | None:
         return None
     if addr.ipv4_mapped is not None:
         return str(addr.ipv4_mapped)
-    return text  # valid, and kept as written
+    return addr.compressed  # RFC 5952: what ECS and SIEM users join on (fe80:0011:: -> fe80:11::)
 
 
 def _of_version(value: Any, v6: bool) -> str | None:
@@ -763,13 +763,14 @@ _EGRESS_ACTIONS = frozenset(
 def _inbound(record: Record) -> bool:
     """An inbound network event: the remote side opened the connection.
 
-    ``InboundConnectionAccepted``, ``FirewallInboundConnectionBlocked``,
-    ``FirewallInboundConnectionToAppBlocked``, or a top-level
-    ``AdditionalFields.direction`` of ``"In"`` (the same words inside another
-    value do not count).
+    Every ``ActionType`` that starts with ``Inbound`` (``InboundConnectionAccepted``,
+    ``InboundConnectionAttempt``, ``InboundConnectionAcknowledged``, ...),
+    ``FirewallInboundConnectionBlocked``, ``FirewallInboundConnectionToAppBlocked``,
+    or a top-level ``AdditionalFields.direction`` of ``"In"`` (the same words
+    inside another value do not count).
     """
     action, fields = _action_and_fields(record)
-    if action in _INBOUND_ACTIONS:
+    if action in _INBOUND_ACTIONS or (isinstance(action, str) and action.startswith("Inbound")):
         return True
     return _direction(fields) in ("in", "inbound")
 

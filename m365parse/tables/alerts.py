@@ -18,9 +18,11 @@ __all__ = ["AlertEvidence", "AlertEvidenceRecord", "AlertInfo", "AlertInfoRecord
 
 
 class AlertInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``AlertInfo`` (9 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-alertinfo-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``AlertInfo`` (10 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-alertinfo-table.md (ms.date 2026-08-07) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
+
+    - ``ProcessCommandLine`` (string) is carried by real records, not documented.
     """
 
     AlertId: str | None = None
@@ -32,6 +34,7 @@ class AlertInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=
     DetectionSource: str | None = None
     MachineGroup: str | None = None
     AttackTechniques: _v.JsonText | None = None
+    ProcessCommandLine: str | None = None
 
 
 class AlertInfoRecord(Record, tag_field="category", tag="AdvancedHunting-AlertInfo"):
@@ -42,7 +45,7 @@ class AlertInfoRecord(Record, tag_field="category", tag="AdvancedHunting-AlertIn
 
 
 class AlertEvidence(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``AlertEvidence`` (43 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-alertevidence-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``AlertEvidence`` (43 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-alertevidence-table.md (ms.date 2026-08-07) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """

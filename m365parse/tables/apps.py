@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from msgspec import Struct
+from msgspec import Struct, field
 
 from .. import _values as _v
 from ..record import Record
@@ -18,10 +18,15 @@ __all__ = ["CloudAppEvents", "CloudAppEventsRecord"]
 
 
 class CloudAppEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``CloudAppEvents`` (37 columns). Source: MicrosoftDocs/defender-docs/defender-xdr/advanced-hunting-cloudappevents-table.md @ 12e26825ed25b143fca4534b3a79a5b6243f516b.
+    """Advanced Hunting table ``CloudAppEvents`` (37 columns). Source: rendered learn.microsoft.com/en-us/defender-xdr/advanced-hunting-cloudappevents-table (source_path defender-xdr/advanced-hunting-cloudappevents-table.md; ms.date 2025-05-15; same columns as MicrosoftDocs/defender-docs@12e26825ed25b143fca4534b3a79a5b6243f516b 03/28/2025) @ no-commit: search-index id 70424017294.
 
     Every column is optional (``None`` when absent, null or empty).
+
+    - ``Isp`` arrives as ``ISP`` in real records (decoded in one pass); the documented ``Isp`` fills it too.
     """
+
+    _variants: ClassVar[dict[str, str]] = {"Isp": "Isp"}
+    """Other spellings of columns -> attribute (the per-record path reads them)."""
 
     ActionType: str | None = None
     ApplicationId: int | None = None
@@ -53,7 +58,7 @@ class CloudAppEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defa
     ReportId: str | None = None
     Timestamp: _v.Timestamp | None = None
     Application: str | None = None
-    Isp: str | None = None
+    Isp: str | None = field(default=None, name="ISP")
     LastSeenForUser: Any | None = None
     UncommonForUser: Any | None = None
     AuditSource: str | None = None

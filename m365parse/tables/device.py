@@ -18,7 +18,7 @@ __all__ = ["DeviceEvents", "DeviceEventsRecord", "DeviceFileCertificateInfo", "D
 
 
 class DeviceInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``DeviceInfo`` (51 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-deviceinfo-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``DeviceInfo`` (51 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-deviceinfo-table.md (ms.date 2026-07-27) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """
@@ -84,7 +84,7 @@ class DeviceInfoRecord(Record, tag_field="category", tag="AdvancedHunting-Device
 
 
 class DeviceNetworkInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``DeviceNetworkInfo`` (19 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-devicenetworkinfo-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``DeviceNetworkInfo`` (19 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-devicenetworkinfo-table.md (ms.date 2025-04-03) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """
@@ -118,9 +118,11 @@ class DeviceNetworkInfoRecord(Record, tag_field="category", tag="AdvancedHunting
 
 
 class DeviceProcessEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``DeviceProcessEvents`` (69 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-deviceprocessevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``DeviceProcessEvents`` (70 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-deviceprocessevents-table.md (ms.date 2026-08-07) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
+
+    - ``NetworkAdapterName`` (string) is carried by real records, not documented.
     """
 
     InitiatingProcessSHA1: str | None = None
@@ -192,6 +194,7 @@ class DeviceProcessEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit
     ActionType: str | None = None
     Timestamp: _v.Timestamp | None = None
     MachineGroup: str | None = None
+    NetworkAdapterName: _v.JsonText | None = None
 
 
 class DeviceProcessEventsRecord(Record, tag_field="category", tag="AdvancedHunting-DeviceProcessEvents"):
@@ -202,7 +205,7 @@ class DeviceProcessEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
 
 class DeviceNetworkEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``DeviceNetworkEvents`` (46 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-devicenetworkevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``DeviceNetworkEvents`` (46 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-devicenetworkevents-table.md (ms.date 2025-03-28) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """
@@ -263,7 +266,7 @@ class DeviceNetworkEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
 
 class DeviceFileEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``DeviceFileEvents`` (59 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-devicefileevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``DeviceFileEvents`` (59 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-devicefileevents-table.md (ms.date 2025-03-28) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """
@@ -337,7 +340,7 @@ class DeviceFileEventsRecord(Record, tag_field="category", tag="AdvancedHunting-
 
 
 class DeviceRegistryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``DeviceRegistryEvents`` (44 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-deviceregistryevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``DeviceRegistryEvents`` (44 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-deviceregistryevents-table.md (ms.date 2025-03-28) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """
@@ -396,7 +399,7 @@ class DeviceRegistryEventsRecord(Record, tag_field="category", tag="AdvancedHunt
 
 
 class DeviceLogonEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``DeviceLogonEvents`` (50 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-devicelogonevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``DeviceLogonEvents`` (50 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-devicelogonevents-table.md (ms.date 2026-08-24) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """
@@ -461,7 +464,7 @@ class DeviceLogonEventsRecord(Record, tag_field="category", tag="AdvancedHunting
 
 
 class DeviceImageLoadEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``DeviceImageLoadEvents`` (43 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-deviceimageloadevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``DeviceImageLoadEvents`` (43 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-deviceimageloadevents-table.md (ms.date 2025-03-28) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """
@@ -519,7 +522,7 @@ class DeviceImageLoadEventsRecord(Record, tag_field="category", tag="AdvancedHun
 
 
 class DeviceEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``DeviceEvents`` (66 columns). Source: rendered learn.microsoft.com/en-us/defender-xdr/advanced-hunting-deviceevents-table (source_path defender-xdr/advanced-hunting-deviceevents-table.md) @ no-commit: search-index id 70272670046; 2025-03-28.
+    """Advanced Hunting table ``DeviceEvents`` (66 columns). Source: rendered learn.microsoft.com/en-us/defender-xdr/advanced-hunting-deviceevents-table (source_path defender-xdr/advanced-hunting-deviceevents-table.md; ms.date 2025-03-28) @ no-commit: search-index id 70272670046.
 
     Every column is optional (``None`` when absent, null or empty).
     """
@@ -600,7 +603,7 @@ class DeviceEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Devi
 
 
 class DeviceFileCertificateInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``DeviceFileCertificateInfo`` (19 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-devicefilecertificateinfo-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``DeviceFileCertificateInfo`` (19 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-devicefilecertificateinfo-table.md (ms.date 2025-03-28) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """

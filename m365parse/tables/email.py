@@ -18,9 +18,13 @@ __all__ = ["EmailAttachmentInfo", "EmailAttachmentInfoRecord", "EmailEvents", "E
 
 
 class EmailEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``EmailEvents`` (54 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-emailevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``EmailEvents`` (54 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-emailevents-table.md (ms.date 2026-08-03) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
+
+    - ``To`` is documented string; typed ``_v.JsonText`` as real data sends it.
+    - ``Cc`` is documented string; typed ``_v.JsonText`` as real data sends it.
+    - ``IsFirstContact`` is documented int; typed ``bool`` as real data sends it.
     """
 
     ReportId: str | None = None
@@ -69,12 +73,12 @@ class EmailEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_default
     ExchangeTransportRule: str | None = None
     ForwardingInformation: str | None = None
     Context: str | None = None
-    To: str | None = None
-    Cc: str | None = None
+    To: _v.JsonText | None = None
+    Cc: _v.JsonText | None = None
     ThreatClassification: str | None = None
     RecipientDomain: str | None = None
     EmailSize: int | None = None
-    IsFirstContact: int | None = None
+    IsFirstContact: bool | None = None
     Topics: str | None = None
     MachineGroup: str | None = None
 
@@ -87,9 +91,11 @@ class EmailEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Email
 
 
 class EmailAttachmentInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``EmailAttachmentInfo`` (16 columns). Source: MicrosoftDocs/defender-docs/defender-xdr/advanced-hunting-emailattachmentinfo-table.md @ 006b8a9fc08a5ddf851f292a593b271d24ee06f8.
+    """Advanced Hunting table ``EmailAttachmentInfo`` (17 columns). Source: MicrosoftDocs/defender-docs/defender-xdr/advanced-hunting-emailattachmentinfo-table.md (ms.date 12/29/2023; newest version found) @ 006b8a9fc08a5ddf851f292a593b271d24ee06f8.
 
     Every column is optional (``None`` when absent, null or empty).
+
+    - ``FileExtension`` (string) is carried by real records, not documented.
     """
 
     ReportId: str | None = None
@@ -107,6 +113,7 @@ class EmailAttachmentInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit
     ThreatTypes: str | None = None
     DetectionMethods: _v.JsonText | None = None
     FileSize: int | None = None
+    FileExtension: str | None = None
     MachineGroup: str | None = None
 
 
@@ -118,7 +125,7 @@ class EmailAttachmentInfoRecord(Record, tag_field="category", tag="AdvancedHunti
 
 
 class EmailPostDeliveryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``EmailPostDeliveryEvents`` (16 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-emailpostdeliveryevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``EmailPostDeliveryEvents`` (16 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-emailpostdeliveryevents-table.md (ms.date 2026-06-29) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """
@@ -149,7 +156,7 @@ class EmailPostDeliveryEventsRecord(Record, tag_field="category", tag="AdvancedH
 
 
 class EmailUrlInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``EmailUrlInfo`` (9 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-emailurlinfo-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``EmailUrlInfo`` (9 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-emailurlinfo-table.md (ms.date 2026-07-03) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """
@@ -173,7 +180,7 @@ class EmailUrlInfoRecord(Record, tag_field="category", tag="AdvancedHunting-Emai
 
 
 class UrlClickEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``UrlClickEvents`` (20 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-urlclickevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``UrlClickEvents`` (20 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-urlclickevents-table.md (ms.date 2026-06-04) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
     """

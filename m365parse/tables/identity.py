@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from msgspec import Struct
+from msgspec import Struct, field
 
 from .. import _values as _v
 from ..record import Record
@@ -18,10 +18,17 @@ __all__ = ["IdentityDirectoryEvents", "IdentityDirectoryEventsRecord", "Identity
 
 
 class IdentityLogonEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``IdentityLogonEvents`` (27 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-identitylogonevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``IdentityLogonEvents`` (29 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-identitylogonevents-table.md (ms.date 2025-03-28) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
+
+    - ``Isp`` arrives as ``ISP`` in real records (decoded in one pass); the documented ``Isp`` fills it too.
+    - ``LastSeenForUser`` (dynamic) is carried by real records, not documented.
+    - ``UncommonForUser`` (dynamic) is carried by real records, not documented.
     """
+
+    _variants: ClassVar[dict[str, str]] = {"Isp": "Isp"}
+    """Other spellings of columns -> attribute (the per-record path reads them)."""
 
     ActionType: str | None = None
     LogonType: str | None = None
@@ -48,7 +55,9 @@ class IdentityLogonEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit
     ReportId: str | None = None
     Timestamp: _v.Timestamp | None = None
     Application: str | None = None
-    Isp: str | None = None
+    Isp: str | None = field(default=None, name="ISP")
+    LastSeenForUser: Any | None = None
+    UncommonForUser: Any | None = None
     MachineGroup: str | None = None
 
 
@@ -60,9 +69,11 @@ class IdentityLogonEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
 
 class IdentityQueryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``IdentityQueryEvents`` (26 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-identityqueryevents-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``IdentityQueryEvents`` (27 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-identityqueryevents-table.md (ms.date 2025-03-28) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
+
+    - ``IsAdminOperation`` (bool) is carried by real records, not documented.
     """
 
     ActionType: str | None = None
@@ -90,6 +101,7 @@ class IdentityQueryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit
     ReportId: str | None = None
     Timestamp: _v.Timestamp | None = None
     Application: str | None = None
+    IsAdminOperation: bool | None = None
     MachineGroup: str | None = None
 
 
@@ -101,9 +113,11 @@ class IdentityQueryEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
 
 class IdentityDirectoryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``IdentityDirectoryEvents`` (24 columns). Source: MicrosoftDocs/defender-docs/defender-xdr/advanced-hunting-identitydirectoryevents-table.md @ 033998b214cbd1c030acb34e935d07b7ba83ebe9.
+    """Advanced Hunting table ``IdentityDirectoryEvents`` (25 columns). Source: MicrosoftDocs/defender-docs/defender-xdr/advanced-hunting-identitydirectoryevents-table.md (ms.date 03/28/2025; same columns in rendered copy search-index id 70246270725) @ 033998b214cbd1c030acb34e935d07b7ba83ebe9.
 
     Every column is optional (``None`` when absent, null or empty).
+
+    - ``IsAdminOperation`` (bool) is carried by real records, not documented.
     """
 
     Timestamp: _v.Timestamp | None = None
@@ -129,6 +143,7 @@ class IdentityDirectoryEvents(Struct, kw_only=True, forbid_unknown_fields=True, 
     ISP: str | None = None
     ReportId: str | None = None
     AdditionalFields: Any | None = None
+    IsAdminOperation: bool | None = None
     MachineGroup: str | None = None
 
 
@@ -140,9 +155,12 @@ class IdentityDirectoryEventsRecord(Record, tag_field="category", tag="AdvancedH
 
 
 class IdentityInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Advanced Hunting table ``IdentityInfo`` (47 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-identityinfo-table.md @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
+    """Advanced Hunting table ``IdentityInfo`` (49 columns). Source: merill/defender-docs-mirror/defender-xdr/advanced-hunting-identityinfo-table.md (ms.date 2025-12-22) @ 417a5f8e7155e7860a4e6518abcfb5388b2ce9e8.
 
     Every column is optional (``None`` when absent, null or empty).
+
+    - ``IdentityId`` (string) is carried by real records, not documented.
+    - ``SourceProvider`` (string) is carried by real records, not documented.
     """
 
     Timestamp: _v.Timestamp | None = None
@@ -191,6 +209,8 @@ class IdentityInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaul
     IdentityEnvironment: str | None = None
     SourceProviders: Any | None = None
     GroupMembership: Any | None = None
+    IdentityId: str | None = None
+    SourceProvider: str | None = None
     MachineGroup: str | None = None
 
 

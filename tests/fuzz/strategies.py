@@ -42,6 +42,8 @@ def kind_of(table: str, column: str, annotation: Any) -> str:
         return "int"
     if base is bool:
         return "bool"
+    if base is float:
+        return "float"
     if base is Timestamp:
         return "datetime"
     if set(args) == set(JsonText.__args__):
@@ -49,11 +51,23 @@ def kind_of(table: str, column: str, annotation: Any) -> str:
     return "any"
 
 
-#: table -> column -> kind, for every table of m365parse.TABLES.
+#: table -> column -> kind, for every table of m365parse.TABLES; columns by the key
+#: they are sent under (the wire name: ``ISP`` of CloudAppEvents).
 KINDS: dict[str, dict[str, str]] = {
     table: {f.encode_name: kind_of(table, f.encode_name, f.type) for f in msgspec.structs.fields(struct)}
     for table, struct in TABLES.items()
 }
+
+def _output_keys(struct: Any) -> dict[str, str]:
+    wire = {f.name: f.encode_name for f in msgspec.structs.fields(struct)}
+    keys = {f.encode_name: f.encode_name for f in msgspec.structs.fields(struct)}
+    keys.update({variant: wire[attribute] for variant, attribute in getattr(struct, "_variants", {}).items()})
+    return keys
+
+
+#: table -> key sent -> the key ``to_dict()`` writes its column under (the wire name:
+#: ``Isp`` sent to CloudAppEvents comes back as ``ISP``), other spellings included.
+ATTR: dict[str, dict[str, str]] = {table: _output_keys(struct) for table, struct in TABLES.items()}
 
 
 @st.composite
@@ -77,6 +91,7 @@ def value_of(kind: str) -> st.SearchStrategy[Any]:
         "str": text,
         "int": st.integers(-(2**100), 2**100),  # beyond 64 bits too
         "bool": st.booleans(),
+        "float": st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**53), 2**53),
         "datetime": timestamp_texts(),
         "json": text | json_containers,
         "any": json_values,
@@ -105,17 +120,20 @@ def rows(draw: st.DrawFn, table: str) -> tuple[dict[str, Any], dict[str, Any]]:
         kind = kinds[column]
         if column == "ReportId" and kind == "str":
             value = draw(text | st.integers(0, 2**64))  # documented string, arrives as a number too
-            sent[column], back[column] = value, str(value)
+            sent[column], back[ATTR[table][column]] = value, str(value)
             continue
         if draw(st.integers(0, 9)) == 0:
             sent[column] = None  # null: the column is absent
             continue
         value = draw(value_of(kind))
+        attribute = ATTR[table][column]
         if kind == "datetime":
             ns, value = value
-            back[column] = format_ns(ns)
+            back[attribute] = format_ns(ns)
+        elif kind == "float":
+            back[attribute] = float(value)
         elif value is not None:
-            back[column] = value
+            back[attribute] = value
         sent[column] = value
     return sent, back
 
@@ -166,6 +184,15 @@ def perturbation(table: str, column: str, kind: str) -> st.SearchStrategy[tuple[
             not_a_number.map(lambda s: (s, EXTRA, None)),
             misfit_containers,
         )
+    if kind == "float":
+        return st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False).map(lambda f: (str(f), VALUE, f)),  # number texts
+            st.integers(-(2**53), 2**53).map(lambda n: (n, VALUE, float(n))),
+            st.just(("", NONE, None)),
+            st.booleans().map(lambda b: (b, EXTRA, None)),
+            not_a_number.map(lambda s: (s, EXTRA, None)),
+            misfit_containers,
+        )
     if kind == "bool":
         return st.one_of(
             st.sampled_from([0, 1]).map(lambda n: (n, VALUE, bool(n))),
@@ -210,5 +237,5 @@ def perturbed(draw: st.DrawFn, table: str) -> tuple[Generated, dict[str, tuple[A
     changes = {column: draw(perturbation(table, column, kinds[column])) for column in columns}
     for column, (value, _outcome, _typed) in changes.items():
         gen.props[column] = value
-        gen.expected.pop(column, None)
+        gen.expected.pop(ATTR[table][column], None)
     return gen, changes

@@ -97,7 +97,7 @@ def test_no_dangerous_modules_and_no_io_outside_the_command_line() -> None:
                 names = set()
             assert not names & FORBIDDEN_IMPORTS, f"{rel}: imports {names & FORBIDDEN_IMPORTS}"
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
-                assert rel in ("__main__.py", "tables/_generate.py"), f"{rel}:{node.lineno}: open()"
+                assert rel in ("__main__.py", "tables/_generate.py", "api/_generate.py"), f"{rel}:{node.lineno}: open()"
 
 
 # --- generated mapping code ----------------------------------------------------------------

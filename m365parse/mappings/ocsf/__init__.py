@@ -50,6 +50,7 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
 from __future__ import annotations
 
 from ...tables import DOCUMENTED_TYPES
+from .. import ocsf_transforms  # noqa: F401 - registers the transforms this rule set uses
 from ..registry import ALL, RuleSet, describe
 from . import alerts, device, email, identity
 from ._build import BASE_EVENT, VERSION, Rules, TableMapping, build, col, const, first, lookup
@@ -185,4 +186,6 @@ def mapping_table(rule_set: RuleSet | None = None) -> str:
             text = describe(rules[target]).replace("|", "\\|")
             lines.append(f"| `{target}` | {text} |")
         lines.append("")
-    return "\n".join(lines)
+    from ..api_rules import api_sections  # the API kinds' sections (imported here: not needed at import)
+
+    return "\n".join(lines) + "\n" + api_sections("ocsf", _rank)

@@ -34,7 +34,7 @@ from functools import partial
 from typing import Any, Union
 
 from ...record import Record
-from ...tables import DOCUMENTED_TYPES, TABLES
+from ...tables import ANNOTATIONS, DOCUMENTED_TYPES
 from ..registry import RuleSet, Spec, conditions_of, normalize
 from ..transforms import CONDITIONS, transform
 from ._schema import CLASSES, VERSION
@@ -327,8 +327,8 @@ def _status_caption(class_uid: int, status: Spec) -> Spec:
 
 
 def _json_columns(table: str) -> set[str]:
-    annotations = TABLES[table].__annotations__
-    return {c for c, a in annotations.items() if "JsonText" in str(a) or "Any" in str(a)}
+    # from the table registry's data: no struct is built for it (tables are built on first use)
+    return {c for c, a in ANNOTATIONS[table].items() if a in ("_v.JsonText", "Any")}
 
 
 def unmapped_value(table: str, column: str) -> Spec:

@@ -1,0 +1,888 @@
+"""Columnar output: decoded records as Apache Arrow tables, one per table (extra ``arrow``).
+
+Install with ``pip install 'm365parse[arrow]'`` (pyarrow 19 or newer); the rest of
+m365parse never imports pyarrow.
+
+- :func:`schema` gives the Arrow schema of a table, derived from its struct's
+  field annotations (so every generated table, and any ``msgspec.Struct``, has one).
+- :func:`to_arrow` turns an input (what :func:`m365parse.decode` takes) or a
+  decoded :class:`m365parse.Batch` into ``{table: pyarrow.Table}``.
+- :func:`iter_arrow` streams JSON lines fed in chunks through
+  :class:`m365parse.JsonLinesDecoder` and yields ``(table, pyarrow.RecordBatch)``
+  pairs of bounded size.
+
+Schema rules (every column nullable):
+
+========================================  ===========================================
+annotation of the struct field            Arrow type
+========================================  ===========================================
+``str``                                   ``string``
+``int``                                   ``int64``
+``float``                                 ``float64``
+``bool``                                  ``bool``
+``Timestamp`` (``datetime``)              ``timestamp("ns", "UTC")``, exact to the
+                                          digit that arrived (:func:`timestamp_ns`)
+``str`` with containers (``JsonText``,    ``string``: a string as it arrived, an
+``str | list``, ...)                      object/array (or other value) as its JSON text
+``Any``, containers, nested ``Struct``,   ``pyarrow.json_()`` (Arrow's JSON extension
+lists of structs, other unions            type, a string of valid JSON): the value's
+                                          JSON encoding
+========================================  ===========================================
+
+A streamed table has the envelope columns first (``time``, ``tenantId``,
+``operationName``, ``_TimeReceivedBySvc``, ``Tenant``), then the table's columns in
+declared order, then ``extra`` and ``envelope_extra`` (JSON objects of
+:attr:`Record.extra` / :attr:`Record.envelope_extra`, null when empty), so nothing
+is lost.  Kinds without an envelope (``SiemAlert``: record types that define their
+own ``category``) have no envelope columns; a kind whose ``properties`` has no
+struct type of its own keeps them as JSON in a ``properties`` column.  Records of
+tables this version does not know go to the table :data:`UNKNOWN` (envelope,
+``category``, ``properties`` as JSON); records that could not be decoded go to :data:`ERRORS`
+(``index``, ``path``, ``reason``, ``raw``).  A value that a column cannot hold
+(an integer beyond int64, a datetime outside the years 1677-2262 that
+nanoseconds reach) is null in its column and kept in ``extra`` (the integer, or
+the timestamp's exact UTC text), as decode keeps values that do not fit.
+
+Field metadata: ``kusto_type`` names the documented type (``DOCUMENTED_TYPES``)
+and ``m365parse.role`` is ``envelope``, ``column`` or ``extra``.  A column
+name that an envelope column also has (none today) gives the envelope one an
+``envelope_`` prefix.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import gc
+import itertools
+import operator
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Union
+
+import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._decode import decode
+from ._lines import JsonLinesDecoder
+from ._values import format_ns, timestamp_ns
+from .errors import InvalidRecord, M365ParseError
+from .record import Batch, Record, SiemRecord, UnknownRecord
+from .tables import DOCUMENTED_TYPES, RECORD_TYPES, TABLES
+
+__all__ = [
+    "schema",
+    "to_arrow",
+    "iter_arrow",
+    "records_to_arrow",
+    "tables_of",
+    "one_decode_tables",
+    "errors_to_arrow",
+    "UNKNOWN",
+    "ERRORS",
+]
+
+#: Name of the table of records of tables this version does not know.
+UNKNOWN = "unknown"
+#: Name of the table of records that could not be decoded.
+ERRORS = "errors"
+
+NS = pa.timestamp("ns", tz="UTC")
+_JSON = pa.json_()
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_ENC = msgspec.json.Encoder()
+_STRINGS = msgspec.json.Decoder(list[Union[str, None]])  # noqa: UP007
+_OWN = ("@m365parse.",)  # encode names of the decoder's own Record fields
+
+# --- the schema, derived from annotations --------------------------------------------
+
+def _kind(t: msgspec.inspect.Type) -> str:
+    """The column kind of one msgspec type (Optional already allowed: None is null)."""
+    mi = msgspec.inspect
+    if isinstance(t, mi.UnionType):
+        inner = [x for x in t.types if not isinstance(x, mi.NoneType)]
+        if len(inner) == 1:
+            return _kind(inner[0])
+        kinds = {_kind(x) for x in inner}
+        if "str" in kinds:
+            return "text"
+        return "json"
+    if isinstance(t, mi.StrType):
+        return "str"
+    if isinstance(t, mi.BoolType):
+        return "bool"
+    if isinstance(t, mi.IntType):
+        return "int"
+    if isinstance(t, mi.FloatType):
+        return "float"
+    if isinstance(t, mi.DateTimeType):
+        return "timestamp"
+    if isinstance(t, mi.LiteralType) and all(isinstance(v, str) for v in t.values):
+        return "str"
+    return "json"
+
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "str": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "timestamp": NS,
+    "text": pa.string(),
+    "json": _JSON,
+}
+
+
+@dataclass(frozen=True)
+class _Column:
+    name: str  # the Arrow column name
+    attr: str  # the attribute on the struct (or record, for envelope columns)
+    kind: str
+    role: str  # "envelope", "column" or "extra"
+    documented: str | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    table: str
+    envelope: tuple[_Column, ...]
+    columns: tuple[_Column, ...]  # in struct field order (astuple order)
+    trailer: tuple[_Column, ...]  # extra, envelope_extra (and category/properties for unknown)
+    schema: pa.Schema
+
+
+def _field(col: _Column) -> pa.Field[Any]:
+    meta = {"m365parse.role": col.role}
+    if col.documented:
+        meta["kusto_type"] = col.documented
+    return pa.field(col.name, _ARROW_TYPES[col.kind], nullable=True, metadata=meta)
+
+
+def _has_envelope(record_type: type[Record]) -> bool:
+    """Streamed records have an envelope; kinds that define their own ``category``
+    (SIEM alerts, and the like) have none: their envelope attributes are always None."""
+    return issubclass(record_type, UnknownRecord) or getattr(record_type, "category", None) is Record.category
+
+
+def _envelope_columns(record_type: type[Record], taken: set[str]) -> list[_Column]:
+    if not _has_envelope(record_type):
+        return []
+    out = []
+    for f in msgspec.structs.fields(record_type):
+        if f.name in ("properties", "category") or f.encode_name.startswith(_OWN):
+            continue
+        name = f.encode_name if f.encode_name not in taken else "envelope_" + f.encode_name
+        out.append(_Column(name, f.name, _kind(msgspec.inspect.type_info(f.type)), "envelope", None))
+    return out
+
+
+@functools.cache
+def _plan(record_type: type[Record], struct_type: type[msgspec.Struct] | None, table: str) -> _Plan:
+    documented = DOCUMENTED_TYPES.get(table, {})
+    columns: list[_Column] = []
+    if struct_type is not None:
+        for f in msgspec.structs.fields(struct_type):
+            kind = _kind(msgspec.inspect.type_info(f.type))
+            columns.append(_Column(f.encode_name, f.name, kind, "column", documented.get(f.encode_name)))
+    taken = {c.name for c in columns} | {"extra", "envelope_extra"}
+    envelope = _envelope_columns(record_type, taken)
+    trailer = [_Column("extra", "extra", "json", "extra", None)]
+    if struct_type is None:  # rows without a struct of their own: the row as JSON
+        trailer = [_Column("properties", "properties", "json", "column", None), *trailer]
+        if issubclass(record_type, UnknownRecord):
+            trailer.insert(0, _Column("category", "category", "str", "envelope", None))
+    trailer.append(_Column("envelope_extra", "envelope_extra", "json", "extra", None))
+    names = [c.name for c in (*envelope, *columns, *trailer)]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise M365ParseError(f"table {table!r}: column names {dupes} clash with m365parse's own columns")
+    sch = pa.schema([_field(c) for c in (*envelope, *columns, *trailer)], metadata={"m365parse.table": table})
+    return _Plan(table, tuple(envelope), tuple(columns), tuple(trailer), sch)
+
+
+@functools.cache
+def _properties_type(record_type: type[Record]) -> type[msgspec.Struct] | None:
+    for f in msgspec.structs.fields(record_type):
+        if f.name == "properties":
+            return f.type if isinstance(f.type, type) and issubclass(f.type, msgspec.Struct) else None
+    return None
+
+
+_ERRORS_FIELDS: list[pa.Field[Any]] = [
+    pa.field("index", pa.int64(), nullable=False),
+    pa.field("path", pa.string(), nullable=False),
+    pa.field("reason", pa.string(), nullable=False),
+    pa.field("raw", pa.binary(), nullable=False),
+]
+_ERRORS_SCHEMA = pa.schema(_ERRORS_FIELDS, metadata={"m365parse.table": ERRORS})
+
+
+def _record_kind(name: str) -> type[Record] | None:
+    """The record type, among every subclass of Record, whose ``table`` is ``name``."""
+    stack = list(Record.__subclasses__())
+    while stack:
+        kind = stack.pop()
+        if kind.__dict__.get("_table") == name:
+            return kind
+        stack.extend(kind.__subclasses__())
+    return None
+
+
+def _table_plan(table: str | type[msgspec.Struct], envelope: bool = True) -> _Plan:
+    if isinstance(table, type):
+        if issubclass(table, Record):
+            name = next((k for k, v in RECORD_TYPES.items() if v is table), table.__name__)
+            return _plan(table, _properties_type(table), name)
+        if issubclass(table, msgspec.Struct):
+            name = next((k for k, v in TABLES.items() if v is table), table.__name__)
+            return _plan(Record if envelope else SiemRecord, table, name)
+        raise TypeError(f"expected a table name or a msgspec.Struct type, got {table!r}")
+    if table in RECORD_TYPES:
+        record_type = RECORD_TYPES[table]
+        return _plan(record_type, _properties_type(record_type), table)
+    if table == "SiemAlert":
+        return _plan(SiemRecord, TABLES["SiemAlert"], table)
+    if table == UNKNOWN:
+        return _plan(UnknownRecord, None, UNKNOWN)
+    if table in TABLES:
+        return _plan(Record, TABLES[table], table)
+    kind = _record_kind(table)
+    if kind is not None:  # another kind of record (alerts or incidents of an API, ...)
+        return _plan(kind, _properties_type(kind) or TABLES.get(table), table)
+    raise M365ParseError(f"unknown table {table!r}; known: the keys of m365parse.TABLES, {UNKNOWN!r}, {ERRORS!r}")
+
+
+def schema(table: str | type[msgspec.Struct], *, envelope: bool = True) -> pa.Schema:
+    """The Arrow schema of ``table``.
+
+    ``table`` is a name of :data:`m365parse.TABLES`, :data:`UNKNOWN`, :data:`ERRORS`
+    or of another record kind (the ``table`` of a ``Record`` subclass), or a struct
+    type (a table's struct, a ``Record`` subclass, any ``msgspec.Struct``;
+    ``envelope=False`` leaves the envelope columns out for a bare struct).  See the
+    module's documentation for the rules.
+
+    Raises :class:`m365parse.M365ParseError` for an unknown table name.
+    """
+    if table == ERRORS:
+        return _ERRORS_SCHEMA
+    return _table_plan(table, envelope).schema
+
+
+# --- building columns ----------------------------------------------------------------
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else _ENC.encode(value).decode("utf-8", "surrogatepass")
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return _json_text(value)
+
+
+def _json_or_null(value: Any) -> str | None:
+    return _json_text(value) if value else None
+
+
+class _Misfits:
+    """Values a column cannot hold, per row: they go to that row's ``extra``."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, Any]] = {}
+
+    def add(self, row: int, column: str, value: Any) -> None:
+        self.rows.setdefault(row, {})[column] = value
+
+
+def _int_array(values: Sequence[Any], column: str, misfits: _Misfits) -> pa.Array[Any]:
+    try:
+        return pa.array(values, pa.int64())
+    except (OverflowError, pa.ArrowInvalid):
+        fixed = []
+        for row, v in enumerate(values):
+            if v is not None and not _INT64_MIN <= v <= _INT64_MAX:
+                misfits.add(row, column, v)
+                v = None
+            fixed.append(v)
+        return pa.array(fixed, pa.int64())
+
+
+# The one form of datetime text Arrow parses exactly as msgspec does (msgspec, and
+# so decode(), accepts more; Arrow then checks the day of the month).
+_CANONICAL = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?Z$"
+
+
+def _picked(records: Sequence[Record]) -> list[Any] | None:
+    """Each record's view in its origin (the datetime texts read again, once per origin),
+    or None when a record has no such origin (then: :func:`timestamp_ns` per value)."""
+    loaded: dict[int, list[Any]] = {}
+    out: list[Any] = []
+    for r in records:
+        src = r._src
+        if not isinstance(src, tuple):
+            return None
+        origin, pos = src
+        views = loaded.get(id(origin))
+        if views is None:
+            load = getattr(origin, "_views_list", None)
+            views = load() if load is not None else None
+            if not isinstance(views, list):
+                return None
+            loaded[id(origin)] = views
+        if not 0 <= pos < len(views):
+            return None
+        out.append(views[pos])
+    return out
+
+
+def _texts(picked: list[Any], columns: list[_Column]) -> dict[str, Sequence[Any]]:
+    """Column -> the datetime texts of the records as they arrived (from their views)."""
+    out: dict[str, Sequence[Any]] = {}
+    for envelope in (True, False):
+        attrs = [c.attr for c in columns if (c.role == "envelope") == envelope]
+        if not attrs:
+            continue
+        try:
+            source = picked if envelope else [v.properties for v in picked]
+            rows = list(map(operator.attrgetter(*attrs), source))
+        except AttributeError:  # untyped views, or a column the views do not hold: one by one
+            for attr in attrs:
+                out[attr] = _view_texts(picked, attr, envelope)
+            continue
+        if len(attrs) == 1:
+            out[attrs[0]] = rows
+        else:
+            out.update(zip(attrs, zip(*rows, strict=True), strict=True))
+    return out
+
+
+def _view_texts(picked: list[Any], attr: str, envelope: bool) -> list[Any]:
+    out: list[Any] = []
+    for view in picked:
+        if not envelope:
+            view = view.get("properties") if isinstance(view, dict) else getattr(view, "properties", None)
+        text = view.get(attr) if isinstance(view, dict) else getattr(view, attr, None)
+        out.append(text if isinstance(text, str) else None)
+    return out
+
+
+class _Build:
+    """One table being built: its columns' values, converted for all tables of a batch at once."""
+
+    __slots__ = ("arrays", "jobs", "misfits", "plan", "records")
+
+    def __init__(self, plan: _Plan, records: Sequence[Record]) -> None:
+        self.plan = plan
+        self.records = records
+        self.arrays: list[pa.Array[Any] | None] = []
+        self.misfits = _Misfits()
+        self.jobs: list[tuple[int, _Column, Sequence[Any]]] = []
+
+    def add(self, column: _Column, values: Sequence[Any]) -> None:
+        """A column to convert: its array goes to the next slot."""
+        self.jobs.append((len(self.arrays), column, values))
+        self.arrays.append(None)
+
+
+def _start(records: Sequence[Record]) -> _Build:
+    if not records:
+        raise ValueError("records_to_arrow() needs at least one record")
+    record_type = type(records[0])
+    if any(type(r) is not record_type for r in records):
+        raise ValueError("records_to_arrow(): records of several tables")
+    kinds = {type(r.properties) for r in records}
+    struct_type: type[msgspec.Struct] | None = None
+    if issubclass(record_type, UnknownRecord):
+        plan = _plan(record_type, None, UNKNOWN)
+    else:
+        # a kind declaring ``properties: Any`` uses its table's struct (SIEM alerts),
+        # or, without one, keeps the properties as JSON
+        name = _name(records[0])
+        struct_type = _properties_type(record_type) or TABLES.get(name)
+        if struct_type is not None and not all(issubclass(k, struct_type) for k in kinds):
+            struct_type = None
+        plan = _plan(record_type, struct_type, name)
+    b = _Build(plan, records)
+    for col in plan.envelope:
+        b.add(col, [getattr(r, col.attr) for r in records])
+    if plan.columns:
+        if kinds == {struct_type}:
+            rows = [msgspec.structs.astuple(r.properties) for r in records]
+        else:  # subclasses of the table's struct (more fields): the table's columns only
+            pick = operator.attrgetter(*(c.attr for c in plan.columns))
+            rows = [pick(r.properties) for r in records] if len(plan.columns) > 1 else [
+                (pick(r.properties),) for r in records
+            ]
+        for col, values in zip(plan.columns, zip(*rows)):  # noqa: B905 - as many as the struct's fields
+            b.add(col, values)
+    return b
+
+
+#: Column kind -> what to do with each value before Arrow takes it (None: nothing).
+_PREPARE = {"text": _text, "json": _json_text}
+
+
+def _resolve(builds: Sequence[_Build]) -> None:
+    """Every column of ``builds``, kind by kind: one Arrow conversion per kind for the
+    whole batch, then a zero-copy slice per column (Arrow calls have a fixed cost that
+    would otherwise be paid per table and column of a batch of mixed tables)."""
+    by_kind: dict[str, list[tuple[_Build, int, _Column, Sequence[Any]]]] = {}
+    for b in builds:
+        for slot, col, vals in b.jobs:
+            by_kind.setdefault(col.kind, []).append((b, slot, col, vals))
+        b.jobs = []
+    for kind, jobs in by_kind.items():
+        if kind == "timestamp":
+            _resolve_timestamps(jobs)
+            continue
+        flat = list(itertools.chain.from_iterable(job[3] for job in jobs))
+        enc = _ENC.encode
+        if kind == "text":
+            flat = [v if v is None or v.__class__ is str else enc(v) for v in flat]
+        elif kind == "json":
+            flat = [None if v is None else enc(v) for v in flat]
+        try:
+            whole = pa.array(flat, pa.string() if kind in _PREPARE else _ARROW_TYPES[kind])
+        except (OverflowError, pa.ArrowInvalid):  # an integer beyond int64: column by column
+            whole = None
+        if kind == "json" and whole is not None:
+            whole = pa.ExtensionArray.from_storage(_JSON, whole)
+        start = 0
+        for b, slot, col, vals in jobs:
+            n = len(vals)
+            if whole is not None:
+                b.arrays[slot] = whole.slice(start, n)
+            elif kind == "int":
+                b.arrays[slot] = _int_array(vals, col.name, b.misfits)
+            else:
+                # text that Arrow refuses (lone surrogates): as _json_text writes it
+                array = pa.array([_PREPARE[kind](v) for v in vals], pa.string())
+                b.arrays[slot] = pa.ExtensionArray.from_storage(_JSON, array) if kind == "json" else array
+            start += n
+
+
+def _resolve_timestamps(jobs: list[tuple[_Build, int, _Column, Sequence[Any]]]) -> None:
+    """Exact nanoseconds of every datetime column of a batch, in one vectorised pass.
+
+    The datetime texts are read again from the records' origin (as
+    :func:`timestamp_ns` does), parsed by Arrow where they have the canonical form
+    (``2024-05-14T08:41:56.5950497Z``), and kept where they agree with the decoded
+    value to the microsecond; anything else gets :func:`timestamp_ns` itself.
+    """
+    values: list[Any] = []
+    texts: list[Any] = []
+    spans: list[tuple[_Build, int, _Column, int, int]] = []  # build, slot, column, start, length
+    texts_of: dict[int, dict[str, Sequence[Any]]] = {}
+    for b, slot, col, vals in jobs:
+        key = id(b)
+        if key not in texts_of:
+            picked = None if isinstance(b.records[0], SiemRecord) else _picked(b.records)
+            cols = [c for _b, _s, c, _v in jobs if _b is b]
+            texts_of[key] = {} if picked is None else _texts(picked, cols)
+        found = texts_of[key].get(col.attr)
+        if found is None:
+            b.arrays[slot] = _timestamp_slow(vals, b.records, col, b.misfits)
+            continue
+        spans.append((b, slot, col, len(values), len(vals)))
+        values.extend(vals)
+        texts.extend(found)
+    if not spans:
+        return
+    try:
+        exact_ns, redo = _exact(values, texts)
+    except (OverflowError, TypeError, pa.ArrowException):  # beyond nanoseconds, or a text not a string
+        for b, slot, col, start, length in spans:
+            b.arrays[slot] = _timestamp_slow(values[start : start + length], b.records, col, b.misfits)
+        return
+    if redo:
+        fixed = exact_ns.to_pylist()
+        starts = [span[3] for span in spans]
+        for i in redo:
+            b, _slot, col, start, _length = spans[bisect.bisect_right(starts, i) - 1]
+            fixed[i] = timestamp_ns(b.records[i - start], col.attr)
+        exact_ns = pa.array(fixed, pa.int64())
+    stamps = exact_ns.cast(NS)
+    for b, slot, _col, start, length in spans:
+        b.arrays[slot] = stamps.slice(start, length)
+
+
+def _exact(values: list[Any], texts: list[Any]) -> tuple[pa.Array[Any], list[int]]:
+    """Nanoseconds from the texts where they check out, the decoded microseconds elsewhere,
+    and the positions that need :func:`timestamp_ns` (a value with a text that is not canonical)."""
+    # The decoded datetimes through msgspec's ISO text: 10x faster than Arrow's
+    # conversion of timezone-aware datetime objects.
+    approx: Any = pa.array(_STRINGS.decode(_ENC.encode(values)), pa.string()).cast(NS).cast(pa.int64())
+    text_arr: Any = pa.array(texts, pa.string())
+    canonical: Any = pc.fill_null(pc.and_(pc.match_substring_regex(text_arr, _CANONICAL), pc.is_valid(approx)), False)
+    parsed: Any = pc.if_else(canonical, text_arr, pa.scalar("1970-01-01T00:00:00Z")).cast(NS).cast(pa.int64())
+    diff: Any = pc.abs(pc.subtract(parsed, approx))
+    good: Any = pc.fill_null(pc.and_(canonical, pc.less_equal(diff, pa.scalar(500, pa.int64()))), False)
+    redo = pc.indices_nonzero(pc.and_(pc.invert(good), pc.is_valid(approx))).to_pylist()
+    return pc.if_else(good, parsed, approx), redo
+
+
+def _timestamp_slow(
+    values: Sequence[datetime | None], records: Sequence[Record], column: _Column, misfits: _Misfits
+) -> pa.Array[Any]:
+    out: list[int | None] = []
+    for row, (value, record) in enumerate(zip(values, records, strict=True)):
+        if value is None:
+            out.append(None)
+            continue
+        ns = timestamp_ns(record, column.attr)
+        if ns is not None and not _INT64_MIN <= ns <= _INT64_MAX:
+            misfits.add(row, column.name, format_ns(ns))
+            ns = None
+        out.append(ns)
+    return pa.array(out, pa.int64()).cast(NS)
+
+
+def _json_column(values: Iterable[Any]) -> pa.Array[Any]:
+    return pa.ExtensionArray.from_storage(_JSON, pa.array(values, pa.string()))
+
+
+def _finish(b: _Build, fresh: bool = False) -> pa.Table:
+    """The table of a build whose columns are all converted; ``fresh``: the records are
+    twins of the one-decode path (no ``extra``, ``envelope_extra``: they are empty)."""
+    records = b.records
+    arrays: list[Any] = b.arrays
+    for col in b.plan.trailer:
+        if fresh and col.name in ("extra", "envelope_extra"):
+            if col.name == "envelope_extra" or not b.misfits.rows:
+                arrays.append(pa.nulls(len(records), _JSON))
+                continue
+            extras: list[Any] = [None] * len(records)
+            for row, more in b.misfits.rows.items():
+                extras[row] = _ENC.encode(more)
+            arrays.append(_json_column(extras))
+            continue
+        if col.name == "category":
+            arrays.append(pa.array([r.category for r in records], pa.string()))
+        elif col.name == "properties":
+            arrays.append(_json_column(_json_text(r.properties) for r in records))
+        elif col.name == "extra":
+            extras = [r.extra for r in records]
+            for row, more in b.misfits.rows.items():
+                extras[row] = {**extras[row], **more}
+            enc = _ENC.encode
+            arrays.append(_json_column([enc(e) if e else None for e in extras]))
+        else:
+            enc = _ENC.encode
+            arrays.append(_json_column([enc(e) if e else None for e in (r.envelope_extra for r in records)]))
+    return pa.Table.from_arrays(arrays, schema=b.plan.schema)
+
+
+def records_to_arrow(records: Sequence[Record]) -> pa.Table:
+    """One table from records that all share one record type (one table).
+
+    :func:`to_arrow` groups a batch's records by table and does this for each.
+    Raises ``ValueError`` when ``records`` is empty or of several types.
+    """
+    b = _start(records)
+    _resolve([b])
+    return _finish(b)
+
+
+def _name(record: Record) -> str:
+    """The record's table; for a record type without one, the name its tag gives."""
+    if record.table:
+        return record.table
+    tag = type(record).__struct_config__.tag
+    if isinstance(tag, str) and tag.startswith("AdvancedHunting-"):
+        return tag[len("AdvancedHunting-") :]
+    return type(record).__name__
+
+
+def errors_to_arrow(errors: Sequence[InvalidRecord]) -> pa.Table:
+    """The :data:`ERRORS` table of ``errors``: ``index``, ``path``, ``reason``, ``raw`` bytes."""
+    return pa.Table.from_arrays(
+        [
+            pa.array([e.index for e in errors], pa.int64()),
+            pa.array([e.path for e in errors], pa.string()),
+            pa.array([e.reason for e in errors], pa.string()),
+            pa.array([e.raw for e in errors], pa.binary()),
+        ],
+        schema=_ERRORS_SCHEMA,
+    )
+
+
+def _groups(records: Iterable[Record]) -> dict[type, tuple[list[Record], list[int]]]:
+    """Records by type, with their positions in ``records``."""
+    groups: dict[type, tuple[list[Record], list[int]]] = {}
+    for pos, r in enumerate(records):
+        t = type(r)
+        group = groups.get(t)
+        if group is None:
+            groups[t] = ([r], [pos])
+        else:
+            group[0].append(r)
+            group[1].append(pos)
+    return groups
+
+
+def tables_of(records: Sequence[Record]) -> dict[str, tuple[pa.Table, list[int]]]:
+    """``records`` as one table per table, each with the positions in ``records`` of its rows.
+
+    What :func:`to_arrow` does with a batch's records, for callers that carry
+    other columns along (the Spark helper keeps its input rows' columns).
+    """
+    groups = _groups(records).values()
+    # The lists built here make no reference cycles: the cyclic collector is off
+    # meanwhile, as in decode(), or it would walk every record again and again.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        builds = [_start(group) for group, _ in groups]
+        _resolve(builds)
+    finally:
+        if enabled:
+            gc.enable()
+    out: dict[str, tuple[pa.Table, list[int]]] = {}
+    for b, (_, positions) in zip(builds, groups, strict=True):
+        table = _finish(b)
+        name = table.schema.metadata[b"m365parse.table"].decode()
+        if name in out:  # two record types of one table
+            before, earlier = out[name]
+            table, positions = pa.concat_tables([before, table]), earlier + positions
+        out[name] = (table, positions)
+    return out
+
+
+def _batch_tables(batch: Batch) -> dict[str, pa.Table]:
+    out = {name: table for name, (table, _) in tables_of(batch.records).items()}
+    if batch.errors:
+        out[ERRORS] = errors_to_arrow(batch.errors)
+    return out
+
+
+# --- the one-decode path of to_arrow() ----------------------------------------------------
+#
+# decode() keeps datetimes as datetime objects (microseconds) and reads their text
+# again for the 100 ns: two parses of the input.  For a clean Event Hubs body or
+# block of JSON lines, to_arrow() decodes once into twins of the table structs
+# whose datetime fields are strings, derived from the structs here, and hands the
+# texts to Arrow.  It takes this path only when every datetime text has the
+# canonical form (_CANONICAL) that msgspec and Arrow both read, to the same
+# instant, and Arrow accepts it; anything else goes through decode().
+
+
+def _textual(annotation: Any) -> Any:
+    return Union[str, None] if _kind(msgspec.inspect.type_info(annotation)) == "timestamp" else annotation  # noqa: UP007
+
+
+@functools.cache
+def _twins() -> tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any], dict[type, type[Record]]]:
+    """Decoders of a body and of one record into the twins, and twin record type -> record type."""
+    twins: dict[type, type[Record]] = {}
+    for record_type in RECORD_TYPES.values():
+        props = _properties_type(record_type)
+        if props is None:
+            continue
+        cfg = props.__struct_config__
+        props_twin = msgspec.defstruct(
+            props.__name__,
+            [(f.encode_name, _textual(f.type), None) for f in msgspec.structs.fields(props)],
+            kw_only=True,
+            forbid_unknown_fields=cfg.forbid_unknown_fields,
+        )
+        envelope = [
+            (f.encode_name, _textual(f.type), None)
+            for f in msgspec.structs.fields(record_type)
+            if f.name != "properties" and not f.encode_name.startswith(_OWN)
+        ]
+        rcfg = record_type.__struct_config__
+        twin = msgspec.defstruct(
+            record_type.__name__,
+            [("properties", props_twin), *envelope],
+            kw_only=True,
+            forbid_unknown_fields=True,
+            tag_field=rcfg.tag_field,
+            tag=rcfg.tag,
+        )
+        twins[twin] = record_type
+    union = Union[tuple(twins)]  # type: ignore[valid-type]  # noqa: UP007
+    body = msgspec.defstruct("_TwinBody", [("records", list[union])])  # type: ignore[valid-type]
+    return msgspec.json.Decoder(body, strict=False), msgspec.json.Decoder(union, strict=False), twins
+
+
+_BODY_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"records"[ \t\r\n]*:[ \t\r\n]*\[')
+
+
+def _one_decode(buf: bytes) -> dict[str, pa.Table] | None:
+    """to_arrow() of a clean body or block of JSON lines in one decode; None: take decode()."""
+    found = one_decode_tables(buf)
+    return None if found is None else {name: table for name, (table, _) in found.items()}
+
+
+def one_decode_tables(buf: bytes) -> dict[str, tuple[pa.Table, list[int]]] | None:
+    """:func:`tables_of` for a clean Event Hubs body or block of JSON lines, decoded once.
+
+    Positions count the records of ``buf``.  Returns None when ``buf`` needs
+    :func:`m365parse.decode` (any record with a problem, a datetime text not in
+    the canonical form, another shape): then decode it and use :func:`tables_of`.
+    """
+    body, one, twins = _twins()
+    data = buf[3:] if buf.startswith(b"\xef\xbb\xbf") else buf
+    try:
+        if _BODY_START.match(data):
+            items = body.decode(data).records
+        elif data.lstrip()[:1] == b"{":
+            items = one.decode_lines(data)
+        else:
+            return None
+    except (ValueError, RecursionError):
+        return None
+    if not items:
+        return None
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        groups = _groups(items)
+        builds = []
+        for twin, (group, _positions) in groups.items():
+            record_type = twins[twin]
+            b = _Build(_plan(record_type, _properties_type(record_type), record_type._table), group)
+            for col in b.plan.envelope:
+                b.add(col, [getattr(r, col.attr) for r in group])
+            rows = [msgspec.structs.astuple(r.properties) for r in group]
+            for col, values in zip(b.plan.columns, zip(*rows, strict=True), strict=True):
+                b.add(col, values)
+            builds.append(b)
+        stamps = [(b, slot, values) for b in builds for slot, col, values in b.jobs if col.kind == "timestamp"]
+        for b in builds:
+            b.jobs = [job for job in b.jobs if job[1].kind != "timestamp"]
+        if not _texts_to_stamps(stamps):
+            return None
+        _resolve(builds)
+    finally:
+        if enabled:
+            gc.enable()
+    out: dict[str, tuple[pa.Table, list[int]]] = {}
+    for b, (_group, positions) in zip(builds, groups.values(), strict=True):
+        table = _finish(b, fresh=True)
+        name = b.plan.table
+        if name in out:  # two record types of one table
+            before, earlier = out[name]
+            table, positions = pa.concat_tables([before, table]), earlier + positions
+        out[name] = (table, positions)
+    return out
+
+
+def _texts_to_stamps(jobs: list[tuple[_Build, int, Sequence[Any]]]) -> bool:
+    """Fill the datetime columns from their texts; False when a text needs decode()."""
+    if not jobs:
+        return True
+    texts = list(itertools.chain.from_iterable(job[2] for job in jobs))
+    try:
+        arr: Any = pa.array(texts, pa.string())
+        canonical: Any = pc.fill_null(pc.match_substring_regex(arr, _CANONICAL), True)
+        if not pc.all(canonical).as_py():
+            return False
+        stamps = arr.cast(NS)
+    except (ValueError, TypeError, OverflowError, pa.ArrowException):
+        return False
+    start = 0
+    for b, slot, values in jobs:
+        b.arrays[slot] = stamps.slice(start, len(values))
+        start += len(values)
+    return True
+
+
+def to_arrow(
+    data: Batch | bytes | bytearray | memoryview | str | Iterable[bytes],
+) -> dict[str, pa.Table]:
+    """Decode ``data`` (anything :func:`m365parse.decode` takes) or take a decoded
+    :class:`m365parse.Batch`, and give one Arrow table per table that has records.
+
+    Keys are table names (``"DeviceProcessEvents"``, ``"SiemAlert"``), :data:`UNKNOWN`
+    for records of tables this version does not know, and :data:`ERRORS` when
+    records could not be decoded.  Rows keep input order within each table.
+    Every value equals what ``decode()`` gives (timestamps as :func:`timestamp_ns`).
+    Raises :class:`m365parse.InvalidInput` as ``decode()`` does.
+    """
+    if isinstance(data, (bytes, bytearray, memoryview, str)):
+        buf = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+        tables = _one_decode(buf)
+        if tables is not None:
+            return tables
+        data = buf
+    batch = data if isinstance(data, Batch) else decode(data)
+    return _batch_tables(batch)
+
+
+class _Buffer:
+    __slots__ = ("batches", "nbytes", "rows")
+
+    def __init__(self) -> None:
+        self.batches: list[pa.RecordBatch] = []
+        self.rows = 0
+        self.nbytes = 0
+
+
+def iter_arrow(
+    chunks: Iterable[bytes | bytearray | memoryview],
+    *,
+    max_rows: int = 65_536,
+    max_buffer_bytes: int = 64 * 1024 * 1024,
+    max_record_bytes: int = 64 * 1024 * 1024,
+) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """Stream JSON lines (Azure Storage blobs) fed in chunks of any size as Arrow record batches.
+
+    Yields ``(table, batch)`` pairs: batches of one table hold at most ``max_rows``
+    rows and share that table's :func:`schema`; errors come as batches of the
+    :data:`ERRORS` table.  Rows are buffered per table and a table's rows are
+    yielded when they reach ``max_rows``, when all buffers together pass
+    ``max_buffer_bytes`` of Arrow memory (the largest buffer goes first), and at
+    the end.  Memory stays bounded by the largest chunk, ``max_record_bytes``
+    (see :class:`m365parse.JsonLinesDecoder`) and ``max_buffer_bytes``.
+    """
+    if max_rows < 1 or max_buffer_bytes < 1:
+        raise ValueError("max_rows and max_buffer_bytes must be positive")
+    decoder = JsonLinesDecoder(max_record_bytes=max_record_bytes)
+    buffers: dict[str, _Buffer] = {}
+    total = 0
+
+    def take(name: str, whole: bool) -> Iterator[tuple[str, pa.RecordBatch]]:
+        nonlocal total
+        buf = buffers[name]
+        table = pa.Table.from_batches(buf.batches)
+        total -= buf.nbytes
+        del buffers[name]
+        while table.num_rows >= max_rows or (whole and table.num_rows):
+            head, table = table.slice(0, max_rows), table.slice(max_rows)
+            yield name, head.combine_chunks().to_batches()[0]
+        if table.num_rows:  # less than max_rows left: back to the buffer
+            keep(name, table)
+
+    def keep(name: str, table: pa.Table) -> None:
+        nonlocal total
+        # The columns of a batch's tables are slices of arrays shared by all its
+        # tables: a copy of the rows keeps the rest of the batch from staying alive
+        # while a rare table's rows wait in the buffer.
+        table = table.take(pa.array(range(table.num_rows), pa.int64()))
+        buf = buffers.setdefault(name, _Buffer())
+        for b in table.to_batches():
+            buf.batches.append(b)
+        buf.rows += table.num_rows
+        buf.nbytes += table.nbytes
+        total += table.nbytes
+
+    def flow(batch: Batch) -> Iterator[tuple[str, pa.RecordBatch]]:
+        for name, table in _batch_tables(batch).items():
+            keep(name, table)
+            if buffers[name].rows >= max_rows:
+                yield from take(name, False)
+        while total > max_buffer_bytes and buffers:
+            largest = max(buffers, key=lambda n: buffers[n].nbytes)
+            yield from take(largest, True)
+
+    for chunk in chunks:
+        yield from flow(decoder.feed(chunk))
+    yield from flow(decoder.close())
+    for name in list(buffers):
+        yield from take(name, True)
+

@@ -1,0 +1,444 @@
+"""Advanced hunting results of the three APIs: one record per row, typed by the response's own schema.
+
+- Defender for Endpoint ``/api/advancedqueries/run``: ``{"Schema": [{"Name", "Type"}], "Results": [...]}``
+- Defender XDR ``/api/advancedhunting/run``: the same with ``"Stats"``
+- Graph ``security/runHuntingQuery``: ``{"@odata.context": "...huntingQueryResults", "schema": [{"name",
+  "type"}], "results": [...]}``, with ``"<Column>@odata.type"`` annotation keys beside the cells (metadata,
+  not columns: dropped) and dynamic columns wrapped as ``dynamicColumnValue`` objects (unwrapped).
+
+A row struct is built once per distinct schema and cached.  Rows whose columns
+are exactly a known table's (:data:`m365parse.tables.TABLES`) are that table's
+struct in that table's record type (``DeviceProcessEventsRecord``), so they
+normalize as records of their table; other rows are :class:`m365parse.api.records.HuntingRecord`
+(``table`` ``"HuntingRow"``).  Schema type names map as ``hunting_results.tsv``
+documents: ``DateTime`` exact timestamps, ``SByte`` 0/1 booleans, integers,
+doubles, strings; an unknown type name keeps the JSON value.  A row that does
+not fit its schema keeps every value, in ``extra`` where it does not fit.
+"""
+
+from __future__ import annotations
+
+import functools
+import keyword
+import re
+from typing import Any, NamedTuple
+
+import msgspec
+from msgspec import Raw, Struct
+
+from .. import _decode as core
+from .._stdjson import loads
+from .._values import JsonText, Timestamp, resolve_path
+from ..errors import InvalidInput, InvalidRecord
+from ..record import Batch, Record
+from ..tables import RECORD_TYPES, TABLES, UNDOCUMENTED
+from . import DECODE_ERRORS, Reject, Shape, _deep
+
+__all__ = ["SHAPE", "row_type"]
+
+_WS = rb"[ \t\r\n]*"
+_START = re.compile(
+    _WS + rb"\{" + _WS + rb'(?:"(?:Schema|Stats|Results|schema|results)"'
+    rb'|"@odata\.context"' + _WS + rb":" + _WS + rb'"[^"]*#microsoft\.graph\.security\.huntingQueryResults")'
+)
+
+#: Schema type name -> the type its cells decode to (an unknown name keeps the JSON value).
+TYPES: dict[str, Any] = {
+    "DateTime": Timestamp,
+    "String": str,
+    "Guid": str,
+    "TimeSpan": str,
+    "SByte": bool,  # Kusto booleans arrive as 0/1
+    "Boolean": bool,
+    "Byte": int,
+    "Int16": int,
+    "Int32": int,
+    "Int64": int,
+    "Double": float,
+    "Single": float,
+    "Decimal": float,
+    "Object": JsonText,
+    "Dynamic": JsonText,
+}
+
+_DYNAMIC = "#microsoft.graph.security.dynamicColumnValue"
+
+
+class _Column(Struct):
+    Name: str | None = None
+    Type: str | None = None
+    name: str | None = None
+    type: str | None = None
+
+
+_NULL = Raw(b"null")
+
+
+class _Raw(Struct):
+    Schema: list[_Column] | None = None
+    Results: Raw = _NULL
+    Stats: Any = None
+    schema: list[_Column] | None = None
+    results: Raw = _NULL
+    context: Any = msgspec.field(default=None, name="@odata.context")
+
+
+class _RawRows(Struct):
+    Results: list[Raw] | None = None
+    results: list[Raw] | None = None
+
+
+@functools.cache
+def _decoders() -> tuple[msgspec.json.Decoder[_Raw], msgspec.json.Decoder[_RawRows]]:
+    return msgspec.json.Decoder(_Raw), msgspec.json.Decoder(_RawRows)
+
+
+_Schema = tuple[tuple[str, str], ...]
+
+
+def _schema_of(columns: list[_Column]) -> _Schema:
+    out = []
+    for col in columns:
+        name = col.Name if col.Name is not None else col.name
+        kind = col.Type if col.Type is not None else col.type
+        if not isinstance(name, str):
+            raise ValueError("a schema column without a name")
+        out.append((name, kind or ""))
+    return tuple(out)
+
+
+#: Columns a table struct declares that advanced hunting does not return (streamed rows carry them).
+_STREAM_ONLY = frozenset({"MachineGroup"})
+
+
+def _known_table(names: frozenset[str]) -> str | None:
+    """The table whose columns are exactly ``names`` (its streamed-only columns may be missing)."""
+    for table, struct in TABLES.items():
+        # columns real records carry and no doc lists are not in a hunting schema
+        fields = frozenset(struct.__struct_fields__) - frozenset(UNDOCUMENTED.get(table, ()))
+        if table in RECORD_TYPES and (names == fields or names == fields - _STREAM_ONLY):
+            return table
+    return None
+
+
+def _attr(pos: int, name: str) -> str:
+    usable = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_m365parse")
+    return name if usable else f"_m365parse_c{pos}"
+
+
+class RowKind(NamedTuple):
+    """What rows of one schema decode to."""
+
+    struct: type[Struct]
+    table: str | None  # the known table the columns are exactly those of
+    decoder: msgspec.json.Decoder[Any]  # of the list of rows
+    one: msgspec.json.Decoder[Any]  # of one row
+    dynamic: tuple[str, ...]  # attributes of the columns that can hold Graph's dynamicColumnValue objects
+    annotations: tuple[str, ...]  # attributes that take Graph's "<Column>@odata.type" keys (cleared after decoding)
+
+
+@functools.lru_cache(maxsize=256)
+def row_type(schema: _Schema, graph: bool) -> RowKind:
+    """The row struct of a schema, built once per distinct schema (and API: Graph rows carry annotations)."""
+    names = [name for name, _ in schema]
+    table = _known_table(frozenset(names)) if len(set(names)) == len(names) else None
+    annotations: list[tuple[str, Any, Any]] = []
+    if graph:
+        annotations = [
+            (f"_m365parse_a{i}", str | None, msgspec.field(default=None, name=f"{name}@odata.type"))
+            for i, (name, _) in enumerate(schema)
+        ]
+    struct: type[Struct]
+    if table is not None:
+        base = TABLES[table]
+        struct = msgspec.defstruct(f"_{table}Row", annotations, bases=(base,), kw_only=True) if annotations else base
+        attrs = {name: name for name in names}
+    else:
+        attrs = {name: _attr(i, name) for i, (name, _) in enumerate(schema)}
+        fields: list[tuple[str, Any, Any]] = []
+        for name, kind in schema:
+            typ = TYPES.get(kind)
+            fields.append((attrs[name], Any if typ is None else typ | None, msgspec.field(default=None, name=name)))
+        struct = msgspec.defstruct(
+            "HuntingRow",
+            fields + annotations,
+            kw_only=True,
+            forbid_unknown_fields=True,
+            omit_defaults=True,
+            repr_omit_defaults=True,
+        )
+    dynamic = tuple(attrs[name] for name, kind in schema if TYPES.get(kind) is JsonText or kind not in TYPES)
+    return RowKind(
+        struct,
+        table,
+        msgspec.json.Decoder(list[struct], strict=False),  # type: ignore[valid-type]
+        msgspec.json.Decoder(struct, strict=False),
+        dynamic,
+        tuple(name for name, _, _ in annotations),
+    )
+
+
+def unwrap_dynamic(value: Any) -> Any:
+    """A Graph ``dynamicColumnValue`` as plain JSON: its ``@odata.type`` tag and ``*@odata.type`` sidecars dropped."""
+    if isinstance(value, dict):
+        return {k: unwrap_dynamic(v) for k, v in value.items() if not k.endswith("@odata.type")}
+    if isinstance(value, list):
+        return [unwrap_dynamic(v) for v in value]
+    return value
+
+
+def _graph_rows(rows: list[Any], kind: RowKind) -> None:
+    """Graph's cell annotations are metadata, not columns: cleared; dynamic values unwrapped."""
+    for row in rows:
+        for attr in kind.annotations:
+            if getattr(row, attr) is not None:
+                setattr(row, attr, None)
+        for attr in kind.dynamic:
+            value = getattr(row, attr)
+            if isinstance(value, (dict, list)):
+                setattr(row, attr, unwrap_dynamic(value))
+
+
+def _record_type(kind: RowKind) -> Any:
+    if kind.table is not None:
+        return RECORD_TYPES[kind.table]
+    from ..api.records import HuntingRecord
+
+    return HuntingRecord
+
+
+def _sniff(buf: bytes) -> bool:
+    return _START.match(buf) is not None
+
+
+#: A schema array of flat column objects (no bracket or brace inside): what the one-pass path reads.
+_SCHEMA_ARRAY = re.compile(rb"\[[ \t\r\n]*(?:\{[^{}\[\]]*\}[ \t\r\n]*,?[ \t\r\n]*)*\]")
+
+
+def _schema_text(buf: bytes) -> bytes | None:
+    """The bytes of the schema array (``[{"Name": ..., "Type": ...}, ...]``), found without decoding; None if unsure."""
+    m = _SCHEMA_AT.search(buf)
+    if m is None:
+        return None
+    array = _SCHEMA_ARRAY.match(buf, m.end() - 1)
+    return array.group(0) if array is not None else None
+
+
+@functools.lru_cache(maxsize=256)
+def _one_pass(schema_text: bytes, graph: bool) -> tuple[RowKind, msgspec.json.Decoder[Any]] | None:
+    """The row kind and a one-pass decoder of whole responses whose schema is ``schema_text``."""
+    try:
+        columns = msgspec.json.decode(schema_text, type=list[_Column])
+        kind = row_type(_schema_of(columns), graph)
+    except (ValueError, TypeError):
+        return None
+    names = ("schema", "results") if graph else ("Schema", "Results")
+    response = msgspec.defstruct(
+        "_Response",
+        [
+            ("Stats", Any, None),
+            ("context", Any, msgspec.field(default=None, name="@odata.context")),
+            (names[0], Raw, _NULL),
+            (names[1], list[kind.struct], []),  # type: ignore[name-defined]
+        ],
+        kw_only=True,
+        forbid_unknown_fields=True,
+    )
+    return kind, msgspec.json.Decoder(response, strict=False)
+
+
+def _fast_whole(buf: bytes) -> Batch | None:
+    """One msgspec pass over the whole response, its row struct found by the schema's bytes (cached)."""
+    schema_text = _schema_text(buf)
+    if schema_text is None:
+        return None
+    graph = buf[_SCHEMA_AT.search(buf).start() + 1] == 0x73  # type: ignore[union-attr]  # "schema": Graph
+    plan = _one_pass(schema_text, graph)
+    if plan is None:
+        return None
+    kind, decoder = plan
+
+    def rows(data: bytes) -> list[Any]:
+        response = decoder.decode(data)
+        if bytes(getattr(response, "schema" if graph else "Schema")) != schema_text:
+            raise ValueError("the schema is not the one the rows were typed by")
+        decoded: list[Any] = getattr(response, "results" if graph else "Results")
+        if graph:
+            _graph_rows(decoded, kind)
+        return decoded
+
+    return core.fast(rows, buf, "rows", TIMES, wrap=_record_type(kind))
+
+
+def _whole(buf: bytes, first_index: int = 0) -> Batch:
+    batch = _fast_whole(buf)
+    if batch is not None:
+        return batch
+    try:
+        raw = _decoders()[0].decode(buf)
+    except DECODE_ERRORS as exc:
+        if core.several_values(buf):
+            return core.decode_lines(buf, first_index, try_fast=False)  # responses one per line
+        return _broken(buf, first_index, exc)
+    graph = raw.schema is not None or raw.results is not _NULL
+    columns = raw.schema if graph else raw.Schema
+    rows = raw.results if graph else raw.Results
+    try:
+        kind = row_type(_schema_of(columns or []), graph)
+    except (ValueError, TypeError) as exc:
+        # A schema msgspec cannot build a struct of (two columns of one name, ...): rows untyped.
+        return _untyped_rows(buf, first_index, f"schema: {exc}")
+    if rows is _NULL or bytes(rows).strip() == b"null":
+        return Batch([], [])
+    record_type = _record_type(kind)
+    origin_rows: list[Any] = []
+
+    def decode_rows(data: bytes) -> list[Any]:
+        decoded: list[Any] = kind.decoder.decode(rows)
+        if graph:
+            _graph_rows(decoded, kind)
+        origin_rows.append(decoded)
+        return decoded
+
+    batch = core.fast(decode_rows, buf, "rows", TIMES, wrap=record_type)
+    if batch is not None:
+        return batch
+    raws_all = _decoders()[1].decode(buf)
+    raws = (raws_all.results if graph else raws_all.Results) or []
+    del raws_all
+    return _each_row(raws, kind, record_type, graph, first_index)
+
+
+def _each_row(raws: list[Any], kind: RowKind, record_type: Any, graph: bool, first_index: int) -> Batch:
+    """Rows one by one: a row that does not fit its schema keeps every value, in extra where it does not fit."""
+    prefix = "$.results" if graph else "$.Results"
+    records: list[Record] = []
+    errors: list[InvalidRecord] = []
+    for pos, raw in enumerate(raws):
+        index, path = first_index + pos, f"{prefix}[{pos}]"
+        try:
+            row = kind.one.decode(raw)
+            extra: dict[str, Any] = {}
+        except DECODE_ERRORS:
+            try:
+                value = core.untyped(raw)
+            except DECODE_ERRORS as exc:
+                errors.append(InvalidRecord(index, path, f"not JSON: {core.describe(exc)}", bytes(raw)))
+                continue
+            if not isinstance(value, dict):
+                errors.append(_not_a_row(index, path, value, raw))
+                continue
+            cells = {k: v for k, v in value.items() if not (k.endswith("@odata.type") and k[:-11] in value)}
+            extra = {}
+            row = _deep.build(kind.struct, cells, "$", extra)
+        if graph:
+            _graph_rows([row], kind)
+        record = record_type(properties=row, extra=extra)
+        record._src = (core.Origin(bytes(raw), "one", TIMES), 0)
+        records.append(record)
+    return Batch(records, errors)
+
+
+def _not_a_row(index: int, path: str, value: Any, raw: Any) -> InvalidRecord:
+    return InvalidRecord(index, path, f"expected a JSON object (a row), got {core.type_name(value)}", bytes(raw))
+
+
+_ROWS_AT = re.compile(rb'"(Results|results)"' + _WS + rb":" + _WS + rb"\[")
+_SCHEMA_AT = re.compile(rb'"(?:Schema|schema)"' + _WS + rb":" + _WS + rb"\[")
+
+
+def _broken(buf: bytes, first_index: int, exc: BaseException) -> Batch:
+    """A response that is not valid JSON: its rows split by the tolerant scanner, typed when its schema is intact."""
+    m = _ROWS_AT.search(buf)
+    if m is None:
+        raise InvalidInput(f"an advanced hunting response that is not JSON: {core.describe(exc)}", 0)
+    rows = core.split_array(buf, m.end() - 1)
+    graph = m.group(1) == b"results"
+    schema = _SCHEMA_AT.search(buf)
+    if schema is not None:
+        try:
+            columns = [_column().decode(raw) for raw in core.split_array(buf, schema.end() - 1)]
+            kind = row_type(_schema_of(columns), graph)
+        except (ValueError, TypeError):
+            pass
+        else:
+            return _each_row(rows, kind, _record_type(kind), graph, first_index)
+    return _untyped_rows(buf, first_index, None, rows)
+
+
+@functools.cache
+def _column() -> msgspec.json.Decoder[_Column]:
+    return msgspec.json.Decoder(_Column)
+
+
+def _untyped_rows(buf: bytes, first_index: int, why: str | None, raws: list[bytes] | None = None) -> Batch:
+    from ..api.records import HuntingRecord
+
+    prefix = "$.results" if b'"results"' in buf else "$.Results"
+    if raws is None:
+        raws_all = _decoders()[1].decode(buf)
+        raws = [bytes(r) for r in (raws_all.results or raws_all.Results or [])]
+    records: list[Record] = []
+    errors: list[InvalidRecord] = []
+    for pos, raw in enumerate(raws):
+        index, path = first_index + pos, f"{prefix}[{pos}]"
+        try:
+            value = core.untyped(raw)
+        except DECODE_ERRORS as exc:
+            errors.append(InvalidRecord(index, path, f"not JSON: {core.describe(exc)}", bytes(raw)))
+            continue
+        if not isinstance(value, dict):
+            errors.append(_not_a_row(index, path, value, raw))
+            continue
+        record = HuntingRecord(properties=unwrap_dynamic(value))
+        record._src = (core.Origin(bytes(raw), "one", TIMES), 0)
+        records.append(record)
+    return Batch(records, errors)
+
+
+def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None:
+    if ("Schema" in value and "Results" in value) or ("schema" in value and "results" in value):
+        del value
+        return _whole(buf, first_index)
+    return None
+
+
+def _recognise(value: dict[str, Any]) -> bool:
+    return False  # a response, never an item
+
+
+def _build(value: dict[str, Any], raw: Any, path: str) -> Record:
+    raise Reject(path, "an advanced hunting response is not an item")  # pragma: no cover
+
+
+class _RowTimes:
+    """The datetime strings of flat rows (hunting results, exported rows): the rows decoded untyped."""
+
+    def load(self, data: bytes, layout: str, typed: bool) -> Any:
+        if layout == "lines":  # flat rows one per line (Log Analytics export)
+            return core.UNTYPED.decode_lines(data)
+        value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
+        if layout == "one":
+            return [value]
+        if isinstance(value, dict):
+            return value.get("Results") if "Results" in value else value.get("results")
+        return None
+
+    def text(self, view: Any, record: Record, column: str, envelope: bool) -> Any:
+        if "." in column or "[" in column:
+            return resolve_path(view, column)
+        return view.get(column) if isinstance(view, dict) else None
+
+
+TIMES = _RowTimes()
+
+SHAPE: Shape = Shape(
+    name="hunting",
+    kinds=("HuntingRow", "<table>"),
+    recognise=_recognise,
+    build=_build,
+    sniff=_sniff,
+    whole=_whole,
+    unwrap=_unwrap,
+    times=TIMES,
+)

@@ -1,0 +1,186 @@
+"""OData envelopes of the polled APIs: a page ``{"@odata.context", "value": [...], "@odata.nextLink", "@odata.count"}``
+or one entity with its ``@odata.context`` inline.
+
+This shape owns the envelope only: its items are decoded by the item shapes
+(Graph alerts and incidents, MDE alerts, XDR incidents), through their ``page``
+fast path (:func:`page_hook`) and, when that fails, item by item.  The batch
+carries ``next_link`` and ``count`` when the page sent them.  Also the helpers
+the item shapes share: the page struct of an item type, the exact-timestamp
+reader of nested API records (:data:`TIMES`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from msgspec import Raw, Struct
+
+from .. import _decode as core
+from .._stdjson import loads
+from .._values import resolve_path
+from ..record import Batch, Record
+from . import DECODE_ERRORS, Shape
+
+__all__ = ["SHAPE", "TIMES", "page_type", "page_hook", "context_of"]
+
+_WS = rb"[ \t\r\n]*"
+_START = re.compile(_WS + rb"\{" + _WS + rb'"(?:value|@odata\.(?:context|count|nextLink))"' + _WS + rb":")
+_CONTEXT = re.compile(_WS + rb"\{" + _WS + rb'"@odata\.context"' + _WS + rb":" + _WS + rb'"([^"\\]*)"')
+_NEXT_LINK = re.compile(rb'"@odata\.nextLink"' + _WS + rb":" + _WS + rb'"([^"\\]*)"')
+_VALUE = re.compile(rb'"value"' + _WS + rb":" + _WS + rb"\[")
+
+def page_type(item: Any, name: str) -> type[Struct]:
+    """The struct of an OData page of ``item``s."""
+    return msgspec.defstruct(
+        name,
+        [
+            ("context", str | None, msgspec.field(default=None, name="@odata.context")),
+            ("value", list[item]),
+            ("next_link", str | None, msgspec.field(default=None, name="@odata.nextLink")),
+            ("count", int | None, msgspec.field(default=None, name="@odata.count")),
+        ],
+        kw_only=True,
+    )
+
+
+class _RawPage(Struct):
+    context: Any = msgspec.field(default=None, name="@odata.context")
+    value: list[Raw] | None = None
+    next_link: Any = msgspec.field(default=None, name="@odata.nextLink")
+    count: Any = msgspec.field(default=None, name="@odata.count")
+
+
+@functools.cache
+def _raw_page() -> msgspec.json.Decoder[_RawPage]:
+    return msgspec.json.Decoder(_RawPage)
+
+
+def context_of(buf: bytes) -> str | None:
+    """The fragment of the ``@odata.context`` that opens ``buf`` (``security/alerts_v2``), if it does."""
+    m = _CONTEXT.match(buf)
+    return m.group(1).decode("utf-8", "replace").rpartition("#")[2] if m else None
+
+
+#: What a page hook needs, built on first use: the page decoder, the check that a
+#: decoded item is really the shape's (not an empty object), the record type.
+PageKit = tuple[msgspec.json.Decoder[Any], Callable[[Any], bool], Callable[..., Record]]
+
+
+def page_hook(kit: Callable[[], PageKit]) -> Callable[[bytes], Batch | None]:
+    """The ``page`` fast path of an item shape: one decode of the page into its page struct."""
+
+    def page(buf: bytes) -> Batch | None:
+        meta: list[Any] = []
+        decoder, check, wrap = kit()
+
+        def items(data: bytes) -> list[Any]:
+            decoded = decoder.decode(data)
+            if not all(check(item) for item in decoded.value):
+                raise ValueError("an item of the page is not of this shape")
+            meta.append(decoded)
+            return decoded.value  # type: ignore[no-any-return]
+
+        batch = core.fast(items, buf, "page", TIMES, wrap=wrap)
+        if batch is not None:
+            batch.next_link, batch.count = meta[0].next_link, meta[0].count
+        return batch
+
+    return page
+
+
+def _sniff(buf: bytes) -> bool:
+    return _START.match(buf) is not None
+
+
+def _whole(buf: bytes, first_index: int = 0) -> Batch:
+    from . import SHAPES  # this module is one of them
+
+    fragment = context_of(buf)
+    for shape in SHAPES:
+        if shape.page is not None and (fragment is None or fragment.startswith(shape.contexts)):
+            batch = shape.page(buf)
+            if batch is not None:
+                return batch
+    return _each(buf, first_index)
+
+
+def _each(buf: bytes, first_index: int) -> Batch:
+    """The page item by item (or the one entity): what the fast path could not take."""
+    try:
+        page = _raw_page().decode(buf)
+    except DECODE_ERRORS:
+        if core.several_values(buf):
+            return core.decode_lines(buf, first_index, try_fast=False)  # pages or entities one per line
+        m = _VALUE.search(buf)
+        if m is None:
+            return _single(buf, first_index)
+        batch = core.decode_each(core.split_array(buf, m.end() - 1), "$.value", first_index=first_index)
+        link = _NEXT_LINK.search(buf)
+        if link is not None:
+            batch.next_link = link.group(1).decode("utf-8", "replace")
+        return batch
+    if page.value is None:
+        return _single(buf, first_index)
+    raws, next_link, count = page.value, page.next_link, page.count
+    del page
+    batch = core.decode_each(raws, "$.value", first_index=first_index)
+    batch.next_link = next_link if isinstance(next_link, str) else None
+    batch.count = count if isinstance(count, int) and not isinstance(count, bool) else None
+    return batch
+
+
+def _single(buf: bytes, first_index: int) -> Batch:
+    item = core.decode_one(buf, first_index, "$")
+    return Batch([item], []) if isinstance(item, Record) else Batch([], [item])
+
+
+def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None:
+    # A page whose "value" is not the first key.
+    if isinstance(value.get("value"), list) and not core.recognised(value):
+        del value
+        return _each(buf, first_index)
+    return None
+
+
+def _recognise(value: dict[str, Any]) -> bool:
+    return False  # an envelope, never an item
+
+
+def _build(value: dict[str, Any], raw: Any, path: str) -> Record:
+    raise AssertionError("an OData envelope is never an item")  # pragma: no cover
+
+
+class _ApiTimes:
+    """The datetime strings of API records: the item decoded untyped, looked up by JSON path."""
+
+    def load(self, data: bytes, layout: str, typed: bool) -> Any:
+        if layout == "lines":
+            return core.UNTYPED.decode_lines(data)
+        value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
+        if layout == "page":
+            return value.get("value") if isinstance(value, dict) else None
+        return [value] if layout == "one" else value
+
+    def text(self, view: Any, record: Record, column: str, envelope: bool) -> Any:
+        if "." in column or "[" in column:
+            return resolve_path(view, column)
+        return view.get(column) if isinstance(view, dict) else None
+
+
+#: The exact-timestamp reader of every API record kind.
+TIMES = _ApiTimes()
+
+SHAPE: Shape = Shape(
+    name="odata",
+    kinds=(),
+    recognise=_recognise,
+    build=_build,
+    sniff=_sniff,
+    whole=_whole,
+    unwrap=_unwrap,
+    times=TIMES,
+)

@@ -1,0 +1,251 @@
+"""Streaming API records: Event Hubs bodies, JSON lines, arrays, one record.
+
+An Event Hubs message body is ``{"records": [...]}`` (several may come one per
+line); a record is ``{"time", "tenantId", "category": "AdvancedHunting-<table>",
+"properties": {...}}``.  The fast path is one msgspec decode into the tagged
+union (on ``category``) of the record structs of the tables seen streamed
+(:data:`m365parse.tables.STREAMED`); the decoders are built on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any, NamedTuple, Union
+
+import msgspec
+from msgspec import Raw
+
+from .. import _decode as core
+from .._stdjson import loads, records_member
+from .._values import build_struct, coercer
+from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
+from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES
+from . import DECODE_ERRORS, Reject, Shape
+
+__all__ = ["SHAPE", "TIMES", "BODY_START"]
+
+_PREFIX = "AdvancedHunting-"
+
+#: An input that opens as an Event Hubs body.
+BODY_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"records"[ \t\r\n]*:[ \t\r\n]*\[')
+
+
+class _Decoders(NamedTuple):
+    body: msgspec.json.Decoder[Any]
+    array: msgspec.json.Decoder[Any]
+    one: msgspec.json.Decoder[Any]
+    raw_body: msgspec.json.Decoder[Any]
+    envelope_plan: dict[str, Any]
+
+
+@functools.cache
+def _decoders() -> _Decoders:
+    """The msgspec decoders of the stream shapes, built on first use (not at import)."""
+    # The tables seen streamed decode in one pass; records of the others take the
+    # per-record path (their family modules are imported only when one is met).
+    union = Union[tuple(RECORD_TYPES[t] for t in STREAMED)]  # type: ignore[valid-type]  # noqa: UP007
+    body = msgspec.defstruct("_Body", [("records", list[union])])  # type: ignore[valid-type]
+    raw_body = msgspec.defstruct("_RawBody", [("records", list[Raw])])
+    return _Decoders(
+        body=msgspec.json.Decoder(body, strict=False),
+        array=msgspec.json.Decoder(list[union], strict=False),  # type: ignore[valid-type]
+        one=msgspec.json.Decoder(union, strict=False),
+        raw_body=msgspec.json.Decoder(raw_body),
+        envelope_plan=coercer(Record),
+    )
+
+
+# --- where records came from (for timestamp_ns) ---------------------------------
+
+
+class _Times:
+    """The datetime strings of streamed records and SIEM alerts, and nothing else."""
+
+    @functools.cached_property
+    def spellings(self) -> dict[str, str]:
+        from .siem import SPELLINGS  # siem imports this module
+
+        return SPELLINGS
+
+    @functools.cached_property
+    def decoders(self) -> dict[str, msgspec.json.Decoder[Any]]:
+        from .siem import ALIASES  # siem imports this module
+
+        names = sorted(
+            {col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime"}
+        )
+        props = msgspec.defstruct("_PropsTimes", [(name, Any, None) for name in names])
+        view = msgspec.defstruct(
+            "_TimesView",
+            [
+                ("time", Any, None),
+                ("_TimeReceivedBySvc", Any, None),
+                ("AlertTime", Any, None),
+                ("LastProcessedTimeUtc", Any, None),
+                *((alias, Any, None) for alias, name in ALIASES.items() if name.endswith(("Time", "TimeUtc"))),
+                ("properties", Union[props, None], None),  # noqa: UP007
+            ],
+        )
+        body = msgspec.defstruct("_TimesBody", [("records", list[view])])  # type: ignore[valid-type]
+        return {
+            "body": msgspec.json.Decoder(body),
+            "array": msgspec.json.Decoder(list[view]),  # type: ignore[valid-type]
+            "one": msgspec.json.Decoder(view),
+        }
+
+    def load(self, data: bytes, layout: str, typed: bool) -> Any:
+        """The views of every record of ``data`` (laid out as ``layout``), typed or untyped."""
+        if typed:
+            decoders = self.decoders
+            if layout == "lines":
+                return decoders["one"].decode_lines(data)
+            if layout == "bodies":
+                return [view for body in decoders["body"].decode_lines(data) for view in body.records]
+            value = decoders[layout].decode(data)
+            if layout == "body":
+                return value.records
+            return [value] if layout == "one" else value
+        any_ = core.UNTYPED
+        if layout == "lines":
+            return any_.decode_lines(data)
+        if layout == "bodies":
+            return [v for body in any_.decode_lines(data) if isinstance(body, dict) for v in body.get("records") or []]
+        value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
+        if layout == "body":
+            return value.get("records") if isinstance(value, dict) else None
+        return [value] if layout == "one" else value
+
+    def text(self, view: Any, record: Record, column: str, envelope: bool) -> Any:
+        """The text of ``column`` in the view of ``record``, or None."""
+        is_siem = record._table == "SiemAlert"
+        if not envelope and not is_siem:
+            view = view.get("properties") if isinstance(view, dict) else getattr(view, "properties", None)
+        text = view.get(column) if isinstance(view, dict) else getattr(view, column, None)
+        if text is None and is_siem and column in self.spellings:
+            alias = self.spellings[column]  # the alert used another doc version's name
+            text = view.get(alias) if isinstance(view, dict) else getattr(view, alias, None)
+        return text
+
+
+#: The exact-timestamp reader of streamed records and SIEM alerts.
+TIMES = _Times()
+
+
+# --- the hooks ----------------------------------------------------------------------
+
+
+def _sniff(buf: bytes) -> bool:
+    return BODY_START.match(buf) is not None
+
+
+def _body_records(buf: bytes) -> list[Record]:
+    return _decoders().body.decode(buf).records  # type: ignore[no-any-return]
+
+
+def _bodies_records(buf: bytes) -> list[Record]:
+    return [record for body in _decoders().body.decode_lines(buf) for record in body.records]
+
+
+def _whole(buf: bytes, first_index: int = 0) -> Batch:
+    """An Event Hubs body (or several, one per line)."""
+    try:
+        return core.run(_body_records, buf, "body", TIMES)
+    except DECODE_ERRORS as exc:
+        failed_at = core.failed_item(exc)
+    try:
+        raws: list[Any] = _decoders().raw_body.decode(buf).records
+    except DECODE_ERRORS:
+        pass
+    else:
+        # The fast path resumes after the record that failed (runs of the array decoder).
+        return core.decode_each(raws, "$.records", first_index=first_index, shape=SHAPE, failed_at=failed_at)
+    lines = core.nonblank_lines(buf)
+    if sum(1 for line in lines if BODY_START.match(line)) > 1:
+        # Event Hubs bodies one per line, as consumers often dump them.
+        return core.decode_lines(buf, first_index)
+    raws = core.split_array(buf, BODY_START.match(buf).end() - 1)  # type: ignore[union-attr]
+    return core.decode_each(raws, "$.records", first_index=first_index)
+
+
+def _array(buf: bytes) -> Batch | None:
+    return core.fast(_decoders().array.decode, buf, "array", TIMES)
+
+
+def _run(buf: bytes) -> Batch:
+    return core.run(_decoders().array.decode, buf, "array", TIMES)
+
+
+def _lines(buf: bytes) -> Batch | None:
+    return core.fast(_decoders().one.decode_lines, buf, "lines", TIMES)
+
+
+def _bodies(buf: bytes) -> Batch | None:
+    return core.fast(_bodies_records, buf, "bodies", TIMES)
+
+
+def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None:
+    # A body whose "records" is not the first key.
+    if isinstance(value.get("records"), list) and not core.recognised(value):
+        del value
+        raws = records_member(buf, core.split_array)  # each record's own bytes, whichever reader read it
+        return core.decode_each(raws, "$.records", first_index=first_index)
+    return None
+
+
+def _one(raw: Any) -> Record:
+    return _decoders().one.decode(raw)  # type: ignore[no-any-return]
+
+
+def _recognise(value: dict[str, Any]) -> bool:
+    return "category" in value or "properties" in value
+
+
+def _build(value: dict[str, Any], raw: Any, path: str) -> Record:
+    """Build a streamed record from an untyped value, column by column."""
+    category = value.get("category")
+    if not isinstance(category, str):
+        what = "missing" if "category" not in value else f"a {core.type_name(category)}, not a string"
+        raise Reject(f"{path}.category", f"`category` is {what}")
+    props = value.get("properties")
+    if not isinstance(props, dict):
+        what = "missing" if "properties" not in value else f"a {core.type_name(props)}, not an object"
+        raise Reject(f"{path}.properties", f"`properties` is {what}")
+    plan = _decoders().envelope_plan
+    envelope: dict[str, Any] = {}
+    envelope_extra: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in ("category", "properties"):
+            continue
+        convert = plan.get(key) if key in ENVELOPE_KEYS else None
+        if convert is None:
+            envelope_extra[key] = item
+            continue
+        ok, converted = convert(item) if item is not None else (True, None)
+        if ok:
+            envelope[key] = converted
+        else:
+            envelope_extra[key] = item
+    table = category[len(_PREFIX) :] if category.startswith(_PREFIX) else None
+    record_type = RECORD_TYPES.get(table) if table is not None else None
+    if record_type is None:
+        return UnknownRecord(category=category, properties=props, envelope_extra=envelope_extra, **envelope)
+    struct, extra = build_struct(TABLES[table], props)  # type: ignore[index]
+    return record_type(properties=struct, extra=extra, envelope_extra=envelope_extra, **envelope)
+
+
+SHAPE: Shape = Shape(
+    name="stream",
+    kinds=("<table>", "UnknownRecord"),
+    recognise=_recognise,
+    build=_build,
+    sniff=_sniff,
+    whole=_whole,
+    array=_array,
+    lines=_lines,
+    bodies=_bodies,
+    unwrap=_unwrap,
+    one=_one,
+    times=TIMES,
+    run=_run,
+)

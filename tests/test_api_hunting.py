@@ -1,0 +1,113 @@
+"""Advanced hunting responses of the MDE, XDR and Graph APIs: one typed record per row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import m365parse
+from m365parse.shapes import hunting
+from m365parse.tables import AlertInfo, AlertInfoRecord
+
+SAMPLES = Path(m365parse.__file__).resolve().parent / "samples" / "api"
+
+
+def _load(name: str) -> Any:
+    return json.loads((SAMPLES / name).read_bytes())
+
+
+def test_mde_rows_of_a_known_table_are_that_tables_records() -> None:
+    batch = m365parse.decode((SAMPLES / "HuntingMde.json").read_bytes())
+    assert batch.errors == [] and len(batch.records) == 2
+    record = batch.records[0]
+    assert isinstance(record, AlertInfoRecord) and isinstance(record.properties, AlertInfo)
+    assert m365parse.timestamp_ns(record, "Timestamp") == 1777189550_116000000
+    assert m365parse.normalize(record, "ecs")["event"]["kind"] == "alert"
+    assert m365parse.normalize(record, "jsa")
+
+
+def test_xdr_rows_are_typed_by_the_schema() -> None:
+    batch = m365parse.decode((SAMPLES / "HuntingXdr.json").read_bytes())
+    assert [r.table for r in batch.records] == ["HuntingRow"] * 3
+    row = batch.records[0].properties
+    assert row.ProcessId == 4412 and row.IsRemote is False
+    assert m365parse.timestamp_ns(batch.records[0], "Timestamp") == 1782511440_013333300
+    assert batch.records[0].to_dict()["properties"]["Timestamp"] == "2026-06-26T22:04:00.0133333Z"
+
+
+def test_graph_annotations_are_metadata_and_dynamic_values_unwrapped() -> None:
+    batch = m365parse.decode((SAMPLES / "HuntingGraph.json").read_bytes())
+    assert batch.errors == []
+    first, second = batch.records
+    assert first.properties.IsExploitAvailable is True and second.properties.IsExploitAvailable is False
+    assert first.properties.RecommendedSecurityUpdate == {"kbs": ["KB5040442"], "release": "July 2026"}
+    data = first.to_dict()
+    assert not any("@odata" in key for key in data["properties"]) and data["extra"] == {}
+    assert m365parse.timestamp_ns(first, "Timestamp") == 1783971719_856666700
+
+
+def test_one_struct_per_distinct_schema() -> None:
+    data = (SAMPLES / "HuntingXdr.json").read_bytes()
+    a = m365parse.decode(data).records[0].properties
+    b = m365parse.decode(data).records[1].properties
+    assert type(a) is type(b)
+    schema = (("Timestamp", "DateTime"), ("X", "String"))
+    assert hunting.row_type(schema, False) is hunting.row_type(schema, False)
+    assert hunting.row_type(schema, False).struct is not hunting.row_type((("X", "String"),), False).struct
+
+
+def test_graph_rows_of_a_known_table() -> None:
+    mde = _load("HuntingMde.json")
+    results = []
+    for row in mde["Results"]:
+        results.append({**row, "Timestamp@odata.type": "#DateTimeOffset"})
+    graph = {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.security.huntingQueryResults",
+        "schema": [{"name": c["Name"], "type": c["Type"]} for c in mde["Schema"]],
+        "results": results,
+    }
+    batch = m365parse.decode(json.dumps(graph))
+    record = batch.records[0]
+    assert isinstance(record, AlertInfoRecord) and isinstance(record.properties, AlertInfo)
+    assert record.to_dict() == m365parse.decode(json.dumps(mde)).records[0].to_dict()
+
+
+def test_schema_and_rows_that_disagree_keep_every_value() -> None:
+    response = _load("HuntingXdr.json")
+    response["Results"][1]["Surprise"] = {"a": 1}
+    response["Results"][2]["ProcessId"] = "not a number"
+    del response["Results"][0]["FileName"]
+    response["Results"].append(["not", "a", "row"])
+    batch = m365parse.decode(json.dumps(response))
+    assert len(batch.records) == 3 and [(e.index, e.path) for e in batch.errors] == [(3, "$.Results[3]")]
+    first, second, third = batch.records
+    assert first.properties.FileName is None and first.extra == {}
+    assert second.extra == {"Surprise": {"a": 1}} and second.properties.FileName == "wbadmin.exe"
+    assert third.extra == {"ProcessId": "not a number"} and third.properties.ProcessId is None
+    assert m365parse.timestamp_ns(third, "Timestamp") == 1782511441_500000000
+
+
+def test_unknown_type_names_keep_the_json_value() -> None:
+    response = {"Schema": [{"Name": "Odd", "Type": "Quaternion"}, {"Name": "N", "Type": "Int32"}], "Results": [{"Odd": [1, {"x": 2}], "N": 7}]}
+    (record,) = m365parse.decode(json.dumps(response)).records
+    assert record.properties.Odd == [1, {"x": 2}] and record.properties.N == 7
+
+
+@pytest.mark.parametrize("body", [b'{"schema": [], "results": []}', b'{"Schema": [], "Results": []}', b'{"Stats": {}, "Schema": []}'])
+def test_empty_results(body: bytes) -> None:
+    assert m365parse.decode(body).records == []
+
+
+def test_columns_with_odd_names_and_keys_in_another_order() -> None:
+    response = {"Results": [{"count_": 3, "class": "x", "two words": "y"}], "Schema": [{"Name": "count_", "Type": "Int64"}, {"Name": "class", "Type": "String"}, {"Name": "two words", "Type": "String"}]}
+    (record,) = m365parse.decode(json.dumps(response, indent=2)).records
+    assert record.to_dict()["properties"] == {"count_": 3, "class": "x", "two words": "y"}
+
+
+def test_a_broken_row_costs_only_itself() -> None:
+    data = (SAMPLES / "HuntingXdr.json").read_bytes().replace(b'"ProcessId": 4420', b'"ProcessId": 44\xff20')
+    batch = m365parse.decode(data)
+    assert len(batch.records) == 2 and len(batch.errors) == 1 and batch.errors[0].path == "$.Results[1]"

@@ -1,0 +1,106 @@
+"""The fast path resumes after a record it rejects: the same records and errors as one by one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+import m365parse
+from m365parse import InvalidRecord, Record
+from m365parse._decode import decode_one, failed_item
+
+SAMPLES = Path(m365parse.__file__).resolve().parent / "samples"
+
+
+def _records(n: int) -> list[dict[str, Any]]:
+    pool = [
+        rec
+        for table in ("DeviceProcessEvents", "DeviceNetworkEvents", "DeviceFileEvents", "DeviceLogonEvents")
+        for rec in json.loads((SAMPLES / f"{table}.json").read_text("utf-8"))["records"]
+    ]
+    return [json.loads(json.dumps(pool[i % len(pool)])) for i in range(n)]
+
+
+def _spoil(rec: dict[str, Any], how: int) -> dict[str, Any]:
+    """A record the one-pass decode rejects: each a different reason."""
+    if how % 5 == 0:
+        rec["time"] = rec["time"].rstrip("Z")  # no zone: accepted, read as UTC
+    elif how % 5 == 1:
+        rec["category"] = "AdvancedHunting-SomeFutureTable"  # an unknown table
+    elif how % 5 == 2:
+        rec["properties"]["NewColumn"] = "x"  # an undeclared column
+    elif how % 5 == 3:
+        rec["properties"] = "not an object"  # an error
+    else:
+        rec["properties"]["Timestamp"] = {"not": "a time"}  # a value that does not fit
+    return rec
+
+
+def _expected(raws: list[bytes], prefix: str | None) -> list[Record | InvalidRecord]:
+    return [decode_one(raw, i, "$" if prefix is None else f"{prefix}[{i}]") for i, raw in enumerate(raws)]
+
+
+def _same(batch: m365parse.Batch, expected: list[Record | InvalidRecord], times: tuple[str, ...]) -> None:
+    assert batch.records == [e for e in expected if isinstance(e, Record)]
+    got = [(e.index, e.path, e.reason, e.raw) for e in batch.errors]
+    assert got == [(e.index, e.path, e.reason, e.raw) for e in expected if isinstance(e, InvalidRecord)]
+    for rec, exp in zip(batch.records, [e for e in expected if isinstance(e, Record)]):
+        assert rec.extra == exp.extra and type(rec) is type(exp)
+        for column in times:  # exact timestamps: read again from where each record came from
+            assert m365parse.timestamp_ns(rec, column) == m365parse.timestamp_ns(exp, column)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [[], [0], [199], [57], [3, 4, 5], list(range(0, 200, 100)), list(range(7, 200, 9)), list(range(200))],
+    ids=["clean", "first", "last", "one", "three-in-a-row", "1%", "11%", "all"],
+)
+@pytest.mark.parametrize("shape", ["body", "array", "lines"])
+def test_same_records_and_errors_as_one_by_one(shape: str, bad: list[int]) -> None:
+    recs = _records(200)
+    for n, i in enumerate(bad):
+        _spoil(recs[i], n)
+    raws = [json.dumps(r).encode() for r in recs]
+    if shape == "body":
+        data, prefix = b'{"records": [' + b", ".join(raws) + b"]}", "$.records"
+    elif shape == "array":
+        data, prefix = b"[" + b",\n ".join(raws) + b"]", "$"
+    else:
+        data, prefix = b"\n".join(raws) + b"\n", None
+    batch = m365parse.decode(data)
+    assert len(batch.records) + len(batch.errors) == len(raws)
+    _same(batch, _expected(raws, prefix), ("time", "Timestamp"))
+
+
+def test_siem_alerts_resume_too() -> None:
+    alerts = json.loads((SAMPLES / "SiemAlert.json").read_text("utf-8"))
+    alerts = (alerts * (60 // len(alerts) + 1))[:60]
+    alerts = [dict(a) for a in alerts]
+    alerts[10] = {**alerts[10], "NewField": 1}
+    alerts[40] = {**alerts[40], "Severity": {"not": "text"}}
+    raws = [json.dumps(a).encode() for a in alerts]
+    batch = m365parse.decode(b"[" + b",".join(raws) + b"]")
+    _same(batch, _expected(raws, "$"), ("AlertTime", "LastProcessedTimeUtc"))
+    assert batch.records[10].extra == {"NewField": 1}
+
+
+def test_failed_item_reads_msgspec_paths() -> None:
+    dec = msgspec.json.Decoder(list[int])
+    with pytest.raises(msgspec.ValidationError) as exc:
+        dec.decode(b"[1, 2, 3, \"x\"]")
+    assert failed_item(exc.value) == 3
+    assert failed_item(ValueError("Expected `str`, got `int` - at `$.records[12].properties.X`")) == 12
+    assert failed_item(ValueError("JSON is malformed: trailing characters (byte 7)")) is None
+
+
+def test_records_around_a_bad_one_are_decoded_in_runs() -> None:
+    recs = _records(100)
+    _spoil(recs[50], 0)
+    batch = m365parse.decode(b'{"records": [' + b",".join(json.dumps(r).encode() for r in recs) + b"]}")
+    layouts = [rec._src[0]._shape for rec in batch.records]  # type: ignore[index]
+    assert layouts[50] == "one"  # the bad record on its own
+    assert layouts[:50] == ["array"] * 50 and layouts[51:] == ["array"] * 49  # the others in runs
