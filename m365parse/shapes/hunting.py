@@ -139,6 +139,9 @@ class RowKind(NamedTuple):
 @functools.lru_cache(maxsize=256)
 def row_type(schema: _Schema, graph: bool) -> RowKind:
     """The row struct of a schema, built once per distinct schema (and API: Graph rows carry annotations)."""
+    # A column name that holds a lone surrogate (read by the standard library) cannot
+    # name a struct field: such a column is not declared, its cells go to extra.
+    schema = tuple((name, kind) for name, kind in schema if _utf8(name))
     names = [name for name, _ in schema]
     table = _known_table(frozenset(names)) if len(set(names)) == len(names) else None
     annotations: list[tuple[str, Any, Any]] = []
@@ -175,6 +178,14 @@ def row_type(schema: _Schema, graph: bool) -> RowKind:
         dynamic,
         tuple(name for name, _, _ in annotations),
     )
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def unwrap_dynamic(value: Any) -> Any:
@@ -356,18 +367,14 @@ def _broken(buf: bytes, first_index: int, exc: BaseException) -> Batch:
     schema = _SCHEMA_AT.search(buf)
     if schema is not None:
         try:
-            columns = [_column().decode(raw) for raw in core.split_array(buf, schema.end() - 1)]
+            # msgspec, else json.loads (lone surrogates): the schema as json.loads reads it
+            columns = [msgspec.convert(loads(raw), _Column) for raw in core.split_array(buf, schema.end() - 1)]
             kind = row_type(_schema_of(columns), graph)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             pass
         else:
             return _each_row(rows, kind, _record_type(kind), graph, first_index)
     return _untyped_rows(buf, first_index, None, rows)
-
-
-@functools.cache
-def _column() -> msgspec.json.Decoder[_Column]:
-    return msgspec.json.Decoder(_Column)
 
 
 def _untyped_rows(buf: bytes, first_index: int, why: str | None, raws: list[bytes] | None = None) -> Batch:
