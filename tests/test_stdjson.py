@@ -387,3 +387,27 @@ def test_the_command_line_writes_lone_surrogates_of_every_kind_as_escapes(tmp_pa
                 assert "\\ud800 lone" in doc["event"]["original"]
             else:
                 assert S in _strings(doc)
+
+
+@pytest.mark.parametrize("depth", [300, 700])
+def test_plain_json_nested_as_deep_as_json_loads_reads_in_api_records(depth: int) -> None:
+    # to_dict() of API records and Graph's dynamic columns went one Python call per
+    # level: RecursionError at about 500 levels, which both readers read
+    deep = "[" * depth + "0" + "]" * depth
+    mde = '{"id": "da1", "alertCreationTime": "' + TS7 + '", "machineId": "m1", "title": "\\ud800", "domains": ' + deep + "}"
+    graph_dynamic = {"@odata.type": "#microsoft.graph.security.dynamicColumnValue", "a@odata.type": "#x", "a": 1}
+    cell = '{"k": ' + deep + ', "w": ' + json.dumps(graph_dynamic) + "}"
+    hunting = '{"schema": [{"name": "D", "type": "Dynamic"}], "results": [{"D": ' + cell + "}]}"
+    for data, kind in ((mde, "MdeAlert"), (hunting, "HuntingRow")):
+        for form in (data, data.replace("\\ud800", "t")):  # the json.loads path and msgspec's
+            (rec,) = m365parse.decode(form).records
+            assert rec.table == kind
+            out = rec.to_dict()["properties"]
+            value = out["domains"] if kind == "MdeAlert" else out["D"]["k"]
+            for _ in range(depth):
+                (value,) = value
+            assert value == 0
+            if kind == "HuntingRow":
+                assert out["D"]["w"] == {"a": 1}  # unwrapped
+            for name in m365parse.registry:
+                m365parse.normalize(rec, name)

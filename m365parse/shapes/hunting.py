@@ -189,12 +189,28 @@ def _utf8(text: str) -> bool:
 
 
 def unwrap_dynamic(value: Any) -> Any:
-    """A Graph ``dynamicColumnValue`` as plain JSON: its ``@odata.type`` tag and ``*@odata.type`` sidecars dropped."""
-    if isinstance(value, dict):
-        return {k: unwrap_dynamic(v) for k, v in value.items() if not k.endswith("@odata.type")}
-    if isinstance(value, list):
-        return [unwrap_dynamic(v) for v in value]
-    return value
+    """A Graph ``dynamicColumnValue`` as plain JSON: its ``@odata.type`` tag and ``*@odata.type`` sidecars dropped.
+
+    Iterative: a dynamic value nests as deep as the input.
+    """
+    top: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, top, 0)]
+    while stack:
+        item, parent, key = stack.pop()
+        if isinstance(item, dict):
+            out: dict[str, Any] = {}
+            for name, member in item.items():
+                if not name.endswith("@odata.type"):
+                    out[name] = None  # keeps the order of the members
+                    stack.append((member, out, name))
+            parent[key] = out
+        elif isinstance(item, list):
+            items: list[Any] = [None] * len(item)
+            stack.extend((member, items, pos) for pos, member in enumerate(item))
+            parent[key] = items
+        else:
+            parent[key] = item
+    return top[0]
 
 
 def _graph_rows(rows: list[Any], kind: RowKind) -> None:
