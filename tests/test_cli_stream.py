@@ -122,15 +122,23 @@ def test_record_items_takes_the_fast_path_for_streamed_records(monkeypatch: pyte
 def test_a_record_that_cannot_be_encoded_is_reported_and_the_others_written() -> None:
     data = (json.dumps(record(FileName="a.exe")) + "\n") * 3
     batch = m365parse.decode(data.encode())
-    batch.records[1].properties.FileName = object()  # no JSON holds it (a record changed by its user)
-    batch.records[2].properties.FileName = "bad \ud800 surrogate"  # what json.loads reads: written escaped
+    batch.records[1].properties.FileName = object()  # no JSON holds it
     out = io.BytesIO()
     failed = JsonLinesWriter(out).write(batch.records)
     assert [pos for pos, _ in failed] == [1]
     assert "cannot be written as JSON" in failed[0][1]
+    assert len(out.getvalue().splitlines()) == 2
+
+
+def test_a_lone_surrogate_is_written_as_an_escape() -> None:
+    data = (json.dumps(record(FileName="a.exe")) + "\n") * 3
+    batch = m365parse.decode(data.encode())
+    batch.records[1].properties.FileName = "bad \ud800 surrogate"  # what issue 15's input can hold
+    out = io.BytesIO()
+    assert JsonLinesWriter(out).write(batch.records) == []
     lines = out.getvalue().splitlines()
-    assert len(lines) == 2
-    assert b'"FileName":"bad \\ud800 surrogate"' in lines[1]
+    assert len(lines) == 3 and b'"bad \\ud800 surrogate"' in lines[1]
+    assert json.loads(lines[1])["properties"]["FileName"] == "bad \ud800 surrogate"
     assert record_bytes(batch.records[1]) == data.splitlines()[1].encode()
 
 
@@ -469,27 +477,27 @@ def test_run_is_callable_with_streams() -> None:
 
 
 def test_a_record_that_cannot_be_written_goes_to_the_errors_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A record no JSON can hold (here: the encoders made to fail on it) is an error, with its index and bytes."""
+    """A record the encoder cannot write (in batch, then on its own) is an error, with its index and bytes."""
     import m365parse.__main__ as cli
 
-    real, real_line = cli.encode_lines, cli.encode_line
+    real, real_one = cli.encode_lines, cli.encode_line
 
-    def bad(items: Any) -> bool:
+    def unwritable(items: Any) -> bool:
         rows = [i.get("properties") if isinstance(i, dict) else getattr(i, "properties", None) for i in items]
         return any(getattr(row, "ProcessId", None) == 2 for row in rows)
 
     def encode(items: Any) -> bytes:
-        if bad(items):
+        if unwritable(items):
             raise TypeError("cannot write a value of type object as JSON")
         return real(items)
 
-    def encode_line(item: Any) -> bytes:
-        if bad([item]):
+    def encode_one(item: Any) -> bytes:
+        if unwritable([item]):
             raise TypeError("cannot write a value of type object as JSON")
-        return real_line(item)
+        return real_one(item)
 
     monkeypatch.setattr(cli, "encode_lines", encode)
-    monkeypatch.setattr(cli, "encode_line", encode_line)
+    monkeypatch.setattr(cli, "encode_line", encode_one)
     lines = [json.dumps(record(ProcessId=i)).encode() for i in range(4)]
     data = lines[0] + b"\n{broken\n" + b"\n".join(lines[1:]) + b"\n"
     errors = tmp_path / "errors.jsonl"
