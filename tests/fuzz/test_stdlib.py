@@ -715,11 +715,16 @@ def test_the_mutations_are_ones_json_loads_reads() -> None:
     unit = msgspec.json.encode({"category": "AdvancedHunting-DeviceProcessEvents", "properties": {"FileName": "a", "ProcessId": 5}})
     r = rng("stdlib:self-test")
     for name, mutation in STDLIB_ONLY.items():
-        mutated = mutation(r, unit)
-        assert mutated is not None, name
-        with pytest.raises((msgspec.DecodeError, ValueError)):
-            msgspec.json.decode(mutated)
-        assert not isinstance(reference(mutated), Rejected), name
+        rejected = 0
+        for _ in range(20):  # a mutation may draw a value msgspec reads too (a valid surrogate pair)
+            mutated = mutation(r, unit)
+            assert mutated is not None, name
+            assert not isinstance(reference(mutated), Rejected), name
+            try:
+                msgspec.json.decode(mutated)
+            except (msgspec.DecodeError, ValueError):
+                rejected += 1
+        assert rejected >= 10, name
 
 
 # --- advanced hunting responses, row by row ---------------------------------------------------
