@@ -78,6 +78,9 @@ DEMO = "demo"
 CHUNK_BYTES = 256 * 1024
 #: Default largest single JSON document read whole (``--max-document-size``).
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+#: Bytes read at a time from JSON-lines input with ``--to parquet``: each chunk's
+#: records are converted to Arrow together, and tables of a few rows cost more.
+PARQUET_CHUNK_BYTES = 4 * 1024 * 1024
 #: Arrow data the Parquet output holds before it writes the largest table's rows
 #: (see :class:`m365parse.arrow.TableBuffers`); a table's row groups hold up to 65,536 rows.
 PARQUET_BUFFER_BYTES = 16 * 1024 * 1024
@@ -726,6 +729,7 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
             progress=progress,
             tables=tables,
             max_document_bytes=args.max_document_size,
+            chunk_bytes=PARQUET_CHUNK_BYTES if args.to == "parquet" else CHUNK_BYTES,
         )
         writer.close()
     except BrokenPipeError:
@@ -811,6 +815,7 @@ def _run_sources(
     progress: Progress,
     tables: frozenset[str] | None,
     max_document_bytes: int,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> None:
     for source in sources:
         name, size = source.name, source.size
@@ -823,7 +828,11 @@ def _run_sources(
         try:
             with opened as stream:
                 for batch, first in read_batches(
-                    stream, max_document_bytes=max_document_bytes, size=size, on_read=progress.read
+                    stream,
+                    chunk_bytes=chunk_bytes,
+                    max_document_bytes=max_document_bytes,
+                    size=size,
+                    on_read=progress.read,
                 ):
                     _write_batch(name, batch, first, writer=writer, report=report, tables=tables)
                     progress.add_records(len(batch.records) + len(batch.errors))

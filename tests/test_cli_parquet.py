@@ -104,14 +104,27 @@ def test_demo_to_parquet_reads_back_equal_to_to_arrow(tmp_path: Path) -> None:
     assert "records written per table:" in text
 
 
-def test_json_lines_from_stdin_stream_into_one_part_per_table(tmp_path: Path) -> None:
-    """Many chunks of JSON lines (several batches of the streaming loop) and a second input."""
-    lines = _generated(3000)
-    assert len(lines) > 4 * 256 * 1024  # several chunks of the loop
+def test_json_lines_from_stdin_stream_into_one_part_per_table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Many chunks of JSON lines (many batches of the streaming loop) and a second input."""
+    import m365parse.__main__ as cli
+
+    monkeypatch.setattr(cli, "PARQUET_CHUNK_BYTES", 64 * 1024)
+    lines = _generated(1500)
+    assert len(lines) > 8 * 64 * 1024  # several chunks of the loop
+    seen: list[int] = []
+    real = cli.read_batches
+
+    def read_batches(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["chunk_bytes"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "read_batches", read_batches)
     second = SAMPLES / "DeviceEvents.json"
     out = tmp_path / "new" / "out"  # parents made too
-    proc = _cli("--to", "parquet", str(out), "-", str(second), stdin=lines)
-    assert proc.returncode == 0, proc.stderr.decode()
+    err = io.BytesIO()
+    status = run(["--to", "parquet", str(out), "-", str(second)], io.BytesIO(), err, io.BytesIO(lines))
+    assert status == 0, err.getvalue().decode()
+    assert seen == [64 * 1024, 64 * 1024]
     got = _read_dir(out)
     assert all(len(list((out / name).iterdir())) == 1 for name in got)  # one file set: one part each
     _assert_tables_equal(got, _expected([lines, second.read_bytes()]))
