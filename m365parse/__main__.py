@@ -758,6 +758,8 @@ def _parquet_usage(args: argparse.Namespace) -> tuple[str | None, list[str]]:
     """With ``--to parquet``: what is wrong with the command (or None), and the input files."""
     if not args.files:
         return "--to parquet needs a directory: python -m m365parse --to parquet DIR [FILE ...]", []
+    if args.files[0] == DEMO:  # "demo --to parquet out" would make a directory named demo
+        return f"--to parquet: DIR comes first (--to parquet DIR {DEMO}); a directory named {DEMO}: ./{DEMO}", []
     if args.normalize is not None:
         return (
             "--normalize cannot be used with --to parquet: normalized events have no table schema "

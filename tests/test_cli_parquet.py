@@ -200,6 +200,7 @@ def test_missing_pyarrow_in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         (["--to", "parquet"], "needs a directory"),
         (["--to", "parquet", "{out}", "--normalize", "ecs", "demo"], "--normalize cannot be used with --to parquet"),
         (["--overwrite", "demo"], "--overwrite applies to --to parquet"),
+        (["demo", "--to", "parquet", "{out}"], "DIR comes first"),
         (["--to", "csv", "demo"], "invalid choice"),
     ],
 )
@@ -280,3 +281,38 @@ def test_writer_makes_row_groups_of_max_rows(tmp_path: Path) -> None:
         assert all(n == 100 for n in sizes[:-1]) and 0 < sizes[-1] <= 100, (name, sizes)
         assert sum(sizes) == table.num_rows
     assert writer.rows == {name: t.num_rows for name, t in got.items()}
+
+
+def test_ctrl_c_leaves_readable_files_that_hold_what_was_counted(tmp_path: Path) -> None:
+    import re
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "m365parse", "--to", "parquet", str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # A shell's background job ignores SIGINT, and so would Python started from it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(b"".join(json.dumps(record(ProcessId=i)).encode() + b"\n" for i in range(50)))
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not out.exists() and time.monotonic() < deadline:  # made before the loop starts
+        time.sleep(0.05)
+    time.sleep(1.0)  # the lines are decoded meanwhile (if not, the counts below still agree)
+    proc.send_signal(signal.SIGINT)
+    status = proc.wait(timeout=60)
+    err = proc.stderr.read().decode()
+    proc.stdin.close()
+    assert status == 130, err
+    assert "Traceback" not in err
+    m = re.search(r"(\d+) records decoded, 0 failed \(interrupted\)", err)
+    assert m is not None, err
+    got = _read_dir(out)  # every file has its footer: pyarrow reads it
+    assert sum(t.num_rows for t in got.values()) == int(m.group(1))
+    if got:
+        assert got["DeviceProcessEvents"].column("ProcessId").to_pylist() == list(range(int(m.group(1))))
