@@ -5,7 +5,9 @@
 
 Every record becomes one JSON object on standard output (``table``, ``envelope``,
 ``properties``, ``extra``: see :meth:`m365parse.Record.to_dict`), or with
-``--normalize NAME`` the event that rule set makes of it.  Inputs are read in
+``--normalize NAME`` the event that rule set makes of it.  With ``--to parquet DIR``
+(extra ``arrow``) the records go to one Parquet file set per table instead,
+``DIR/<table>/part-00000.parquet`` (see :class:`ParquetWriter`).  Inputs are read in
 bounded memory: JSON lines (records, or Event Hubs bodies one per line) are
 streamed through :class:`m365parse.JsonLinesDecoder` in chunks; a single JSON
 document (an Event Hubs body, a JSON array, a pretty-printed record) is read whole,
@@ -16,20 +18,24 @@ Problems go to standard error, followed by a count (``--quiet``: neither);
 
 - 0: every record was decoded and written;
 - 1: a record or an input failed (read, decoded, normalized or written);
-- 2: usage error (unknown option, unknown rule set, unwritable ``--errors`` file);
+- 2: usage error (unknown option, unknown rule set, unwritable ``--errors`` file;
+  with ``--to parquet``: no pyarrow, ``--normalize``, a DIR that is not empty
+  without ``--overwrite`` or that cannot be made);
 - 130: interrupted (Ctrl-C);
 - 141: standard output was closed by its reader (``| head``), as a shell reports
   a process ended by SIGPIPE (128 + 13); nothing is printed.
 
 A thin shell over the public API: the only module of m365parse that reads files.
 The loop is reusable: :func:`read_batches` yields the batches of one input and a
-:class:`Writer` takes records (:class:`JsonLinesWriter` is the JSON-lines one).
+:class:`Writer` takes records (:class:`JsonLinesWriter` for JSON lines,
+:class:`ParquetWriter` for Parquet).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
 import re
 import stat
@@ -56,6 +62,7 @@ __all__ = [
     "read_batches",
     "Writer",
     "JsonLinesWriter",
+    "ParquetWriter",
     "InputFailed",
     "CHUNK_BYTES",
     "MAX_DOCUMENT_BYTES",
@@ -71,6 +78,12 @@ DEMO = "demo"
 CHUNK_BYTES = 256 * 1024
 #: Default largest single JSON document read whole (``--max-document-size``).
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+#: Bytes read at a time from JSON-lines input with ``--to parquet``: each chunk's
+#: records are converted to Arrow together, and tables of a few rows cost more.
+PARQUET_CHUNK_BYTES = 4 * 1024 * 1024
+#: Arrow data the Parquet output holds before it writes the largest table's rows
+#: (see :class:`m365parse.arrow.TableBuffers`); a table's row groups hold up to 65,536 rows.
+PARQUET_BUFFER_BYTES = 16 * 1024 * 1024
 #: Input larger than this shows progress on a terminal.
 PROGRESS_BYTES = 8 * 1024 * 1024
 
@@ -238,7 +251,7 @@ def _size_text(n: int) -> str:
 
 
 class Writer(Protocol):
-    """Where the records go: JSON lines today, Parquet files later."""
+    """Where the records go: JSON lines (:class:`JsonLinesWriter`) or Parquet files (:class:`ParquetWriter`)."""
 
     def write(self, records: Sequence[Record]) -> list[tuple[int, str]]:
         """Write ``records``; return ``(position in records, reason)`` of each one not written."""
@@ -301,6 +314,73 @@ class JsonLinesWriter:
 
     def close(self) -> None:
         self.out.flush()
+
+
+class ParquetWriter:
+    """Writes records to one Parquet file set per table under ``directory`` (extra ``arrow``).
+
+    A table's rows go to ``directory/<table>/part-00000.parquet`` (the directory of
+    a table is made when its first rows are written), with the table's
+    :func:`m365parse.arrow.schema`; records of tables this version does not know
+    go to ``unknown``.  Rows are held per table in a
+    :class:`m365parse.arrow.TableBuffers` until they make a row group of
+    ``max_rows``, or while all of them pass ``max_buffer_bytes`` of Arrow memory;
+    one :class:`m365parse.parquet.ParquetTables` writes every input's rows.  A
+    record that cannot be converted is reported, never written in part.  Raises
+    ``ImportError`` when pyarrow is not installed.
+    """
+
+    def __init__(
+        self, directory: str, *, max_rows: int = 65_536, max_buffer_bytes: int = PARQUET_BUFFER_BYTES
+    ) -> None:
+        import pyarrow
+
+        from . import arrow, parquet
+
+        self.directory = directory
+        self._arrow = arrow
+        self._pa = pyarrow
+        self._buffers = arrow.TableBuffers(max_rows=max_rows, max_buffer_bytes=max_buffer_bytes)
+        self._tables = parquet.ParquetTables(self._open_file)
+
+    def _open_file(self, table: str, part: int) -> BinaryIO:
+        if not table or table in (".", "..") or "/" in table or os.sep in table:  # names come from m365parse
+            raise ValueError(f"not a table name to make a directory of: {table!r}")
+        folder = os.path.join(self.directory, table)
+        os.makedirs(folder, exist_ok=True)
+        return open(os.path.join(folder, f"part-{part:05d}.parquet"), "wb")  # ParquetTables closes it
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """Rows written to the files so far, per table (rows still held are not counted)."""
+        return dict(self._tables.rows)
+
+    def write(self, records: Sequence[Record]) -> list[tuple[int, str]]:
+        failed: list[tuple[int, str]] = []
+        try:
+            tables = {name: table for name, (table, _) in self._arrow.tables_of(records).items()}
+        except Exception:  # one of them cannot be converted: find it, write the others
+            parts: dict[str, list[Any]] = {}
+            for pos, record in enumerate(records):
+                try:
+                    one = self._arrow.tables_of([record])
+                except Exception as exc:
+                    failed.append((pos, f"cannot be written as Parquet: {exc!r}"))
+                    continue
+                for name, (table, _) in one.items():
+                    parts.setdefault(name, []).append(table)
+            tables = {name: self._pa.concat_tables(found) for name, found in parts.items()}
+        for name, batch in self._buffers.add(tables):
+            self._tables.write(name, batch)
+        return failed
+
+    def close(self) -> None:
+        """Write the rows still held and finish every file (Parquet writes its footer then)."""
+        try:
+            for name, batch in self._buffers.drain():
+                self._tables.write(name, batch)
+        finally:
+            self._tables.close()
 
 
 def _record_indexes(batch: Batch, first: int) -> list[int]:
@@ -536,12 +616,30 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m m365parse",
         description="Decode Microsoft Defender XDR records (Event Hubs bodies, JSON lines, "
-        "SIEM API alerts) to one JSON object per record, streaming.",
+        "SIEM API alerts) to one JSON object per record, or to Parquet files per table, streaming.",
         epilog=f"'{DEMO}' as the only FILE decodes the built-in sample records of every table. "
         "Exit status: 0 all records written; 1 a record or an input failed; 2 usage error; "
         "130 interrupted (Ctrl-C); 141 standard output closed by its reader (| head).",
     )
-    parser.add_argument("files", nargs="*", metavar="FILE", help="input files; '-' or none: standard input")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="input files; '-' or none: standard input (with --to parquet, the first is DIR)",
+    )
+    parser.add_argument(
+        "--to",
+        choices=("jsonl", "parquet"),
+        default="jsonl",
+        help="jsonl (default): one JSON object per record on standard output; parquet: "
+        "'--to parquet DIR [FILE ...]' writes DIR/<table>/part-00000.parquet per table (extra 'arrow')",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="with --to parquet: DIR may be non-empty; the Parquet parts (*/part-NNNNN.parquet) "
+        "it holds are removed first, nothing else is touched",
+    )
     parser.add_argument(
         "--normalize",
         metavar="NAME",
@@ -578,7 +676,7 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
     """Run the command line with explicit streams; returns the exit status."""
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_intermixed_args(argv)  # FILEs after options too: --to parquet DIR --stats a b
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else EXIT_USAGE
@@ -589,6 +687,25 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
         except MappingError as exc:  # "no rule set named 'x' (registered: ...)"
             stderr.write(f"python -m m365parse: --normalize: {exc}\n".encode(errors="backslashreplace"))
             return EXIT_USAGE
+    files: list[str] = args.files
+    writer: Writer
+    if args.to == "parquet":
+        problem, files = _parquet_usage(args)
+        if problem is None:
+            try:
+                writer = ParquetWriter(args.files[0])
+            except ImportError as exc:
+                problem = f"--to parquet needs pyarrow: pip install 'm365parse[arrow]' ({exc})"
+        if problem is None:
+            problem = _prepare_directory(args.files[0], args.overwrite)
+        if problem is not None:
+            stderr.write(f"python -m m365parse: {problem}\n".encode(errors="backslashreplace"))
+            return EXIT_USAGE
+    elif args.overwrite:
+        stderr.write(b"python -m m365parse: --overwrite applies to --to parquet DIR only\n")
+        return EXIT_USAGE
+    else:
+        writer = JsonLinesWriter(stdout, rule_set)
     tables = frozenset(args.table) if args.table else None
     if tables and not args.quiet:
         for name in sorted(tables - set(TABLES) - {"SiemAlert"}):
@@ -602,8 +719,7 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
             return EXIT_USAGE
     report = Report(stderr, quiet=args.quiet, errors_file=errors_file)
     progress = Progress(stderr, enabled=not args.quiet and stderr.isatty())
-    writer = JsonLinesWriter(stdout, rule_set)
-    sources = _demo_sources() if args.files == [DEMO] else _file_sources(args.files, stdin)
+    sources = _demo_sources() if files == [DEMO] else _file_sources(files, stdin)
     status = EXIT_OK
     try:
         _run_sources(
@@ -613,12 +729,16 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
             progress=progress,
             tables=tables,
             max_document_bytes=args.max_document_size,
+            chunk_bytes=PARQUET_CHUNK_BYTES if args.to == "parquet" else CHUNK_BYTES,
         )
         writer.close()
     except BrokenPipeError:
         return EXIT_PIPE_CLOSED
     except KeyboardInterrupt:
         status = EXIT_INTERRUPTED
+        if isinstance(writer, ParquetWriter):  # what was decoded stays readable: every file gets its footer
+            with contextlib.suppress(Exception):
+                writer.close()
     except OSError as exc:  # standard output or the --errors file cannot be written (disk full, ...)
         stderr.write(f"python -m m365parse: cannot write: {exc.strerror or exc}\n".encode(errors="backslashreplace"))
         status = EXIT_FAILED
@@ -634,6 +754,61 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
     return status
 
 
+def _parquet_usage(args: argparse.Namespace) -> tuple[str | None, list[str]]:
+    """With ``--to parquet``: what is wrong with the command (or None), and the input files."""
+    if not args.files:
+        return "--to parquet needs a directory: python -m m365parse --to parquet DIR [FILE ...]", []
+    if args.files[0] == DEMO:  # "demo --to parquet out" would make a directory named demo
+        return f"--to parquet: DIR comes first (--to parquet DIR {DEMO}); a directory named {DEMO}: ./{DEMO}", []
+    if args.normalize is not None:
+        return (
+            "--normalize cannot be used with --to parquet: normalized events have no table schema "
+            "(write them as JSON lines, the default)",
+            [],
+        )
+    return None, args.files[1:]
+
+
+_PART = re.compile(r"part-\d{5,}\.parquet")
+
+
+def _prepare_directory(directory: str, overwrite: bool) -> str | None:
+    """Make ``directory`` if missing; None when it is ready, else why it is not.
+
+    A directory that holds anything is refused unless ``overwrite``: then the
+    Parquet parts of an earlier run (``<dir>/<table>/part-NNNNN.parquet``) are
+    removed, with the table directories they leave empty; nothing else is touched.
+    """
+    if os.path.lexists(directory) and not os.path.isdir(directory):
+        return f"--to parquet: {directory} exists and is not a directory"
+    try:
+        os.makedirs(directory, exist_ok=True)
+        entries = sorted(os.listdir(directory))
+    except OSError as exc:
+        return f"--to parquet: cannot make directory {directory}: {exc.strerror or exc}"
+    if not entries:
+        return None
+    if not overwrite:
+        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+        return (
+            f"--to parquet: {directory} is not empty ({shown}); give --overwrite to replace "
+            "the Parquet files of an earlier run, or name a new directory"
+        )
+    try:
+        for entry in entries:
+            folder = os.path.join(directory, entry)
+            if os.path.islink(folder) or not os.path.isdir(folder):
+                continue
+            for name in os.listdir(folder):
+                if _PART.fullmatch(name):
+                    os.remove(os.path.join(folder, name))
+            if not os.listdir(folder):
+                os.rmdir(folder)
+    except OSError as exc:
+        return f"--to parquet --overwrite: cannot remove the files of an earlier run: {exc.strerror or exc}"
+    return None
+
+
 def _run_sources(
     sources: Iterator[Source],
     *,
@@ -642,6 +817,7 @@ def _run_sources(
     progress: Progress,
     tables: frozenset[str] | None,
     max_document_bytes: int,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> None:
     for source in sources:
         name, size = source.name, source.size
@@ -654,7 +830,11 @@ def _run_sources(
         try:
             with opened as stream:
                 for batch, first in read_batches(
-                    stream, max_document_bytes=max_document_bytes, size=size, on_read=progress.read
+                    stream,
+                    chunk_bytes=chunk_bytes,
+                    max_document_bytes=max_document_bytes,
+                    size=size,
+                    on_read=progress.read,
                 ):
                     _write_batch(name, batch, first, writer=writer, report=report, tables=tables)
                     progress.add_records(len(batch.records) + len(batch.errors))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 import msgspec
 from msgspec import Meta
 
+from ._stdjson import loads
 from .errors import InvalidColumn, InvalidJSONText
 
 if TYPE_CHECKING:
@@ -289,7 +290,13 @@ def path_steps(column: str) -> list[str | int] | None:
         if m is None:
             return None
         name, index, quoted = m.groups()
-        steps.append(name if name is not None else int(index) if index is not None else msgspec.json.decode(quoted))
+        if quoted is not None:
+            try:
+                # a member name as _deep writes it (json.dumps): lone surrogates as \udXXX escapes
+                name = loads(quoted.encode("utf-8", "surrogatepass"))
+            except ValueError:
+                return None
+        steps.append(name if name is not None else int(index))
         pos = m.end()
     return steps
 

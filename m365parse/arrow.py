@@ -77,6 +77,7 @@ __all__ = [
     "schema",
     "to_arrow",
     "iter_arrow",
+    "TableBuffers",
     "records_to_arrow",
     "tables_of",
     "one_decode_tables",
@@ -823,6 +824,64 @@ class _Buffer:
         self.nbytes = 0
 
 
+class TableBuffers:
+    """Rows of several tables held until they make batches of a good size: a row group each.
+
+    :meth:`add` takes tables (``{table: pyarrow.Table}``, as :func:`to_arrow` gives)
+    and yields ``(table, batch)`` pairs: a table's rows once they reach ``max_rows``,
+    and, while all buffers together hold more than ``max_buffer_bytes`` of Arrow
+    memory, the largest buffer whole.  :meth:`drain` yields what is left, at the end.
+    :func:`iter_arrow` streams through one; so does the command line's Parquet output.
+    """
+
+    def __init__(self, *, max_rows: int = 65_536, max_buffer_bytes: int = 64 * 1024 * 1024) -> None:
+        if max_rows < 1 or max_buffer_bytes < 1:
+            raise ValueError("max_rows and max_buffer_bytes must be positive")
+        self.max_rows = max_rows
+        self.max_buffer_bytes = max_buffer_bytes
+        self._buffers: dict[str, _Buffer] = {}
+        self._total = 0
+
+    def add(self, tables: dict[str, pa.Table]) -> Iterator[tuple[str, pa.RecordBatch]]:
+        """Buffer ``tables``; yield the batches that are due."""
+        buffers = self._buffers
+        for name, table in tables.items():
+            self._keep(name, table)
+            if buffers[name].rows >= self.max_rows:
+                yield from self._take(name, False)
+        while self._total > self.max_buffer_bytes and buffers:
+            largest = max(buffers, key=lambda n: buffers[n].nbytes)
+            yield from self._take(largest, True)
+
+    def drain(self) -> Iterator[tuple[str, pa.RecordBatch]]:
+        """Yield every row still held, table by table."""
+        for name in list(self._buffers):
+            yield from self._take(name, True)
+
+    def _take(self, name: str, whole: bool) -> Iterator[tuple[str, pa.RecordBatch]]:
+        buf = self._buffers.pop(name)
+        table = pa.Table.from_batches(buf.batches)
+        self._total -= buf.nbytes
+        max_rows = self.max_rows
+        while table.num_rows >= max_rows or (whole and table.num_rows):
+            head, table = table.slice(0, max_rows), table.slice(max_rows)
+            yield name, head.combine_chunks().to_batches()[0]
+        if table.num_rows:  # less than max_rows left: back to the buffer
+            self._keep(name, table)
+
+    def _keep(self, name: str, table: pa.Table) -> None:
+        # The columns of a batch's tables are slices of arrays shared by all its
+        # tables: a copy of the rows keeps the rest of the batch from staying alive
+        # while a rare table's rows wait in the buffer.
+        table = table.take(pa.array(range(table.num_rows), pa.int64()))
+        buf = self._buffers.setdefault(name, _Buffer())
+        for b in table.to_batches():
+            buf.batches.append(b)
+        buf.rows += table.num_rows
+        buf.nbytes += table.nbytes
+        self._total += table.nbytes
+
+
 def iter_arrow(
     chunks: Iterable[bytes | bytearray | memoryview],
     *,
@@ -840,49 +899,9 @@ def iter_arrow(
     the end.  Memory stays bounded by the largest chunk, ``max_record_bytes``
     (see :class:`m365parse.JsonLinesDecoder`) and ``max_buffer_bytes``.
     """
-    if max_rows < 1 or max_buffer_bytes < 1:
-        raise ValueError("max_rows and max_buffer_bytes must be positive")
+    buffers = TableBuffers(max_rows=max_rows, max_buffer_bytes=max_buffer_bytes)
     decoder = JsonLinesDecoder(max_record_bytes=max_record_bytes)
-    buffers: dict[str, _Buffer] = {}
-    total = 0
-
-    def take(name: str, whole: bool) -> Iterator[tuple[str, pa.RecordBatch]]:
-        nonlocal total
-        buf = buffers[name]
-        table = pa.Table.from_batches(buf.batches)
-        total -= buf.nbytes
-        del buffers[name]
-        while table.num_rows >= max_rows or (whole and table.num_rows):
-            head, table = table.slice(0, max_rows), table.slice(max_rows)
-            yield name, head.combine_chunks().to_batches()[0]
-        if table.num_rows:  # less than max_rows left: back to the buffer
-            keep(name, table)
-
-    def keep(name: str, table: pa.Table) -> None:
-        nonlocal total
-        # The columns of a batch's tables are slices of arrays shared by all its
-        # tables: a copy of the rows keeps the rest of the batch from staying alive
-        # while a rare table's rows wait in the buffer.
-        table = table.take(pa.array(range(table.num_rows), pa.int64()))
-        buf = buffers.setdefault(name, _Buffer())
-        for b in table.to_batches():
-            buf.batches.append(b)
-        buf.rows += table.num_rows
-        buf.nbytes += table.nbytes
-        total += table.nbytes
-
-    def flow(batch: Batch) -> Iterator[tuple[str, pa.RecordBatch]]:
-        for name, table in _batch_tables(batch).items():
-            keep(name, table)
-            if buffers[name].rows >= max_rows:
-                yield from take(name, False)
-        while total > max_buffer_bytes and buffers:
-            largest = max(buffers, key=lambda n: buffers[n].nbytes)
-            yield from take(largest, True)
-
     for chunk in chunks:
-        yield from flow(decoder.feed(chunk))
-    yield from flow(decoder.close())
-    for name in list(buffers):
-        yield from take(name, True)
-
+        yield from buffers.add(_batch_tables(decoder.feed(chunk)))
+    yield from buffers.add(_batch_tables(decoder.close()))
+    yield from buffers.drain()

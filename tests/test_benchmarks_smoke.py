@@ -117,5 +117,7 @@ def test_columnar_section_runs_on_tiny_sizes(tmp_path: Path) -> None:
     if arrow_installed:
         assert variants["to_arrow"]["rows"] == 60
         assert result["parquet"]["status"] == "ok" and result["parquet"]["rows"] > 0
+        cli = result["parquet_cli"]  # the same bytes through python -m m365parse --to parquet
+        assert cli["status"] == "ok" and cli["rows"] == result["parquet"]["rows"], cli
     assert "## Columnar output" in proc.stdout
     assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS", "n/a"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import subprocess
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -270,3 +272,142 @@ def test_json_lines_decoder_reads_them_too() -> None:
     assert len(records) == len(lines)
     assert records == m365parse.decode(data).records
     assert all(m365parse.timestamp_ns(rec, "Timestamp") == TS_NS for rec in records)
+
+
+# --- the polled APIs' shapes (alerts, incidents, hunting rows, export rows) -----------------------
+
+S = "\ud800 lone"
+TS7 = "2026-07-13T19:41:59.1234567Z"
+TS7_NS = 1783971719_123456700
+GRAPH_CONTEXT = "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.security.huntingQueryResults"
+
+#: One item of every kind, each holding a lone surrogate (at some depth) and an exact timestamp.
+API_INPUTS: dict[str, Any] = {
+    "GraphAlert": {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2", "value": [{
+        "id": "a1", "providerAlertId": "p1", "serviceSource": "microsoftDefenderForEndpoint", "title": S, "createdDateTime": TS7,
+        "evidence": [{"@odata.type": "#microsoft.graph.security.processEvidence", "createdDateTime": TS7,
+                      "processCommandLine": "cmd " + S, "new" + S: TS7},
+                     {"@odata.type": "#microsoft.graph.security.futureEvidence", "x": S, "t" + S: TS7}]}]},
+    "GraphIncident": {"id": "4211", "incidentWebUrl": "https://x", "displayName": S, "createdDateTime": TS7},
+    "MdeAlert": [{"id": "da1", "alertCreationTime": TS7, "machineId": "m1", "title": S,
+                  "evidence": [{"entityType": "Process", "processCommandLine": S, "processId": 5}]}],
+    "XdrIncident": {"value": [{"incidentId": 7, "incidentName": S, "createdTime": TS7,
+                               "alerts": [{"alertId": "a", "title": S, "entities": [{"entityType": "Process", "processCommandLine": S}]}]}]},
+    "XdrAlert": {"alertId": "a", "creationTime": TS7, "title": S},
+    "HuntingRow": {"Schema": [{"Name": "Timestamp", "Type": "DateTime"}, {"Name": "Cmd", "Type": "String"}, {"Name": "N", "Type": "Double"}],
+                   "Results": [{"Timestamp": TS7, "Cmd": S, "N": math.nan}]},
+    "DeviceProcessEvents": {"TenantId": "t", "TimeGenerated": TS7, "Type": "DeviceProcessEvents", "Timestamp": TS7,
+                            "DeviceName": "ws", "ProcessCommandLine": S, "_Internal_WorkspaceResourceId": S},
+}  # fmt: skip
+API_TIMES = {"GraphAlert": "evidence[0].createdDateTime", "GraphIncident": "createdDateTime", "MdeAlert": "alertCreationTime",
+             "XdrIncident": "createdTime", "XdrAlert": "creationTime", "HuntingRow": "Timestamp", "DeviceProcessEvents": "Timestamp"}  # fmt: skip
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set().union(*(_strings(v) for v in value.values()), {k for k in value if isinstance(k, str)})
+    if isinstance(value, list):
+        return set().union(*(_strings(v) for v in value))
+    return {value} if isinstance(value, str) else set()
+
+
+@pytest.mark.parametrize("kind", sorted(API_INPUTS))
+def test_every_api_kind_decodes_lone_surrogates_with_exact_timestamps(kind: str) -> None:
+    batch = m365parse.decode(json.dumps(API_INPUTS[kind]))
+    assert batch.errors == [] and len(batch.records) == 1
+    (rec,) = batch.records
+    assert rec.table == kind
+    assert _strings(rec.to_dict()) & {S, "cmd " + S}  # kept as it arrived
+    assert m365parse.timestamp_ns(rec, API_TIMES[kind]) == TS7_NS
+
+
+def test_a_json_path_to_a_member_whose_name_holds_a_lone_surrogate() -> None:
+    # extra keys below an item name such members with a JSON string (escaped); reading
+    # them back must not crash (it raised msgspec.DecodeError), and a malformed one is
+    # an InvalidColumn like any other path that leads nowhere
+    rec = m365parse.decode(json.dumps(API_INPUTS["GraphAlert"])).records[0]
+    key = '$.evidence[0]["new\\ud800 lone"]'
+    assert rec.extra[key] == TS7
+    assert m365parse._values.path_steps(key) == ["evidence", 0, "new" + S]
+    # inside the evidence of an unknown type (an untyped dict): the timestamp is there
+    assert m365parse.timestamp_ns(rec, '$.evidence[1]["t\\ud800 lone"]') == TS7_NS
+    for column in (key, '$.evidence[0]["new\\x"]', '$["\\ud800'):
+        with pytest.raises(m365parse.InvalidColumn):
+            m365parse.timestamp_ns(rec, column)
+
+
+@pytest.mark.parametrize("graph", [False, True])
+def test_a_hunting_schema_with_a_lone_surrogate_still_types_the_rows(graph: bool) -> None:
+    # json.loads reads such a schema: the other columns are typed, the row keeps every value
+    names, types_ = ("name", "type") if graph else ("Name", "Type")
+    schema = [{names: "Timestamp", types_: "DateTime"}, {names: "Odd" + S, types_: "Int64"},
+              {names: "N", types_: "Int64\udc00"}, {names: "Flag", types_: "SByte"}]  # fmt: skip
+    rows = [{"Timestamp": TS7, "Odd" + S: 5, "N": 7, "Flag": 1}]
+    data = json.dumps({"schema": schema, "results": rows} if graph else {"Schema": schema, "Results": rows})
+    batch = m365parse.decode(data)
+    assert batch.errors == [] and len(batch.records) == 1
+    (rec,) = batch.records
+    assert not isinstance(rec.properties, dict)  # typed by the schema, not an untyped row
+    assert rec.properties.Flag is True  # SByte: a boolean
+    assert m365parse.timestamp_ns(rec, "Timestamp") == TS7_NS
+    out = rec.to_dict()
+    assert out["properties"]["N"] == 7  # an unknown type name keeps the JSON value
+    assert out["extra"] == {"Odd" + S: 5}  # a column no struct field can be named after
+
+
+@pytest.mark.parametrize("rule_set", ["ecs+original", "ecs+severity+original"])
+@pytest.mark.parametrize("kind", ["GraphAlert", "GraphIncident", "MdeAlert", "XdrIncident", "XdrAlert"])
+def test_event_original_of_api_kinds_escapes_surrogates(kind: str, rule_set: str) -> None:
+    # it held the lone surrogates themselves (json.dumps(ensure_ascii=False)): not UTF-8
+    rec = m365parse.decode(json.dumps(API_INPUTS[kind])).records[0]
+    original = m365parse.normalize(rec, rule_set)["event"]["original"]
+    original.encode("utf-8")  # no lone surrogate left in it
+    assert "\\ud800 lone" in original
+    assert json.loads(original) == rec.to_dict()["properties"]
+
+
+def test_the_command_line_writes_lone_surrogates_of_every_kind_as_escapes(tmp_path: Any) -> None:
+    files = []
+    for kind, value in API_INPUTS.items():
+        path = tmp_path / f"{kind}.json"
+        path.write_text(json.dumps(value))
+        files.append(str(path))
+    for argv in ([], ["--normalize", "ecs+original"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "m365parse", *argv, *files], capture_output=True, check=False, timeout=120
+        )
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stdout.splitlines()
+        assert len(lines) == len(API_INPUTS)
+        for line in lines:
+            line.decode("utf-8")  # valid UTF-8: every lone surrogate written as an escape
+            assert b"\\ud800 lone" in line
+            doc = json.loads(line)
+            if argv:
+                assert "\\ud800 lone" in doc["event"]["original"]
+            else:
+                assert S in _strings(doc)
+
+
+@pytest.mark.parametrize("depth", [300, 700])
+def test_plain_json_nested_as_deep_as_json_loads_reads_in_api_records(depth: int) -> None:
+    # to_dict() of API records and Graph's dynamic columns went one Python call per
+    # level: RecursionError at about 500 levels, which both readers read
+    deep = "[" * depth + "0" + "]" * depth
+    mde = '{"id": "da1", "alertCreationTime": "' + TS7 + '", "machineId": "m1", "title": "\\ud800", "domains": ' + deep + "}"
+    graph_dynamic = {"@odata.type": "#microsoft.graph.security.dynamicColumnValue", "a@odata.type": "#x", "a": 1}
+    cell = '{"k": ' + deep + ', "w": ' + json.dumps(graph_dynamic) + "}"
+    hunting = '{"schema": [{"name": "D", "type": "Dynamic"}], "results": [{"D": ' + cell + "}]}"
+    for data, kind in ((mde, "MdeAlert"), (hunting, "HuntingRow")):
+        for form in (data, data.replace("\\ud800", "t")):  # the json.loads path and msgspec's
+            (rec,) = m365parse.decode(form).records
+            assert rec.table == kind
+            out = rec.to_dict()["properties"]
+            value = out["domains"] if kind == "MdeAlert" else out["D"]["k"]
+            for _ in range(depth):
+                (value,) = value
+            assert value == 0
+            if kind == "HuntingRow":
+                assert out["D"]["w"] == {"a": 1}  # unwrapped
+            for name in m365parse.registry:
+                m365parse.normalize(rec, name)

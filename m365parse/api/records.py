@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 
+#: What ``to_dict()`` converts inside a list: typed items, datetimes, and lists that may hold them.
+_NESTED = (Struct, datetime, list)
+
+
 class ApiRecord(Record, kw_only=True):
     """Base of the records of the polled APIs (no envelope, nested typed ``properties``).
 
@@ -62,21 +66,37 @@ class ApiRecord(Record, kw_only=True):
         }
 
     def _plain(self, value: Any, path: str) -> Any:
-        if isinstance(value, Struct):
-            out: dict[str, Any] = {}
-            config = value.__struct_config__
-            if isinstance(config.tag, str) and config.tag_field:
-                out[config.tag_field] = config.tag
-            for name, key in zip(value.__struct_fields__, value.__struct_encode_fields__, strict=True):
-                item = getattr(value, name)
-                if item is not None:
-                    out[key] = self._plain(item, f"{path}.{key}")
-            return out
-        if isinstance(value, datetime):
-            return exact_iso(self, path)
-        if isinstance(value, list):
-            return [self._plain(item, f"{path}[{pos}]") for pos, item in enumerate(value)]
-        return value
+        # Iterative: a list of plain JSON (``domains``, a dynamic hunting column) nests
+        # as deep as the input, deeper than Python's stack takes one call per level.
+        top: list[Any] = [None]
+        stack: list[tuple[Any, str, Any, Any]] = [(value, path, top, 0)]
+        while stack:
+            value, path, parent, key = stack.pop()
+            if isinstance(value, Struct):
+                out: dict[str, Any] = {}
+                config = value.__struct_config__
+                if isinstance(config.tag, str) and config.tag_field:
+                    out[config.tag_field] = config.tag
+                for name, field in zip(value.__struct_fields__, value.__struct_encode_fields__, strict=True):
+                    item = getattr(value, name)
+                    if isinstance(item, _NESTED):
+                        out[field] = None  # keeps the order of the fields
+                        stack.append((item, f"{path}.{field}", out, field))
+                    elif item is not None:
+                        out[field] = item
+                parent[key] = out
+            elif isinstance(value, datetime):
+                parent[key] = exact_iso(self, path)
+            elif isinstance(value, list):
+                if not any(isinstance(item, _NESTED) for item in value):
+                    parent[key] = list(value)  # plain JSON values (strings, mostly): nothing to convert
+                    continue
+                items: list[Any] = [None] * len(value)
+                stack.extend((item, f"{path}[{pos}]", items, pos) for pos, item in enumerate(value))
+                parent[key] = items
+            else:
+                parent[key] = value
+        return top[0]
 
 
 class GraphAlertRecord(ApiRecord, kw_only=True):

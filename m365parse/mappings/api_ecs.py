@@ -9,10 +9,10 @@ for stays under ``m365_defender.<kind>`` (the item as :meth:`Record.to_dict` giv
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from .._json import encode as encode_json
 from ..record import Record
 from .api_rules import Apply, Call, Collect, Const, First, KindRules, Text, evaluate
 
@@ -28,8 +28,8 @@ def severity(record: Record) -> int | None:
 
 
 def original(record: Record) -> str:
-    """the item as JSON (`to_dict()` properties)"""
-    return json.dumps(record.to_dict()["properties"], ensure_ascii=False, sort_keys=True)
+    """the item as compact JSON (`to_dict()` properties), lone surrogates escaped"""
+    return encode_json(record.to_dict()["properties"]).decode()
 
 
 def _vendor(record: Record) -> dict[str, Any] | None:

@@ -140,6 +140,9 @@ class RowKind(NamedTuple):
 @functools.lru_cache(maxsize=256)
 def row_type(schema: _Schema, graph: bool) -> RowKind:
     """The row struct of a schema, built once per distinct schema (and API: Graph rows carry annotations)."""
+    # A column name that holds a lone surrogate (read by the standard library) cannot
+    # name a struct field: such a column is not declared, its cells go to extra.
+    schema = tuple((name, kind) for name, kind in schema if _utf8(name))
     names = [name for name, _ in schema]
     table = _known_table(frozenset(names)) if len(set(names)) == len(names) else None
     annotations: list[tuple[str, Any, Any]] = []
@@ -178,13 +181,37 @@ def row_type(schema: _Schema, graph: bool) -> RowKind:
     )
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def unwrap_dynamic(value: Any) -> Any:
-    """A Graph ``dynamicColumnValue`` as plain JSON: its ``@odata.type`` tag and ``*@odata.type`` sidecars dropped."""
-    if isinstance(value, dict):
-        return {k: unwrap_dynamic(v) for k, v in value.items() if not k.endswith("@odata.type")}
-    if isinstance(value, list):
-        return [unwrap_dynamic(v) for v in value]
-    return value
+    """A Graph ``dynamicColumnValue`` as plain JSON: its ``@odata.type`` tag and ``*@odata.type`` sidecars dropped.
+
+    Iterative: a dynamic value nests as deep as the input.
+    """
+    top: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, top, 0)]
+    while stack:
+        item, parent, key = stack.pop()
+        if isinstance(item, dict):
+            out: dict[str, Any] = {}
+            for name, member in item.items():
+                if not name.endswith("@odata.type"):
+                    out[name] = None  # keeps the order of the members
+                    stack.append((member, out, name))
+            parent[key] = out
+        elif isinstance(item, list):
+            items: list[Any] = [None] * len(item)
+            stack.extend((member, items, pos) for pos, member in enumerate(item))
+            parent[key] = items
+        else:
+            parent[key] = item
+    return top[0]
 
 
 def _graph_rows(rows: list[Any], kind: RowKind) -> None:
@@ -357,18 +384,14 @@ def _broken(buf: bytes, first_index: int, exc: BaseException) -> Batch:
     schema = _SCHEMA_AT.search(buf)
     if schema is not None:
         try:
-            columns = [_column().decode(raw) for raw in core.split_array(buf, schema.end() - 1)]
+            # msgspec, else json.loads (lone surrogates): the schema as json.loads reads it
+            columns = [msgspec.convert(loads(raw), _Column) for raw in core.split_array(buf, schema.end() - 1)]
             kind = row_type(_schema_of(columns), graph)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             pass
         else:
             return _each_row(rows, kind, _record_type(kind), graph, first_index)
     return _untyped_rows(buf, first_index, None, rows)
-
-
-@functools.cache
-def _column() -> msgspec.json.Decoder[_Column]:
-    return msgspec.json.Decoder(_Column)
 
 
 def _untyped_rows(buf: bytes, first_index: int, why: str | None, raws: list[bytes] | None = None) -> Batch:

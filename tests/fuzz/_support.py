@@ -103,7 +103,7 @@ class Source:
 def corpus() -> list[Source]:
     """Every golden input, every built-in sample, and the vendor guide's samples."""
     out = [Source(f"golden/{p.parent.name}/{p.name}", p.read_bytes()) for p in sorted(GOLDEN.glob("*/*.input.*"))]
-    out += [Source(f"samples/{p.name}", p.read_bytes()) for p in sorted(SAMPLES.glob("*.json"))]
+    out += [Source(f"samples/{p.relative_to(SAMPLES)}", p.read_bytes()) for p in sorted(SAMPLES.glob("**/*.json"))]
     out += [Source(f"vendor/{i}", data) for i, data in enumerate(vendor_samples())]
     return out
 
@@ -162,6 +162,8 @@ def assemble(units: list[bytes], shape: str) -> tuple[bytes, list[tuple[int, int
         head, sep, tail = b'{\r\n  "records": [\r\n    ', b",\r\n    ", b"\r\n  ]\r\n}\r\n"
     elif shape == "array":
         head, sep, tail = b"[", b",", b"]"
+    elif shape == "page":  # an OData page of the polled APIs (its items may be of any kind)
+        head, sep, tail = b'{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2", "value": [', b", ", b'], "@odata.nextLink": "https://next"}'
     elif shape == "lines":
         head, sep, tail = b"", b"\n", b"\n"
     elif shape == "crlf-lines":
