@@ -37,6 +37,7 @@ TARGETS = (
     ("decode at least 2x faster than json.loads + mapping", "json", "decode", ">=", 2.0),
     ("decode + jsa within 1.3x of decode", "decode+jsa", "decode", "<=", 1.3),
     ("decode + ecs within 3x of decode", "decode+ecs", "decode", "<=", 3.0),
+    ("decode + ocsf within 3x of decode", "decode+ocsf", "decode", "<=", 3.0),
 )
 #: ``import m365parse`` in a fresh interpreter, best run (milliseconds).
 IMPORT_TARGET_MS = 30.0

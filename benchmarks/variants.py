@@ -249,6 +249,12 @@ VARIANTS: dict[str, Variant] = {
             _normalize("ecs"),
         ),
         Variant(
+            "decode+ocsf",
+            "decode + normalize ocsf",
+            "m365parse.normalize_batch(decode(unit), 'ocsf') (or normalize per record)",
+            _normalize("ocsf"),
+        ),
+        Variant(
             "incremental",
             "JsonLinesDecoder",
             f"m365parse.JsonLinesDecoder fed the whole input in {CHUNK_BYTES // 2**20} MiB chunks",

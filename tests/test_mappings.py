@@ -409,7 +409,9 @@ def test_import_builds_no_rule_set_and_reads_no_entry_points() -> None:
 
     code = (
         "import sys, m365parse\n"
-        "lazy = ['m365parse.mappings.ecs', 'm365parse.mappings.jsa', 'm365parse.mappings.transforms', 'importlib.metadata']\n"
+        "lazy = ['m365parse.mappings.ecs', 'm365parse.mappings.jsa', 'm365parse.mappings.transforms', 'importlib.metadata',\n"
+        "        'm365parse.mappings.ocsf', 'm365parse.mappings.ocsf_transforms', 'm365parse.mappings.ocsf._build',\n"
+        "        'm365parse.mappings.ocsf._schema', 'm365parse.mappings.api_ocsf']\n"
         "print(sorted(m for m in lazy if m in sys.modules))\n"
         "body = b'{\"records\": [{\"category\": \"AdvancedHunting-DeviceInfo\", \"properties\": {}}]}'\n"
         "m365parse.normalize(m365parse.decode(body).records[0], 'jsa')\n"

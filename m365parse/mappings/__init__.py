@@ -22,6 +22,7 @@ BUILT_IN = {
     "ecs+original": ("ecs", "ECS_ORIGINAL"),
     "ecs+severity": ("ecs", "ECS_SEVERITY"),
     "ecs+severity+original": ("ecs", "ECS_SEVERITY_ORIGINAL"),
+    "ocsf": ("ocsf", "OCSF"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Rules of the ``"jsa"`` and ``"ecs"`` rule sets for the records of the polled APIs.
+"""Rules of the ``"jsa"``, ``"ecs"`` and ``"ocsf"`` rule sets for the records of the polled APIs.
 
 Alert, incident and hunting-row records (:mod:`m365parse.api.records`) have
 nested ``properties``, so their rules are written over JSON paths below the item
@@ -103,6 +103,11 @@ def _values(node: Any, steps: list[str | int], pos: int, path: str, record: Reco
         if isinstance(node, list):
             for i, item in enumerate(node):
                 yield from _values(item, steps, pos + 1, f"{path}[{i}]", record)
+        return
+    if isinstance(step, int):  # "alerts[0].title": one item of a list
+        if isinstance(node, list) and -len(node) <= step < len(node):
+            index = step % len(node)
+            yield from _values(node[index], steps, pos + 1, f"{path}[{index}]", record)
         return
     if isinstance(node, dict):
         yield from _values(node.get(step), steps, pos + 1, f"{path}.{step}", record)
@@ -220,9 +225,11 @@ def api_sections(base: str, order: Callable[[str], Any]) -> str:
     """Markdown sections documenting the API kinds' rules of rule set ``base`` (for JSA.md / ECS.md)."""
     if base == "jsa":
         from .api_jsa import RULES
+    elif base == "ocsf":
+        from .api_ocsf import RULES
     else:
         from .api_ecs import RULES
-    code = base == "ecs"
+    code = base in ("ecs", "ocsf")
     lines = [
         "# Alerts, incidents and hunting rows of the polled APIs",
         "",
@@ -246,6 +253,8 @@ def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Rec
         from .api_jsa import RULES
     elif base == "ecs":
         from .api_ecs import RULES, original, severity
+    elif base == "ocsf" and not variants:
+        from .api_ocsf import RULES
     else:
         return None
     rules = RULES.get(kind)

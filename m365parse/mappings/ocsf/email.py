@@ -1,0 +1,138 @@
+"""OCSF mappings of the Email and URL click tables (Microsoft Defender for Office 365)."""
+
+from __future__ import annotations
+
+from ._build import Plan, Rules, TableMapping, col, collect, const, file_object, first, lookup, objects_of, sha256
+from ._common import base
+
+_DIRECTIONS = {"Inbound": 1, "Outbound": 2, "Intra-org": 3, "IntraOrg": 3}
+_DIRECTION_NAMES = {"Inbound": "Inbound", "Outbound": "Outbound", "Intra-org": "Internal", "IntraOrg": "Internal"}
+
+
+#: Columns of which one makes the "email" object.
+EMAIL_NEEDS = (
+    "NetworkMessageId",
+    "InternetMessageId",
+    "Subject",
+    "EmailSize",
+    ("SenderFromAddress", "email"),
+    ("SenderMailFromAddress", "email"),
+    ("RecipientEmailAddress", "email"),
+)
+
+
+def _email(direction: bool = True) -> Rules:
+    rules: Rules = {
+        # NetworkMessageId is Microsoft's id; InternetMessageId the RFC 5322 Message-ID
+        "email.uid": "NetworkMessageId",
+        "email.message_uid": "InternetMessageId",
+        "email.subject": "Subject",
+        "email.from": col("SenderFromAddress", "email"),
+        "email.smtp_from": col("SenderMailFromAddress", "email"),
+        "email.to": collect(col("RecipientEmailAddress", "email")),
+        "email.size": "EmailSize",
+    }
+    if direction:
+        rules["direction_id"] = lookup("EmailDirection", _DIRECTIONS, 0)
+        rules["direction"] = lookup("EmailDirection", _DIRECTION_NAMES, "Unknown")
+    else:
+        rules["direction_id"] = const(0)
+        rules["direction"] = const("Unknown")
+    return rules
+
+
+EMAIL_EVENTS = TableMapping(
+    "EmailEvents",
+    common=base("EmailEvents"),
+    plans=(
+        Plan(
+            4009,
+            {
+                **_email(),
+                # the sending server's address
+                "src_endpoint.ip": first(col("SenderIPv4", "ip"), col("SenderIPv6", "ip")),
+            },
+            default_activity=2,
+            needs=(EMAIL_NEEDS,),
+        ),
+    ),
+)
+
+_ATTACHMENT = file_object("", "FileName", size="FileSize", sha256=sha256("SHA256"))
+
+EMAIL_ATTACHMENT_INFO = TableMapping(
+    "EmailAttachmentInfo",
+    common=base("EmailAttachmentInfo"),
+    plans=(
+        Plan(
+            4009,
+            {
+                **_email(direction=False),
+                "email.files": {
+                    "call": objects_of("files", "EmailAttachmentInfo", {k[1:]: v for k, v in _ATTACHMENT.items()})
+                },
+            },
+            default_activity=3,
+            needs=((*EMAIL_NEEDS, "FileName"),),
+        ),
+    ),
+)
+
+EMAIL_POST_DELIVERY_EVENTS = TableMapping(
+    "EmailPostDeliveryEvents",
+    common=base("EmailPostDeliveryEvents"),
+    plans=(
+        Plan(
+            4009,
+            _email(),
+            default_activity=99,
+            needs=(EMAIL_NEEDS,),
+            status=lookup("ActionResult", {"Success": 1, "Succeeded": 1, "Error": 2, "Failed": 2}, 0),
+        ),
+    ),
+)
+
+EMAIL_URL_INFO = TableMapping(
+    "EmailUrlInfo",
+    common=base("EmailUrlInfo"),
+    plans=(
+        Plan(
+            4009,
+            {
+                **_email(direction=False),
+                "email.urls": {
+                    "call": objects_of("urls", "EmailUrlInfo", {"url_string": "Url", "domain": "UrlDomain"})
+                },
+            },
+            default_activity=3,
+            needs=((*EMAIL_NEEDS, "Url"),),
+        ),
+    ),
+)
+
+URL_CLICK_EVENTS = TableMapping(
+    "UrlClickEvents",
+    common=base("UrlClickEvents"),
+    plans=(
+        Plan(
+            6001,
+            {
+                "web_resources": col("Url", "wrap:url_string"),
+                "src_endpoint.ip": col("IPAddress", "ip"),
+                "actor.user.name": "AccountUpn",
+                "actor.user.email_addr": col("AccountUpn", "email"),
+                "http_request.url.url_string": "Url",
+            },
+            activity={"ClickAllowed": 2, "ClickBlocked": 2, "ClickBlockedByTenantPolicy": 2},
+            default_activity=2,
+            needs=(("Url",),),
+            profiles=("datetime", "host"),
+            status=lookup("ActionType", {"ClickAllowed": 1, "ClickBlocked": 2, "ClickBlockedByTenantPolicy": 2}, 0),
+        ),
+    ),
+)
+
+MAPPINGS = {
+    m.table: m
+    for m in (EMAIL_EVENTS, EMAIL_ATTACHMENT_INFO, EMAIL_POST_DELIVERY_EVENTS, EMAIL_URL_INFO, URL_CLICK_EVENTS)
+}

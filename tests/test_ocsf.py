@@ -1,0 +1,683 @@
+"""The "ocsf" rule set: every event validates against OCSF 1.8.0; golden events; the peers' mistakes; docs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import m365parse
+from m365parse.mappings import ocsf
+from m365parse.mappings.ocsf import MAPPINGS, OCSF, mapping_table
+from m365parse.mappings.ocsf._schema import CLASSES as GENERATED_CLASSES
+from m365parse.mappings.registry import ALL
+from m365parse.mappings.transforms import transform
+from m365parse.tables import DOCUMENTED_TYPES
+
+from .conftest import body, record
+from .ocsf_schema import CLASSES, check_event
+from .test_ecs import _record
+
+HERE = Path(__file__).resolve().parent
+GOLDEN = HERE / "golden_ocsf"
+SAMPLES = Path(m365parse.__file__).resolve().parent / "samples"
+DOC = Path(ocsf.__file__).resolve().parent / "OCSF.md"
+TABLES = list(m365parse.TABLES)
+
+
+def _decode(data: bytes) -> list[m365parse.Record]:
+    batch = m365parse.decode(data)
+    assert batch.errors == []
+    return batch.records
+
+
+def _event(table: str, **props: Any) -> dict[str, Any]:
+    (rec,) = _decode(body(record(table, **props)))
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    return event
+
+
+def _sample(table: str) -> list[m365parse.Record]:
+    return _decode((SAMPLES / f"{table}.json").read_bytes())
+
+
+# --- golden events -------------------------------------------------------------------------
+
+CASES = sorted(GOLDEN.glob("*/*.input.json"))
+
+
+def test_every_table_has_golden_events() -> None:
+    """Every table with rules, the SIEM alert and an unknown table (tables without rules are Base Events)."""
+    assert {p.parent.name for p in CASES} >= set(MAPPINGS) | {"_unknown"}
+
+
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.name.split('.')[0]}" for p in CASES])
+def test_golden(path: Path) -> None:
+    expected = json.loads(path.with_name(path.name.replace(".input.", ".expected.")).read_text("utf-8"))
+    events = [m365parse.normalize(r, "ocsf") for r in _decode(path.read_bytes())]
+    assert json.loads(json.dumps(events)) == expected
+    for event in events:
+        check_event(event)
+
+
+# --- validity ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_samples_are_valid_events(table: str) -> None:
+    for rec in _sample(table):
+        event = m365parse.normalize(rec, "ocsf")
+        check_event(event)
+        assert event["metadata"]["product"] == {
+            "name": "Microsoft Defender XDR",
+            "vendor_name": "Microsoft",
+            **(
+                {"feature": event["metadata"]["product"]["feature"]}
+                if "feature" in event["metadata"]["product"]
+                else {}
+            ),
+        }
+        assert event["metadata"]["version"] == "1.8.0"
+        assert "datetime" in event["metadata"]["profiles"]
+
+
+def test_the_validator_fails_on_bad_events() -> None:
+    good = m365parse.normalize(_sample("DeviceProcessEvents")[0], "ocsf")
+    check_event(good)
+    bad_cases = [
+        lambda e: e.pop("actor"),  # required by Process Activity
+        lambda e: e.update(type_uid=100702),  # not class_uid * 100 + activity_id
+        lambda e: e.update(activity_name="Terminate"),  # not the caption of activity_id
+        lambda e: e.update(severity_id=7),  # not in the enum
+        lambda e: e.update(time="2024-05-14T08:41:56Z"),  # timestamp_t is a number
+        lambda e: e.update(nonsense=1),  # no such attribute
+        lambda e: e.update(is_alert=True),  # needs the security_control profile, not declared
+        lambda e: e["metadata"]["profiles"].append("cloud"),  # the cloud profile requires "cloud"
+        lambda e: e.update(severity="High"),  # not the caption of severity_id 1
+        lambda e: e["process"]["file"].pop("name"),  # file.name is required
+        lambda e: e["device"].update(ip="-"),  # not an ip_t
+        lambda e: e["process"].update(pid="5456"),  # integer_t
+        lambda e: e.update(time_dt="yesterday"),  # datetime_t
+    ]
+    for i, spoil in enumerate(bad_cases):
+        event = json.loads(json.dumps(good))
+        if "device" in event:
+            event["device"].setdefault("hostname", "x")
+        spoil(event)
+        with pytest.raises(AssertionError):
+            check_event(event)
+            pytest.fail(f"case {i} passed")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_record())
+def test_any_record_gives_a_valid_event(case: tuple[str, dict[str, Any]]) -> None:
+    table, props = case
+    data = json.dumps([props]).encode() if table == "SiemAlert" else body(record(table, **props))
+    batch = m365parse.decode(data)
+    assert len(batch.records) + len(batch.errors) == 1
+    for rec in batch.records:
+        check_event(m365parse.normalize(rec, "ocsf"))
+
+
+@pytest.mark.parametrize("table", [t for t in TABLES if t in MAPPINGS])
+def test_every_plan_gives_a_valid_event_from_its_actions(table: str) -> None:
+    """Each ActionType a plan names, on a sample record of the table, gives a valid event of that class."""
+    mapping = MAPPINGS[table]
+    for rec in _sample(table):
+        for plan in mapping.plans:
+            for action in sorted(plan.actions or plan.activity or [None]):  # type: ignore[list-item]
+                props = {**rec.to_dict()["properties"], **({"ActionType": action} if action else {})}
+                data = json.dumps([props]).encode() if table == "SiemAlert" else body(record(table, **props))
+                (again,) = _decode(data)
+                event = m365parse.normalize(again, "ocsf")
+                check_event(event)
+
+
+def test_generated_classes_agree_with_the_schema() -> None:
+    for uid, (name, caption, category_uid, _, activities, _) in GENERATED_CLASSES.items():
+        cls = CLASSES[str(uid)]
+        assert (cls["name"], cls["caption"], cls["category_uid"]) == (name, caption, category_uid)
+        assert {int(k): v for k, v in cls["attributes"]["activity_id"][5].items()} == activities
+
+
+# --- nothing is lost ------------------------------------------------------------------------
+
+
+def _texts(value: Any) -> list[str]:
+    """The texts that must appear in an event for a column's value to be kept."""
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if isinstance(value, (int, float)):
+        return [str(value)]
+    if isinstance(value, str):
+        if value.strip()[:1] in ("[", "{"):  # a JSON column: decoded in the event
+            try:
+                return _texts(json.loads(value))
+            except ValueError:
+                pass
+        return [json.dumps(value)[1:-1]]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    if isinstance(value, dict):
+        return [t for key, item in value.items() if not key.startswith("$") for t in _texts(item)]
+    return []
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_nothing_is_lost(table: str) -> None:
+    """Every value of every sample record is somewhere in its event (columns with no place in unmapped)."""
+    for rec in _sample(table):
+        event = m365parse.normalize(rec, "ocsf")
+        text = json.dumps(event)
+        for column, value in rec.to_dict()["properties"].items():
+            for piece in _texts(value):
+                assert piece in text, f"{table}.{column}: {piece!r} is not in the event"
+
+
+def test_unknown_columns_odd_values_and_envelope_keys_are_kept() -> None:
+    (rec,) = _decode((GOLDEN / "DeviceProcessEvents" / "extra_columns.input.json").read_bytes())
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert event["unmapped"]["extra"] == {"ISP": "Example Telekom", "LogonId": "not a number"}
+    assert event["unmapped"]["envelope"] == {
+        "operationName": "Publish",
+        "Tenant": "DefaultTenant",
+        "_TimeReceivedBySvc": "2024-05-14T08:42:37.1234567Z",
+        "SomethingNew": "x",
+    }
+    event["unmapped"]["extra"]["ISP"] = "changed"
+    assert rec.extra["ISP"] == "Example Telekom"  # a copy
+
+
+def test_unknown_tables_are_base_events_with_the_row() -> None:
+    (rec,) = _decode((GOLDEN / "_unknown" / "behavior_info.input.json").read_bytes())
+    assert isinstance(rec, m365parse.UnknownRecord)
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["type_uid"], event["category_name"]) == (0, 99, "Uncategorized")
+    assert event["unmapped"]["properties"] == rec.properties
+    assert event["time_dt"] == "2024-05-14T09:30:00.1234567Z"
+    assert event["device"]["hostname"] == rec.properties["DeviceName"]
+    assert event["metadata"]["profiles"] == ["datetime", "host"]
+
+
+def test_a_table_without_rules_gives_base_events() -> None:
+    """What the tables other work adds get before their own rules: Base Events, columns in unmapped."""
+    from m365parse.mappings.ocsf import _generic
+    from m365parse.mappings.ocsf._build import build
+    from m365parse.mappings.registry import RuleSet
+
+    for table in ("DeviceProcessEvents", "EmailEvents", "SiemAlert"):
+        rs = RuleSet("generic", {table: build(_generic(table))}, nested=True)
+        for rec in _sample(table):
+            event = m365parse.normalize(rec, rs)
+            check_event(event)
+            assert event["class_uid"] == 0
+            for column, value in rec.to_dict()["properties"].items():
+                if value not in ("", None) and column not in (
+                    "DeviceName",
+                    "DeviceId",
+                    "ActionType",
+                    "ReportId",
+                    "Timestamp",
+                    "AlertTime",
+                ):
+                    assert event["unmapped"][column] is not None, column
+
+
+def test_every_rule_targets_a_known_attribute_of_its_classes() -> None:
+    """Each table's rules name attributes of the classes its plans use (or unmapped)."""
+    for table, mapping in MAPPINGS.items():
+        for plan in mapping.plans:
+            attrs = CLASSES[str(plan.class_uid)]["attributes"]
+            for target in {**mapping.common, **plan.rules}:
+                assert target.split(".")[0] in attrs, (table, plan.class_uid, target)
+
+
+# --- the mistakes of peers (issue 12) -------------------------------------------------------
+
+
+def test_a_failed_logon_is_a_logon_with_status_failure() -> None:
+    for table in ("DeviceLogonEvents", "IdentityLogonEvents"):
+        event = _event(table, ActionType="LogonFailed", AccountName="x", AccountSid="S-1-5-21-1", FailureReason="Bad")
+        assert (event["activity_id"], event["activity_name"], event["status_id"]) == (1, "Logon", 2)
+        assert (event["status"], event["status_detail"]) == ("Failure", "Bad")
+        assert event["type_uid"] == 300201
+        event = _event(table, ActionType="LogonSuccess", AccountName="x")
+        assert (event["activity_id"], event["status_id"]) == (1, 1)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_type_uid_follows_class_and_activity(table: str) -> None:
+    for rec in _sample(table):
+        event = m365parse.normalize(rec, "ocsf")
+        assert event["type_uid"] == event["class_uid"] * 100 + event["activity_id"]
+        assert event["type_name"] == f"{event['class_name']}: {event['activity_name']}"
+
+
+def test_the_actor_is_the_initiating_process() -> None:
+    for table in ("DeviceNetworkEvents", "DeviceFileEvents", "DeviceRegistryEvents", "DeviceImageLoadEvents"):
+        for rec in _sample(table):
+            p, event = rec.properties, m365parse.normalize(rec, "ocsf")
+            actor = event["actor"]["process"]
+            assert (actor.get("name"), actor.get("pid")) == (p.InitiatingProcessFileName or None, p.InitiatingProcessId)
+            parent = actor.get("parent_process", {})
+            assert parent.get("name") == (p.InitiatingProcessParentFileName or None)
+            assert parent.get("pid") == p.InitiatingProcessParentId
+            assert "process" not in event or event["class_uid"] == 1007
+            if p.InitiatingProcessAccountName:
+                assert event["actor"]["user"]["name"] == p.InitiatingProcessAccountName
+
+
+def test_process_events_report_the_created_process() -> None:
+    for rec in _sample("DeviceProcessEvents"):
+        p, event = rec.properties, m365parse.normalize(rec, "ocsf")
+        assert (event["process"]["name"], event["process"]["pid"]) == (p.FileName, p.ProcessId)
+        assert event["process"]["cmd_line"] == p.ProcessCommandLine
+        assert event["process"]["parent_process"]["pid"] == p.InitiatingProcessId
+        assert event["actor"]["process"]["pid"] == p.InitiatingProcessId
+        assert event["actor"]["process"]["parent_process"]["name"] == p.InitiatingProcessParentFileName
+
+
+def test_every_hash_is_kept() -> None:
+    for rec in _sample("DeviceProcessEvents"):
+        p, event = rec.properties, m365parse.normalize(rec, "ocsf")
+        hashes = {h["algorithm"]: h["value"] for h in event["process"]["file"]["hashes"]}
+        assert hashes == {k: v for k, v in (("MD5", p.MD5), ("SHA-1", p.SHA1), ("SHA-256", p.SHA256)) if v}
+        actor = {h["algorithm_id"]: h["value"] for h in event["actor"]["process"]["file"]["hashes"]}
+        assert actor == {
+            k: v
+            for k, v in ((1, p.InitiatingProcessMD5), (2, p.InitiatingProcessSHA1), (3, p.InitiatingProcessSHA256))
+            if v
+        }
+
+
+def test_user_names_are_user_name() -> None:
+    event = _event(
+        "DeviceLogonEvents",
+        ActionType="LogonSuccess",
+        AccountName="avery",
+        AccountDomain="CONTOSO",
+        AccountSid="S-1-5-21-7",
+    )
+    assert event["user"] == {"name": "avery", "domain": "CONTOSO", "uid": "S-1-5-21-7"}
+    assert "account" not in json.dumps(event["user"])
+    info = m365parse.normalize(_sample("IdentityInfo")[0], "ocsf")["user"]
+    assert info["uid_alt"] and info["name"]
+
+
+def test_times_are_milliseconds_and_the_instant_is_kept() -> None:
+    event = _event("DeviceProcessEvents", Timestamp="2024-05-14T08:41:56.5950497Z")
+    assert event["time"] == 1715676116595
+    assert event["time_dt"] == event["metadata"]["original_time"] == "2024-05-14T08:41:56.5950497Z"
+    # the microsecond msgspec rounds to must not carry into the next millisecond
+    assert _event("DeviceProcessEvents", Timestamp="2024-05-14T08:41:56.9999996Z")["time"] == 1715676116999
+    assert _event("DeviceProcessEvents", Timestamp="2024-05-14T08:41:56Z")["time"] == 1715676116000
+    assert event["metadata"]["logged_time"] == 1715676254904  # the envelope time
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        {"ActionType": "InboundConnectionAccepted"},
+        {"ActionType": "HttpConnectionInspected", "AdditionalFields": '{"direction":"In"}'},
+        {"ActionType": "SslConnectionInspected", "AdditionalFields": {"direction": "In"}},
+    ],
+)
+def test_inbound_connections_have_the_remote_side_as_source(props: dict[str, Any]) -> None:
+    sides = {"RemoteIP": "203.0.113.9", "RemotePort": 50123, "LocalIP": "10.0.0.5", "LocalPort": 443}
+    event = _event("DeviceNetworkEvents", **props, **sides, InitiatingProcessFileName="svchost.exe")
+    assert event["src_endpoint"] == {"ip": "203.0.113.9", "port": 50123}
+    assert event["dst_endpoint"] == {"ip": "10.0.0.5", "port": 443}
+    assert event["connection_info"]["direction_id"] == 1
+    event = _event("DeviceNetworkEvents", ActionType="ConnectionSuccess", **sides)
+    assert event["src_endpoint"]["ip"] == "10.0.0.5" and event["dst_endpoint"]["ip"] == "203.0.113.9"
+    assert event["connection_info"]["direction_id"] == 2
+
+
+@pytest.mark.parametrize("placeholder", ["-", "", " - "])
+def test_placeholder_addresses_are_never_addresses(placeholder: str) -> None:
+    event = _event("DeviceNetworkEvents", ActionType="ConnectionSuccess", RemoteIP=placeholder, LocalIP=placeholder)
+    assert "ip" not in event.get("src_endpoint", {}) and "ip" not in event.get("dst_endpoint", {})
+
+
+@pytest.mark.parametrize(
+    ("action", "class_uid", "activity_id"),
+    [
+        ("CreateRemoteThreadApiCall", 1007, 4),
+        ("OpenProcessApiCall", 1007, 3),
+        ("ScheduledTaskCreated", 1006, 1),
+        ("ServiceInstalled", 201004, 1),
+        ("DriverLoad", 1002, 1),
+        ("UsbDriveMounted", 1010, 1),
+        ("SecurityLogCleared", 1008, 1),
+        ("PowerShellCommand", 1009, 1),
+        ("UserAccountCreated", 3001, 1),
+        ("FirewallInboundConnectionBlocked", 4001, 5),
+        ("AntivirusDetection", 2004, 1),
+        ("SomethingNobodyKnows", 0, 99),
+    ],
+)
+def test_device_events_take_the_class_of_their_action(action: str, class_uid: int, activity_id: int) -> None:
+    props = {
+        "ActionType": action,
+        "FileName": "x.sys",
+        "ProcessId": 4,
+        "AccountName": "avery",
+        "ReportId": 7,
+        "InitiatingProcessFileName": "services.exe",
+        "AdditionalFields": {
+            "TaskName": "\\Updater",
+            "ServiceName": "Updater",
+            "DeviceDescription": "USB Disk",
+            "Command": "Get-Process",
+        },
+    }
+    event = _event("DeviceEvents", **props)
+    assert (event["class_uid"], event["activity_id"]) == (class_uid, activity_id)
+
+
+def test_dns_inspections_are_dns_activity() -> None:
+    (rec,) = [r for r in _sample("DeviceNetworkEvents") if r.properties.ActionType == "DnsConnectionInspected"]
+    event = m365parse.normalize(rec, "ocsf")
+    assert (event["class_uid"], event["activity_name"]) == (4003, "Traffic")
+    assert event["query"] == {"hostname": "cdn.example.com", "type": "A"}
+    assert event["answers"] == [{"rdata": "cdn-edge.example.net", "ttl": 300}, {"rdata": "203.0.113.45", "ttl": 60}]
+    assert (event["rcode_id"], event["rcode"]) == (0, "NoError")
+    odd = _event(
+        "DeviceNetworkEvents",
+        ActionType="DnsConnectionInspected",
+        AdditionalFields={"query": "a.example", "rcode_name": "BADVERS"},
+    )
+    assert (odd["rcode_id"], odd["rcode"]) == (99, "BADVERS")
+    bare = _event("DeviceNetworkEvents", ActionType="DnsConnectionInspected", RemoteIP="10.0.0.1")  # no query
+    assert bare["class_uid"] == 4001
+
+
+@pytest.mark.parametrize(
+    ("action", "action_id", "disposition_id"),
+    [
+        ("AsrOfficeChildProcessBlocked", 2, 2),
+        ("ExploitGuardChildProcessAudited", 3, 17),
+        ("SmartScreenUserOverride", 1, 1),
+    ],
+)
+def test_protection_events_carry_action_and_disposition(action: str, action_id: int, disposition_id: int) -> None:
+    event = _event("DeviceEvents", ActionType=action, InitiatingProcessFileName="winword.exe")
+    assert (event["class_uid"], event["action_id"], event["disposition_id"]) == (0, action_id, disposition_id)
+    assert "security_control" in event["metadata"]["profiles"]
+
+
+def test_a_record_without_what_its_class_needs_is_a_base_event() -> None:
+    event = _event("DeviceFileEvents", ActionType="FileCreated", FolderPath="C:\\x")  # no file name, no actor
+    assert event["class_uid"] == 0 and event["activity_name"] == "Other"
+    assert event["unmapped"]["FolderPath"] == "C:\\x"
+    event = _event("DeviceEvents")  # no ActionType at all
+    assert (event["class_uid"], event["activity_id"], event["type_name"]) == (0, 0, "Base Event: Unknown")
+
+
+def test_findings() -> None:
+    event = m365parse.normalize(_sample("AlertInfo")[0], "ocsf")
+    info = event["finding_info"]
+    assert info["uid"] == "da638513125272201354_-1286451032" and info["title"]
+    assert {"technique": {"uid": "T1059"}, "sub_technique": {"uid": "T1059.001", "name": "PowerShell"}} in event[
+        "attacks"
+    ]
+    assert {"tactic": {"uid": "TA0002", "name": "Execution"}} in event["attacks"]
+    assert (event["severity_id"], event["severity"]) == (3, "Medium")
+    odd = _event("AlertInfo", AlertId="a1", Severity="UnSpecified")
+    assert (odd["severity_id"], odd["severity"]) == (99, "UnSpecified")
+    evidence = m365parse.normalize(_sample("AlertEvidence")[0], "ocsf")["evidences"]
+    assert len(evidence) == 1 and evidence[0]["name"]
+    siem = m365parse.normalize(_sample("SiemAlert")[0], "ocsf")
+    assert siem["class_uid"] == 2004 and siem["evidences"][0]["file"]["hashes"]
+
+
+def test_message_ids_are_not_mixed_up() -> None:
+    for rec in _sample("EmailEvents"):
+        email = m365parse.normalize(rec, "ocsf")["email"]
+        assert email["uid"] == rec.properties.NetworkMessageId
+        assert email["message_uid"] == rec.properties.InternetMessageId
+
+
+# --- the transforms of the rule set -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("epoch_ms", datetime(2024, 5, 14, 8, 41, 56, 595049, tzinfo=timezone.utc), 1715676116595),
+        ("epoch_ms", datetime(1969, 12, 31, 23, 59, 59, 999500), -1),  # naive is UTC; rounded down
+        ("epoch_ms", "2024-05-14", None),
+        ("ocsf_severity_id", " High ", 4),
+        ("ocsf_severity_id", "UnSpecified", 99),
+        ("ocsf_severity_id", "", None),
+        ("ocsf_severity_other", "UnSpecified", "UnSpecified"),
+        ("ocsf_severity_other", "Low", None),
+        ("ocsf_os_type_id", "WindowsServer2022", 100),
+        ("ocsf_os_type_id", "iPadOS", 302),
+        ("ocsf_os_type_id", "Plan 9", 99),
+        ("ocsf_os_type_id", "  ", 0),
+        (
+            "ocsf_attacks",
+            '["PowerShell (T1059.001)", "x", "PowerShell (T1059.001)"]',
+            [{"technique": {"uid": "T1059"}, "sub_technique": {"uid": "T1059.001", "name": "PowerShell"}}],
+        ),
+        ("ocsf_tactic_attacks", "CommandAndControl", [{"tactic": {"uid": "TA0011", "name": "Command and Control"}}]),
+        ("ocsf_tactic_attacks", "Malware", None),
+        ("email", "a.b+c@example.com", "a.b+c@example.com"),
+        ("email", "-", None),
+        ("port", "443", 443),
+        ("port", 70000, None),
+        ("port", True, None),
+        ("port", "²", None),  # a digit to str.isdigit(), no port
+        ("text", "  ", None),
+        ("text", 5, "5"),
+        ("present:1", "x", 1),
+        ("present:1", "", None),
+        ("present_text:Unknown", "x", "Unknown"),
+        ("fingerprint:SHA-256", "ab", {"algorithm_id": 3, "algorithm": "SHA-256", "value": "ab"}),
+        ("fingerprint:MD5", " ", None),
+        ("wrap:url_string", "https://x", [{"url_string": "https://x"}]),
+        ("wrap:name", ["a", "", None], [{"name": "a"}]),
+        ("long_string", "Get-Process", {"value": "Get-Process"}),
+        ("long_string", " ", None),
+    ],
+)
+def test_transform(name: str, value: Any, expected: Any) -> None:
+    assert transform(name)(value) == expected
+
+
+def test_bad_transform_arguments_are_unknown_transforms() -> None:
+    for name in ("present:x", "fingerprint:CRC32"):
+        with pytest.raises(KeyError):
+            transform(name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=30), st.integers(), st.floats(), st.booleans(), st.lists(st.text())))
+def test_the_transforms_never_raise(value: Any) -> None:
+    from m365parse.mappings.ocsf_transforms import OCSF_TRANSFORMS
+
+    for name in [*OCSF_TRANSFORMS, "present:0", "present_text:x", "fingerprint:SHA-1", "wrap:k"]:
+        transform(name)(value)
+
+
+# --- documentation ------------------------------------------------------------------------
+
+
+def test_mapping_doc_is_current() -> None:
+    assert DOC.read_text("utf-8") == mapping_table(), (
+        "run: python -c 'from m365parse.mappings.ocsf import "
+        'mapping_table; open("m365parse/mappings/ocsf/OCSF.md", "w").write(mapping_table())\''
+    )
+
+
+def test_the_rule_set_is_registered_and_nested() -> None:
+    assert m365parse.registry.get("ocsf") is OCSF and OCSF.nested
+    assert set(OCSF.rules) == {*DOCUMENTED_TYPES, ALL}
+
+
+# --- alerts, incidents and hunting rows of the polled APIs ---------------------------------
+
+API_SAMPLES = sorted((Path(m365parse.__file__).resolve().parent / "samples" / "api").glob("*.json"))
+API_KINDS = ("GraphAlert", "GraphIncident", "MdeAlert", "XdrAlert", "XdrIncident", "HuntingRow")
+
+
+def _api_records(*paths: Path) -> list[m365parse.Record]:
+    out: list[m365parse.Record] = []
+    for path in paths:
+        batch = m365parse.decode(path.read_bytes())
+        assert not batch.errors
+        out += batch.records
+    return out
+
+
+def test_every_api_kind_has_golden_events() -> None:
+    assert {p.parent.name for p in CASES} >= set(API_KINDS)
+    kinds = {r.table for r in _api_records(*API_SAMPLES)}
+    assert kinds >= set(API_KINDS)
+
+
+@pytest.mark.parametrize("path", API_SAMPLES, ids=[p.stem for p in API_SAMPLES])
+def test_api_samples_are_valid_events_and_lose_nothing(path: Path) -> None:
+    for rec in _api_records(path):
+        event = m365parse.normalize(rec, "ocsf")
+        check_event(event)
+        assert event["metadata"]["version"] == "1.8.0" and "datetime" in event["metadata"]["profiles"]
+        text = json.dumps(event)
+        for key, value in rec.to_dict()["properties"].items():
+            for piece in _texts(value):
+                assert piece in text, f"{rec.table}.{key}: {piece!r} is not in the event"
+
+
+def test_api_kinds_take_their_classes() -> None:
+    classes = {r.table: m365parse.normalize(r, "ocsf")["class_uid"] for r in _api_records(*API_SAMPLES)}
+    assert {k: classes[k] for k in API_KINDS} == {
+        "GraphAlert": 2004,
+        "MdeAlert": 2004,
+        "XdrAlert": 2004,
+        "GraphIncident": 2005,
+        "XdrIncident": 2005,
+        "HuntingRow": 0,
+    }
+
+
+def _graph_alert(**props: Any) -> dict[str, Any]:
+    item = {"id": "a1", "title": "t", "serviceSource": "microsoftDefenderForEndpoint", **props}
+    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2", "value": [item]}
+    (rec,) = _api_records_of(json.dumps(page).encode())
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    return event
+
+
+def _api_records_of(data: bytes) -> list[m365parse.Record]:
+    batch = m365parse.decode(data)
+    assert not batch.errors
+    return batch.records
+
+
+@pytest.mark.parametrize(
+    ("classification", "determination", "verdict_id", "verdict"),
+    [
+        ("truePositive", "malware", 2, "True Positive"),
+        ("TruePositive", "Malware", 2, "True Positive"),  # MDE / XDR spell them in Pascal case
+        ("falsePositive", "notMalicious", 1, "False Positive"),
+        ("informationalExpectedActivity", "confirmedUserActivity", 5, "Benign"),
+        ("informationalExpectedActivity", "securityTesting", 6, "Test"),
+        ("falsePositive", "notEnoughDataToValidate", 7, "Insufficient Data"),
+        ("unknown", "unknown", 0, "Unknown"),
+        ("unknownFutureValue", "unknownFutureValue", 99, "unknownFutureValue"),
+        ("somethingNew", None, 99, "somethingNew"),
+    ],
+)
+def test_alert_verdicts(classification: str, determination: str | None, verdict_id: int, verdict: str) -> None:
+    event = _graph_alert(classification=classification, determination=determination)
+    assert (event["verdict_id"], event["verdict"]) == (verdict_id, verdict)
+    assert event["unmapped"]["classification"] == classification  # the mapping is lossy: the raw value stays
+
+
+@pytest.mark.parametrize(
+    ("status", "status_id", "caption"),
+    [("new", 1, "New"), ("inProgress", 2, "In Progress"), ("InProgress", 2, "In Progress"), ("resolved", 4, "Resolved"),
+     ("unknown", 0, "Unknown"), ("unknownFutureValue", 99, "unknownFutureValue")],
+)
+def test_alert_status(status: str, status_id: int, caption: str) -> None:
+    event = _graph_alert(status=status)
+    assert (event["status_id"], event["status"]) == (status_id, caption)
+    assert event["unmapped"]["status"] == status
+
+
+def test_alert_without_classification_or_time() -> None:
+    event = _graph_alert()
+    assert "verdict_id" not in event and "status_id" not in event
+    assert event["time"] == 0 and "time_dt" not in event  # OCSF requires a time; none was sent
+    assert event["severity_id"] == 0
+
+
+def test_alert_times_and_attacks() -> None:
+    event = _graph_alert(
+        createdDateTime="2026-07-14T06:02:44.4169234Z",
+        lastUpdateDateTime="2026-07-14T06:30:00.0000001Z",
+        mitreTechniques=["T1566.002", "T1078", "junk"],
+        severity="high",
+    )
+    assert event["time"] == 1784008964416 and event["time_dt"] == "2026-07-14T06:02:44.4169234Z"
+    info = event["finding_info"]
+    assert info["created_time"] == 1784008964416 and info["modified_time_dt"] == "2026-07-14T06:30:00.0000001Z"
+    assert info["attacks"] == [
+        {"technique": {"uid": "T1566"}, "sub_technique": {"uid": "T1566.002"}},
+        {"technique": {"uid": "T1078"}},
+    ]
+    assert (event["severity_id"], event["severity"]) == (4, "High")
+    assert event["unmapped"]["mitreTechniques"] == ["T1566.002", "T1078", "junk"]
+
+
+@pytest.mark.parametrize(
+    ("status", "status_id"),
+    [("active", 1), ("inProgress", 2), ("awaitingAction", 3), ("resolved", 4), ("redirected", 5), ("unknown", 0),
+     ("unknownFutureValue", 99), (None, 0)],
+)
+def test_incident_status_is_always_set(status: str | None, status_id: int) -> None:
+    item = {"id": "9", "displayName": "incident", "status": status}
+    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents", "value": [item]}
+    (rec,) = _api_records_of(json.dumps(page).encode())
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert event["class_uid"] == 2005 and event["status_id"] == status_id
+    assert event["finding_info_list"] == [{"uid": "9", "title": "incident"}]  # no alerts: the incident itself
+
+
+def test_incident_findings_are_its_alerts() -> None:
+    (rec,) = _api_records(Path(m365parse.__file__).resolve().parent / "samples" / "api" / "XdrIncidentPage.json")
+    event = m365parse.normalize(rec, "ocsf")
+    (info,) = event["finding_info_list"]
+    assert info["uid"] == "da637590111237281513_-1110134932"
+    assert info["created_time_dt"] == "2026-06-26T22:05:23.7281513Z" and info["created_time"] == 1782511523728
+    assert info["attacks"] == [{"technique": {"uid": "T1486"}}]
+    assert event["metadata"]["uid"] == "924565"
+
+
+def test_hunting_rows_of_no_known_table_are_base_events() -> None:
+    rows = [r for r in _api_records(*API_SAMPLES) if r.table == "HuntingRow"]
+    assert rows
+    for rec in rows:
+        event = m365parse.normalize(rec, "ocsf")
+        assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (0, 0, 0)
+        assert event["unmapped"]["properties"] == rec.to_dict()["properties"]
+
+
+def test_api_kinds_have_no_ocsf_variants() -> None:
+    from m365parse.mappings.api_rules import normalizer_for
+
+    assert normalizer_for("ocsf", "GraphAlert", True) is not None
+    assert normalizer_for("ocsf+x", "GraphAlert", True) is None
+    assert normalizer_for("ocsf", "NoSuchKind", True) is None
