@@ -385,7 +385,7 @@ def _extension(value: Any) -> str | None:
     """The extension of a file name or path, lower-case, without the dot (``a.tar.GZ`` gives ``gz``)."""
     if not isinstance(value, str):
         return None
-    base = re.split(r"[\\/]", value)[-1]
+    base = value[max(value.rfind("\\"), value.rfind("/")) + 1 :]  # after the last separator
     stem, dot, ext = base.rpartition(".")
     if not dot or not stem.strip(".") or not ext or len(ext) > 32 or not ext.isprintable() or " " in ext:
         return None
