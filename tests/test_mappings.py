@@ -465,3 +465,20 @@ def test_a_column_read_in_several_branches_is_computed_once_per_record() -> None
     source = fn.__doc__ or ""
     assert source.count("p.RemoteIP") == 1 and source.count("p.LocalIP") == 1
     assert "        v" in source.split("p.RemoteUrl")[0].rsplit("\n", 1)[1]  # read once, in its branch
+
+
+def test_a_datetime_column_changed_after_decoding_normalizes_as_exact_datetime_says() -> None:
+    rs = RuleSet("changed-datetime", {"DeviceNetworkEvents": {"When": "Timestamp"}})
+    rec = _rec("DeviceNetworkEvents", Timestamp="2024-05-14T08:44:14.9047461Z")
+    fn = rs.normalizer(type(rec), "DeviceNetworkEvents")
+    when = fn(rec)["When"]
+    assert isinstance(when, ExactDatetime) and when.isoformat_exact() == "2024-05-14T08:44:14.9047461Z"
+    rec.properties.Timestamp = None
+    assert fn(rec) == {}
+    rec.properties.Timestamp = ExactDatetime.from_ns(1_715_676_254_904_746_100)
+    assert fn(rec)["When"].ns == 1_715_676_254_904_746_100
+    rec.properties.Timestamp = datetime(2024, 5, 14, tzinfo=timezone.utc)
+    assert fn(rec)["When"].ns == 1_715_644_800_000_000_000
+    rec.properties.Timestamp = "2024-05-14"
+    with pytest.raises(m365parse.InvalidColumn):
+        fn(rec)

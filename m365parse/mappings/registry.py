@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
@@ -332,6 +333,8 @@ class _Compiler:
             "_collect": _add_collected,
             "_EMPTY": (str, list),
             "_iso_of": exact_iso,  # the ``iso`` text of a datetime column, without its ExactDatetime
+            "_of_column": ExactDatetime.of_column,
+            "_datetime": datetime,
         }
         self.lines: list[str] = []
         self.counter = 0
@@ -570,7 +573,11 @@ class _Compiler:
         if column not in self.struct_fields or not column.isidentifier():
             return "None"  # a "*" rule naming a column this table does not have
         if self.kinds.get(column) == "datetime":
-            return f"_exact(record, {self.name(column)})"
+            # a decoded datetime straight to its lazy ExactDatetime; anything else (None, a
+            # value the caller put there) through exact_datetime, which knows what to do
+            ref = self.name(column)
+            fast = f"_of_column(p.{column}, record, {ref})"
+            return f"{fast} if p.{column}.__class__ is _datetime else _exact(record, {ref})"
         return f"p.{column}"
 
 
