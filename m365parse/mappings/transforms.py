@@ -137,8 +137,26 @@ def _first(value: Any) -> Any:
 
 
 def _first_ip(value: Any) -> str | None:
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] not in ("[", "{"):  # packed text, not JSON: what _split would split
+            return _first_ip_text(text) if len(text) <= 1024 else _first_ip_of(_SPLIT.split(text))
     items = _split(value)
     return _ip(items) if items else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _first_ip_text(text: str) -> str | None:
+    # A device's packed address list comes again and again: cached, as _split_text is.
+    return _first_ip_of(_SPLIT.split(text))
+
+
+def _first_ip_of(parts: list[str]) -> str | None:
+    for part in parts:
+        found = _ip(part.strip())
+        if found is not None:
+            return found
+    return None
 
 
 def _ip_list(value: Any) -> list[str] | None:
