@@ -238,13 +238,22 @@ _ZERO = timedelta(0)
 
 def _agrees(text: str, value: datetime) -> bool:
     """Whether canonical ``text`` is what ``value`` was decoded from (to the microsecond)."""
-    if value.utcoffset() != _ZERO or value.isoformat()[:19] != text[:19]:
+    if value.tzinfo is not timezone.utc and value.utcoffset() != _ZERO:
+        return False
+    # the wall-clock fields of the text, read once per second of text (isoformat costs more)
+    if _fields(text[:19]) != (value.year, value.month, value.day, value.hour, value.minute, value.second):
         return False
     frac = text[20:-1]
     micro = int(frac[:6].ljust(6, "0")) if frac else 0
     if len(frac) > 6 and frac[6] >= "5":
         micro += 1  # msgspec rounds to the microsecond (a carry fails the test: the slow way then)
     return micro == value.microsecond
+
+
+@functools.lru_cache(maxsize=1024)
+def _fields(text: str) -> tuple[int, ...]:
+    # "2021-07-21T00:55:44" (checked by _CANONICAL) as (2021, 7, 21, 0, 55, 44)
+    return int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]), int(text[17:19])
 
 
 def _datetime_value(record: Record, column: str) -> datetime | int | None:

@@ -445,3 +445,42 @@ def test_built_in_names_are_listed_and_taken_before_they_are_built() -> None:
 def test_the_shipped_rule_sets_are_all_listed() -> None:
     assert {"jsa", "ecs", "ecs+original", "ecs+severity", "ecs+severity+original"} <= set(m365parse.registry.names())
     assert m365parse.registry.get("ecs+original").name == "ecs+original"
+
+
+def test_a_column_read_in_several_branches_is_computed_once_per_record() -> None:
+    # RemoteIP | ip and LocalIP | ip in the then/else of three fields: each read
+    # once at the top level and shared, with the same results as before.
+    rules = {
+        "Src": {"if": "inbound", "then": {"column": "RemoteIP", "transform": "ip"}, "else": {"column": "LocalIP", "transform": "ip"}},
+        "Dst": {"if": "inbound", "then": {"column": "LocalIP", "transform": "ip"}, "else": {"column": "RemoteIP", "transform": "ip"}},
+        "Peer": {"if": "inbound", "then": {"column": "RemoteIP", "transform": ["ip", "ipv4"]}},
+        "Lazy": {"first": ["DeviceName", {"column": "RemoteIP", "transform": "ip"}]},
+        "Once": {"if": "inbound", "then": {"column": "RemoteUrl", "transform": "domain"}},
+    }
+    rs = RuleSet("shared-branches", {"DeviceNetworkEvents": rules})
+    out = {"ActionType": "InboundConnectionAccepted", "RemoteIP": " 10.0.0.1 ", "LocalIP": "fe80:0011::1"}
+    inbound = _rec("DeviceNetworkEvents", **out, RemoteUrl="https://A.example.com/x")
+    outbound = _rec("DeviceNetworkEvents", **{**out, "ActionType": "ConnectionSuccess"}, DeviceName="host")
+    fn = rs.normalizer(type(inbound), "DeviceNetworkEvents")
+    assert fn(inbound) == {"Src": "10.0.0.1", "Dst": "fe80:11::1", "Peer": "10.0.0.1", "Lazy": "10.0.0.1", "Once": "a.example.com"}
+    assert fn(outbound) == {"Src": "fe80:11::1", "Dst": "10.0.0.1", "Lazy": "host"}
+    source = fn.__doc__ or ""
+    assert source.count("p.RemoteIP") == 1 and source.count("p.LocalIP") == 1
+    assert "        v" in source.split("p.RemoteUrl")[0].rsplit("\n", 1)[1]  # read once, in its branch
+
+
+def test_a_datetime_column_changed_after_decoding_normalizes_as_exact_datetime_says() -> None:
+    rs = RuleSet("changed-datetime", {"DeviceNetworkEvents": {"When": "Timestamp"}})
+    rec = _rec("DeviceNetworkEvents", Timestamp="2024-05-14T08:44:14.9047461Z")
+    fn = rs.normalizer(type(rec), "DeviceNetworkEvents")
+    when = fn(rec)["When"]
+    assert isinstance(when, ExactDatetime) and when.isoformat_exact() == "2024-05-14T08:44:14.9047461Z"
+    rec.properties.Timestamp = None
+    assert fn(rec) == {}
+    rec.properties.Timestamp = ExactDatetime.from_ns(1_715_676_254_904_746_100)
+    assert fn(rec)["When"].ns == 1_715_676_254_904_746_100
+    rec.properties.Timestamp = datetime(2024, 5, 14, tzinfo=timezone.utc)
+    assert fn(rec)["When"].ns == 1_715_644_800_000_000_000
+    rec.properties.Timestamp = "2024-05-14"
+    with pytest.raises(m365parse.InvalidColumn):
+        fn(rec)

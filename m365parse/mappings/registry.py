@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
@@ -327,16 +328,20 @@ class _Compiler:
         self.struct_fields = frozenset(TABLES[table].__struct_fields__) if table else frozenset()
         self.kinds = DOCUMENTED_TYPES.get(table, {}) if table else {}
         self.ns: dict[str, Any] = {
-            "_exact": _exact,
+            "_exact": exact_datetime,  # bound directly: one call per field, not two
             "_exact_text": _exact_text,
             "_collect": _add_collected,
             "_EMPTY": (str, list),
-            "_iso_of": _iso_of,
+            "_iso_of": exact_iso,  # the ``iso`` text of a datetime column, without its ExactDatetime
+            "_of_column": ExactDatetime.of_column,
+            "_datetime": datetime,
         }
         self.lines: list[str] = []
         self.counter = 0
         self.conds: dict[str, str] = {}
         self.memo: dict[tuple[str, ...], str] = {}
+        self.pre: list[str] = []  # shared column steps of the field being emitted, run before it
+        self.hoist: set[tuple[str, ...]] = set()
 
     def name(self, value: Any, prefix: str = "_c") -> str:
         self.counter += 1
@@ -357,6 +362,7 @@ class _Compiler:
         # nested=True: one dict per path prefix ("host", "host.os"), filled directly
         groups: dict[tuple[str, ...], str] = {(): "out"}
         targets = [t for t, spec in rules.items() if self.available(spec)]
+        self.hoist = _hoisted(rules[t] for t in targets)
         for target in targets if self.rule_set.nested else ():
             path = tuple(target.split("."))[:-1]
             for i in range(1, len(path) + 1):
@@ -374,8 +380,9 @@ class _Compiler:
                     copy = "list" if isinstance(const, list) else ""
                     body.append(f"    {group}[{key}] = {copy}({self.name(const)})")
                 continue
-            self.lines = []
+            self.lines, self.pre = [], []
             value = self.emit(spec, "    ")
+            body += self.pre
             body += self.lines
             # None, "" and [] are left out; a true value is kept at the cost of one test
             body.append(f"    if {value} or ({value} is not None and not isinstance({value}, _EMPTY)):")
@@ -436,7 +443,12 @@ class _Compiler:
             return self.emit_shared(spec["column"], names)
         out = self.var()
         if "column" in spec:
-            self.lines.append(f"{indent}{out} = {self.column(spec['column'])}")
+            done = self.shared_in_branch(spec["column"], names)
+            if done is None:
+                self.lines.append(f"{indent}{out} = {self.column(spec['column'])}")
+            else:  # the shared top-level steps, then the branch's own ones
+                self.lines.append(f"{indent}{out} = {self.emit_shared(spec['column'], names[:done])}")
+                names = names[done:]
         elif "first" in spec:
             items = list(spec["first"])
             first = self.emit(items[0], indent)
@@ -502,12 +514,32 @@ class _Compiler:
             self.lines.append(f"{indent}    {out} = {out}.copy()")
         return out
 
+    def shared_in_branch(self, column: str, names: list[str]) -> int | None:
+        """How many of the first steps of a column read inside a branch are shared top-level ones.
+
+        The column and its first transforms are shared when the record computes
+        them anyway (a top-level use, or an earlier field) or when two or more
+        branches read them (``RemoteIP | ip`` in the ``then`` of one field and the
+        ``else`` of two others).  None: nothing shared.  Datetime columns keep
+        their own code.
+        """
+        if self.table is not None and self.kinds.get(column) == "datetime":
+            return None
+        if self.table is None and column in _datetime_columns():
+            return None
+        for done in range(len(names), -1, -1):
+            key = (column, *names[:done])
+            if key in self.hoist or key in self.memo:
+                return done
+        return None
+
     def emit_shared(self, column: str, names: list[str]) -> str:
         """A column and its transforms at the top level, each step computed once per record.
 
         Fields that read the same column through the same first transforms (four
         fields from one ``LoggedOnUsers`` JSON) share the variables; callers only
-        read them.
+        read them.  The steps go to ``self.pre``: they run before the field's own
+        code, at the top level, even when the field reads them inside a branch.
         """
         key: tuple[str, ...] = (column,)
         if names[:1] == ["iso"] and self.table is not None and self.kinds.get(column) == "datetime":
@@ -517,18 +549,18 @@ class _Compiler:
             var = self.memo.get(key)
             if var is None:
                 var = self.memo[key] = self.var()
-                self.lines.append(f"    {var} = _iso_of(record, {self.name(column)})")
+                self.pre.append(f"    {var} = _iso_of(record, {self.name(column)})")
         var = self.memo.get(key)
         if var is None:
             var = self.memo[key] = self.var()
-            self.lines.append(f"    {var} = {self.column(column)}")
+            self.pre.append(f"    {var} = {self.column(column)}")
         for tname in names:
             key += (tname,)
             step = self.memo.get(key)
             if step is None:
                 step = self.memo[key] = self.var()
                 fn = self.name(transform(tname), "_t")
-                self.lines.append(f"    {step} = None if {var} is None else {fn}({var})")
+                self.pre.append(f"    {step} = None if {var} is None else {fn}({var})")
             var = step
         return var
 
@@ -541,8 +573,46 @@ class _Compiler:
         if column not in self.struct_fields or not column.isidentifier():
             return "None"  # a "*" rule naming a column this table does not have
         if self.kinds.get(column) == "datetime":
-            return f"_exact(record, {self.name(column)})"
+            # a decoded datetime straight to its lazy ExactDatetime; anything else (None, a
+            # value the caller put there) through exact_datetime, which knows what to do
+            ref = self.name(column)
+            fast = f"_of_column(p.{column}, record, {ref})"
+            return f"{fast} if p.{column}.__class__ is _datetime else _exact(record, {ref})"
         return f"p.{column}"
+
+
+def _column_uses(spec: Spec, where: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """``(where, key)`` for every column read of a rule: ``top`` (every record reads it),
+    ``branch`` (the ``then`` or ``else`` of an ``if``) or ``lazy`` (a later item of ``first``)."""
+    if isinstance(spec, str):
+        spec = {"column": spec}
+    if not isinstance(spec, Mapping):
+        return
+    names = spec.get("transform", ())
+    names = (names,) if isinstance(names, str) else tuple(names)
+    if "column" in spec:
+        yield where, (spec["column"], *names)
+    for i, item in enumerate(spec.get("first", ())):
+        yield from _column_uses(item, where if i == 0 else "lazy")
+    for item in spec.get("collect", ()):
+        yield from _column_uses(item, where)
+    for key in ("then", "else"):
+        if spec.get(key) is not None:
+            yield from _column_uses(spec[key], "lazy" if where == "lazy" else "branch")
+
+
+def _hoisted(specs: Iterable[Spec]) -> set[tuple[str, ...]]:
+    """Column reads (with their transforms) worth computing once at the top level of a record:
+    those read at the top level anyway, and those read in two or more branches."""
+    top: set[tuple[str, ...]] = set()
+    branches: dict[tuple[str, ...], int] = {}
+    for spec in specs:
+        for where, key in _column_uses(spec, "top"):
+            if where == "top":
+                top.add(key)
+            elif where == "branch":
+                branches[key] = branches.get(key, 0) + 1
+    return top | {key for key, count in branches.items() if count >= 2}
 
 
 def conditions_of(spec: Spec) -> Iterator[str]:
@@ -561,15 +631,6 @@ def conditions_of(spec: Spec) -> Iterator[str]:
 @functools.cache
 def _datetime_columns() -> frozenset[str]:
     return frozenset(col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime")
-
-
-def _exact(record: Record, column: str) -> ExactDatetime | None:
-    return exact_datetime(record, column)
-
-
-def _iso_of(record: Record, column: str) -> str | None:
-    """What the ``iso`` transform makes of a datetime column, without building its ExactDatetime."""
-    return exact_iso(record, column)
 
 
 def _exact_text(value: Any) -> Any:

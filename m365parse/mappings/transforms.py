@@ -137,8 +137,26 @@ def _first(value: Any) -> Any:
 
 
 def _first_ip(value: Any) -> str | None:
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] not in ("[", "{"):  # packed text, not JSON: what _split would split
+            return _first_ip_text(text) if len(text) <= 1024 else _first_ip_of(_SPLIT.split(text))
     items = _split(value)
     return _ip(items) if items else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _first_ip_text(text: str) -> str | None:
+    # A device's packed address list comes again and again: cached, as _split_text is.
+    return _first_ip_of(_SPLIT.split(text))
+
+
+def _first_ip_of(parts: list[str]) -> str | None:
+    for part in parts:
+        found = _ip(part.strip())
+        if found is not None:
+            return found
+    return None
 
 
 def _ip_list(value: Any) -> list[str] | None:
@@ -385,7 +403,7 @@ def _extension(value: Any) -> str | None:
     """The extension of a file name or path, lower-case, without the dot (``a.tar.GZ`` gives ``gz``)."""
     if not isinstance(value, str):
         return None
-    base = re.split(r"[\\/]", value)[-1]
+    base = value[max(value.rfind("\\"), value.rfind("/")) + 1 :]  # after the last separator
     stem, dot, ext = base.rpartition(".")
     if not dot or not stem.strip(".") or not ext or len(ext) > 32 or not ext.isprintable() or " " in ext:
         return None
@@ -421,61 +439,62 @@ def _domain(value: Any) -> str | None:
     return _domain_text(value) if isinstance(value, str) and len(value) <= 8192 else None
 
 
+# Tokens of a command line: runs of plain text, backslashes before a quote (an odd
+# or an even number), other backslashes, a doubled quote, a quote, white space.
+_ARGV_TOKEN = re.compile(r'[^ \t"\\]+|((?:\\\\)*\\")|((?:\\\\)+(?="))|\\+|("")|"|[ \t]+')
+# An argument where quotes only toggle (the program name, or any argument when no
+# backslash or quote stands before a quote); an open quote runs to the end.
+_ARGV_PLAIN = re.compile(r'(?:[^ \t"]+|"[^"]*"?)+')
+
+
 @functools.lru_cache(maxsize=4096)
 def _argv(text: str) -> tuple[str, ...]:
     # CommandLineToArgvW: the program name ends at white space outside quotes and
     # takes backslashes literally; then 2n backslashes + quote give n backslashes
     # and toggle quoting, 2n+1 give n and a literal quote, "" inside quotes is a quote.
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n and text[i] in " \t":
-        i += 1
-    if i >= n:
+    # Read a piece (a run of plain text) at a time, not a character at a time.
+    text = text.lstrip(" \t")
+    if not text:
         return ()
+    # The program name (quotes toggle, nothing escapes): one match.
+    m = _ARGV_PLAIN.match(text)
+    out = [m.group().replace('"', "")]  # type: ignore[union-attr]  # text starts with no blank
+    pos, n = m.end(), len(text)  # type: ignore[union-attr]
+    if '\\"' not in text and '""' not in text:
+        # Nothing escapes a quote: the arguments are matched the same way.
+        out += [arg.replace('"', "") for arg in _ARGV_PLAIN.findall(text, pos)]
+        return tuple(out)
     arg: list[str] = []
-    quoted = False
-    while i < n and (quoted or text[i] not in " \t"):
-        if text[i] == '"':
+    quoted = started = False
+    while pos < n:
+        m = _ARGV_TOKEN.match(text, pos)
+        odd, even, doubled = m.groups()  # type: ignore[union-attr]
+        piece = m.group()  # type: ignore[union-attr]
+        pos = m.end()  # type: ignore[union-attr]
+        if odd is not None:
+            arg.append("\\" * (len(odd) // 2 - 1) + '"')
+        elif even is not None:
+            arg.append("\\" * (len(even) // 2))
+        elif doubled is not None:
+            if quoted:
+                arg.append('"')
+            else:  # the first quote opens; the second is read again, inside quotes
+                quoted = True
+                pos -= 1
+        elif piece == '"':
             quoted = not quoted
+        elif piece[0] in " \t" and not quoted:
+            if started:
+                out.append("".join(arg))
+                arg = []
+                started = False
+            continue
         else:
-            arg.append(text[i])
-        i += 1
-    out.append("".join(arg))
-    while True:
-        while i < n and text[i] in " \t":
-            i += 1
-        if i >= n:
-            return tuple(out)
-        arg = []
-        quoted = False
-        while i < n and (quoted or text[i] not in " \t"):
-            ch = text[i]
-            if ch == "\\":
-                j = i
-                while j < n and text[j] == "\\":
-                    j += 1
-                count = j - i
-                if j < n and text[j] == '"':
-                    arg.append("\\" * (count // 2))
-                    if count % 2:
-                        arg.append('"')
-                        i = j + 1
-                    else:
-                        i = j  # the quote is handled below
-                else:
-                    arg.append("\\" * count)
-                    i = j
-                continue
-            if ch == '"':
-                if quoted and i + 1 < n and text[i + 1] == '"':
-                    arg.append('"')
-                    i += 2
-                    continue
-                quoted = not quoted
-            else:
-                arg.append(ch)
-            i += 1
+            arg.append(piece)
+        started = True
+    if started:
         out.append("".join(arg))
+    return tuple(out)
 
 
 def _args(value: Any) -> list[str] | None:
