@@ -66,6 +66,7 @@ from .._json import encode as encode_json
 from ..record import Record, SiemRecord
 from ..tables import ANNOTATIONS, DOCUMENTED_TYPES
 from .registry import ALL, RuleSet, Spec, conditions_of, describe
+from .specs import Rules, col, collect, const, first, lookup, when
 from .transforms import transform
 
 __all__ = [
@@ -86,8 +87,6 @@ ECS_VERSION = "9.0.0"
 #: The vendor namespace.
 VENDOR = "m365_defender"
 
-Rules = dict[str, Spec]
-
 
 def vendor_prefix(table: str) -> str:
     """``m365_defender.<table_snake_case>``: where a table's columns without an ECS place go."""
@@ -97,43 +96,12 @@ def vendor_prefix(table: str) -> str:
 # --- spec helpers ----------------------------------------------------------------------
 
 
-def col(column: str, *transforms: str) -> Spec:
-    return {"column": column, "transform": list(transforms)} if transforms else column
-
-
 def ip(column: str) -> Spec:
     return col(column, "ip")
 
 
 def iso(column: str) -> Spec:
     return col(column, "iso")
-
-
-def const(value: Any) -> Spec:
-    return {"const": value}
-
-
-def collect(*specs: Spec) -> Spec:
-    return {"collect": list(specs)}
-
-
-def first(*specs: Spec) -> Spec:
-    return {"first": list(specs)}
-
-
-def when(condition: str, then: Spec, other: Spec | None = None) -> Spec:
-    spec: dict[str, Any] = {"if": condition, "then": then}
-    if other is not None:
-        spec["else"] = other
-    return spec
-
-
-def lookup(spec: Spec, table: Mapping[str, Any], default: Any = None) -> Spec:
-    out: dict[str, Any] = dict(spec) if isinstance(spec, Mapping) else {"column": spec}
-    out["map"] = dict(table)
-    if default is not None:
-        out["default"] = default
-    return out
 
 
 def lower(column: str) -> Spec:

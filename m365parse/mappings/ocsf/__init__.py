@@ -52,8 +52,9 @@ from __future__ import annotations
 from ...tables import DOCUMENTED_TYPES
 from .. import ocsf_transforms  # noqa: F401 - registers the transforms this rule set uses
 from ..registry import ALL, RuleSet, describe
+from ..specs import Rules, col, const, first, lookup
 from . import alerts, device, email, identity
-from ._build import BASE_EVENT, VERSION, Rules, TableMapping, build, col, const, first, lookup
+from ._build import BASE_EVENT, VERSION, TableMapping, build
 from ._common import _row, base
 from ._common import device as device_rules
 from ._schema import CLASSES

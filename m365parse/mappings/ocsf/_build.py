@@ -36,47 +36,15 @@ from typing import Any, Union
 from ...record import Record
 from ...tables import ANNOTATIONS, DOCUMENTED_TYPES
 from ..registry import RuleSet, Spec, conditions_of, normalize
+from ..specs import Rules, col, collect, const, first, lookup, when
 from ..transforms import CONDITIONS, transform
 from ._schema import CLASSES, VERSION
-
-Rules = dict[str, Spec]
 
 PRODUCT = "Microsoft Defender XDR"
 VENDOR = "Microsoft"
 BASE_EVENT = 0
 
 # --- spec helpers ------------------------------------------------------------------------
-
-
-def col(column: str, *transforms: str) -> Spec:
-    return {"column": column, "transform": list(transforms)} if transforms else column
-
-
-def const(value: Any) -> Spec:
-    return {"const": value}
-
-
-def first(*specs: Spec) -> Spec:
-    return {"first": list(specs)}
-
-
-def collect(*specs: Spec) -> Spec:
-    return {"collect": list(specs)}
-
-
-def when(condition: str, then: Spec, other: Spec | None = None) -> Spec:
-    spec: dict[str, Any] = {"if": condition, "then": then}
-    if other is not None:
-        spec["else"] = other
-    return spec
-
-
-def lookup(spec: Spec, table: Mapping[Any, Any], default: Any = None) -> Spec:
-    out: dict[str, Any] = dict(spec) if isinstance(spec, Mapping) else {"column": spec}
-    out["map"] = dict(table)
-    if default is not None:
-        out["default"] = default
-    return out
 
 
 def prefixed(prefix: str, rules: Mapping[str, Spec]) -> Rules:

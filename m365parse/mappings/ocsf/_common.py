@@ -6,26 +6,8 @@ from typing import Any
 
 from ..._values import exact_iso
 from ...record import Record
-from ._build import (
-    PRODUCT,
-    VENDOR,
-    VERSION,
-    Need,
-    Rules,
-    col,
-    const,
-    dt,
-    file_object,
-    first,
-    has,
-    lookup,
-    md5,
-    ms,
-    prefixed,
-    sha1,
-    sha256,
-    when,
-)
+from ..specs import Rules, col, const, first, lookup, when
+from ._build import PRODUCT, VENDOR, VERSION, Need, dt, file_object, has, md5, ms, prefixed, sha1, sha256
 
 #: Defender's product of each table, as ``metadata.product.feature.name``.
 FEATURES = {

@@ -2,24 +2,8 @@
 
 from __future__ import annotations
 
-from ._build import (
-    Plan,
-    Rules,
-    TableMapping,
-    col,
-    collect,
-    const,
-    file_object,
-    first,
-    guarded,
-    has,
-    md5,
-    objects_of,
-    prefixed,
-    sha1,
-    sha256,
-    times,
-)
+from ..specs import Rules, col, collect, const, first
+from ._build import Plan, TableMapping, file_object, guarded, has, md5, objects_of, prefixed, sha1, sha256, times
 from ._common import base, user
 
 FINDING = ("datetime", "host", "incident", "security_control")

@@ -2,25 +2,8 @@
 
 from __future__ import annotations
 
-from ._build import (
-    Plan,
-    Rules,
-    TableMapping,
-    col,
-    collect,
-    const,
-    file_object,
-    first,
-    guarded,
-    has,
-    lookup,
-    md5,
-    objects_of,
-    prefixed,
-    sha1,
-    sha256,
-    times,
-)
+from ..specs import Rules, col, collect, const, first, lookup
+from ._build import Plan, TableMapping, file_object, guarded, has, md5, objects_of, prefixed, sha1, sha256, times
 from ._common import ACTOR, ACTOR_COLUMNS, base, device, directional, endpoint, integrity, user
 
 HOST = ("datetime", "host")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._build import Plan, Rules, TableMapping, col, collect, const, file_object, first, lookup, objects_of, sha256
+from ..specs import Rules, col, collect, const, first, lookup
+from ._build import Plan, TableMapping, file_object, objects_of, sha256
 from ._common import base
 
 _DIRECTIONS = {"Inbound": 1, "Outbound": 2, "Intra-org": 3, "IntraOrg": 3}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._build import Plan, Rules, TableMapping, col, first, lookup, times
+from ..specs import Rules, col, first, lookup
+from ._build import Plan, TableMapping, times
 from ._common import base, user
 from .device import LOGON_TYPE_NAMES, LOGON_TYPES
 
