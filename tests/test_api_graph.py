@@ -235,3 +235,39 @@ def test_an_empty_object_is_not_a_graph_alert() -> None:
 def test_batch_without_paging_still_builds() -> None:
     batch = m365parse.Batch([], [])
     assert batch.next_link is None and batch.count is None
+
+
+_FEW_KEYS = {
+    "id": "da1",
+    "title": "Suspicious PowerShell",
+    "evidence": [{"@odata.type": "#microsoft.graph.security.ipEvidence", "ipAddress": "10.1.2.3"}],
+}
+
+
+@pytest.mark.parametrize("form", ["one", "array", "lines"])
+def test_an_alert_named_by_its_own_odata_type_is_a_graph_alert(form: str) -> None:
+    """Without providerAlertId and serviceSource, the entity's own ``@odata.type`` decides."""
+    alert = {"@odata.type": "#microsoft.graph.security.alert", **_FEW_KEYS}
+    data = {
+        "one": json.dumps(alert),
+        "array": json.dumps([alert, alert]),
+        "lines": json.dumps(alert) + "\n" + json.dumps(alert) + "\n",
+    }[form]
+    batch = m365parse.decode(data)
+    assert batch.errors == [] and batch.records
+    for record in batch.records:
+        assert record.table == "GraphAlert"
+        assert record.properties.title == "Suspicious PowerShell"
+        assert type(record.properties.evidence[0]).__name__ == "IpEvidence"
+
+
+def test_an_incident_named_by_its_own_odata_type_is_a_graph_incident() -> None:
+    incident = {"@odata.type": "#microsoft.graph.security.incident", "id": "29", "status": "active"}
+    batch = m365parse.decode(json.dumps(incident))
+    assert batch.errors == [] and [r.table for r in batch.records] == ["GraphIncident"]
+
+
+def test_another_odata_type_with_few_keys_is_still_not_an_alert() -> None:
+    other = {"@odata.type": "#microsoft.graph.security.somethingElse", **_FEW_KEYS}
+    batch = m365parse.decode(json.dumps(other))
+    assert batch.records == [] and len(batch.errors) == 1

@@ -32,8 +32,13 @@ class _Kind(NamedTuple):
     check: Callable[[Any], bool]
 
 
+#: The ``@odata.type`` Graph writes on an alert or an incident entity of its own.
+ALERT_TYPE = "#microsoft.graph.security.alert"
+INCIDENT_TYPE = "#microsoft.graph.security.incident"
+
+
 def _is_alert(alert: Any) -> bool:
-    return alert.providerAlertId is not None or alert.serviceSource is not None
+    return alert.providerAlertId is not None or alert.serviceSource is not None or alert.odata_type == ALERT_TYPE
 
 
 @functools.cache
@@ -45,7 +50,11 @@ def _alert() -> _Kind:
 
 
 def _is_incident(incident: Any) -> bool:
-    return incident.displayName is not None or incident.incidentWebUrl is not None
+    return (
+        incident.displayName is not None
+        or incident.incidentWebUrl is not None
+        or incident.odata_type == INCIDENT_TYPE
+    )
 
 
 @functools.cache
@@ -155,7 +164,17 @@ def _page_kit(kind: Callable[[], _Kind]) -> Callable[[], odata.PageKit]:
 
 
 def _recognise_alert(value: dict[str, Any]) -> bool:
-    return "providerAlertId" in value or ("serviceSource" in value and "alertWebUrl" in value)
+    return (
+        "providerAlertId" in value
+        or ("serviceSource" in value and "alertWebUrl" in value)
+        or value.get("@odata.type") == ALERT_TYPE
+    )
+
+
+def _recognise_incident(value: dict[str, Any]) -> bool:
+    if "providerAlertId" in value:
+        return False
+    return ("incidentWebUrl" in value and "displayName" in value) or value.get("@odata.type") == INCIDENT_TYPE
 
 
 def _shape(
@@ -175,13 +194,9 @@ def _shape(
     )
 
 
-#: A Graph incident: ``incidentWebUrl`` and ``displayName``, no ``providerAlertId``; alerts when expanded.
-INCIDENT: Shape = _shape(
-    "GraphIncident",
-    _incident,
-    lambda v: "incidentWebUrl" in v and "displayName" in v and "providerAlertId" not in v,
-    ("security/incidents",),
-)
+#: A Graph incident: ``incidentWebUrl`` and ``displayName`` (or its own ``@odata.type``), no
+#: ``providerAlertId``; alerts when expanded.
+INCIDENT: Shape = _shape("GraphIncident", _incident, _recognise_incident, ("security/incidents",))
 #: A Defender for Endpoint alert: ``alertCreationTime`` with ``machineId`` or ``computerDnsName``.
 MDE_ALERT: Shape = _shape(
     "MdeAlert",
@@ -196,5 +211,6 @@ XDR_INCIDENT: Shape = _shape(
 #: A Defender XDR alert element on its own: ``alertId`` and ``creationTime``.
 XDR_ALERT: Shape = _shape("XdrAlert", _xdr_alert, lambda v: "alertId" in v and "creationTime" in v, ())
 
-#: A Graph alert (alerts_v2): ``providerAlertId``, or ``serviceSource`` with ``alertWebUrl``.
+#: A Graph alert (alerts_v2): ``providerAlertId``, or ``serviceSource`` with ``alertWebUrl``, or
+#: its own ``@odata.type`` (``#microsoft.graph.security.alert``).
 ALERT: Shape = _shape("GraphAlert", _alert, _recognise_alert, ("security/alerts_v2",))

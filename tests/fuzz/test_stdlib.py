@@ -99,11 +99,12 @@ def expected_kind(value: Any) -> str | None:
     """The kind of record ``decode()`` makes of an item ``json.loads`` read; None when it is no record.
 
     As README and API-NOTES (section 2) tell the shapes apart by their top-level keys,
-    in this order: a Graph incident (``incidentWebUrl`` and ``displayName``, no
-    ``providerAlertId``), a Defender XDR incident (``incidentName``, ``alerts``), an
+    in this order: a Graph incident (``incidentWebUrl`` and ``displayName``, or its own
+    ``@odata.type``; no ``providerAlertId``), a Defender XDR incident (``incidentName``, ``alerts``), an
     XDR alert element (``alertId``, ``creationTime``), a Defender for Endpoint alert
     (``alertCreationTime`` with ``machineId`` or ``computerDnsName``), a Graph alert
-    (``providerAlertId``, or ``serviceSource`` with ``alertWebUrl``), a streamed record
+    (``providerAlertId``, or ``serviceSource`` with ``alertWebUrl``, or its own
+    ``@odata.type``), a streamed record
     (a string ``category`` and an object ``properties``: ``"stream"``), a Log Analytics
     export row (``TimeGenerated``, a string ``Type``, ``TenantId``: ``"export"``), a
     SIEM alert (some alert field).  An object with ``category`` or ``properties`` of
@@ -112,7 +113,10 @@ def expected_kind(value: Any) -> str | None:
     if not isinstance(value, dict):
         return None
     v = value
-    if "incidentWebUrl" in v and "displayName" in v and "providerAlertId" not in v:
+    graph_type = v.get("@odata.type")
+    if "providerAlertId" not in v and (
+        ("incidentWebUrl" in v and "displayName" in v) or graph_type == "#microsoft.graph.security.incident"
+    ):
         return "GraphIncident"
     if "incidentName" in v and "alerts" in v:
         return "XdrIncident"
@@ -120,7 +124,11 @@ def expected_kind(value: Any) -> str | None:
         return "XdrAlert"
     if "alertCreationTime" in v and ("machineId" in v or "computerDnsName" in v):
         return "MdeAlert"
-    if "providerAlertId" in v or ("serviceSource" in v and "alertWebUrl" in v):
+    if (
+        "providerAlertId" in v
+        or ("serviceSource" in v and "alertWebUrl" in v)
+        or graph_type == "#microsoft.graph.security.alert"
+    ):
         return "GraphAlert"
     if "category" in v or "properties" in v:
         return "stream" if isinstance(v.get("category"), str) and isinstance(v.get("properties"), dict) else None
