@@ -66,7 +66,7 @@ from .._json import encode as encode_json
 from ..record import Record, SiemRecord
 from ..tables import ANNOTATIONS, DOCUMENTED_TYPES
 from .registry import ALL, RuleSet, Spec, conditions_of, describe
-from .specs import Rules, col, collect, const, first, lookup, when
+from .specs import Rules, col, collect, const, first, fit, lookup, when
 from .transforms import transform
 
 __all__ = [
@@ -1300,35 +1300,12 @@ def _vendor(table: str, rules: Mapping[str, Spec]) -> Rules:
     return out
 
 
-def _fit(spec: Spec, cols: Mapping[str, str]) -> Spec:
-    """``spec`` without what reads columns that the table does not have; None when nothing is left."""
-    if spec is None or isinstance(spec, str):
-        return spec if spec in cols else None
-    if not isinstance(spec, Mapping):
-        return spec
-    if "column" in spec:
-        return spec if spec["column"] in cols else None
-    for key in ("first", "collect"):
-        if key in spec:
-            items = [fit for fit in (_fit(item, cols) for item in spec[key]) if fit is not None]
-            return {**spec, key: items} if items else None
-    if "if" in spec:
-        then, other = _fit(spec["then"], cols), _fit(spec.get("else"), cols)
-        if then is None and other is None:
-            return None
-        out = {k: v for k, v in spec.items() if k != "else"}
-        out["then"] = then if then is not None else const(None)
-        if other is not None:
-            out["else"] = other
-        return out
-    return spec
-
 
 def _rules_of(table: str) -> Rules:
     """Every rule of ``table``: its ECS fields, then its other columns under the vendor namespace."""
     cols = DOCUMENTED_TYPES[table]
     rules = {**_common(table), **_table_rules(table)}
-    rules = {target: fit for target, spec in rules.items() if (fit := _fit(spec, cols)) is not None}
+    rules = {target: fitted for target, spec in rules.items() if (fitted := fit(spec, cols)) is not None}
     rules |= _vendor(table, rules)
     for target in UNKNOWN_TABLE_RULES:
         rules.setdefault(target, None)  # the "*" rules are for unknown tables only

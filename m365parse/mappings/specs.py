@@ -12,7 +12,7 @@ from typing import Any
 
 from .registry import Spec
 
-__all__ = ["Rules", "col", "const", "first", "collect", "when", "lookup"]
+__all__ = ["Rules", "col", "const", "first", "collect", "when", "lookup", "fit"]
 
 #: A table's rules: target field -> spec.
 Rules = dict[str, Spec]
@@ -53,3 +53,35 @@ def lookup(spec: Spec, table: Mapping[Any, Any], default: Any = None) -> Spec:
     if default is not None:
         out["default"] = default
     return out
+
+
+def fit(spec: Spec, cols: Mapping[str, str]) -> Spec:
+    """``spec`` without what reads columns that ``cols`` (a table's) does not have; None when nothing is left.
+
+    A ``first`` left with one item and nothing of its own (no transform, map or
+    default) is that item.
+    """
+    if spec is None or isinstance(spec, str):
+        return spec if spec in cols else None
+    if not isinstance(spec, Mapping):
+        return spec
+    if "column" in spec:
+        return spec if spec["column"] in cols else None
+    for key in ("first", "collect"):
+        if key in spec:
+            items = [f for f in (fit(item, cols) for item in spec[key]) if f is not None]
+            if not items:
+                return None
+            if key == "first" and len(items) == 1 and not {"transform", "map", "default"} & set(spec):
+                return items[0]
+            return {**spec, key: items}
+    if "if" in spec:
+        then, other = fit(spec["then"], cols), fit(spec.get("else"), cols)
+        if then is None and other is None:
+            return None
+        out = {k: v for k, v in spec.items() if k != "else"}
+        out["then"] = then if then is not None else const(None)
+        if other is not None:
+            out["else"] = other
+        return out
+    return spec

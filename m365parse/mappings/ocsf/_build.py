@@ -36,7 +36,7 @@ from typing import Any, Union
 from ...record import Record
 from ...tables import ANNOTATIONS, DOCUMENTED_TYPES
 from ..registry import RuleSet, Spec, conditions_of, normalize
-from ..specs import Rules, col, collect, const, first, lookup, when
+from ..specs import Rules, col, collect, const, first, fit, lookup, when
 from ..transforms import CONDITIONS, transform
 from ._schema import CLASSES, VERSION
 
@@ -458,33 +458,6 @@ def _guards(rules: Mapping[str, Spec]) -> dict[str, str]:
                 out.setdefault(column, guard)
     return out
 
-
-def fit(spec: Spec, cols: Mapping[str, str]) -> Spec:
-    """``spec`` without what reads columns that the table does not have; None when nothing is left."""
-    if spec is None or isinstance(spec, str):
-        return spec if spec in cols else None
-    if not isinstance(spec, Mapping):
-        return spec
-    if "column" in spec:
-        return spec if spec["column"] in cols else None
-    for key in ("first", "collect"):
-        if key in spec:
-            items = [f for f in (fit(item, cols) for item in spec[key]) if f is not None]
-            if not items:
-                return None
-            if key == "first" and len(items) == 1 and not {"transform", "map"} & set(spec):
-                return items[0]
-            return {**spec, key: items}
-    if "if" in spec:
-        then, other = fit(spec["then"], cols), fit(spec.get("else"), cols)
-        if then is None and other is None:
-            return None
-        out = {k: v for k, v in spec.items() if k != "else"}
-        out["then"] = then if then is not None else {"const": None}
-        if other is not None:
-            out["else"] = other
-        return out
-    return spec
 
 
 def _fitted(rules: Mapping[str, Spec], cols: Mapping[str, str]) -> Rules:
