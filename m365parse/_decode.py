@@ -316,7 +316,7 @@ _NOT_ONE = object()
 
 def recognised(value: dict[str, Any]) -> bool:
     """Whether some shape recognises the untyped object ``value`` as one of its items."""
-    return any(shape.recognise(value) for shape in SHAPES)
+    return any(shape.recognise is not None and shape.recognise(value) for shape in SHAPES)
 
 
 def _is_not_an_object(error: InvalidRecord) -> bool:
@@ -537,7 +537,7 @@ def _build(value: Any, path: str, raw: Any) -> tuple[Record, Shape]:
     if not isinstance(value, dict):
         raise Reject(path, f"expected a JSON object (a record or a SIEM alert), got {type_name(value)}")
     for shape in SHAPES:
-        if shape.recognise(value):
+        if shape.recognise is not None and shape.build is not None and shape.recognise(value):
             return shape.build(value, raw, path), shape
     raise Reject(
         path,

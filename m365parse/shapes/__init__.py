@@ -1,7 +1,7 @@
 """The input shapes ``decode()`` recognises: one module per shape, one line per shape in :data:`SHAPES`.
 
-The contract of a shape (a :class:`Shape`, every hook optional but ``recognise``
-and ``build``) is what the decoder core in ``m365parse/_decode.py`` calls:
+The contract of a shape (a :class:`Shape`, every hook optional) is what the decoder
+core in ``m365parse/_decode.py`` calls:
 
 ``sniff(buf) -> bool``
     The whole input (``buf`` starts at its first ``{`` or ``[``) is an envelope
@@ -34,9 +34,11 @@ and ``build``) is what the decoder core in ``m365parse/_decode.py`` calls:
     does not fit (the core then decodes it untyped and calls ``build``).
 ``recognise(value) -> bool``
     One untyped item (a dict) is this shape's, judged from its top-level keys.
+    An envelope shape whose items are other shapes' (an OData page, a hunting
+    response) has none.
 ``build(value, raw, path) -> Record``
     Build the record of one recognised item column by column, losing nothing;
-    raises :class:`Reject` when it cannot.
+    raises :class:`Reject` when it cannot.  Given with ``recognise``.
 ``times``
     The reader :class:`m365parse._decode.Origin` uses to find the text of a
     datetime of this shape's records again (exact timestamps).
@@ -77,8 +79,8 @@ class Shape(NamedTuple):
 
     name: str
     kinds: tuple[str, ...]
-    recognise: Callable[[dict[str, Any]], bool]
-    build: Callable[[dict[str, Any], Any, str], Record]
+    recognise: Callable[[dict[str, Any]], bool] | None = None
+    build: Callable[[dict[str, Any], Any, str], Record] | None = None
     sniff: Callable[[bytes], bool] | None = None
     whole: Callable[[bytes, int], Batch] | None = None
     array: Callable[[bytes], Batch | None] | None = None

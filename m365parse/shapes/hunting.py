@@ -32,7 +32,7 @@ from .._values import JsonText, Timestamp, resolve_path
 from ..errors import InvalidInput, InvalidRecord
 from ..record import Batch, Record
 from ..tables import RECORD_TYPES, TABLES, UNDOCUMENTED
-from . import DECODE_ERRORS, Reject, Shape, _deep
+from . import DECODE_ERRORS, Shape, _deep
 
 __all__ = ["SHAPE", "row_type"]
 
@@ -426,13 +426,6 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
     return None
 
 
-def _recognise(value: dict[str, Any]) -> bool:
-    return False  # a response, never an item
-
-
-def _build(value: dict[str, Any], raw: Any, path: str) -> Record:
-    raise Reject(path, "an advanced hunting response is not an item")  # pragma: no cover
-
 
 class _RowTimes:
     """The datetime strings of flat rows (hunting results, exported rows): the rows decoded untyped."""
@@ -458,8 +451,6 @@ TIMES = _RowTimes()
 SHAPE: Shape = Shape(
     name="hunting",
     kinds=("HuntingRow", "<table>"),
-    recognise=_recognise,
-    build=_build,
     sniff=_sniff,
     whole=_whole,
     unwrap=_unwrap,

@@ -146,13 +146,6 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
     return None
 
 
-def _recognise(value: dict[str, Any]) -> bool:
-    return False  # an envelope, never an item
-
-
-def _build(value: dict[str, Any], raw: Any, path: str) -> Record:
-    raise AssertionError("an OData envelope is never an item")  # pragma: no cover
-
 
 class _ApiTimes:
     """The datetime strings of API records: the item decoded untyped, looked up by JSON path."""
@@ -177,8 +170,6 @@ TIMES = _ApiTimes()
 SHAPE: Shape = Shape(
     name="odata",
     kinds=(),
-    recognise=_recognise,
-    build=_build,
     sniff=_sniff,
     whole=_whole,
     unwrap=_unwrap,
