@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import IO
 
@@ -13,6 +14,8 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from m365parse import arrow as ma  # noqa: E402
 from m365parse.parquet import ParquetTables, write_parquet  # noqa: E402
+
+from .conftest import record  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,11 +33,6 @@ class _Kept(io.BytesIO):
         super().close()
 
 
-#: A record of a table no version of m365parse knows: the "unknown" table is never empty.
-UNKNOWN_LINE = (
-    b'{"time":"2026-11-29T10:00:00.1234567Z","tenantId":"00000000-0000-0000-0000-000000000001",'
-    b'"category":"AdvancedHunting-FutureTableOfTomorrow","properties":{"Timestamp":"2026-11-29T09:59:58Z","Note":"new"}}'
-)
 
 
 def _data() -> bytes:
@@ -43,7 +41,9 @@ def _data() -> bytes:
     lines = [p.read_bytes().strip() + b"\n" for p in golden]
     # the samples are Event Hubs bodies: one per line is a shape decode reads too
     lines += [b"".join(p.read_bytes().split(b"\n")) + b"\n" for p in samples if p.name != "SiemAlert.json"]
-    return b"".join(lines) + UNKNOWN_LINE + b"\n"
+    # and a record of a table no version knows: the "unknown" table is never empty
+    lines.append(json.dumps(record("FutureTableOfTomorrow", Timestamp="2026-11-29T09:59:58Z")).encode() + b"\n")
+    return b"".join(lines)
 
 
 def _opener(files: dict[tuple[str, int], bytes]) -> object:
