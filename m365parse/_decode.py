@@ -38,7 +38,7 @@ from . import shapes as _shapes  # its SHAPES read at call time: either module m
 from ._stdjson import loads, loads_one, utf8
 from .errors import InvalidInput, InvalidRecord
 from .record import Batch, Record
-from .shapes import DECODE_ERRORS, Reject, Shape
+from .shapes import DECODE_ERRORS, Reject, Resume, Shape
 from .shapes.siem import ALIASES as SIEM_ALIASES
 
 __all__ = [
@@ -282,12 +282,25 @@ def _decode_array(buf: bytes) -> Batch:
     return decode_each(raws, "$")
 
 
-def _decode_objects(buf: bytes) -> Batch:
+def _fast_lines(buf: bytes) -> Batch | Resume | None:
+    """The first shape's one-pass decode of JSON lines; a :class:`Resume` when one names where it failed."""
     for shape in _shapes.SHAPES:
         if shape.lines is not None:
-            batch = shape.lines(buf)
+            try:
+                batch = shape.lines(buf)
+            except Resume as resume:
+                return resume
             if batch is not None:
                 return batch
+    return None
+
+
+def _decode_objects(buf: bytes) -> Batch:
+    fast_lines = _fast_lines(buf)
+    if isinstance(fast_lines, Batch):
+        return fast_lines
+    if fast_lines is not None:  # JSON lines of one shape's items, one of which the fast path rejected
+        return decode_lines(buf, try_fast=False, resume=fast_lines)
     # One JSON value (one item pretty-printed, or an envelope whose keys come in another order)?
     try:
         value = loads_one(buf)  # msgspec, else json.loads when it may be one value
@@ -327,31 +340,38 @@ def _is_not_an_object(error: InvalidRecord) -> bool:
     return error.reason.startswith(("not JSON", "expected a JSON object"))
 
 
-def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True) -> Batch:
+def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True, resume: Resume | None = None) -> Batch:
     """Decode a block of complete JSON lines: items of any shape, or whole envelopes (Event Hubs bodies).
 
     A line that is none of these is an error; record indexes start at ``first_index``.
+    ``resume``: where a shape's one-pass decode of the lines failed (the fast path
+    resumes after that item).
     """
     if try_fast:
+        fast_lines = _fast_lines(buf)
+        if isinstance(fast_lines, Batch):
+            return fast_lines
+        resume = fast_lines
+    if resume is None:
         for shape in _shapes.SHAPES:
-            if shape.lines is not None:
-                batch = shape.lines(buf)
+            if shape.bodies is not None:
+                batch = shape.bodies(buf)
                 if batch is not None:
                     return batch
-    for shape in _shapes.SHAPES:
-        if shape.bodies is not None:
-            batch = shape.bodies(buf)
-            if batch is not None:
-                return batch
     records: list[Record] = []
     errors: list[InvalidRecord] = []
     index = first_index
     items: list[bytes] = []  # lines of one item each, decoded in runs (decode_each)
 
     def flush() -> None:
-        nonlocal index
+        nonlocal index, resume
         if items:
-            batch = decode_each(items, None, index)
+            if resume is not None and index == first_index and resume.at < len(items):
+                # the first lines: those before the item the one-pass decode failed at decode in one run
+                batch = decode_each(items, None, index, shape=resume.shape, failed_at=resume.at)
+            else:
+                batch = decode_each(items, None, index)
+            resume = None
             records.extend(batch.records)
             errors.extend(batch.errors)
             index += len(items)

@@ -23,7 +23,7 @@ from .._stdjson import loads, records_member
 from .._values import build_struct, coercer
 from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES
-from . import DECODE_ERRORS, Reject, Shape
+from . import DECODE_ERRORS, Reject, Resume, Shape
 
 __all__ = ["SHAPE", "TIMES", "BODY_START"]
 
@@ -217,7 +217,13 @@ def _run(buf: bytes) -> Batch:
 
 
 def _lines(buf: bytes) -> Batch | None:
-    return core.fast(_lines_records, buf, "lines", TIMES)
+    try:
+        return core.run(_lines_records, buf, "lines", TIMES)
+    except DECODE_ERRORS as exc:
+        at = core.failed_item(exc)
+    if at:  # the records before it decoded: streamed records, one the fast path rejects
+        raise Resume(SHAPE, at)
+    return None
 
 
 def _bodies(buf: bytes) -> Batch | None:
