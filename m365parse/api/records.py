@@ -134,15 +134,13 @@ class XdrAlertRecord(ApiRecord, kw_only=True):
     _table: ClassVar[str] = "XdrAlert"
 
 
-class HuntingRecord(ApiRecord):
+class HuntingRecord(ApiRecord, kw_only=True):
     """One row of an advanced hunting response whose columns are not exactly a known table's.
 
     ``properties`` is the row struct built for the response's schema (one per
     distinct schema; attributes named as the columns), or the row as a dict when
     the schema could not be used.  Rows of a known table are records of that
-    table instead (``DeviceProcessEventsRecord``).  ``properties`` may be given
-    by position, as for the table records: the decoder builds the records of a
-    response at C speed (``map(HuntingRecord, rows)``).
+    table instead (``DeviceProcessEventsRecord``).
     """
 
     properties: Any

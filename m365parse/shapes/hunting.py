@@ -292,10 +292,9 @@ def _fast_whole(buf: bytes) -> Batch | None:
         decoded: list[Any] = getattr(response, "results" if graph else "Results")
         if graph:
             _graph_rows(decoded, kind)
-        return list(map(record_type, decoded))  # properties by position: built at C speed
+        return decoded
 
-    record_type = _record_type(kind)
-    return core.fast(rows, buf, "rows", TIMES)
+    return core.fast(rows, buf, "rows", TIMES, wrap=_record_type(kind))
 
 
 def _whole(buf: bytes, first_index: int = 0) -> Batch:
@@ -326,9 +325,9 @@ def _whole(buf: bytes, first_index: int = 0) -> Batch:
         if graph:
             _graph_rows(decoded, kind)
         origin_rows.append(decoded)
-        return list(map(record_type, decoded))
+        return decoded
 
-    batch = core.fast(decode_rows, buf, "rows", TIMES)
+    batch = core.fast(decode_rows, buf, "rows", TIMES, wrap=record_type)
     if batch is not None:
         return batch
     raws_all = _decoders()[1].decode(buf)
