@@ -146,3 +146,17 @@ def test_a_zone_less_envelope_time_built_column_by_column_is_utc() -> None:
     built = decode_one(json.dumps(rec).encode(), 0, "$")
     assert isinstance(built, Record) and built.extra == {"NewColumn": 1}
     assert built.time is not None and built.time.utcoffset() is not None
+
+
+def test_json_lines_resume_after_the_line_the_one_pass_decode_names() -> None:
+    recs = _records(100)
+    _spoil(recs[50], 2)  # an undeclared column
+    data = b"\n\n" + b"\n".join(json.dumps(r).encode() for r in recs) + b"\n"
+    batch = m365parse.decode(data)
+    layouts = [rec._src[0]._shape for rec in batch.records]  # type: ignore[index]
+    assert layouts[:50] == ["array"] * 50  # the lines before it: one run
+    assert layouts[50] == "one" and batch.records[50].extra == {"NewColumn": "x"}
+    assert layouts[51:] == ["array"] * 49
+    lines = m365parse.JsonLinesDecoder()
+    streamed = [*lines.feed(data).records, *lines.close().records]
+    assert streamed == batch.records
