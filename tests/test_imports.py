@@ -56,3 +56,30 @@ def test_every_public_name_resolves() -> None:
         assert name in dir(m365parse)
     with pytest.raises(AttributeError):
         m365parse.no_such_name
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "api/GraphAlertPage.json",
+        "api/GraphIncidentPage.json",
+        "api/HuntingGraph.json",
+        "api/HuntingMde.json",
+        "api/HuntingXdr.json",
+        "api/LogAnalyticsExport.json",
+        "api/MdeAlertPage.json",
+        "api/XdrAlert.json",
+        "api/XdrIncidentPage.json",
+        "SiemAlert.json",
+        "DeviceEvents.json",
+    ],
+)
+def test_every_shape_decodes_on_the_first_call(sample: str) -> None:
+    path = Path(m365parse.__file__).resolve().parent / "samples" / sample
+    expected = m365parse.decode(path.read_bytes())
+    assert expected.records and not expected.errors
+    code = (
+        f"import m365parse\nb = m365parse.decode(open({str(path)!r}, 'rb').read())\n"
+        "print(len(b.records), len(b.errors), sorted({r.table for r in b.records}))"
+    )
+    assert _run(code) == f"{len(expected.records)} 0 {sorted({r.table for r in expected.records})}"
