@@ -26,6 +26,7 @@ is documented there.  This module holds what every shape shares:
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from collections.abc import Callable, Iterable
@@ -33,10 +34,11 @@ from typing import Any, Protocol
 
 import msgspec
 
+from . import shapes as _shapes  # its SHAPES read at call time: either module may be imported first
 from ._stdjson import loads, loads_one, utf8
 from .errors import InvalidInput, InvalidRecord
 from .record import Batch, Record
-from .shapes import DECODE_ERRORS, SHAPES, Reject, Shape
+from .shapes import DECODE_ERRORS, Reject, Resume, Shape
 from .shapes.siem import ALIASES as SIEM_ALIASES
 
 __all__ = [
@@ -173,7 +175,7 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
         buf = buf[start:]
     lead = buf[0]
     if lead == 0x7B:  # {
-        for shape in SHAPES:
+        for shape in _shapes.SHAPES:
             if shape.sniff is not None and shape.whole is not None and shape.sniff(buf):
                 return shape.whole(buf, 0)
         return _decode_objects(buf)
@@ -268,7 +270,7 @@ def several_values(buf: bytes) -> bool:
 
 
 def _decode_array(buf: bytes) -> Batch:
-    for shape in SHAPES:
+    for shape in _shapes.SHAPES:
         if shape.array is not None:
             batch = shape.array(buf)
             if batch is not None:
@@ -280,12 +282,25 @@ def _decode_array(buf: bytes) -> Batch:
     return decode_each(raws, "$")
 
 
-def _decode_objects(buf: bytes) -> Batch:
-    for shape in SHAPES:
+def _fast_lines(buf: bytes) -> Batch | Resume | None:
+    """The first shape's one-pass decode of JSON lines; a :class:`Resume` when one names where it failed."""
+    for shape in _shapes.SHAPES:
         if shape.lines is not None:
-            batch = shape.lines(buf)
+            try:
+                batch = shape.lines(buf)
+            except Resume as resume:
+                return resume
             if batch is not None:
                 return batch
+    return None
+
+
+def _decode_objects(buf: bytes) -> Batch:
+    fast_lines = _fast_lines(buf)
+    if isinstance(fast_lines, Batch):
+        return fast_lines
+    if fast_lines is not None:  # JSON lines of one shape's items, one of which the fast path rejected
+        return decode_lines(buf, try_fast=False, resume=fast_lines)
     # One JSON value (one item pretty-printed, or an envelope whose keys come in another order)?
     try:
         value = loads_one(buf)  # msgspec, else json.loads when it may be one value
@@ -293,7 +308,7 @@ def _decode_objects(buf: bytes) -> Batch:
         value = _NOT_ONE
     if value is not _NOT_ONE:
         if isinstance(value, dict):
-            for shape in SHAPES:
+            for shape in _shapes.SHAPES:
                 if shape.unwrap is not None:
                     batch = shape.unwrap(value, buf, 0)
                     if batch is not None:
@@ -316,7 +331,7 @@ _NOT_ONE = object()
 
 def recognised(value: dict[str, Any]) -> bool:
     """Whether some shape recognises the untyped object ``value`` as one of its items."""
-    return any(shape.recognise is not None and shape.recognise(value) for shape in SHAPES)
+    return any(shape.recognise is not None and shape.recognise(value) for shape in _shapes.SHAPES)
 
 
 def _is_not_an_object(error: InvalidRecord) -> bool:
@@ -325,31 +340,38 @@ def _is_not_an_object(error: InvalidRecord) -> bool:
     return error.reason.startswith(("not JSON", "expected a JSON object"))
 
 
-def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True) -> Batch:
+def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True, resume: Resume | None = None) -> Batch:
     """Decode a block of complete JSON lines: items of any shape, or whole envelopes (Event Hubs bodies).
 
     A line that is none of these is an error; record indexes start at ``first_index``.
+    ``resume``: where a shape's one-pass decode of the lines failed (the fast path
+    resumes after that item).
     """
     if try_fast:
-        for shape in SHAPES:
-            if shape.lines is not None:
-                batch = shape.lines(buf)
+        fast_lines = _fast_lines(buf)
+        if isinstance(fast_lines, Batch):
+            return fast_lines
+        resume = fast_lines
+    if resume is None:
+        for shape in _shapes.SHAPES:
+            if shape.bodies is not None:
+                batch = shape.bodies(buf)
                 if batch is not None:
                     return batch
-    for shape in SHAPES:
-        if shape.bodies is not None:
-            batch = shape.bodies(buf)
-            if batch is not None:
-                return batch
     records: list[Record] = []
     errors: list[InvalidRecord] = []
     index = first_index
     items: list[bytes] = []  # lines of one item each, decoded in runs (decode_each)
 
     def flush() -> None:
-        nonlocal index
+        nonlocal index, resume
         if items:
-            batch = decode_each(items, None, index)
+            if resume is not None and index == first_index and resume.at < len(items):
+                # the first lines: those before the item the one-pass decode failed at decode in one run
+                batch = decode_each(items, None, index, shape=resume.shape, failed_at=resume.at)
+            else:
+                batch = decode_each(items, None, index)
+            resume = None
             records.extend(batch.records)
             errors.extend(batch.errors)
             index += len(items)
@@ -370,14 +392,16 @@ def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True) -> Bat
 
 
 def _sniffed(buf: bytes) -> Shape | None:
-    for shape in _WHOLE_SHAPES:
+    for shape in _whole_shapes():
         if shape.sniff(buf):  # type: ignore[misc]
             return shape
     return None
 
 
-#: The shapes that claim a whole input by its first bytes (asked once per line of JSON lines).
-_WHOLE_SHAPES = tuple(shape for shape in SHAPES if shape.sniff is not None and shape.whole is not None)
+@functools.cache
+def _whole_shapes() -> tuple[Shape, ...]:
+    """The shapes that claim a whole input by its first bytes (asked once per line of JSON lines)."""
+    return tuple(shape for shape in _shapes.SHAPES if shape.sniff is not None and shape.whole is not None)
 
 
 #: Items a run starts with after a failure; a run that decodes doubles the next one.
@@ -496,7 +520,7 @@ def decode_one(raw: Any, index: int, path: str) -> Record | InvalidRecord:
 
 def _decode_one(raw: Any, index: int, path: str) -> tuple[Record | InvalidRecord, Shape | None]:
     """:func:`decode_one`, and the shape whose item it was (None for an error)."""
-    for shape in SHAPES:
+    for shape in _shapes.SHAPES:
         if shape.one is not None:
             try:
                 record = shape.one(raw)
@@ -536,7 +560,7 @@ def _build(value: Any, path: str, raw: Any) -> tuple[Record, Shape]:
     """Build a record from an untyped value by the first shape that recognises it."""
     if not isinstance(value, dict):
         raise Reject(path, f"expected a JSON object (a record or a SIEM alert), got {type_name(value)}")
-    for shape in SHAPES:
+    for shape in _shapes.SHAPES:
         if shape.recognise is not None and shape.build is not None and shape.recognise(value):
             return shape.build(value, raw, path), shape
     raise Reject(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from msgspec import Meta, Struct, field
 
-from ._values import Timestamp, exact_iso
+from ._values import exact_iso
 
 if TYPE_CHECKING:
     from .errors import InvalidRecord
@@ -49,10 +49,13 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
     :data:`m365parse.TABLES`).  Records compare equal when all of these are equal.
     """
 
-    time: Timestamp | None = None
+    # The envelope times take a zone-less timestamp too (no Meta(tz=True)), so that the
+    # one-pass decode accepts such a record; the decoder then reads it as UTC
+    # (m365parse.shapes.stream.zoned).  The columns of properties stay Timestamp.
+    time: datetime | None = None
     tenantId: str | None = None
     operationName: str | None = None
-    _TimeReceivedBySvc: Timestamp | None = None
+    _TimeReceivedBySvc: datetime | None = None
     Tenant: str | None = None
     # The fields below are the decoder's own: no JSON value fits their type
     # (_NOT_FROM_INPUT), so an input key spelled like their wire names cannot fill

@@ -60,3 +60,12 @@ def test_lines_of_one_table_take_the_one_pass_path() -> None:
     assert m365parse.timestamp_ns(record, "Timestamp") == 1781916062_123456700
     one = m365parse.decode(json.dumps(rows[0]) + "\n" + json.dumps({**rows[0], "NewCol": 1})).records
     assert one[0] == batch.records[0] and one[1].extra == {"NewCol": 1}
+
+
+def test_the_one_pass_path_reads_the_first_row_first_blank_lines_before_it() -> None:
+    rows = [r for r in _rows() if r["Type"] == "DeviceEvents"] * 3
+    lines = m365parse.JsonLinesDecoder()
+    block = b"\n \r\n" + "\n".join(json.dumps(r) for r in rows).encode() + b"\n"
+    got = [*lines.feed(block).records, *lines.close().records]
+    assert [r._src[0]._shape for r in got] == ["lines"] * 3  # type: ignore[index]
+    assert got == m365parse.decode(block).records

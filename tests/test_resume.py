@@ -28,7 +28,7 @@ def _records(n: int) -> list[dict[str, Any]]:
 def _spoil(rec: dict[str, Any], how: int) -> dict[str, Any]:
     """A record the one-pass decode rejects: each a different reason."""
     if how % 5 == 0:
-        rec["time"] = rec["time"].rstrip("Z")  # no zone: accepted, read as UTC
+        rec["time"] = rec["time"].rstrip("Z")  # no zone: accepted, read as UTC (by the one-pass decode too)
     elif how % 5 == 1:
         rec["category"] = "AdvancedHunting-SomeFutureTable"  # an unknown table
     elif how % 5 == 2:
@@ -99,8 +99,64 @@ def test_failed_item_reads_msgspec_paths() -> None:
 
 def test_records_around_a_bad_one_are_decoded_in_runs() -> None:
     recs = _records(100)
-    _spoil(recs[50], 0)
+    _spoil(recs[50], 2)  # an undeclared column
     batch = m365parse.decode(b'{"records": [' + b",".join(json.dumps(r).encode() for r in recs) + b"]}")
     layouts = [rec._src[0]._shape for rec in batch.records]  # type: ignore[index]
     assert layouts[50] == "one"  # the bad record on its own
     assert layouts[:50] == ["array"] * 50 and layouts[51:] == ["array"] * 49  # the others in runs
+
+
+@pytest.mark.parametrize("shape", ["body", "bodies", "array", "lines", "one"])
+def test_a_zone_less_envelope_time_is_utc_in_the_one_pass_decode(shape: str) -> None:
+    recs = _records(20)
+    for i in (3, 11):
+        recs[i]["time"] = recs[i]["time"].rstrip("Z")
+    recs[11]["_TimeReceivedBySvc"] = "2024-05-14T08:44:14.9047460"
+    if shape == "one":
+        recs = recs[11:12]
+    raws = [json.dumps(r).encode() for r in recs]
+    if shape == "body":
+        data, layout = b'{"records": [' + b", ".join(raws) + b"]}", "body"
+    elif shape == "bodies":
+        body = b'{"records": [' + b", ".join(raws) + b"]}"
+        data, layout, raws = body + b"\n" + body, "bodies", raws + raws
+    elif shape == "array":
+        data, layout = b"[" + b",".join(raws) + b"]", "array"
+    elif shape == "lines":
+        data, layout = b"\n".join(raws), "lines"
+    else:
+        data, layout = raws[0], "lines"  # one record: the JSON-lines fast path
+    batch = m365parse.decode(data)
+    assert not batch.errors and len(batch.records) == len(raws)
+    assert {rec._src[0]._shape for rec in batch.records} == {layout}  # type: ignore[index]  # no fallback
+    for rec, raw in zip(batch.records, raws):
+        alone = decode_one(raw, 0, "$")
+        assert rec == alone  # as the per-record path reads it
+        assert isinstance(alone, Record) and alone.time is not None and alone.time.tzinfo is not None
+        assert rec.time is not None and rec.time.utcoffset() is not None
+        if rec._TimeReceivedBySvc is not None:
+            assert rec._TimeReceivedBySvc.utcoffset() is not None
+        assert m365parse.timestamp_ns(rec, "time") == m365parse.timestamp_ns(alone, "time")
+
+
+def test_a_zone_less_envelope_time_built_column_by_column_is_utc() -> None:
+    rec = _records(1)[0]
+    rec["time"] = rec["time"].rstrip("Z")
+    rec["properties"]["NewColumn"] = 1  # the per-record path builds it
+    built = decode_one(json.dumps(rec).encode(), 0, "$")
+    assert isinstance(built, Record) and built.extra == {"NewColumn": 1}
+    assert built.time is not None and built.time.utcoffset() is not None
+
+
+def test_json_lines_resume_after_the_line_the_one_pass_decode_names() -> None:
+    recs = _records(100)
+    _spoil(recs[50], 2)  # an undeclared column
+    data = b"\n\n" + b"\n".join(json.dumps(r).encode() for r in recs) + b"\n"
+    batch = m365parse.decode(data)
+    layouts = [rec._src[0]._shape for rec in batch.records]  # type: ignore[index]
+    assert layouts[:50] == ["array"] * 50  # the lines before it: one run
+    assert layouts[50] == "one" and batch.records[50].extra == {"NewColumn": "x"}
+    assert layouts[51:] == ["array"] * 49
+    lines = m365parse.JsonLinesDecoder()
+    streamed = [*lines.feed(data).records, *lines.close().records]
+    assert streamed == batch.records

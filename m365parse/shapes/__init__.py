@@ -13,7 +13,10 @@ core in ``m365parse/_decode.py`` calls:
     Fast one-pass decode of a JSON array of this shape's items; ``None`` when
     anything in it needs the per-item fallback (or it is not this shape).
 ``lines(buf) -> Batch | None``
-    The same for JSON lines, one item per line.
+    The same for JSON lines, one item per line.  Instead of returning None it
+    may raise :class:`Resume`: the one-pass decode failed at item ``at`` after
+    the items before it decoded as this shape's; the core then tries no other
+    shape and resumes this shape's ``run`` after that item.
 ``bodies(buf) -> Batch | None``
     The same for JSON lines, one whole envelope per line (what ``sniff`` claims).
 ``page(buf) -> Batch | None``
@@ -59,7 +62,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from ..record import Batch, Record
 
-__all__ = ["Shape", "Reject", "SHAPES", "DECODE_ERRORS"]
+__all__ = ["Shape", "Reject", "Resume", "SHAPES", "DECODE_ERRORS"]
 
 #: What a failed msgspec decode raises (DecodeError and UnicodeDecodeError are ValueErrors).
 DECODE_ERRORS = (ValueError, RecursionError)
@@ -72,6 +75,15 @@ class Reject(Exception):
         super().__init__(path, reason)
         self.path = path
         self.reason = reason
+
+
+class Resume(Exception):
+    """Raised by a ``lines`` hook: its one-pass decode failed at item ``at`` (the items before it are ``shape``'s)."""
+
+    def __init__(self, shape: Shape, at: int) -> None:
+        super().__init__(shape.name, at)
+        self.shape = shape
+        self.at = at
 
 
 class Shape(NamedTuple):

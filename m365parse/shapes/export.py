@@ -92,6 +92,12 @@ def _record(kit: _Kit, record_type: Any, row: Any, extra: dict[str, Any] | None 
 def _lines(buf: bytes) -> Batch | None:
     """JSON lines of rows of one table, in one pass (after a cheaper one that reads their ``Type``)."""
     try:
+        # The first row first: JSON lines of another shape (streamed records) cost one line, not a pass.
+        head = buf.lstrip(b" \t\r\n")
+        end = head.find(b"\n")
+        first = _probe().decode(head if end < 0 else head[:end])
+        if not isinstance(first.Type, str) or first.Type not in RECORD_TYPES:
+            return None
         probes = _probe().decode_lines(buf)
     except DECODE_ERRORS:
         return None

@@ -238,17 +238,22 @@ def _sniff(buf: bytes) -> bool:
     return _START.match(buf) is not None
 
 
-#: A schema array of flat column objects (no bracket or brace inside): what the one-pass path reads.
-_SCHEMA_ARRAY = re.compile(rb"\[[ \t\r\n]*(?:\{[^{}\[\]]*\}[ \t\r\n]*,?[ \t\r\n]*)*\]")
+def _schema_text(buf: bytes) -> tuple[bytes, bool] | None:
+    """The bytes of the schema array (``[{"Name": ..., "Type": ...}, ...]``), found without decoding,
+    and whether it is Graph's (``"schema"``); None if not found.
 
-
-def _schema_text(buf: bytes) -> bytes | None:
-    """The bytes of the schema array (``[{"Name": ..., "Type": ...}, ...]``), found without decoding; None if unsure."""
+    The array ends at its first ``]`` (column objects hold none); a schema that
+    does not (a ``]`` in a name) gives text that is not JSON or is not what the
+    one-pass decode reads: that response takes the path that decodes the schema.
+    """
     m = _SCHEMA_AT.search(buf)
     if m is None:
         return None
-    array = _SCHEMA_ARRAY.match(buf, m.end() - 1)
-    return array.group(0) if array is not None else None
+    start = m.end() - 1
+    end = buf.find(b"]", start)
+    if end < 0:
+        return None
+    return buf[start : end + 1], buf[m.start() + 1] == 0x73  # "schema": Graph
 
 
 @functools.lru_cache(maxsize=256)
@@ -276,10 +281,10 @@ def _one_pass(schema_text: bytes, graph: bool) -> tuple[RowKind, msgspec.json.De
 
 def _fast_whole(buf: bytes) -> Batch | None:
     """One msgspec pass over the whole response, its row struct found by the schema's bytes (cached)."""
-    schema_text = _schema_text(buf)
-    if schema_text is None:
+    found = _schema_text(buf)
+    if found is None:
         return None
-    graph = buf[_SCHEMA_AT.search(buf).start() + 1] == 0x73  # type: ignore[union-attr]  # "schema": Graph
+    schema_text, graph = found
     plan = _one_pass(schema_text, graph)
     if plan is None:
         return None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
+from datetime import timezone
+from operator import attrgetter
 from typing import Any, NamedTuple, Union
 
 import msgspec
@@ -21,7 +23,7 @@ from .._stdjson import loads, records_member
 from .._values import build_struct, coercer
 from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES
-from . import DECODE_ERRORS, Reject, Shape
+from . import DECODE_ERRORS, Reject, Resume, Shape
 
 __all__ = ["SHAPE", "TIMES", "BODY_START"]
 
@@ -132,6 +134,36 @@ class _Times:
 TIMES = _Times()
 
 
+# --- zone-less envelope times -------------------------------------------------------
+
+_TIME = attrgetter("time")
+_RECEIVED = attrgetter("_TimeReceivedBySvc")
+_TZINFO = attrgetter("tzinfo")
+
+
+def zoned(records: list[Record]) -> list[Record]:
+    """``records``, their zone-less envelope times read as UTC (Defender's clock).
+
+    The envelope times of :class:`m365parse.Record` take a timestamp without zone,
+    so that the one-pass decode accepts such a record (it would otherwise send the
+    batch to the per-record path); the check is a C-speed scan of the times.
+    """
+    if None not in map(_TZINFO, filter(None, map(_TIME, records))) and None not in map(
+        _TZINFO, filter(None, map(_RECEIVED, records))
+    ):
+        return records
+    for record in records:
+        for name in ENVELOPE_TIMES:
+            value = getattr(record, name)
+            if value is not None and value.tzinfo is None:
+                setattr(record, name, value.replace(tzinfo=timezone.utc))
+    return records
+
+
+#: The envelope attributes that hold a datetime.
+ENVELOPE_TIMES = ("time", "_TimeReceivedBySvc")
+
+
 # --- the hooks ----------------------------------------------------------------------
 
 
@@ -140,11 +172,19 @@ def _sniff(buf: bytes) -> bool:
 
 
 def _body_records(buf: bytes) -> list[Record]:
-    return _decoders().body.decode(buf).records  # type: ignore[no-any-return]
+    return zoned(_decoders().body.decode(buf).records)
 
 
 def _bodies_records(buf: bytes) -> list[Record]:
-    return [record for body in _decoders().body.decode_lines(buf) for record in body.records]
+    return zoned([record for body in _decoders().body.decode_lines(buf) for record in body.records])
+
+
+def _array_records(buf: bytes) -> list[Record]:
+    return zoned(_decoders().array.decode(buf))
+
+
+def _lines_records(buf: bytes) -> list[Record]:
+    return zoned(_decoders().one.decode_lines(buf))
 
 
 def _whole(buf: bytes, first_index: int = 0) -> Batch:
@@ -169,15 +209,21 @@ def _whole(buf: bytes, first_index: int = 0) -> Batch:
 
 
 def _array(buf: bytes) -> Batch | None:
-    return core.fast(_decoders().array.decode, buf, "array", TIMES)
+    return core.fast(_array_records, buf, "array", TIMES)
 
 
 def _run(buf: bytes) -> Batch:
-    return core.run(_decoders().array.decode, buf, "array", TIMES)
+    return core.run(_array_records, buf, "array", TIMES)
 
 
 def _lines(buf: bytes) -> Batch | None:
-    return core.fast(_decoders().one.decode_lines, buf, "lines", TIMES)
+    try:
+        return core.run(_lines_records, buf, "lines", TIMES)
+    except DECODE_ERRORS as exc:
+        at = core.failed_item(exc)
+    if at:  # the records before it decoded: streamed records, one the fast path rejects
+        raise Resume(SHAPE, at)
+    return None
 
 
 def _bodies(buf: bytes) -> Batch | None:
@@ -194,7 +240,7 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
 
 
 def _one(raw: Any) -> Record:
-    return _decoders().one.decode(raw)  # type: ignore[no-any-return]
+    return zoned([_decoders().one.decode(raw)])[0]
 
 
 def _recognise(value: dict[str, Any]) -> bool:
@@ -229,9 +275,11 @@ def _build(value: dict[str, Any], raw: Any, path: str) -> Record:
     table = category[len(_PREFIX) :] if category.startswith(_PREFIX) else None
     record_type = RECORD_TYPES.get(table) if table is not None else None
     if record_type is None:
-        return UnknownRecord(category=category, properties=props, envelope_extra=envelope_extra, **envelope)
-    struct, extra = build_struct(TABLES[table], props)  # type: ignore[index]
-    return record_type(properties=struct, extra=extra, envelope_extra=envelope_extra, **envelope)
+        record: Record = UnknownRecord(category=category, properties=props, envelope_extra=envelope_extra, **envelope)
+    else:
+        struct, extra = build_struct(TABLES[table], props)  # type: ignore[index]
+        record = record_type(properties=struct, extra=extra, envelope_extra=envelope_extra, **envelope)
+    return zoned([record])[0]
 
 
 SHAPE: Shape = Shape(
