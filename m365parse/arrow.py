@@ -7,6 +7,8 @@ m365parse never imports pyarrow.
   field annotations (so every generated table, and any ``msgspec.Struct``, has one).
 - :func:`to_arrow` turns an input (what :func:`m365parse.decode` takes) or a
   decoded :class:`m365parse.Batch` into ``{table: pyarrow.Table}``.
+- :func:`ocsf_schema` and :func:`ocsf_tables`: OCSF events (``normalize(..., "ocsf")``)
+  as one Arrow table per OCSF class, for Amazon Security Lake (see ``_ocsf_arrow``).
 - :func:`iter_arrow` streams JSON lines fed in chunks through
   :class:`m365parse.JsonLinesDecoder` and yields ``(table, pyarrow.RecordBatch)``
   pairs of bounded size.
@@ -68,6 +70,7 @@ import pyarrow.compute as pc
 
 from ._decode import decode
 from ._lines import JsonLinesDecoder
+from ._ocsf_arrow import OCSF_DEPTH, ocsf_schema, ocsf_tables
 from ._values import format_ns, timestamp_ns
 from .errors import InvalidRecord, M365ParseError
 from .record import Batch, Record, SiemRecord, UnknownRecord
@@ -84,6 +87,9 @@ __all__ = [
     "errors_to_arrow",
     "UNKNOWN",
     "ERRORS",
+    "ocsf_schema",
+    "ocsf_tables",
+    "OCSF_DEPTH",
 ]
 
 #: Name of the table of records of tables this version does not know.
