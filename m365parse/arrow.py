@@ -552,15 +552,16 @@ def _json_column(values: Iterable[Any]) -> pa.Array[Any]:
     return pa.ExtensionArray.from_storage(_JSON, pa.array(values, pa.string()))
 
 
-def _finish(b: _Build, fresh: bool = False) -> pa.Table:
+def _finish(b: _Build, fresh: pa.Array[Any] | None = None) -> pa.Table:
     """The table of a build whose columns are all converted; ``fresh``: the records are
-    twins of the one-decode path (no ``extra``, ``envelope_extra``: they are empty)."""
+    twins of the one-decode path (no ``extra``, ``envelope_extra``: they are empty), and
+    ``fresh`` is a null JSON array at least as long as the build, sliced for them."""
     records = b.records
     arrays: list[Any] = b.arrays
     for col in b.plan.trailer:
-        if fresh and col.name in ("extra", "envelope_extra"):
+        if fresh is not None and col.name in ("extra", "envelope_extra"):
             if col.name == "envelope_extra" or not b.misfits.rows:
-                arrays.append(pa.nulls(len(records), _JSON))
+                arrays.append(fresh.slice(0, len(records)))
                 continue
             extras: list[Any] = [None] * len(records)
             for row, more in b.misfits.rows.items():
@@ -753,8 +754,14 @@ def one_decode_tables(buf: bytes) -> dict[str, tuple[pa.Table, list[int]]] | Non
         for twin, (group, _positions) in groups.items():
             record_type = twins[twin]
             b = _Build(_plan(record_type, _properties_type(record_type), record_type._table), group)
-            for col in b.plan.envelope:
-                b.add(col, [getattr(r, col.attr) for r in group])
+            envelope = b.plan.envelope
+            if len(envelope) > 1:  # every envelope column in one C-speed pass
+                picked = zip(*map(operator.attrgetter(*(c.attr for c in envelope)), group), strict=True)
+                for col, values in zip(envelope, picked, strict=True):
+                    b.add(col, values)
+            else:
+                for col in envelope:
+                    b.add(col, [getattr(r, col.attr) for r in group])
             rows = [msgspec.structs.astuple(r.properties) for r in group]
             for col, values in zip(b.plan.columns, zip(*rows, strict=True), strict=True):
                 b.add(col, values)
@@ -769,8 +776,9 @@ def one_decode_tables(buf: bytes) -> dict[str, tuple[pa.Table, list[int]]] | Non
         if enabled:
             gc.enable()
     out: dict[str, tuple[pa.Table, list[int]]] = {}
+    nulls = pa.nulls(max(len(b.records) for b in builds), _JSON)
     for b, (_group, positions) in zip(builds, groups.values(), strict=True):
-        table = _finish(b, fresh=True)
+        table = _finish(b, fresh=nulls)
         name = b.plan.table
         if name in out:  # two record types of one table
             before, earlier = out[name]
