@@ -24,6 +24,7 @@ from .ocsf_schema import CLASSES as SUBSET_CLASSES  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = sorted((ROOT / "tests" / "golden_ocsf").glob("*/*.expected.json"))
 SAMPLES = sorted((ROOT / "m365parse" / "samples").glob("*.json"))
+API_SAMPLES = sorted((ROOT / "m365parse" / "samples" / "api").glob("*.json"))  # alerts, incidents, hunting rows
 
 
 def _golden_events() -> list[dict[str, Any]]:
@@ -35,7 +36,7 @@ def _golden_events() -> list[dict[str, Any]]:
 
 def _sample_events() -> list[dict[str, Any]]:
     events = []
-    for path in SAMPLES:
+    for path in SAMPLES + API_SAMPLES:
         for rec in m365parse.decode(path.read_bytes()).records:
             events.append(m365parse.normalize(rec, "ocsf"))
     return events
@@ -103,6 +104,7 @@ def test_sample_events_of_every_table_round_trip() -> None:
     events = _sample_events()
     tables = ma.ocsf_tables(events)
     assert sum(t.num_rows for t in tables.values()) == len(events)
+    assert {2004, 2005} <= set(tables)  # the API kinds' Detection and Incident Findings too
     for uid, rows in _by_class(events).items():
         assert _events(tables[uid]) == rows
 
