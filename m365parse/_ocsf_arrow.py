@@ -1,8 +1,10 @@
 """OCSF events as Arrow tables, one per class (Amazon Security Lake takes OCSF as Parquet, one class per table).
 
-Public through :mod:`m365parse.arrow` (:func:`ocsf_schema`, :func:`ocsf_tables`);
-needs the ``arrow`` extra.  The attribute types come from the generated
-``_ocsf_attributes`` (OCSF 1.8.0, the classes and objects the "ocsf" rule set uses).
+Public through :mod:`m365parse.arrow` (:func:`~m365parse.arrow.ocsf_schema`,
+:func:`~m365parse.arrow.ocsf_tables`), which imports this module when they are
+first called (the attribute tables are large); needs the ``arrow`` extra.  The
+attribute types come from the generated ``_ocsf_attributes`` (OCSF 1.8.0, the
+classes and objects the "ocsf" rule set uses).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 import pyarrow as pa
@@ -18,12 +20,7 @@ import pyarrow as pa
 from ._ocsf_attributes import BASE_TYPES, CLASSES, OBJECTS, VERSION
 from .errors import M365ParseError
 
-__all__ = ["ocsf_schema", "ocsf_tables", "OCSF_DEPTH"]
-
-#: Default number of object levels kept as Arrow structs; deeper objects are JSON text.
-OCSF_DEPTH = 3
-
-TimeType = Literal["int64", "timestamp"]
+__all__ = ["schema", "tables"]
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -111,29 +108,8 @@ def _field(name: str, attr: _Attr, attributes: Mapping[str, tuple[str, str, bool
     return pa.field(name, _arrow_type(attr, attributes, name, time_type), nullable=True, metadata=meta)
 
 
-def ocsf_schema(class_uid: int, *, depth: int = OCSF_DEPTH, time_type: TimeType = "int64") -> pa.Schema:
-    """The Arrow schema of OCSF 1.8.0 events of class ``class_uid`` (``1007``, Process Activity).
-
-    One column per attribute of the class, whatever profile brings it in, in name
-    order, all nullable.  OCSF types map to Arrow types: strings and the types built
-    on them (``datetime_t`` included: the exact RFC 3339 text) to ``string``,
-    ``integer_t`` (and ``port_t``) to ``int32``, ``long_t`` to ``int64``, ``float_t``
-    to ``float64``, ``boolean_t`` to ``bool``, ``timestamp_t`` (ms since the epoch) to
-    ``int64`` or, with ``time_type="timestamp"``, to ``timestamp("ms", "UTC")``; arrays
-    to lists; objects to structs down to ``depth`` levels (``actor`` is level 1,
-    ``actor.process`` level 2, ...), deeper objects, ``json_t`` values and free-form
-    objects (``unmapped``) to their JSON text, marked by the field metadata
-    ``m365parse.encoding`` = ``json`` (no other field metadata: Parquet files repeat
-    it for every one of thousands of fields).  Lists name their items ``element``, as
-    Parquet does, so a table read back from Parquet has the same schema.  Schema
-    metadata: ``ocsf.version``, ``ocsf.class_uid``, ``ocsf.class_name``.
-
-    The width is OCSF's: a class has 2,100-5,000 leaf columns at the default depth 3
-    (depth 4 keeps ``actor.process.file.hashes`` as structs and doubles that; depth 0
-    makes every object JSON text).
-
-    Raises :class:`m365parse.M365ParseError` for a class the "ocsf" rule set does not emit.
-    """
+def schema(class_uid: int, depth: int, time_type: str) -> pa.Schema:
+    """:func:`m365parse.arrow.ocsf_schema`."""
     return _schema(class_uid, depth, time_type)
 
 
@@ -192,22 +168,8 @@ def _object(children: Mapping[str, _Attr], obj: Mapping[str, Any], path: str) ->
     return out
 
 
-def ocsf_tables(
-    events: Iterable[Mapping[str, Any]], *, depth: int = OCSF_DEPTH, time_type: TimeType = "int64"
-) -> dict[int, pa.Table]:
-    """OCSF events (dicts from ``m365parse.normalize(..., "ocsf")``) as one Arrow table per class.
-
-    Keys are ``class_uid`` values, in order of first appearance; each table has
-    :func:`ocsf_schema` of its class (the name is in its schema metadata,
-    ``ocsf.class_name``) and its events' rows in input order.  Attributes an event
-    does not have are null.  Write each table as Parquet with
-    ``pyarrow.parquet.write_table`` (Security Lake: one class per table).
-
-    Raises ``ValueError`` naming the event's position and the attribute's path when
-    an event is not a dict with a known ``class_uid``, has an attribute its class
-    does not define, or a value of another type than the attribute's; nothing is
-    dropped silently.
-    """
+def tables(events: Iterable[Mapping[str, Any]], depth: int, time_type: str) -> dict[int, pa.Table]:
+    """:func:`m365parse.arrow.ocsf_tables`."""
     groups: dict[int, list[dict[str, Any]]] = {}
     for index, event in enumerate(events):
         uid = event.get("class_uid") if isinstance(event, Mapping) else None
