@@ -67,7 +67,13 @@ RECOMMENDED_CONF = {
 }
 
 _SPARK_TS = pa.timestamp("us", tz="UTC")
-_PACKED = T.StructType([T.StructField("table", T.StringType(), False), T.StructField("data", T.BinaryType(), False)])
+_PACKED = T.StructType(
+    [
+        T.StructField("table", T.StringType(), False),
+        T.StructField("data", T.BinaryType(), False),
+        T.StructField("rows", T.LongType(), False),
+    ]
+)
 
 
 def _spark_type(arrow_type: pa.DataType) -> T.DataType:
@@ -263,13 +269,16 @@ def _pack(
                 parts.append((ma.ERRORS, _with_kept(errors, source, keep, found.error_rows)))
         names: list[str] = []
         blobs: list[bytes] = []
+        counts: list[int] = []
         for name, table in parts:
             for piece in table.to_batches(max_chunksize=max_rows):
                 names.append(name)
                 blobs.append(_ipc(piece))
+                counts.append(piece.num_rows)
         if names:
             yield pa.RecordBatch.from_arrays(
-                [pa.array(names, pa.string()), pa.array(blobs, pa.binary())], names=["table", "data"]
+                [pa.array(names, pa.string()), pa.array(blobs, pa.binary()), pa.array(counts, pa.int64())],
+                names=["table", "data", "rows"],
             )
 
 
@@ -294,13 +303,26 @@ class Decoded:
             of it came.
         errors: the dead-letter DataFrame (``index``, ``path``, ``reason``, ``raw``
             and the kept columns).
-        packed: the one pass (``table``, ``data``: Arrow IPC bytes), persisted
-            unless ``persist=False``; the other DataFrames read it.
+        packed: the one pass (``table``, ``data``: Arrow IPC bytes, ``rows``: the
+            rows in ``data``), persisted unless ``persist=False``; the other
+            DataFrames read it.
     """
 
     tables: dict[str, DataFrame]
     errors: DataFrame
     packed: DataFrame
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table of :attr:`tables` that has any, and of :data:`m365parse.arrow.ERRORS`.
+
+        One small Spark job over the persisted one pass (which it runs if it has
+        not run yet; with ``persist=False`` it decodes the input again).  Write
+        only the tables it names: each DataFrame written is a Spark job, and most
+        tables have no record in a given input.
+        """
+        rows = self.packed.groupBy("table").agg(F.sum("rows").alias("n")).collect()
+        wanted = {*self.tables, ma.ERRORS}
+        return {row["table"]: int(row["n"]) for row in rows if row["table"] in wanted and row["n"]}
 
     def unpersist(self) -> None:
         """Release the persisted one pass (after the tables were written)."""

@@ -98,6 +98,9 @@ def test_event_hubs_bodies_one_dataframe_per_table(spark: Any) -> None:
             for name, table in ma.to_arrow(raw).items():
                 expected.setdefault(name, []).extend({**row, "offset": i} for row in _rows(ms.to_spark_arrow(table)))
         assert set(packed) == set(expected) | {ma.ERRORS}
+        # the rows per table, from the persisted pass, without reading the tables
+        counts = decoded.counts()
+        assert counts == {**{name: len(rows) for name, rows in expected.items()}, ma.ERRORS: 3}
         for name, rows in expected.items():
             got = pa.concat_tables(packed[name])
             assert got.schema.names == [*ms.spark_schema(name).fieldNames(), "offset"]
@@ -129,13 +132,18 @@ def test_json_lines_of_a_blob(spark: Any) -> None:
     try:
         assert set(decoded.tables) == {"DeviceInfo", ma.UNKNOWN}
         expected = ma.to_arrow("\n".join(lines))
+        blank = sum(1 for line in lines if not line.strip())
+        assert decoded.counts() == {  # only the tables asked for (and errors)
+            "DeviceInfo": expected["DeviceInfo"].num_rows,
+            ma.UNKNOWN: expected[ma.UNKNOWN].num_rows,
+            ma.ERRORS: expected[ma.ERRORS].num_rows + blank,
+        }
         got = decoded.tables["DeviceInfo"].toArrow()
         assert set(got.column("path").to_pylist()) == {"blob-1"}
         assert sorted(_rows(got.drop_columns(["path"])), key=repr) == sorted(
             _rows(ms.to_spark_arrow(expected["DeviceInfo"])), key=repr
         )
         assert decoded.tables[ma.UNKNOWN].count() == expected[ma.UNKNOWN].num_rows
-        blank = sum(1 for line in lines if not line.strip())
         errors = decoded.errors.toArrow()
         assert errors.schema.names == ["index", "path", "reason", "raw", "input_path"]  # kept, renamed
         assert errors.num_rows == expected[ma.ERRORS].num_rows + blank
