@@ -140,6 +140,52 @@ def test_every_plan_gives_a_valid_event_from_its_actions(table: str) -> None:
                 check_event(event)
 
 
+_AS_WRITTEN = OCSF.derive("ocsf-as-written", {})  # a plain RuleSet: the rules compiled as they are
+
+
+def _same_both_ways(rec: m365parse.Record) -> None:
+    """The per-plan functions of the built-in set give what its rules say, key order included."""
+    assert json.dumps(m365parse.normalize(rec, "ocsf")) == json.dumps(m365parse.normalize(rec, _AS_WRITTEN))
+
+
+@pytest.mark.parametrize("table", [t for t in TABLES if t in MAPPINGS])
+def test_plans_compiled_apart_give_what_the_rules_say(table: str) -> None:
+    mapping = MAPPINGS[table]
+    for rec in _sample(table):
+        _same_both_ways(rec)
+        for plan in mapping.plans:
+            for action in [*sorted(plan.actions or plan.activity or []), None, "NoSuchAction"]:
+                props = {**rec.to_dict()["properties"], "ActionType": action}
+                data = json.dumps([props]).encode() if table == "SiemAlert" else body(record(table, **props))
+                (again,) = _decode(data)
+                _same_both_ways(again)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_record())
+def test_any_record_gives_what_the_rules_say(case: tuple[str, dict[str, Any]]) -> None:
+    table, props = case
+    data = json.dumps([props]).encode() if table == "SiemAlert" else body(record(table, **props))
+    for rec in m365parse.decode(data).records:
+        _same_both_ways(rec)
+
+
+def test_decide_keeps_what_an_if_applies_after_its_branch() -> None:
+    from m365parse.mappings.ocsf._dispatch import decide
+
+    spec = {"if": "c", "then": "A", "else": "B", "transform": ["lower"], "map": {"a": 1}, "default": 0}
+    assert decide(spec, {"c": True}) == {"first": ["A"], "transform": ["lower"], "map": {"a": 1}, "default": 0}
+    assert decide({"if": "c", "then": "A", "map": {"a": 1}, "default": 0}, {"c": False}) == {
+        "const": None,
+        "map": {"a": 1},
+        "default": 0,
+    }
+    assert decide({"if": "c", "then": "A"}, {"c": False}) == {"const": None}
+    assert decide({"first": [{"if": "d", "then": "A"}, {"if": "c", "then": "B"}]}, {"c": True}) == {
+        "first": [{"if": "d", "then": "A"}, "B"]
+    }
+
+
 def test_generated_classes_agree_with_the_schema() -> None:
     for uid, (name, caption, category_uid, _, activities, _) in GENERATED_CLASSES.items():
         cls = CLASSES[str(uid)]

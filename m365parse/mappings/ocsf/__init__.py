@@ -57,6 +57,7 @@ from . import alerts, device, email, identity
 from ._build import BASE_EVENT, VERSION, TableMapping, build
 from ._common import _row, base
 from ._common import device as device_rules
+from ._dispatch import OcsfRuleSet
 from ._schema import CLASSES
 
 __all__ = ["OCSF", "OCSF_VERSION", "MAPPINGS", "TableMapping", "mapping_table"]
@@ -117,7 +118,7 @@ def _rules() -> dict[str, Rules]:
 _DESCRIPTION = "OCSF 1.8.0 events: the class of each table and ActionType, the rest in unmapped"
 
 #: The rule set, registered as ``"ocsf"``.
-OCSF = RuleSet("ocsf", _rules(), description=_DESCRIPTION, nested=True)
+OCSF: RuleSet = OcsfRuleSet("ocsf", _rules(), description=_DESCRIPTION, nested=True)
 
 _ORDER = (
     "class_uid",
