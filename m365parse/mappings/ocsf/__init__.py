@@ -10,7 +10,13 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
   Activity, Detection Finding, and Base Events with ``action_id``/``disposition_id``
   for protection events; DeviceRegistryEvents: Registry Key or Value Activity;
   DeviceNetworkEvents: DNS Activity for DNS inspections; IdentityDirectoryEvents:
-  Group Management or Account Change).  A record without what its class requires (a File System Activity
+  Group Management or Account Change).  Entra ID sign-ins (``EntraIdSignInEvents``,
+  ``EntraIdSpnSignInEvents`` and their ``AAD*Beta`` forerunners) are Authentication
+  (a Logon, its outcome from ``ErrorCode`` in ``status_id``; a service principal is
+  a user of type Service), ``BehaviorInfo`` Detection Findings that are no alert,
+  ``CloudProcessEvents`` Process Activity, ``CloudDnsEvents`` DNS Activity,
+  ``CloudAuditEvents`` and ``GraphAPIAuditEvents`` API Activity (a Graph call's
+  activity from its HTTP method).  A record without what its class requires (a File System Activity
   needs the file's name and an actor), an ActionType of no class, a table without
   rules and a table this version does not know give a **Base Event** (class 0,
   activity Other, or Unknown without an ActionType): valid OCSF whatever the
@@ -53,7 +59,7 @@ from ...tables import DOCUMENTED_TYPES
 from .. import ocsf_transforms  # noqa: F401 - registers the transforms this rule set uses
 from ..registry import ALL, RuleSet, describe
 from ..specs import Rules, col, const, first, lookup
-from . import alerts, device, email, identity
+from . import alerts, cloud, device, email, identity
 from ._build import BASE_EVENT, VERSION, TableMapping, build
 from ._common import _row, base
 from ._common import device as device_rules
@@ -66,7 +72,13 @@ __all__ = ["OCSF", "OCSF_VERSION", "MAPPINGS", "TableMapping", "mapping_table"]
 OCSF_VERSION = VERSION
 
 #: Table -> its mapping; the families' modules hold them.
-MAPPINGS: dict[str, TableMapping] = {**device.MAPPINGS, **alerts.MAPPINGS, **email.MAPPINGS, **identity.MAPPINGS}
+MAPPINGS: dict[str, TableMapping] = {
+    **device.MAPPINGS,
+    **alerts.MAPPINGS,
+    **email.MAPPINGS,
+    **identity.MAPPINGS,
+    **cloud.MAPPINGS,
+}
 
 
 def _generic(table: str) -> TableMapping:

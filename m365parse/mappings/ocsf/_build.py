@@ -148,6 +148,7 @@ class Plan:
     ``activity``: ``ActionType`` -> ``activity_id``; ``default_activity`` for the
     others.  ``needs``: lists of columns of which at least one must have a value
     (what the class requires; an item may be ``(column, transform, ...)``).  ``status``: a spec of ``status_id``.
+    ``activity_column``: the column that ``activity`` looks up (``ActionType``; ``RequestMethod`` of an API call).
     """
 
     class_uid: int
@@ -158,6 +159,7 @@ class Plan:
     needs: tuple[tuple[Need, ...], ...] = ()
     profiles: tuple[str, ...] = ("datetime",)
     status: Spec | None = None
+    activity_column: str = "ActionType"
 
 
 @dataclass(frozen=True)
@@ -282,15 +284,16 @@ def _classification(class_uid: int, plan: Plan | None) -> Rules:
         }
     else:
         ids = dict(plan.activity)
+        column = plan.activity_column
         default = plan.default_activity
         rules |= {
-            "activity_id": lookup("ActionType", ids, default),
-            "activity_name": lookup("ActionType", {a: activities[i] for a, i in ids.items()}, activities[default]),
+            "activity_id": lookup(column, ids, default),
+            "activity_name": lookup(column, {a: activities[i] for a, i in ids.items()}, activities[default]),
             "type_uid": lookup(
-                "ActionType", {a: class_uid * 100 + i for a, i in ids.items()}, class_uid * 100 + default
+                column, {a: class_uid * 100 + i for a, i in ids.items()}, class_uid * 100 + default
             ),
             "type_name": lookup(
-                "ActionType",
+                column,
                 {a: f"{caption}: {activities[i]}" for a, i in ids.items()},
                 f"{caption}: {activities[default]}",
             ),
