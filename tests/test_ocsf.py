@@ -854,3 +854,42 @@ def test_behaviors_are_detection_findings_not_alerts() -> None:
     assert event["evidences"] == [
         {"user": {"name": "jordan.okafor@contoso.com", "email_addr": "jordan.okafor@contoso.com"}}
     ]
+
+
+def test_behavior_entities_are_the_evidence_of_their_behavior() -> None:
+    event = _event(
+        "BehaviorEntities",
+        BehaviorId="cc3d",
+        Categories='["Discovery"]',
+        EntityType="Machine",
+        DeviceId="7f3e",
+        DeviceName="ws-fin-0142",
+        LocalIP="10.20.4.17",
+        RemoteIP="203.0.113.50",
+        SHA1="da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        FileName="tasklist.exe",
+    )
+    assert (event["class_uid"], event["is_alert"], event["finding_info"]["uid"]) == (2004, False, "cc3d")
+    assert event["attacks"] == [{"tactic": {"uid": "TA0007", "name": "Discovery"}}]
+    (evidence,) = event["evidences"]
+    assert evidence["device"] == {"hostname": "ws-fin-0142", "uid": "7f3e", "type_id": 0}
+    assert (evidence["src_endpoint"], evidence["dst_endpoint"]) == ({"ip": "10.20.4.17"}, {"ip": "203.0.113.50"})
+    assert evidence["file"]["hashes"] == [
+        {"algorithm_id": 2, "algorithm": "SHA-1", "value": "da39a3ee5e6b4b0d3255bfef95601890afd80709"}
+    ]
+
+
+def test_identity_accounts_are_user_inventory() -> None:
+    event = _event(
+        "IdentityAccountInfo",
+        AccountId="3d66",
+        AccountUpn="avery.lin@contoso.com",
+        DisplayName="Avery Lin",
+        Sid="S-1-5-21-1-2-3-1104",
+        Department="Finance",
+        City="Frankfurt am Main",
+    )
+    assert (event["class_uid"], event["activity_id"]) == (5003, 2)
+    assert event["user"]["uid"] == "S-1-5-21-1-2-3-1104"
+    assert event["user"]["uid_alt"] == "3d66"
+    assert event["user"]["ldap_person"] == {"department": "Finance", "location": {"city": "Frankfurt am Main"}}

@@ -13,7 +13,8 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
   Group Management or Account Change).  Entra ID sign-ins (``EntraIdSignInEvents``,
   ``EntraIdSpnSignInEvents`` and their ``AAD*Beta`` forerunners) are Authentication
   (a Logon, its outcome from ``ErrorCode`` in ``status_id``; a service principal is
-  a user of type Service), ``BehaviorInfo`` Detection Findings that are no alert,
+  a user of type Service), ``BehaviorInfo`` and ``BehaviorEntities`` Detection Findings that are no alert,
+  ``IdentityAccountInfo`` User Inventory Info,
   ``CloudProcessEvents`` Process Activity, ``CloudDnsEvents`` DNS Activity,
   ``CloudAuditEvents`` and ``GraphAPIAuditEvents`` API Activity (a Graph call's
   activity from its HTTP method).  A record without what its class requires (a File System Activity

@@ -1,11 +1,12 @@
-"""OCSF mappings of the Entra ID sign-in tables, the cloud workload and audit tables, and BehaviorInfo."""
+"""OCSF mappings of the Entra ID sign-in tables, the cloud workload and audit tables, and the Behavior tables."""
 
 from __future__ import annotations
 
+from ...tables import DOCUMENTED_TYPES
 from ..specs import Rules, col, collect, const, first, lookup
-from ._build import Plan, TableMapping, file_object, guarded, has, objects_of, prefixed, times
+from ._build import Plan, TableMapping, _fitted, file_object, guarded, has, objects_of, prefixed, times
 from ._common import base, user
-from .alerts import _attacks, _severity
+from .alerts import _EVIDENCE, _attacks, _severity
 from .device import _RCODE_CAPTIONS, _RCODES
 
 # --- Entra ID sign-ins: Authentication (3002), activity Logon -----------------------------
@@ -132,6 +133,37 @@ BEHAVIOR_INFO = TableMapping(
                     )
                 },
                 # a behavior is what Defender saw, not an alert raised
+                "is_alert": const(False),
+            },
+            default_activity=1,
+            needs=(("BehaviorId",),),
+            profiles=("datetime", "security_control"),
+        ),
+    ),
+)
+
+# --- BehaviorEntities: the entities of a behavior, Detection Findings as AlertEvidence's ------
+
+_BEHAVIOR_EVIDENCE: Rules = {
+    **_fitted(_EVIDENCE, DOCUMENTED_TYPES["BehaviorEntities"]),
+    # no direction is recorded: the device's own address is the source, the other one the destination
+    "src_endpoint.ip": col("LocalIP", "ip"),
+    "dst_endpoint.ip": col("RemoteIP", "ip"),
+}
+
+BEHAVIOR_ENTITIES = TableMapping(
+    "BehaviorEntities",
+    common=base("BehaviorEntities"),
+    plans=(
+        Plan(
+            2004,
+            {
+                "finding_info.uid": "BehaviorId",
+                "finding_info.types": col("Categories", "list"),
+                "finding_info.product.name": "ServiceSource",
+                "finding_info.data_sources": collect("DetectionSource"),
+                "attacks": col("Categories", "ocsf_tactic_attacks"),
+                "evidences": {"call": objects_of("evidences", "BehaviorEntities", _BEHAVIOR_EVIDENCE)},
                 "is_alert": const(False),
             },
             default_activity=1,
@@ -305,6 +337,7 @@ MAPPINGS = {
         ENTRA_SPN_SIGN_INS,
         AAD_SPN_SIGN_INS,
         BEHAVIOR_INFO,
+        BEHAVIOR_ENTITIES,
         CLOUD_PROCESS_EVENTS,
         CLOUD_DNS_EVENTS,
         CLOUD_AUDIT_EVENTS,
