@@ -893,3 +893,35 @@ def test_identity_accounts_are_user_inventory() -> None:
     assert event["user"]["uid"] == "S-1-5-21-1-2-3-1104"
     assert event["user"]["uid_alt"] == "3d66"
     assert event["user"]["ldap_person"] == {"department": "Finance", "location": {"city": "Frankfurt am Main"}}
+
+
+def test_vulnerability_management_tables() -> None:
+    device = {"DeviceId": "3709", "DeviceName": "ws-fin-0142", "OSPlatform": "Windows11", "OSVersion": "10.0.22631"}
+    software = {"SoftwareVendor": "tukaani", "SoftwareName": "xz_utils", "SoftwareVersion": "5.6.0"}
+    inventory = _event("DeviceTvmSoftwareInventory", **device, **software, ProductCodeCpe="cpe:2.3:a:tukaani:xz:5.6.0")
+    assert (inventory["class_uid"], inventory["activity_id"]) == (5020, 2)
+    assert inventory["package"] == {
+        "name": "xz_utils",
+        "version": "5.6.0",
+        "vendor_name": "tukaani",
+        "cpe_name": "cpe:2.3:a:tukaani:xz:5.6.0",
+    }
+    assert inventory["device"]["os"] == {"name": "Windows11", "type_id": 100, "version": "10.0.22631"}
+    assert "package" not in _event("DeviceTvmSoftwareInventory", **device, SoftwareName="xz_utils")  # no version
+
+    finding = _event(
+        "DeviceTvmSoftwareVulnerabilities", **device, **software, CveId="CVE-2024-3094", VulnerabilitySeverityLevel="Critical"
+    )
+    assert (finding["class_uid"], finding["severity_id"], finding["severity"]) == (2002, 5, "Critical")
+    assert finding["finding_info"] == {"uid": "3709/CVE-2024-3094/tukaani/xz_utils/5.6.0", "title": "CVE-2024-3094"}
+    (vulnerability,) = finding["vulnerabilities"]
+    assert vulnerability["cve"] == {"uid": "CVE-2024-3094"}
+    assert vulnerability["affected_packages"] == [{"name": "xz_utils", "version": "5.6.0", "vendor_name": "tukaani"}]
+    assert _event("DeviceTvmSoftwareVulnerabilities", **device)["class_uid"] == 0  # no CVE: a Base Event
+
+    for table in ("DeviceTvmSecureConfigurationAssessment", "DeviceBaselineComplianceAssessment"):
+        for compliant, status_id, status in ((True, 1, "Pass"), (False, 3, "Fail"), (None, 0, "Unknown")):
+            event = _event(table, **device, ConfigurationId="scid-2010", IsCompliant=compliant)
+            assert event["class_uid"] == 2003
+            assert event["finding_info"]["uid"] == "3709/scid-2010"
+            assert (event["compliance"]["status_id"], event["compliance"]["status"]) == (status_id, status)

@@ -17,7 +17,9 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
   ``IdentityAccountInfo`` User Inventory Info,
   ``CloudProcessEvents`` Process Activity, ``CloudDnsEvents`` DNS Activity,
   ``CloudAuditEvents`` and ``GraphAPIAuditEvents`` API Activity (a Graph call's
-  activity from its HTTP method).  A record without what its class requires (a File System Activity
+  activity from its HTTP method); the vulnerability management tables: software
+  inventory as Software Inventory Info, vulnerable software as Vulnerability
+  Findings, configuration assessments as Compliance Findings.  A record without what its class requires (a File System Activity
   needs the file's name and an actor), an ActionType of no class, a table without
   rules and a table this version does not know give a **Base Event** (class 0,
   activity Other, or Unknown without an ActionType): valid OCSF whatever the
@@ -60,7 +62,7 @@ from ...tables import DOCUMENTED_TYPES
 from .. import ocsf_transforms  # noqa: F401 - registers the transforms this rule set uses
 from ..registry import ALL, RuleSet, describe
 from ..specs import Rules, col, const, first, lookup
-from . import alerts, cloud, device, email, identity
+from . import alerts, cloud, device, email, identity, tvm
 from ._build import BASE_EVENT, VERSION, TableMapping, build
 from ._common import _row, base
 from ._common import device as device_rules
@@ -79,6 +81,7 @@ MAPPINGS: dict[str, TableMapping] = {
     **email.MAPPINGS,
     **identity.MAPPINGS,
     **cloud.MAPPINGS,
+    **tvm.MAPPINGS,
 }
 
 
