@@ -19,8 +19,9 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
   ``CloudAuditEvents`` and ``GraphAPIAuditEvents`` API Activity (a Graph call's
   activity from its HTTP method); the vulnerability management tables: software
   inventory as Software Inventory Info, vulnerable software as Vulnerability
-  Findings, configuration assessments as Compliance Findings.  A record without what its class requires (a File System Activity
-  needs the file's name and an actor), an ActionType of no class, a table without
+  Findings, configuration assessments as Compliance Findings.  A record without
+  what its class requires (a File System Activity needs the file's name and an
+  actor), an ActionType of no class, a table without
   rules and a table this version does not know give a **Base Event** (class 0,
   activity Other, or Unknown without an ActionType): valid OCSF whatever the
   record holds, everything in ``unmapped``.

@@ -120,9 +120,11 @@ def objects_of(name: str, table: str, rules: Mapping[str, Spec]) -> Callable[[Re
     other lists of objects made of several columns.
     """
     inner = RuleSet(f"ocsf:{name}", {table: dict(rules)}, nested=True)
+    compiled = inner._compiled  # the compiled function of each record type, called directly
 
     def one_object(record: Record) -> list[dict[str, Any]] | None:
-        found = normalize(record, inner)
+        fn = compiled.get(type(record))
+        found = fn(record) if fn is not None else normalize(record, inner)
         return [found] if found else None
 
     one_object.ocsf_rules = dict(rules)  # type: ignore[attr-defined] # what it keeps, for unmapped
