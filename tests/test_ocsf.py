@@ -925,3 +925,31 @@ def test_vulnerability_management_tables() -> None:
             assert event["class_uid"] == 2003
             assert event["finding_info"]["uid"] == "3709/scid-2010"
             assert (event["compliance"]["status_id"], event["compliance"]["status"]) == (status_id, status)
+
+
+def test_software_evidence_browser_extensions_malicious_files_and_campaigns() -> None:
+    evidence = _event(
+        "DeviceTvmSoftwareEvidenceBeta", DeviceId="5ff9", SoftwareName="openssl", SoftwareVersion="3.0.13"
+    )
+    assert (evidence["class_uid"], evidence["package"]) == (5020, {"name": "openssl", "version": "3.0.13"})
+    assert "device" not in _event("DeviceTvmSoftwareEvidenceBeta", SoftwareName="openssl")  # no device: none
+    extension = _event(
+        "DeviceTvmBrowserExtensions", DeviceId="01b2", ExtensionId="abc", ExtensionName="uBlock", ExtensionVersion="1.5"
+    )
+    assert extension["package"] == {
+        "name": "uBlock",
+        "version": "1.5",
+        "uid": "abc",
+        "type_id": 99,
+        "type": "Browser Extension",
+    }
+    malicious = _event(
+        "FileMaliciousContentInfo", DocumentId="c81e", ThreatNames="Trojan:Win32/Emotet", FileName="invoice.pdf"
+    )
+    assert (malicious["class_uid"], malicious["is_alert"], malicious["finding_info"]["uid"]) == (2004, False, "c81e")
+    assert malicious["evidences"][0]["file"]["name"] == "invoice.pdf"
+    campaign = _event(
+        "CampaignInfo", CampaignId="9344", CampaignName="Qakbot", NetworkMessageId="f55e", RecipientEmailAddress="a@b.com"
+    )
+    assert campaign["finding_info"] == {"uid": "9344", "title": "Qakbot"}
+    assert campaign["evidences"] == [{"email": {"uid": "f55e", "to": ["a@b.com"]}}]

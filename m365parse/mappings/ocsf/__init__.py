@@ -14,11 +14,12 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
   ``EntraIdSpnSignInEvents`` and their ``AAD*Beta`` forerunners) are Authentication
   (a Logon, its outcome from ``ErrorCode`` in ``status_id``; a service principal is
   a user of type Service), ``BehaviorInfo`` and ``BehaviorEntities`` Detection Findings that are no alert,
-  ``IdentityAccountInfo`` User Inventory Info,
+  ``FileMaliciousContentInfo`` and ``CampaignInfo`` Detection Findings, ``IdentityAccountInfo``
+  User Inventory Info,
   ``CloudProcessEvents`` Process Activity, ``CloudDnsEvents`` DNS Activity,
   ``CloudAuditEvents`` and ``GraphAPIAuditEvents`` API Activity (a Graph call's
   activity from its HTTP method); the vulnerability management tables: software
-  inventory as Software Inventory Info, vulnerable software as Vulnerability
+  inventory, software evidence and browser extensions as Software Inventory Info, vulnerable software as Vulnerability
   Findings, configuration assessments as Compliance Findings.  A record without
   what its class requires (a File System Activity needs the file's name and an
   actor), an ActionType of no class, a table without

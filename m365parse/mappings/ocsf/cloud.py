@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...tables import DOCUMENTED_TYPES
 from ..specs import Rules, col, collect, const, first, lookup
-from ._build import Plan, TableMapping, _fitted, file_object, guarded, has, objects_of, prefixed, times
+from ._build import Plan, TableMapping, _fitted, file_object, guarded, has, objects_of, prefixed, sha256, times
 from ._common import base, user
 from .alerts import _EVIDENCE, _attacks, _severity
 from .device import _RCODE_CAPTIONS, _RCODES
@@ -168,6 +168,73 @@ BEHAVIOR_ENTITIES = TableMapping(
             },
             default_activity=1,
             needs=(("BehaviorId",),),
+            profiles=("datetime", "security_control"),
+        ),
+    ),
+)
+
+# --- FileMaliciousContentInfo, CampaignInfo: Detection Findings of Defender for Office 365 ----
+
+FILE_MALICIOUS_CONTENT = TableMapping(
+    "FileMaliciousContentInfo",
+    common=base("FileMaliciousContentInfo"),
+    plans=(
+        Plan(
+            2004,
+            {
+                # a malicious file in SharePoint, OneDrive or Teams: the file's document id is the finding's
+                "finding_info.uid": "DocumentId",
+                "finding_info.title": "ThreatNames",
+                "finding_info.product.name": "Workload",
+                "evidences": {
+                    "call": objects_of(
+                        "evidences",
+                        "FileMaliciousContentInfo",
+                        {
+                            **file_object(
+                                "file",
+                                "FileName",
+                                path="FolderPath",
+                                size="FileSize",
+                                sha256=sha256("SHA256"),
+                                **times("created_time", "FileCreationTime"),
+                                **times("modified_time", "LastModifiedTime"),
+                            ),
+                            **user("user", first("FileOwnerUpn", "FileOwnerDisplayName"), upn="FileOwnerUpn"),
+                        },
+                    )
+                },
+                "is_alert": const(False),
+            },
+            default_activity=1,
+            needs=(("DocumentId",),),
+            profiles=("datetime", "security_control"),
+        ),
+    ),
+)
+
+CAMPAIGN_INFO = TableMapping(
+    "CampaignInfo",
+    common=base("CampaignInfo"),
+    plans=(
+        Plan(
+            2004,
+            {
+                # an e-mail of a campaign Defender for Office 365 found: the campaign is the finding
+                "finding_info.uid": "CampaignId",
+                "finding_info.title": "CampaignName",
+                "finding_info.types": collect("CampaignType", "CampaignSubtype"),
+                "evidences": {
+                    "call": objects_of(
+                        "evidences",
+                        "CampaignInfo",
+                        {"email.uid": "NetworkMessageId", "email.to": collect(col("RecipientEmailAddress", "email"))},
+                    )
+                },
+                "is_alert": const(False),
+            },
+            default_activity=1,
+            needs=(("CampaignId",),),
             profiles=("datetime", "security_control"),
         ),
     ),
@@ -338,6 +405,8 @@ MAPPINGS = {
         AAD_SPN_SIGN_INS,
         BEHAVIOR_INFO,
         BEHAVIOR_ENTITIES,
+        FILE_MALICIOUS_CONTENT,
+        CAMPAIGN_INFO,
         CLOUD_PROCESS_EVENTS,
         CLOUD_DNS_EVENTS,
         CLOUD_AUDIT_EVENTS,

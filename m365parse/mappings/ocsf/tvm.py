@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...record import Record
-from ..specs import Rules, lookup
+from ..specs import Rules, col, const, first, lookup
 from ._build import Plan, TableMapping, guarded, has, objects_of
 from ._common import base, device
 from .alerts import _severity
@@ -34,8 +34,11 @@ def _joined(*columns: str) -> Callable[[Record], str | None]:
 
 
 def _tvm_device() -> Rules:
-    # the OS version beside its name only (os requires its name)
-    return device(os="OSPlatform") | guarded(has("OSPlatform"), {"device.os.version": "OSVersion"})
+    rules = device(os="OSPlatform")
+    # a device only when the row names one (type_id is required: Unknown); the OS version beside its name only
+    rules["device.type_id"] = first(col("DeviceId", "present:0"), col("DeviceName", "present:0"))
+    rules["device.type"] = first(col("DeviceId", "present_text:Unknown"), col("DeviceName", "present_text:Unknown"))
+    return rules | guarded(has("OSPlatform"), {"device.os.version": "OSVersion"})
 
 
 _DEVICE_NEEDS = ("DeviceId", "DeviceName")
@@ -59,6 +62,42 @@ SOFTWARE_INVENTORY = TableMapping(
                     **_PACKAGE,
                     **guarded(has("SoftwareName", "SoftwareVersion"), {"cpe_name": "ProductCodeCpe"}),
                 }.items()
+            },
+            default_activity=2,
+            needs=(_DEVICE_NEEDS,),
+        ),
+    ),
+    base_profiles=_HOST,
+)
+
+# where the software was found (its registry and disk paths stay in unmapped)
+SOFTWARE_EVIDENCE = TableMapping(
+    "DeviceTvmSoftwareEvidenceBeta",
+    common={**base("DeviceTvmSoftwareEvidenceBeta"), **_tvm_device()},
+    plans=(Plan(5020, {f"package.{k}": v for k, v in _PACKAGE.items()}, default_activity=2, needs=(_DEVICE_NEEDS,)),),
+    base_profiles=_HOST,
+)
+
+# a browser extension is a package of type Other ("Browser Extension")
+BROWSER_EXTENSIONS = TableMapping(
+    "DeviceTvmBrowserExtensions",
+    common={**base("DeviceTvmBrowserExtensions"), **_tvm_device()},
+    plans=(
+        Plan(
+            5020,
+            {
+                f"package.{k}": v
+                for k, v in guarded(
+                    has("ExtensionName", "ExtensionVersion"),
+                    {
+                        "name": "ExtensionName",
+                        "version": "ExtensionVersion",
+                        "vendor_name": "ExtensionVendor",
+                        "uid": "ExtensionId",
+                        "type_id": const(99),
+                        "type": const("Browser Extension"),
+                    },
+                ).items()
             },
             default_activity=2,
             needs=(_DEVICE_NEEDS,),
@@ -134,7 +173,15 @@ SECURE_CONFIGURATION = _configuration("DeviceTvmSecureConfigurationAssessment", 
 BASELINE_COMPLIANCE = _configuration("DeviceBaselineComplianceAssessment", category=False)
 
 MAPPINGS = {
-    m.table: m for m in (SOFTWARE_INVENTORY, SOFTWARE_VULNERABILITIES, SECURE_CONFIGURATION, BASELINE_COMPLIANCE)
+    m.table: m
+    for m in (
+        SOFTWARE_INVENTORY,
+        SOFTWARE_EVIDENCE,
+        BROWSER_EXTENSIONS,
+        SOFTWARE_VULNERABILITIES,
+        SECURE_CONFIGURATION,
+        BASELINE_COMPLIANCE,
+    )
 }
 
 __all__ = ["MAPPINGS"]
