@@ -356,6 +356,7 @@ CLOUD_AUDIT_EVENTS = TableMapping(
     ),
 )
 
+_HTTP_METHODS = ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
 _METHODS = {"GET": 2, "HEAD": 2, "POST": 1, "PUT": 3, "PATCH": 3, "DELETE": 4}
 
 GRAPH_API_AUDIT_EVENTS = TableMapping(
@@ -378,7 +379,8 @@ GRAPH_API_AUDIT_EVENTS = TableMapping(
                 "api.version": "ApiVersion",
                 "api.service.name": "TargetWorkload",
                 "api.request.uid": "RequestId",
-                "http_request.http_method": "RequestMethod",
+                # OCSF lists the HTTP methods: another text stays in api.operation only
+                "http_request.http_method": lookup(col("RequestMethod", "upper"), {m: m for m in _HTTP_METHODS}),
                 "http_request.url.url_string": "RequestUri",
                 "http_request.uid": "ClientRequestId",
                 "http_response.code": col("ResponseStatusCode", "http_status"),

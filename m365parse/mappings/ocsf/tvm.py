@@ -35,9 +35,10 @@ def _joined(*columns: str) -> Callable[[Record], str | None]:
 
 def _tvm_device() -> Rules:
     rules = device(os="OSPlatform")
-    # a device only when the row names one (type_id is required: Unknown); the OS version beside its name only
-    rules["device.type_id"] = first(col("DeviceId", "present:0"), col("DeviceName", "present:0"))
-    rules["device.type"] = first(col("DeviceId", "present_text:Unknown"), col("DeviceName", "present_text:Unknown"))
+    # a device only when the row names one or its OS (type_id is required: Unknown); the OS version beside its name only
+    named = ("DeviceId", "DeviceName", "OSPlatform")
+    rules["device.type_id"] = first(*(col(c, "present:0") for c in named))
+    rules["device.type"] = first(*(col(c, "present_text:Unknown") for c in named))
     return rules | guarded(has("OSPlatform"), {"device.os.version": "OSVersion"})
 
 
