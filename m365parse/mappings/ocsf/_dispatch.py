@@ -66,6 +66,10 @@ class OcsfRuleSet(RuleSet):
         found = PLANS.get(table)
         if found is None or record_type is UnknownRecord or TABLES.get(table) is None or table not in self._rules:
             return super().normalizer(record_type, table)
+        from ...api.records import ApiRecord  # the polled APIs' kinds have rules of their own (api_rules)
+
+        if issubclass(record_type, ApiRecord):
+            return super().normalizer(record_type, table)
         classify, names = found
         rules = self.rules_for(table)
         functions = []
