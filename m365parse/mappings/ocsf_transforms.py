@@ -145,6 +145,27 @@ def _dns_answers(value: Any) -> list[dict[str, Any]] | None:
     return [{"rdata": a["data"], **({"ttl": a["ttl"]} if "ttl" in a else {})} for a in found]
 
 
+def _error_status(value: Any) -> int | None:
+    """OCSF ``status_id`` of an error code: 0 is 1 (Success), any other integer 2 (Failure); None for the rest."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return 1 if value == 0 else 2
+
+
+def _http_status(value: Any) -> int | None:
+    """An HTTP status code (100 to 599), an integer or its text; None for anything else."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) < 8:
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599 else None
+
+
+def _pid(value: Any) -> int | None:
+    """A process id (a non-negative integer, or its text) from a column typed as text; None for anything else."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 20:
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def _long_string(value: Any) -> dict[str, Any] | None:
     """A text as an OCSF ``long_string`` object: ``{"value": text}``; None for blank text and non-text."""
     return {"value": value} if isinstance(value, str) and value.strip() else None
@@ -234,6 +255,9 @@ OCSF_TRANSFORMS: dict[str, Transform] = {
     "ocsf_tactic_attacks": _tactic_attacks,
     "ocsf_dns_answers": _dns_answers,
     "long_string": _long_string,
+    "ocsf_error_status": _error_status,
+    "http_status": _http_status,
+    "pid": _pid,
     "port": _port,
     "email": _email,
     "text": _text,

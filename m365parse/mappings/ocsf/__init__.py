@@ -10,8 +10,19 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
   Activity, Detection Finding, and Base Events with ``action_id``/``disposition_id``
   for protection events; DeviceRegistryEvents: Registry Key or Value Activity;
   DeviceNetworkEvents: DNS Activity for DNS inspections; IdentityDirectoryEvents:
-  Group Management or Account Change).  A record without what its class requires (a File System Activity
-  needs the file's name and an actor), an ActionType of no class, a table without
+  Group Management or Account Change).  Entra ID sign-ins (``EntraIdSignInEvents``,
+  ``EntraIdSpnSignInEvents`` and their ``AAD*Beta`` forerunners) are Authentication
+  (a Logon, its outcome from ``ErrorCode`` in ``status_id``; a service principal is
+  a user of type Service), ``BehaviorInfo`` and ``BehaviorEntities`` Detection Findings that are no alert,
+  ``FileMaliciousContentInfo`` and ``CampaignInfo`` Detection Findings, ``IdentityAccountInfo``
+  User Inventory Info,
+  ``CloudProcessEvents`` Process Activity, ``CloudDnsEvents`` DNS Activity,
+  ``CloudAuditEvents`` and ``GraphAPIAuditEvents`` API Activity (a Graph call's
+  activity from its HTTP method); the vulnerability management tables: software
+  inventory, software evidence and browser extensions as Software Inventory Info, vulnerable software as Vulnerability
+  Findings, configuration assessments as Compliance Findings.  A record without
+  what its class requires (a File System Activity needs the file's name and an
+  actor), an ActionType of no class, a table without
   rules and a table this version does not know give a **Base Event** (class 0,
   activity Other, or Unknown without an ActionType): valid OCSF whatever the
   record holds, everything in ``unmapped``.
@@ -53,10 +64,11 @@ from ...tables import DOCUMENTED_TYPES
 from .. import ocsf_transforms  # noqa: F401 - registers the transforms this rule set uses
 from ..registry import ALL, RuleSet, describe
 from ..specs import Rules, col, const, first, lookup
-from . import alerts, device, email, identity
+from . import alerts, cloud, device, email, identity, tvm
 from ._build import BASE_EVENT, VERSION, TableMapping, build
 from ._common import _row, base
 from ._common import device as device_rules
+from ._dispatch import OcsfRuleSet
 from ._schema import CLASSES
 
 __all__ = ["OCSF", "OCSF_VERSION", "MAPPINGS", "TableMapping", "mapping_table"]
@@ -65,7 +77,14 @@ __all__ = ["OCSF", "OCSF_VERSION", "MAPPINGS", "TableMapping", "mapping_table"]
 OCSF_VERSION = VERSION
 
 #: Table -> its mapping; the families' modules hold them.
-MAPPINGS: dict[str, TableMapping] = {**device.MAPPINGS, **alerts.MAPPINGS, **email.MAPPINGS, **identity.MAPPINGS}
+MAPPINGS: dict[str, TableMapping] = {
+    **device.MAPPINGS,
+    **alerts.MAPPINGS,
+    **email.MAPPINGS,
+    **identity.MAPPINGS,
+    **cloud.MAPPINGS,
+    **tvm.MAPPINGS,
+}
 
 
 def _generic(table: str) -> TableMapping:
@@ -117,7 +136,7 @@ def _rules() -> dict[str, Rules]:
 _DESCRIPTION = "OCSF 1.8.0 events: the class of each table and ActionType, the rest in unmapped"
 
 #: The rule set, registered as ``"ocsf"``.
-OCSF = RuleSet("ocsf", _rules(), description=_DESCRIPTION, nested=True)
+OCSF: RuleSet = OcsfRuleSet("ocsf", _rules(), description=_DESCRIPTION, nested=True)
 
 _ORDER = (
     "class_uid",

@@ -38,6 +38,7 @@ from ...tables import ANNOTATIONS, DOCUMENTED_TYPES
 from ..registry import RuleSet, Spec, conditions_of, normalize
 from ..specs import Rules, col, collect, const, first, fit, lookup, when
 from ..transforms import CONDITIONS, transform
+from ._dispatch import PLANS
 from ._schema import CLASSES, VERSION
 
 PRODUCT = "Microsoft Defender XDR"
@@ -119,9 +120,11 @@ def objects_of(name: str, table: str, rules: Mapping[str, Spec]) -> Callable[[Re
     other lists of objects made of several columns.
     """
     inner = RuleSet(f"ocsf:{name}", {table: dict(rules)}, nested=True)
+    compiled = inner._compiled  # the compiled function of each record type, called directly
 
     def one_object(record: Record) -> list[dict[str, Any]] | None:
-        found = normalize(record, inner)
+        fn = compiled.get(type(record))
+        found = fn(record) if fn is not None else normalize(record, inner)
         return [found] if found else None
 
     one_object.ocsf_rules = dict(rules)  # type: ignore[attr-defined] # what it keeps, for unmapped
@@ -147,6 +150,7 @@ class Plan:
     ``activity``: ``ActionType`` -> ``activity_id``; ``default_activity`` for the
     others.  ``needs``: lists of columns of which at least one must have a value
     (what the class requires; an item may be ``(column, transform, ...)``).  ``status``: a spec of ``status_id``.
+    ``activity_column``: the column that ``activity`` looks up (``ActionType``; ``RequestMethod`` of an API call).
     """
 
     class_uid: int
@@ -157,6 +161,7 @@ class Plan:
     needs: tuple[tuple[Need, ...], ...] = ()
     profiles: tuple[str, ...] = ("datetime",)
     status: Spec | None = None
+    activity_column: str = "ActionType"
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,23 @@ def _getter(item: Need) -> Callable[[Callable[[str], Any]], Any]:
     return value
 
 
+def _met(groups: tuple[tuple[Need, ...], ...]) -> Callable[[Callable[[str], Any]], bool]:
+    """``get -> bool``: every group of needs has an item with a value (plain columns read directly)."""
+    steps = tuple(tuple(item if isinstance(item, str) else _getter(item) for item in group) for group in groups)
+
+    def met(get: Callable[[str], Any]) -> bool:
+        for group in steps:
+            for item in group:
+                value = get(item) if item.__class__ is str else item(get)  # type: ignore[operator]
+                if value is not None and value != "":
+                    break
+            else:
+                return False
+        return True
+
+    return met
+
+
 def _classifier(mapping: TableMapping) -> Callable[[Record], int]:
     """``record -> index of its plan`` (``len(plans)``: the Base Event)."""
     plans = mapping.plans
@@ -203,7 +225,7 @@ def _classifier(mapping: TableMapping) -> Callable[[Record], int]:
             for action in plan.actions:
                 named.setdefault(action, i)
     fallback = len(plans)
-    needs = [tuple(tuple(_getter(item) for item in group) for group in plan.needs) for plan in plans]
+    needs = [_met(plan.needs) for plan in plans]
     last: list[Any] = [None, None, fallback]
 
     def classify(record: Record) -> int:
@@ -216,12 +238,10 @@ def _classifier(mapping: TableMapping) -> Callable[[Record], int]:
         first = named.get(action, default) if isinstance(action, str) else default
         index = fallback
         # the plan of the ActionType, else the table's default plan: the first whose needs are met
-        for candidate in (first, default) if first != default else (first,):
-            if candidate is not None and all(
-                any(value(get) not in (None, "") for value in group) for group in needs[candidate]
-            ):
-                index = candidate
-                break
+        if first is not None and needs[first](get):
+            index = first
+        elif default is not None and default != first and needs[default](get):
+            index = default
         last[:] = [record, action, index]
         return index
 
@@ -266,15 +286,16 @@ def _classification(class_uid: int, plan: Plan | None) -> Rules:
         }
     else:
         ids = dict(plan.activity)
+        column = plan.activity_column
         default = plan.default_activity
         rules |= {
-            "activity_id": lookup("ActionType", ids, default),
-            "activity_name": lookup("ActionType", {a: activities[i] for a, i in ids.items()}, activities[default]),
+            "activity_id": lookup(column, ids, default),
+            "activity_name": lookup(column, {a: activities[i] for a, i in ids.items()}, activities[default]),
             "type_uid": lookup(
-                "ActionType", {a: class_uid * 100 + i for a, i in ids.items()}, class_uid * 100 + default
+                column, {a: class_uid * 100 + i for a, i in ids.items()}, class_uid * 100 + default
             ),
             "type_name": lookup(
-                "ActionType",
+                column,
                 {a: f"{caption}: {activities[i]}" for a, i in ids.items()},
                 f"{caption}: {activities[default]}",
             ),
@@ -314,6 +335,8 @@ def build(mapping: TableMapping) -> Rules:
     cols = DOCUMENTED_TYPES[table]
     classify = _classifier(mapping)
     conds = [_condition(mapping, i, classify) for i in range(len(mapping.plans))]
+    if mapping.plans:
+        PLANS[table] = (classify, tuple(conds))
     # per plan (and the Base Event last): its whole rules
     per_plan: list[Rules] = []
     for plan in mapping.plans:

@@ -167,6 +167,39 @@ IDENTITY_INFO = TableMapping(
     ),
 )
 
+# The accounts of an identity across providers (Entra ID, Active Directory, others): one User Inventory Info each.
+IDENTITY_ACCOUNT_INFO = TableMapping(
+    "IdentityAccountInfo",
+    common=base("IdentityAccountInfo"),
+    plans=(
+        Plan(
+            5003,
+            {
+                **user(
+                    "user",
+                    first("AccountUpn", "DisplayName"),
+                    sid="Sid",
+                    upn="EmailAddress",
+                    object_id="AccountId",
+                    display="DisplayName",
+                ),
+                "user.ldap_person.given_name": "GivenName",
+                "user.ldap_person.surname": "Surname",
+                "user.ldap_person.department": "Department",
+                "user.ldap_person.job_title": "JobTitle",
+                "user.ldap_person.employee_uid": "EmployeeId",
+                "user.ldap_person.phone_number": "Phone",
+                "user.ldap_person.location.city": "City",
+                "user.ldap_person.location.country": "Country",
+                **times("user.ldap_person.created_time", "CreatedDateTime"),
+                **times("user.ldap_person.deleted_time", "DeletedDateTime"),
+            },
+            default_activity=2,
+            needs=(("AccountUpn", "DisplayName", "Sid", "AccountId", ("EmailAddress", "email")),),
+        ),
+    ),
+)
+
 CLOUD_APP_EVENTS = TableMapping(
     "CloudAppEvents",
     common=base("CloudAppEvents"),
@@ -199,5 +232,12 @@ CLOUD_APP_EVENTS = TableMapping(
 
 MAPPINGS = {
     m.table: m
-    for m in (IDENTITY_LOGON_EVENTS, IDENTITY_QUERY_EVENTS, IDENTITY_DIRECTORY_EVENTS, IDENTITY_INFO, CLOUD_APP_EVENTS)
+    for m in (
+        IDENTITY_LOGON_EVENTS,
+        IDENTITY_QUERY_EVENTS,
+        IDENTITY_DIRECTORY_EVENTS,
+        IDENTITY_INFO,
+        IDENTITY_ACCOUNT_INFO,
+        CLOUD_APP_EVENTS,
+    )
 }
