@@ -156,7 +156,10 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
 
     ``data`` is an Event Hubs message body ``{"records": [...]}``, a single
     Streaming API record, JSON lines of records (an Azure Storage blob), a JSON
-    array of records or of SIEM REST API alerts, or one SIEM alert; as ``bytes``,
+    array of records or of SIEM REST API alerts, or one SIEM alert; a Graph,
+    Defender for Endpoint or Defender XDR alert or incident (one, an OData page,
+    an array or JSON lines of them), an advanced hunting response of any of the
+    three APIs, or Log Analytics export rows; as ``bytes``,
     ``bytearray``, ``memoryview``, ``str`` or an iterable of ``bytes`` chunks
     (azure-eventhub's ``EventData.body``).  The shape is recognised on its own.
 
@@ -182,8 +185,9 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
     if lead == 0x5B:  # [
         return _decode_array(buf)
     raise InvalidInput(
-        "expected a JSON object ({...}: an Event Hubs body, a record, JSON lines or a SIEM alert) "
-        f"or a JSON array ([...]) of records or SIEM alerts; found {buf[:1]!r} at byte {start}",
+        "expected a JSON object ({...}: an Event Hubs body, a record, JSON lines, an alert, an incident, "
+        "an OData page or a hunting response) or a JSON array ([...]) of records, alerts or incidents; "
+        f"found {buf[:1]!r} at byte {start}",
         start,
     )
 
@@ -319,7 +323,8 @@ def _decode_objects(buf: bytes) -> Batch:
     batch = decode_lines(buf, try_fast=False)
     if not batch.records and all(_is_not_an_object(e) for e in batch.errors):
         raise InvalidInput(
-            "expected JSON: an Event Hubs body, records as JSON lines, or a SIEM alert; "
+            "expected JSON: an Event Hubs body, an API page or hunting response, or records, "
+            "alerts, incidents or rows as JSON lines; "
             f"no line of the input is a JSON object ({batch.errors[0].reason})",
             0,
         )
@@ -559,14 +564,19 @@ def type_name(value: Any) -> str:
 def _build(value: Any, path: str, raw: Any) -> tuple[Record, Shape]:
     """Build a record from an untyped value by the first shape that recognises it."""
     if not isinstance(value, dict):
-        raise Reject(path, f"expected a JSON object (a record or a SIEM alert), got {type_name(value)}")
+        raise Reject(path, f"expected a JSON object (a record, an alert, an incident or a row), got {type_name(value)}")
     for shape in _shapes.SHAPES:
         if shape.recognise is not None and shape.build is not None and shape.recognise(value):
             return shape.build(value, raw, path), shape
-    raise Reject(
-        path,
-        "object is neither a Streaming API record (no `category` and `properties`) nor a SIEM alert",
-    )
+    raise Reject(path, UNRECOGNISED)
+
+
+#: Why an object no shape recognises is an :class:`InvalidRecord`: what is accepted.
+UNRECOGNISED = (
+    "object is none of the shapes decode() accepts: a streamed record (`category` and `properties`), "
+    "a SIEM alert, a Graph, MDE or XDR alert or incident, an advanced hunting response, "
+    "a Log Analytics export row (`TimeGenerated`, `Type`, `TenantId`)"
+)
 
 
 # --- tolerant splitting of a broken JSON array -------------------------------------
