@@ -47,6 +47,7 @@ __all__ = [
     "decode_one",
     "decode_each",
     "untyped",
+    "envelope",
     "fast",
     "run",
     "failed_item",
@@ -516,6 +517,33 @@ def untyped(raw: Any) -> Any:
     The one place where the per-item path decodes without types.
     """
     return loads(raw)  # msgspec, else json.loads: lone surrogates, NaN, 1e400
+
+
+_TOP_KEYS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def envelope(buf: bytes, items: tuple[str, ...]) -> dict[str, Any]:
+    """Every top-level key of the JSON object ``buf`` but ``items`` (the keys holding the
+    items), as plain JSON values (:attr:`Batch.envelope`); ``{}`` when ``buf`` is not one
+    JSON object.  The items are skipped over, not decoded."""
+    try:
+        top: dict[str, Any] = _TOP_KEYS.decode(buf)
+    except _DECODE_ERRORS:
+        try:
+            top = loads_one(buf)  # json.loads reads what msgspec does not (lone surrogates, NaN)
+        except _DECODE_ERRORS:
+            return {}
+        if not isinstance(top, dict):
+            return {}
+        return {key: value for key, value in top.items() if key not in items}
+    out: dict[str, Any] = {}
+    try:
+        for key, raw in top.items():
+            if key not in items:
+                out[key] = loads(raw)  # msgspec, else json.loads
+    except _DECODE_ERRORS:
+        return {}  # skipping over a value does not check it all (its UTF-8): not JSON after all
+    return out
 
 
 def decode_one(raw: Any, index: int, path: str) -> Record | InvalidRecord:

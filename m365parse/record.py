@@ -191,6 +191,15 @@ class Batch(Struct):
         next_link: the page's ``@odata.nextLink`` (the URL of the next page of
             a paged API response), when it sent one; callers drive the paging.
         count: the page's ``@odata.count`` (sent with ``$count=true``), when sent.
+        envelope: every key of the API response the items came in other than
+            the items themselves, as plain JSON values (dicts, lists, strings,
+            numbers, booleans, ``None``) under the key's own name: a Defender XDR
+            hunting response's ``Stats``, a hunting response's schema (``Schema``
+            or Graph's ``schema``) and Graph's ``@odata.context``; an OData page's
+            ``@odata.context``, ``@odata.nextLink``, ``@odata.count`` and any other
+            key it sent.  Empty for inputs that have no such envelope (records,
+            arrays, JSON lines, Event Hubs bodies), for several responses in one
+            input, and for a response that is not valid JSON.
 
     ``len(records) + len(errors)`` is the number of records in the input.
     """
@@ -199,3 +208,4 @@ class Batch(Struct):
     errors: list[InvalidRecord]
     next_link: str | None = None
     count: int | None = None
+    envelope: dict[str, Any] = field(default_factory=dict)

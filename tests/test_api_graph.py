@@ -271,3 +271,29 @@ def test_another_odata_type_with_few_keys_is_still_not_an_alert() -> None:
     other = {"@odata.type": "#microsoft.graph.security.somethingElse", **_FEW_KEYS}
     batch = m365parse.decode(json.dumps(other))
     assert batch.records == [] and len(batch.errors) == 1
+
+
+def test_the_page_envelope_is_kept() -> None:
+    page = _page()
+    batch = m365parse.decode(SAMPLE.read_bytes())
+    assert batch.envelope == {k: v for k, v in page.items() if k != "value"}
+    assert batch.envelope["@odata.nextLink"] == batch.next_link
+    # a key Graph may add later is kept too, and the alerts are still typed
+    page["@odata.deltaLink"] = "https://delta"
+    page["@microsoft.graph.tips"] = {"note": ["a", None]}
+    batch = m365parse.decode(json.dumps(page))
+    assert batch.errors == [] and [type(r.properties) for r in batch.records] == [GraphAlert, GraphAlert]
+    assert batch.envelope == {k: v for k, v in page.items() if k != "value"}
+    assert batch.next_link == page["@odata.nextLink"] and batch.count == page["@odata.count"]
+
+
+def test_a_null_paging_key_is_kept_as_null() -> None:
+    batch = m365parse.decode(json.dumps({"@odata.nextLink": None, "value": [_alert(1)]}))
+    assert batch.envelope == {"@odata.nextLink": None} and batch.next_link is None
+    assert m365parse.decode(json.dumps({"value": [_alert(1)]})).envelope == {}
+
+
+def test_a_single_entity_has_no_envelope() -> None:
+    alert = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2/$entity", **_alert(0)}
+    batch = m365parse.decode(json.dumps(alert))
+    assert batch.envelope == {} and batch.records[0].properties.odata_context == alert["@odata.context"]
