@@ -47,6 +47,7 @@ __all__ = [
     "decode_one",
     "decode_each",
     "untyped",
+    "envelope",
     "fast",
     "run",
     "failed_item",
@@ -156,7 +157,10 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
 
     ``data`` is an Event Hubs message body ``{"records": [...]}``, a single
     Streaming API record, JSON lines of records (an Azure Storage blob), a JSON
-    array of records or of SIEM REST API alerts, or one SIEM alert; as ``bytes``,
+    array of records or of SIEM REST API alerts, or one SIEM alert; a Graph,
+    Defender for Endpoint or Defender XDR alert or incident (one, an OData page,
+    an array or JSON lines of them), an advanced hunting response of any of the
+    three APIs, or Log Analytics export rows; as ``bytes``,
     ``bytearray``, ``memoryview``, ``str`` or an iterable of ``bytes`` chunks
     (azure-eventhub's ``EventData.body``).  The shape is recognised on its own.
 
@@ -182,8 +186,9 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
     if lead == 0x5B:  # [
         return _decode_array(buf)
     raise InvalidInput(
-        "expected a JSON object ({...}: an Event Hubs body, a record, JSON lines or a SIEM alert) "
-        f"or a JSON array ([...]) of records or SIEM alerts; found {buf[:1]!r} at byte {start}",
+        "expected a JSON object ({...}: an Event Hubs body, a record, JSON lines, an alert, an incident, "
+        "an OData page or a hunting response) or a JSON array ([...]) of records, alerts or incidents; "
+        f"found {buf[:1]!r} at byte {start}",
         start,
     )
 
@@ -319,7 +324,8 @@ def _decode_objects(buf: bytes) -> Batch:
     batch = decode_lines(buf, try_fast=False)
     if not batch.records and all(_is_not_an_object(e) for e in batch.errors):
         raise InvalidInput(
-            "expected JSON: an Event Hubs body, records as JSON lines, or a SIEM alert; "
+            "expected JSON: an Event Hubs body, an API page or hunting response, or records, "
+            "alerts, incidents or rows as JSON lines; "
             f"no line of the input is a JSON object ({batch.errors[0].reason})",
             0,
         )
@@ -513,6 +519,33 @@ def untyped(raw: Any) -> Any:
     return loads(raw)  # msgspec, else json.loads: lone surrogates, NaN, 1e400
 
 
+_TOP_KEYS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def envelope(buf: bytes, items: tuple[str, ...]) -> dict[str, Any]:
+    """Every top-level key of the JSON object ``buf`` but ``items`` (the keys holding the
+    items), as plain JSON values (:attr:`Batch.envelope`); ``{}`` when ``buf`` is not one
+    JSON object.  The items are skipped over, not decoded."""
+    try:
+        top: dict[str, Any] = _TOP_KEYS.decode(buf)
+    except _DECODE_ERRORS:
+        try:
+            top = loads_one(buf)  # json.loads reads what msgspec does not (lone surrogates, NaN)
+        except _DECODE_ERRORS:
+            return {}
+        if not isinstance(top, dict):
+            return {}
+        return {key: value for key, value in top.items() if key not in items}
+    out: dict[str, Any] = {}
+    try:
+        for key, raw in top.items():
+            if key not in items:
+                out[key] = loads(raw)  # msgspec, else json.loads
+    except _DECODE_ERRORS:
+        return {}  # skipping over a value does not check it all (its UTF-8): not JSON after all
+    return out
+
+
 def decode_one(raw: Any, index: int, path: str) -> Record | InvalidRecord:
     """Decode one item (of any shape) from its own bytes; never raises."""
     return _decode_one(raw, index, path)[0]
@@ -559,14 +592,19 @@ def type_name(value: Any) -> str:
 def _build(value: Any, path: str, raw: Any) -> tuple[Record, Shape]:
     """Build a record from an untyped value by the first shape that recognises it."""
     if not isinstance(value, dict):
-        raise Reject(path, f"expected a JSON object (a record or a SIEM alert), got {type_name(value)}")
+        raise Reject(path, f"expected a JSON object (a record, an alert, an incident or a row), got {type_name(value)}")
     for shape in _shapes.SHAPES:
         if shape.recognise is not None and shape.build is not None and shape.recognise(value):
             return shape.build(value, raw, path), shape
-    raise Reject(
-        path,
-        "object is neither a Streaming API record (no `category` and `properties`) nor a SIEM alert",
-    )
+    raise Reject(path, UNRECOGNISED)
+
+
+#: Why an object no shape recognises is an :class:`InvalidRecord`: what is accepted.
+UNRECOGNISED = (
+    "object is none of the shapes decode() accepts: a streamed record (`category` and `properties`), "
+    "a SIEM alert, a Graph, MDE or XDR alert or incident, an advanced hunting response, "
+    "a Log Analytics export row (`TimeGenerated`, `Type`, `TenantId`)"
+)
 
 
 # --- tolerant splitting of a broken JSON array -------------------------------------

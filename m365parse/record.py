@@ -30,8 +30,16 @@ ENVELOPE_KEYS = ("time", "tenantId", "operationName", "_TimeReceivedBySvc", "Ten
 _NOT_FROM_INPUT = Meta(min_length=1, max_length=0)
 
 
-class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_defaults=True):
+class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_defaults=True, gc=False):
     """One decoded record: envelope values, typed ``properties``, and ``extra``.
+
+    Records are not tracked by Python's cyclic garbage collector (msgspec's
+    ``gc=False``, inherited by every record class): a decode makes hundreds of
+    thousands of them, and the collector walking them cost more than building
+    them.  Nothing the library makes refers back to a record (its values are JSON
+    data and typed structs, its origin the input bytes), so no reference cycle runs
+    through one; a cycle a caller makes through a record (a record stored in its
+    own ``extra``, or in an object its ``extra`` holds) is never freed.
 
     Attributes:
         time: when Defender received the event (envelope ``time``).
@@ -191,6 +199,15 @@ class Batch(Struct):
         next_link: the page's ``@odata.nextLink`` (the URL of the next page of
             a paged API response), when it sent one; callers drive the paging.
         count: the page's ``@odata.count`` (sent with ``$count=true``), when sent.
+        envelope: every key of the API response the items came in other than
+            the items themselves, as plain JSON values (dicts, lists, strings,
+            numbers, booleans, ``None``) under the key's own name: a Defender XDR
+            hunting response's ``Stats``, a hunting response's schema (``Schema``
+            or Graph's ``schema``) and Graph's ``@odata.context``; an OData page's
+            ``@odata.context``, ``@odata.nextLink``, ``@odata.count`` and any other
+            key it sent.  Empty for inputs that have no such envelope (records,
+            arrays, JSON lines, Event Hubs bodies), for several responses in one
+            input, and for a response that is not valid JSON.
 
     ``len(records) + len(errors)`` is the number of records in the input.
     """
@@ -199,3 +216,4 @@ class Batch(Struct):
     errors: list[InvalidRecord]
     next_link: str | None = None
     count: int | None = None
+    envelope: dict[str, Any] = field(default_factory=dict)

@@ -271,3 +271,87 @@ def test_another_odata_type_with_few_keys_is_still_not_an_alert() -> None:
     other = {"@odata.type": "#microsoft.graph.security.somethingElse", **_FEW_KEYS}
     batch = m365parse.decode(json.dumps(other))
     assert batch.records == [] and len(batch.errors) == 1
+
+
+def test_the_page_envelope_is_kept() -> None:
+    page = _page()
+    batch = m365parse.decode(SAMPLE.read_bytes())
+    assert batch.envelope == {k: v for k, v in page.items() if k != "value"}
+    assert batch.envelope["@odata.nextLink"] == batch.next_link
+    # a key Graph may add later is kept too, and the alerts are still typed
+    page["@odata.deltaLink"] = "https://delta"
+    page["@microsoft.graph.tips"] = {"note": ["a", None]}
+    batch = m365parse.decode(json.dumps(page))
+    assert batch.errors == [] and [type(r.properties) for r in batch.records] == [GraphAlert, GraphAlert]
+    assert batch.envelope == {k: v for k, v in page.items() if k != "value"}
+    assert batch.next_link == page["@odata.nextLink"] and batch.count == page["@odata.count"]
+
+
+def test_a_null_paging_key_is_kept_as_null() -> None:
+    batch = m365parse.decode(json.dumps({"@odata.nextLink": None, "value": [_alert(1)]}))
+    assert batch.envelope == {"@odata.nextLink": None} and batch.next_link is None
+    assert m365parse.decode(json.dumps({"value": [_alert(1)]})).envelope == {}
+
+
+def test_a_single_entity_has_no_envelope() -> None:
+    alert = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2/$entity", **_alert(0)}
+    batch = m365parse.decode(json.dumps(alert))
+    assert batch.envelope == {} and batch.records[0].properties.odata_context == alert["@odata.context"]
+
+
+# --- beta manual alerts (microsoft.graph.security.manualAlert, derived from alert) -------
+
+MANUAL = "#microsoft.graph.security.manualAlert"
+
+
+def _manual(n: int = 0, **keys: Any) -> dict[str, Any]:
+    own = {"isExcludedFromCorrelation": True, "linkToIncident": 9007199254740993, "sentinelWorkspace": "/subscriptions/s/ws"}
+    return {"@odata.type": MANUAL, **_alert(n), **own, **keys}
+
+
+@pytest.mark.parametrize("form", ["entity", "array", "lines", "page", "mixed page"])
+def test_a_manual_alert_is_a_graph_alert_with_its_own_properties(form: str) -> None:
+    manual = _manual(0)
+    data = {
+        "entity": json.dumps(manual),
+        "array": json.dumps([manual, _manual(1)]),
+        "lines": json.dumps(manual) + "\n" + json.dumps(_manual(1)),
+        "page": json.dumps({"@odata.context": "x#security/alerts_v2", "value": [manual, _manual(1)]}),
+        "mixed page": json.dumps({"value": [manual, _alert(1)]}),
+    }[form]
+    batch = m365parse.decode(data)
+    assert batch.errors == []
+    record = batch.records[0]
+    assert record.table == "GraphAlert" and type(record.properties) is g.GraphManualAlert
+    assert isinstance(record.properties, GraphAlert)
+    assert record.properties.linkToIncident == 9007199254740993 and record.properties.isExcludedFromCorrelation is True
+    assert record.properties.evidence[0].loggedOnUsers[0].accountName == "jdoe"
+    assert record.extra == {}
+    assert record.to_dict()["properties"] == _no_nulls(manual)
+    if form == "mixed page":
+        assert type(batch.records[1].properties) is GraphAlert
+    assert m365parse.normalize(record, "ecs")["event"]["kind"] == "alert"
+
+
+def test_a_manual_alert_without_its_type_and_one_that_does_not_fit() -> None:
+    # isExcludedFromCorrelation (non-nullable: always sent) tells it apart without @odata.type
+    untagged = _manual(1)
+    del untagged["@odata.type"]
+    record = m365parse.decode(json.dumps(untagged)).records[0]
+    assert type(record.properties) is g.GraphManualAlert and record.properties.odata_type is None
+    # a value that does not fit: built column by column, still a manual alert, nothing lost
+    odd = _manual(1, linkToIncident="not a number", newKey=[1])
+    batch = m365parse.decode(json.dumps([odd]))
+    assert batch.errors == []
+    record = batch.records[0]
+    assert type(record.properties) is g.GraphManualAlert and record.properties.linkToIncident is None
+    assert record.extra == {"linkToIncident": "not a number", "newKey": [1]}
+    # a plain alert naming itself an alert stays a plain alert
+    plain = {"@odata.type": "#microsoft.graph.security.alert", **_alert(1)}
+    assert type(m365parse.decode(json.dumps(plain)).records[0].properties) is GraphAlert
+
+
+def test_entity_definitions_of_no_field_table_are_json_objects() -> None:
+    definitions = [{"entityType": "Account", "properties": {"upn": "a@b"}}]
+    record = m365parse.decode(json.dumps(_manual(0, entityDefinitions=definitions))).records[0]
+    assert record.properties.entityDefinitions == definitions and record.extra == {}

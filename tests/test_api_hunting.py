@@ -111,3 +111,84 @@ def test_a_broken_row_costs_only_itself() -> None:
     data = (SAMPLES / "HuntingXdr.json").read_bytes().replace(b'"ProcessId": 4420', b'"ProcessId": 44\xff20')
     batch = m365parse.decode(data)
     assert len(batch.records) == 2 and len(batch.errors) == 1 and batch.errors[0].path == "$.Results[1]"
+
+
+# --- the response envelope: Stats, schema, @odata.context (Batch.envelope) ------------
+
+
+def _envelope_of(response: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in response.items() if k not in ("Results", "results")}
+
+
+@pytest.mark.parametrize("name", ["HuntingXdr.json", "HuntingMde.json", "HuntingGraph.json"])
+def test_the_response_envelope_is_kept_as_plain_json(name: str) -> None:
+    response = _load(name)
+    batch = m365parse.decode((SAMPLES / name).read_bytes())
+    assert batch.errors == [] and batch.records
+    assert batch.envelope == _envelope_of(response)
+    if name == "HuntingXdr.json":
+        stats = batch.envelope["Stats"]
+        assert stats["resource_usage"]["cpu"]["total cpu"] == "00:00:19.1406250"
+        assert isinstance(stats["ExecutionTime"], float)
+    if name == "HuntingGraph.json":
+        assert batch.envelope["@odata.context"].endswith("#microsoft.graph.security.huntingQueryResults")
+
+
+def test_the_envelope_is_the_same_on_the_fallback_path() -> None:
+    # A row that does not fit its schema sends the response to the row-by-row path:
+    # the envelope is the same, so is every row but that one.
+    response = _load("HuntingXdr.json")
+    clean = m365parse.decode(json.dumps(response))
+    response["Results"][1]["ProcessId"] = "not a number"
+    broken = m365parse.decode(json.dumps(response))
+    assert broken.errors == [] and broken.records[1].extra == {"ProcessId": "not a number"}
+    assert broken.envelope == clean.envelope == _envelope_of(response)
+
+
+def test_stats_with_nulls_and_odd_keys_and_an_unknown_top_level_key() -> None:
+    stats = {
+        "ExecutionTime": 0.0312,
+        "resource_usage": {"cache": {"memory": None, "disk": None}, "cpu": {"total cpu": "00:00:00"}},
+        "dataset_statistics": [],
+    }
+    response = {"Stats": stats, "Schema": [{"Name": "X", "Type": "String"}], "Results": [], "Extra": [1, {"a": None}]}
+    batch = m365parse.decode(json.dumps(response))
+    assert batch.records == [] and batch.errors == []
+    assert batch.envelope == {"Stats": stats, "Schema": response["Schema"], "Extra": [1, {"a": None}]}
+    # a key of null is kept as null, not dropped
+    response = {"Stats": None, "Schema": [{"Name": "X", "Type": "String"}], "Results": [{"X": "a"}]}
+    assert m365parse.decode(json.dumps(response)).envelope == {"Stats": None, "Schema": response["Schema"]}
+
+
+def test_stats_holding_what_only_the_standard_library_reads() -> None:
+    data = b'{"Stats": {"ExecutionTime": NaN, "note": "\\ud800"}, "Schema": [{"Name": "X", "Type": "String"}], "Results": [{"X": "a"}]}'
+    batch = m365parse.decode(data)
+    assert [r.properties.X for r in batch.records] == ["a"]
+    assert batch.envelope["Stats"]["note"] == "\ud800"
+    assert batch.envelope["Stats"]["ExecutionTime"] != batch.envelope["Stats"]["ExecutionTime"]  # NaN
+
+
+def test_each_batch_has_its_own_envelope() -> None:
+    data = (SAMPLES / "HuntingXdr.json").read_bytes()
+    first = m365parse.decode(data)
+    first.envelope["Stats"]["ExecutionTime"] = -1
+    first.envelope["Schema"].clear()
+    second = m365parse.decode(data)
+    assert second.envelope == _envelope_of(_load("HuntingXdr.json"))
+
+
+def test_no_envelope_for_several_responses_or_one_that_is_not_json() -> None:
+    one = json.dumps(_load("HuntingXdr.json")).encode()
+    batch = m365parse.decode(one + b"\n" + one)
+    assert len(batch.records) == 6 and batch.envelope == {}
+    cut = one.replace(b'"ProcessId": 4412', b'"ProcessId": 44 12', 1)  # the first row is not JSON any more
+    batch = m365parse.decode(cut)
+    assert len(batch.errors) == 1 and len(batch.records) == 2
+    assert batch.envelope == {}
+
+
+def test_no_envelope_when_an_envelope_value_is_not_json() -> None:
+    # invalid UTF-8 in Stats: the response is not JSON; its rows are still decoded
+    data = b'{"Stats": {"note": "\xff"}, "Schema": [{"Name": "X", "Type": "String"}], "Results": [{"X": "a"}]}'
+    batch = m365parse.decode(data)
+    assert [r.properties.X for r in batch.records] == ["a"] and batch.envelope == {}

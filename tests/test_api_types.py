@@ -59,3 +59,19 @@ def test_every_enumeration_and_member() -> None:
     for row in rows:
         assert row["member"] in graph_enums.ENUMS[row["enum"]]
     assert len(graph_enums.ENUMS) == len({r["enum"] for r in rows}) == 30
+
+
+def test_manual_alert_is_generated_from_its_rows() -> None:
+    # beta manualAlert: a subclass of GraphAlert declaring the properties the table says are its own
+    rows = [r for r in _tsv("graph_alert_fields.tsv") if r["entity"] == "manualAlert"]
+    assert rows
+    manual, alert = graph.GraphManualAlert, graph.GraphAlert
+    assert issubclass(manual, alert)
+    own = {r["property"] for r in rows if r["declared_in"] == "manualAlert"}
+    inherited = {r["property"] for r in rows if r["declared_in"] != "manualAlert"}
+    alert_fields = {f.encode_name for f in msgspec.structs.fields(alert)}
+    manual_fields = {f.encode_name for f in msgspec.structs.fields(manual)}
+    assert inherited <= alert_fields and own.isdisjoint(alert_fields)
+    assert manual_fields == alert_fields | own
+    types = {f.encode_name: f.type for f in msgspec.structs.fields(manual)}
+    assert types["linkToIncident"] == int | None and types["isExcludedFromCorrelation"] == bool | None

@@ -12,6 +12,7 @@ import pytest
 
 import m365parse
 from m365parse import InvalidInput, InvalidRecord, SiemRecord, UnknownRecord
+from m365parse._decode import UNRECOGNISED
 from m365parse.tables import DeviceNetworkEvents, DeviceProcessEventsRecord, EmailEvents
 
 from .conftest import body, record
@@ -387,7 +388,7 @@ def test_timestamp_with_offset() -> None:
         ({"properties": {}}, "$.records[1].category", "`category` is missing"),
         ({"category": "AdvancedHunting-DeviceEvents", "properties": [1]}, "$.records[1].properties", "not an object"),
         ({"category": "AdvancedHunting-DeviceEvents"}, "$.records[1].properties", "`properties` is missing"),
-        ({"hello": "world"}, "$.records[1]", "neither a Streaming API record"),
+        ({"hello": "world"}, "$.records[1]", "none of the shapes decode() accepts"),
     ],
 )
 def test_bad_record_costs_only_itself(bad: Any, path: str, words: str) -> None:
@@ -580,10 +581,24 @@ def test_event_hubs_bodies_one_per_line_with_a_bad_record() -> None:
 def test_an_empty_object_is_not_a_siem_alert() -> None:
     for data in (b"[{}]", b"{}", json.dumps([SIEM, {}]).encode()):
         batch = m365parse.decode(data)
-        assert [e.reason for e in batch.errors] == [
-            "object is neither a Streaming API record (no `category` and `properties`) nor a SIEM alert"
-        ], data
+        assert [e.reason for e in batch.errors] == [UNRECOGNISED], data
     assert len(m365parse.decode(json.dumps([SIEM, {}]).encode()).records) == 1
+
+
+def test_an_unrecognised_object_is_told_what_is_accepted() -> None:
+    # The reason names every kind of item decode() takes, not only the streamed ones.
+    reason = m365parse.decode(b'[{"hello": "world"}]').errors[0].reason
+    for words in (
+        "streamed record",
+        "SIEM alert",
+        "Graph, MDE or XDR alert or incident",
+        "advanced hunting response",
+        "Log Analytics export row",
+    ):
+        assert words in reason
+    assert m365parse.decode(b"[5]").errors[0].reason == (
+        "expected a JSON object (a record, an alert, an incident or a row), got number"
+    )
 
 
 def test_records_not_first_keep_their_own_bytes() -> None:

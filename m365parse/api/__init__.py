@@ -5,7 +5,7 @@ The modules of this package are generated from the reference tables in
 into them (see ``m365parse/shapes/``).
 """
 
-from .graph import EVIDENCE_TYPES, Evidence, GraphAlert, GraphIncident
+from .graph import EVIDENCE_TYPES, Evidence, GraphAlert, GraphIncident, GraphManualAlert
 from .mde import MdeAlert
 from .records import API_RECORD_TYPES
 from .xdr import XdrAlert, XdrIncident
@@ -13,6 +13,7 @@ from .xdr import XdrAlert, XdrIncident
 __all__ = [
     "GraphAlert",
     "GraphIncident",
+    "GraphManualAlert",
     "Evidence",
     "EVIDENCE_TYPES",
     "MdeAlert",

@@ -30,8 +30,16 @@ _PRIMITIVES = {
     "Edm.Double": "float",
 }
 
-#: Graph entity types generated (``manualAlert``, a beta type derived from ``alert``, is not).
-_ENTITIES = {"alert": "GraphAlert", "incident": "GraphIncident"}
+#: Graph entity types generated, and their struct names.
+_ENTITIES = {"alert": "GraphAlert", "incident": "GraphIncident", "manualAlert": "GraphManualAlert"}
+
+#: Derived entity types: type -> its base type.  The table repeats the base's
+#: properties on the derived type (``declared_in`` names the base); the struct is a
+#: subclass of the base's and declares only its own properties.
+_DERIVED = {"manualAlert": "alert"}
+
+#: Types the tables have no field table of (navigation properties to them): kept as JSON objects.
+_UNTYPED = "dict[str, Any]"
 
 
 def _tsv(name: str) -> list[dict[str, str]]:
@@ -64,18 +72,26 @@ def _graph_types() -> tuple[dict[str, list[dict[str, str]]], dict[str, str]]:
     props: dict[str, list[dict[str, str]]] = defaultdict(list)
     tags: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()
+    inherited: dict[str, set[str]] = defaultdict(set)
     for row in _tsv("graph_alert_fields.tsv") + _tsv("graph_incident_fields.tsv"):
         entity = row["entity"]
-        if entity in ("manualAlert", "entity", "dictionary", "alertEvidence") or (entity, row["property"]) in seen:
+        if entity in ("entity", "dictionary", "alertEvidence") or (entity, row["property"]) in seen:
+            continue
+        if entity in _DERIVED and row["declared_in"] != entity:
+            inherited[entity].add(row["property"])  # the base struct declares it
             continue
         seen.add((entity, row["property"]))
         props[entity].append(row)
         if row.get("odata_type") and entity.endswith("Evidence"):
             tags[entity] = row["odata_type"]
+    for derived, base in _DERIVED.items():
+        missing = inherited[derived] - {row["property"] for row in props[base]}
+        if missing:
+            raise SystemExit(f"{derived} inherits properties {sorted(missing)} that {base} does not declare")
     return props, tags
 
 
-def _annotation(row: dict[str, str], tags: dict[str, str]) -> str:
+def _annotation(row: dict[str, str], known: set[str]) -> str:
     kind, name = row["type_kind"], row["type"]
     if kind == "primitive":
         inner = _PRIMITIVES[name]
@@ -87,10 +103,10 @@ def _annotation(row: dict[str, str], tags: dict[str, str]) -> str:
             inner = "dict[str, Any]"
         elif short == "alertEvidence":
             inner = "Evidence"
-        elif short == "alert":
-            inner = "GraphAlert"
-        else:
+        elif short in known:
             inner = _class_name(short)
+        else:
+            inner = _UNTYPED
     if row["collection"] == "yes":
         inner = f"list[{inner}]"
     return f"{inner} | None"
@@ -101,7 +117,8 @@ def render_graph() -> str:
     enums_of: dict[str, str] = {}
     lines = [
         _header(
-            "Microsoft Graph security API types: ``alert`` (alerts_v2), ``incident``, all evidence types.\n\n"
+            "Microsoft Graph security API types: ``alert`` (alerts_v2), beta ``manualAlert``, ``incident``,\n"
+            "all evidence types.\n\n"
             "Every property is optional (``None`` when absent or null); enumerations are plain\n"
             "strings (see :mod:`m365parse.api.graph_enums` for their documented members).\n"
             "Evidence structs are tagged by ``@odata.type``; :data:`Evidence` is their union."
@@ -113,20 +130,27 @@ def render_graph() -> str:
     ]
     names = [_class_name(t) for t in props]
     lines.append(f"__all__ = {sorted([*names, 'Evidence', 'EVIDENCE_TYPES', 'FIELD_ENUMS'])!r}\n")
+    known = set(props)
     for graph_name, rows in props.items():
         cls = _class_name(graph_name)
         tag = tags.get(graph_name)
         opts = "kw_only=True, forbid_unknown_fields=True, omit_defaults=True, repr_omit_defaults=True"
         if tag:
             opts += f', tag_field="@odata.type", tag="{tag}"'
-        lines.append(f"\nclass {cls}(Struct, {opts}):")
+        base = _DERIVED.get(graph_name)
+        lines.append(f"\nclass {cls}({_class_name(base) if base else 'Struct'}, {opts}):")
         what = f"``{tag}``" if tag else f"Graph ``microsoft.graph.security.{graph_name}``"
-        lines.append(f'    """{what} ({len(rows)} properties)."""\n')
-        if graph_name in _ENTITIES:
+        if base:
+            what += f" (beta): a :class:`{_class_name(base)}` and its own {len(rows)} properties"
+            what += " (navigation properties to types with no field table are JSON objects)"
+            lines.append(f'    """{what}."""\n')
+        else:
+            lines.append(f'    """{what} ({len(rows)} properties)."""\n')
+        if graph_name in _ENTITIES and not base:
             lines.append('    odata_type: str | None = field(default=None, name="@odata.type")')
             lines.append('    odata_context: str | None = field(default=None, name="@odata.context")')
         for row in rows:
-            lines.append(f"    {row['property']}: {_annotation(row, tags)} = None")
+            lines.append(f"    {row['property']}: {_annotation(row, known)} = None")
             if row["type_kind"] == "enum":
                 enums_of[f"{graph_name}.{row['property']}"] = row["type"].removeprefix("security.")
         lines.append("")

@@ -1,4 +1,5 @@
-"""Microsoft Graph security API types: ``alert`` (alerts_v2), ``incident``, all evidence types.
+"""Microsoft Graph security API types: ``alert`` (alerts_v2), beta ``manualAlert``, ``incident``,
+all evidence types.
 
 Every property is optional (``None`` when absent or null); enumerations are plain
 strings (see :mod:`m365parse.api.graph_enums` for their documented members).
@@ -17,7 +18,7 @@ from msgspec import Struct, field
 
 from .. import _values as _v
 
-__all__ = ['ActiveDirectoryDomainEvidence', 'AiAgentEvidence', 'AlertComment', 'AmazonResourceEvidence', 'AnalyzedMessageEvidence', 'AzureResourceEvidence', 'BlobContainerEvidence', 'BlobEvidence', 'CloudApplicationEvidence', 'CloudLogonRequestEvidence', 'CloudLogonSessionEvidence', 'ContainerEvidence', 'ContainerImageEvidence', 'ContainerRegistryEvidence', 'DeviceEvidence', 'DnsEvidence', 'EVIDENCE_TYPES', 'EmailSender', 'Evidence', 'FIELD_ENUMS', 'FileDetails', 'FileEvidence', 'FileHash', 'FileHashEvidence', 'GeoLocation', 'GitHubOrganizationEvidence', 'GitHubRepoEvidence', 'GitHubUserEvidence', 'GoogleCloudResourceEvidence', 'GraphAlert', 'GraphIncident', 'HostLogonSessionEvidence', 'IoTDeviceEvidence', 'IpEvidence', 'KubernetesClusterEvidence', 'KubernetesControllerEvidence', 'KubernetesNamespaceEvidence', 'KubernetesPodEvidence', 'KubernetesSecretEvidence', 'KubernetesServiceAccountEvidence', 'KubernetesServiceEvidence', 'KubernetesServicePort', 'LoggedOnUser', 'MailClusterEvidence', 'MailboxConfigurationEvidence', 'MailboxEvidence', 'MalwareEvidence', 'NetworkConnectionEvidence', 'NicEvidence', 'OauthApplicationEvidence', 'ProcessEvidence', 'RecommendedHuntingQuery', 'RegistryKeyEvidence', 'RegistryValueEvidence', 'ResourceAccessEvent', 'SasTokenEvidence', 'SecurityGroupEvidence', 'ServicePrincipalEvidence', 'Stream', 'SubmissionMailEvidence', 'TeamsMessageEvidence', 'UrlEvidence', 'UserAccount', 'UserEvidence', 'VmMetadata']
+__all__ = ['ActiveDirectoryDomainEvidence', 'AiAgentEvidence', 'AlertComment', 'AmazonResourceEvidence', 'AnalyzedMessageEvidence', 'AzureResourceEvidence', 'BlobContainerEvidence', 'BlobEvidence', 'CloudApplicationEvidence', 'CloudLogonRequestEvidence', 'CloudLogonSessionEvidence', 'ContainerEvidence', 'ContainerImageEvidence', 'ContainerRegistryEvidence', 'DeviceEvidence', 'DnsEvidence', 'EVIDENCE_TYPES', 'EmailSender', 'Evidence', 'FIELD_ENUMS', 'FileDetails', 'FileEvidence', 'FileHash', 'FileHashEvidence', 'GeoLocation', 'GitHubOrganizationEvidence', 'GitHubRepoEvidence', 'GitHubUserEvidence', 'GoogleCloudResourceEvidence', 'GraphAlert', 'GraphIncident', 'GraphManualAlert', 'HostLogonSessionEvidence', 'IoTDeviceEvidence', 'IpEvidence', 'KubernetesClusterEvidence', 'KubernetesControllerEvidence', 'KubernetesNamespaceEvidence', 'KubernetesPodEvidence', 'KubernetesSecretEvidence', 'KubernetesServiceAccountEvidence', 'KubernetesServiceEvidence', 'KubernetesServicePort', 'LoggedOnUser', 'MailClusterEvidence', 'MailboxConfigurationEvidence', 'MailboxEvidence', 'MalwareEvidence', 'NetworkConnectionEvidence', 'NicEvidence', 'OauthApplicationEvidence', 'ProcessEvidence', 'RecommendedHuntingQuery', 'RegistryKeyEvidence', 'RegistryValueEvidence', 'ResourceAccessEvent', 'SasTokenEvidence', 'SecurityGroupEvidence', 'ServicePrincipalEvidence', 'Stream', 'SubmissionMailEvidence', 'TeamsMessageEvidence', 'UrlEvidence', 'UserAccount', 'UserEvidence', 'VmMetadata']
 
 
 class GraphAlert(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True, repr_omit_defaults=True):
@@ -61,6 +62,15 @@ class GraphAlert(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults
     threatDisplayName: str | None = None
     threatFamilyName: str | None = None
     title: str | None = None
+
+
+class GraphManualAlert(GraphAlert, kw_only=True, forbid_unknown_fields=True, omit_defaults=True, repr_omit_defaults=True):
+    """Graph ``microsoft.graph.security.manualAlert`` (beta): a :class:`GraphAlert` and its own 4 properties (navigation properties to types with no field table are JSON objects)."""
+
+    isExcludedFromCorrelation: bool | None = None
+    linkToIncident: int | None = None
+    sentinelWorkspace: str | None = None
+    entityDefinitions: list[dict[str, Any]] | None = None
 
 
 class ActiveDirectoryDomainEvidence(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True, repr_omit_defaults=True, tag_field="@odata.type", tag="#microsoft.graph.security.activeDirectoryDomainEvidence"):

@@ -115,6 +115,7 @@ SHAPES: tuple[Shape, ...] = (
     alerts.XDR_ALERT,
     alerts.MDE_ALERT,
     alerts.ALERT,
+    alerts.MANUAL_ALERT,  # after ALERT: a page of plain alerts tries the plain struct first
     stream.SHAPE,
     export.SHAPE,
     siem.SHAPE,

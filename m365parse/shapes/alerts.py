@@ -20,7 +20,7 @@ from .. import _decode as core
 from ..record import Batch, Record
 from . import Shape, _deep, odata
 
-__all__ = ["ALERT", "INCIDENT", "MDE_ALERT", "XDR_INCIDENT", "XDR_ALERT"]
+__all__ = ["ALERT", "MANUAL_ALERT", "INCIDENT", "MDE_ALERT", "XDR_INCIDENT", "XDR_ALERT"]
 
 
 class _Kind(NamedTuple):
@@ -35,10 +35,14 @@ class _Kind(NamedTuple):
 #: The ``@odata.type`` Graph writes on an alert or an incident entity of its own.
 ALERT_TYPE = "#microsoft.graph.security.alert"
 INCIDENT_TYPE = "#microsoft.graph.security.incident"
+#: The ``@odata.type`` of a beta manual alert (derived from alert: it must carry it).
+MANUAL_ALERT_TYPE = "#microsoft.graph.security.manualAlert"
 
 
 def _is_alert(alert: Any) -> bool:
-    return alert.providerAlertId is not None or alert.serviceSource is not None or alert.odata_type == ALERT_TYPE
+    return alert.odata_type != MANUAL_ALERT_TYPE and (
+        alert.providerAlertId is not None or alert.serviceSource is not None or alert.odata_type == ALERT_TYPE
+    )
 
 
 @functools.cache
@@ -47,6 +51,18 @@ def _alert() -> _Kind:
     from ..api.records import GraphAlertRecord
 
     return _kind(GraphAlert, GraphAlertRecord, _is_alert)
+
+
+def _is_manual_alert(alert: Any) -> bool:
+    return alert.odata_type == MANUAL_ALERT_TYPE or alert.isExcludedFromCorrelation is not None
+
+
+@functools.cache
+def _manual_alert() -> _Kind:
+    from ..api.graph import GraphManualAlert
+    from ..api.records import GraphAlertRecord
+
+    return _kind(GraphManualAlert, GraphAlertRecord, _is_manual_alert)
 
 
 def _is_incident(incident: Any) -> bool:
@@ -164,10 +180,17 @@ def _page_kit(kind: Callable[[], _Kind]) -> Callable[[], odata.PageKit]:
 
 
 def _recognise_alert(value: dict[str, Any]) -> bool:
-    return (
+    return not _recognise_manual_alert(value) and (
         "providerAlertId" in value
         or ("serviceSource" in value and "alertWebUrl" in value)
         or value.get("@odata.type") == ALERT_TYPE
+    )
+
+
+def _recognise_manual_alert(value: dict[str, Any]) -> bool:
+    # isExcludedFromCorrelation is non-nullable: every manual alert sends it
+    return value.get("@odata.type") == MANUAL_ALERT_TYPE or (
+        "isExcludedFromCorrelation" in value and ("providerAlertId" in value or "serviceSource" in value)
     )
 
 
@@ -178,11 +201,15 @@ def _recognise_incident(value: dict[str, Any]) -> bool:
 
 
 def _shape(
-    name: str, kind: Callable[[], _Kind], recognise: Callable[[dict[str, Any]], bool], contexts: tuple[str, ...]
+    name: str,
+    kind: Callable[[], _Kind],
+    recognise: Callable[[dict[str, Any]], bool],
+    contexts: tuple[str, ...],
+    kinds: tuple[str, ...] = (),
 ) -> Shape:
     return Shape(
         name=name,
-        kinds=(name,),
+        kinds=kinds or (name,),
         recognise=recognise,
         build=_build_hook(kind),
         array=_array_hook(kind),
@@ -212,5 +239,11 @@ XDR_INCIDENT: Shape = _shape(
 XDR_ALERT: Shape = _shape("XdrAlert", _xdr_alert, lambda v: "alertId" in v and "creationTime" in v, ())
 
 #: A Graph alert (alerts_v2): ``providerAlertId``, or ``serviceSource`` with ``alertWebUrl``, or
-#: its own ``@odata.type`` (``#microsoft.graph.security.alert``).
+#: its own ``@odata.type`` (``#microsoft.graph.security.alert``); not a manual alert.
 ALERT: Shape = _shape("GraphAlert", _alert, _recognise_alert, ("security/alerts_v2",))
+#: A Graph beta manual alert: its ``@odata.type`` (``#microsoft.graph.security.manualAlert``), or
+#: ``isExcludedFromCorrelation`` beside an alert's keys.  A record of kind ``GraphAlert`` (it is one,
+#: normalized as one) whose ``properties`` is a :class:`m365parse.api.graph.GraphManualAlert`.
+MANUAL_ALERT: Shape = _shape(
+    "GraphManualAlert", _manual_alert, _recognise_manual_alert, ("security/alerts_v2",), kinds=("GraphAlert",)
+)

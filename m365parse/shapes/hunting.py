@@ -77,10 +77,9 @@ _NULL = Raw(b"null")
 class _Raw(Struct):
     Schema: list[_Column] | None = None
     Results: Raw = _NULL
-    Stats: Any = None
     schema: list[_Column] | None = None
     results: Raw = _NULL
-    context: Any = msgspec.field(default=None, name="@odata.context")
+    # the other keys (Stats, @odata.context) are read by core.envelope: any JSON they hold
 
 
 class _RawRows(Struct):
@@ -268,8 +267,8 @@ def _one_pass(schema_text: bytes, graph: bool) -> tuple[RowKind, msgspec.json.De
     response = msgspec.defstruct(
         "_Response",
         [
-            ("Stats", Any, None),
-            ("context", Any, msgspec.field(default=None, name="@odata.context")),
+            ("Stats", Any, msgspec.UNSET),
+            ("context", Any, msgspec.field(default=msgspec.UNSET, name="@odata.context")),
             (names[0], Raw, _NULL),
             (names[1], list[kind.struct], []),  # type: ignore[name-defined]
         ],
@@ -289,6 +288,7 @@ def _fast_whole(buf: bytes) -> Batch | None:
     if plan is None:
         return None
     kind, decoder = plan
+    envelope: dict[str, Any] = {}
 
     def rows(data: bytes) -> list[Any]:
         response = decoder.decode(data)
@@ -297,15 +297,35 @@ def _fast_whole(buf: bytes) -> Batch | None:
         decoded: list[Any] = getattr(response, "results" if graph else "Results")
         if graph:
             _graph_rows(decoded, kind)
+        # the envelope: the struct forbids any other key, so these are all of them
+        if response.context is not msgspec.UNSET:
+            envelope["@odata.context"] = response.context
+        if response.Stats is not msgspec.UNSET:
+            envelope["Stats"] = response.Stats
+        envelope["schema" if graph else "Schema"] = msgspec.json.decode(schema_text)
         return decoded
 
-    return core.fast(rows, buf, "rows", TIMES, wrap=_record_type(kind))
+    batch = core.fast(rows, buf, "rows", TIMES, wrap=_record_type(kind))
+    if batch is not None:
+        batch.envelope = envelope
+    return batch
+
+
+#: The keys of a response that hold its rows (every other key is its envelope).
+_ROW_KEYS = ("Results", "results")
 
 
 def _whole(buf: bytes, first_index: int = 0) -> Batch:
     batch = _fast_whole(buf)
     if batch is not None:
         return batch
+    batch = _rows(buf, first_index)
+    batch.envelope = core.envelope(buf, _ROW_KEYS)  # {} for several responses, or one that is not JSON
+    return batch
+
+
+def _rows(buf: bytes, first_index: int) -> Batch:
+    """The rows of a response the one-pass decode did not take."""
     try:
         raw = _decoders()[0].decode(buf)
     except DECODE_ERRORS as exc:

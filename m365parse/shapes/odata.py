@@ -33,18 +33,31 @@ _CONTEXT = re.compile(_WS + rb"\{" + _WS + rb'"@odata\.context"' + _WS + rb":" +
 _NEXT_LINK = re.compile(rb'"@odata\.nextLink"' + _WS + rb":" + _WS + rb'"([^"\\]*)"')
 _VALUE = re.compile(rb'"value"' + _WS + rb":" + _WS + rb"\[")
 
+_Unset = msgspec.UnsetType
+
+
 def page_type(item: Any, name: str) -> type[Struct]:
-    """The struct of an OData page of ``item``s."""
+    """The struct of an OData page of ``item``s: any other key sends the page to the item-by-item
+    path, which keeps it in :attr:`Batch.envelope`; an absent key stays ``UNSET``."""
     return msgspec.defstruct(
         name,
         [
-            ("context", str | None, msgspec.field(default=None, name="@odata.context")),
+            ("context", str | None | _Unset, msgspec.field(default=msgspec.UNSET, name="@odata.context")),
             ("value", list[item]),
-            ("next_link", str | None, msgspec.field(default=None, name="@odata.nextLink")),
-            ("count", int | None, msgspec.field(default=None, name="@odata.count")),
+            ("next_link", str | None | _Unset, msgspec.field(default=msgspec.UNSET, name="@odata.nextLink")),
+            ("count", int | None | _Unset, msgspec.field(default=msgspec.UNSET, name="@odata.count")),
         ],
         kw_only=True,
+        forbid_unknown_fields=True,
     )
+
+
+#: The envelope keys of a page struct: attribute -> key.
+_PAGE_KEYS = (("context", "@odata.context"), ("next_link", "@odata.nextLink"), ("count", "@odata.count"))
+
+
+def _page_envelope(page: Any) -> dict[str, Any]:
+    return {key: value for attr, key in _PAGE_KEYS if (value := getattr(page, attr)) is not msgspec.UNSET}
 
 
 class _RawPage(Struct):
@@ -86,7 +99,9 @@ def page_hook(kit: Callable[[], PageKit]) -> Callable[[bytes], Batch | None]:
 
         batch = core.fast(items, buf, "page", TIMES, wrap=wrap)
         if batch is not None:
-            batch.next_link, batch.count = meta[0].next_link, meta[0].count
+            batch.envelope = _page_envelope(meta[0])
+            batch.next_link = batch.envelope.get("@odata.nextLink")
+            batch.count = batch.envelope.get("@odata.count")
         return batch
 
     return page
@@ -130,6 +145,7 @@ def _each(buf: bytes, first_index: int) -> Batch:
     batch = core.decode_each(raws, "$.value", first_index=first_index)
     batch.next_link = next_link if isinstance(next_link, str) else None
     batch.count = count if isinstance(count, int) and not isinstance(count, bool) else None
+    batch.envelope = core.envelope(buf, ("value",))
     return batch
 
 
