@@ -50,7 +50,7 @@ from typing import Any, BinaryIO, Protocol
 import msgspec
 
 from . import __version__, decode
-from ._output import encode_line, encode_lines, record_bytes, record_items
+from ._output import encode_line, encode_lines, record_bytes, record_lines
 from .errors import InvalidInput, InvalidRecord, MappingError
 from .mappings import RuleSet, normalize, normalize_batch, registry
 from .record import Batch, Record, UnknownRecord
@@ -274,8 +274,7 @@ class JsonLinesWriter:
     def write(self, records: Sequence[Record]) -> list[tuple[int, str]]:
         failed: list[tuple[int, str]] = []
         if self.rule_set is None:
-            with record_items(records) as items:
-                data = self._encode(range(len(records)), items, failed)
+            data = self._encode(range(len(records)), record_lines(records), failed)
         else:
             positions, events = self._normalize(records, failed)
             data = self._encode(positions, events, failed)

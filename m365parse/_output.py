@@ -5,12 +5,13 @@ No I/O here: bytes in memory.  Contract of this module:
 - :func:`encode_lines` is the one JSON encoder of the command line: records,
   normalized events and error lines all go through it (one place to change how
   JSON is written).  ``ExactDatetime`` values are written with every digit.
-- :func:`record_items` gives, for records as :func:`m365parse.decode` returned
+- :func:`record_lines` gives, for records as :func:`m365parse.decode` returned
   them, exactly what ``[r.to_dict() for r in records]`` gives when encoded, at a
-  fraction of the cost: the row struct is encoded by msgspec itself (its
-  ``None`` columns left out by ``omit_defaults``), and each datetime column is
-  replaced by the text it arrived as when that text is already canonical
-  (``2021-07-21T00:55:44.2280946Z``: all 7 digits), else by
+  fraction of the cost, and consumes the records: the row struct is encoded by
+  msgspec itself (its ``None`` columns left out by ``omit_defaults``), each of
+  its datetime columns holding the text it arrived as (read for the whole batch
+  in one pass, the origin's views) when that text is already canonical
+  (``2021-07-21T00:55:44.2280946Z``: all 7 digits), else
   :func:`m365parse._values.exact_iso`.  Records it cannot take that way (SIEM
   alerts, unknown tables, records without an origin) get ``to_dict()``.
 - :func:`record_bytes` finds the input bytes of a decoded record again, for the
@@ -21,8 +22,8 @@ from __future__ import annotations
 
 import gc
 import operator
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ from ._json import encode
 from ._values import ExactDatetime, exact_iso
 from .record import Record, SiemRecord, UnknownRecord
 
-__all__ = ["encode_lines", "encode_line", "record_items", "record_bytes"]
+__all__ = ["encode_lines", "encode_line", "record_lines", "record_bytes"]
 
 
 def _enc_hook(value: Any) -> Any:
@@ -83,7 +84,7 @@ def _datetime_columns(struct_type: type) -> tuple[str, ...]:
     return columns
 
 
-def _canonical(text: Any) -> bool:
+def _is_canonical(text: Any) -> bool:
     """Whether a datetime text that msgspec accepted is already in canonical form.
 
     ``_values._CANONICAL`` for a text known to be a valid RFC 3339 timestamp,
@@ -105,77 +106,202 @@ def _canonical(text: Any) -> bool:
     )
 
 
-@contextmanager
-def record_items(records: Sequence[Record]) -> Iterator[list[Any]]:
-    """The JSON-ready form of each record: encoded, the same JSON as :meth:`Record.to_dict`.
+def record_lines(records: Sequence[Record]) -> list[Any]:
+    """The JSON-ready form of each record, encoded the same JSON as :meth:`Record.to_dict`; consumes them.
 
-    A context manager: while it is open, the datetime columns of the records'
-    row structs hold their canonical text (written in place, which costs less
-    than a copy of the struct); they get their datetimes back when it closes.
-    Records must be as decoded (not modified since); use the items inside the
-    ``with`` block only.  The cyclic garbage collector is paused meanwhile (the
-    items make no cycles; collections would walk the batch again and again).
+    The records must be as decoded (not modified since), and are not to be used
+    afterwards but for their table, origin (:func:`record_bytes`) and type: the
+    datetime columns of their rows hold text once this returns (written in
+    place: a copy of every row would cost more).  A record of a streamed table
+    whose origin has views of its datetime texts becomes a :class:`_Line`; any
+    other record, its ``to_dict()``.
+
+    Every datetime text put in a line goes to one list, checked for canonical
+    form at once (:func:`_all_canonical`); when that fails, the texts are
+    checked one by one (:func:`_fix`) and those not canonical replaced by
+    :func:`m365parse._values.exact_iso`.  The cyclic garbage collector is paused
+    meanwhile (the lines make no cycles; collections would walk the batch again
+    and again).
     """
-    undo: list[tuple[Any, str, Any]] = []
     enabled = gc.isenabled()
     gc.disable()
     try:
-        yield _items(records, undo)
+        return _lines(records)
     finally:
-        for struct, column, value in undo:
-            setattr(struct, column, value)
         if enabled:
             gc.enable()
 
 
-def _items(records: Sequence[Record], undo: list[tuple[Any, str, Any]]) -> list[Any]:
+def _getter(columns: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """``operator.attrgetter(*columns)`` that always gives a tuple."""
+    if len(columns) > 1:
+        return operator.attrgetter(*columns)
+    if columns:
+        one = operator.attrgetter(columns[0])
+        return lambda obj: (one(obj),)
+    return lambda obj: ()
+
+
+#: The datetime columns of a row struct type and their getter, per type of the views of their texts.
+_Plan = tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]
+_PLANS: dict[type, dict[type, _Plan | None]] = {}
+_VIEW_FIELDS = ("time", "_TimeReceivedBySvc", "properties")
+
+
+def _plan(props_type: type, view_type: type) -> _Plan | None:
+    """The datetime columns of a row struct type, and their getter (on the row and on its view).
+
+    None when a view of ``view_type`` lacks one of them, or the row is not a
+    struct: such records take ``to_dict()``.
+    """
+    if not issubclass(props_type, Struct):
+        return None
+    columns = _datetime_columns(props_type)
+    hints = getattr(view_type, "__annotations__", {}).get("properties")
+    found: set[str] = set()
+    for arg in getattr(hints, "__args__", (hints,)):
+        found.update(getattr(arg, "__struct_fields__", ()))
+    if not set(columns) <= found:
+        return None
+    return columns, _getter(columns)
+
+
+_Changed = list[tuple[Any, tuple[str, ...], tuple[Any, ...]]]
+
+
+def _lines(records: Sequence[Record]) -> list[Any]:
     out: list[Any] = []
+    append = out.append
+    texts: list[Any] = []  # every datetime text put in a line
+    add_text = texts.append
+    add_texts = texts.extend
+    changed: _Changed = []  # rows whose datetimes became text
+    change = changed.append
+    extended: list[int] = []  # lines of records with envelope keys of their own (rare)
+    plans: dict[type, _Plan | None] = {}
     origin: Any = None
-    views: Any = None
+    views: Any = ()
+    view_type: Any = None
     for record in records:
         src = record._src
-        rtype = type(record)
+        rtype = record.__class__
         if src is None or rtype is SiemRecord or rtype is UnknownRecord:
-            out.append(record.to_dict())
+            append(record.to_dict())
             continue
         if src[0] is not origin:
             origin = src[0]
             load = getattr(origin, "_views_list", None)  # the decoder's datetime texts of this origin
-            views = load() if load is not None else None
-        view: Any = views[src[1]] if views is not None and 0 <= src[1] < len(views) else None
-        pview = getattr(view, "properties", None)
-        if pview is None:
-            out.append(record.to_dict())
+            views = load() if load is not None else ()
+            view_type = views[0].__class__ if views else None
+            if set(_VIEW_FIELDS) <= set(getattr(view_type, "__struct_fields__", ())):
+                plans = _PLANS.setdefault(view_type, {})
+            else:
+                view_type = None  # not views of streamed records: to_dict()
+        pos = src[1]
+        view: Any = views[pos] if 0 <= pos < len(views) else None
+        if view_type is None or view.__class__ is not view_type or view.properties is None:
+            append(record.to_dict())
             continue
+        pview = view.properties
         time, tenant_id, operation, received, tenant, envelope_extra, extra, props = _RECORD_FIELDS(record)
-        text: Any
+        try:
+            plan = plans[props.__class__]
+        except KeyError:
+            plan = plans[props.__class__] = _plan(props.__class__, view_type)
+        if plan is None:
+            append(record.to_dict())
+            continue
         if time is not None:
-            text = view.time
-            time = text if _canonical(text) else exact_iso(record, "time")
+            time = view.time
+            add_text(time)
         if received is not None:
-            text = view._TimeReceivedBySvc
-            received = text if _canonical(text) else exact_iso(record, "_TimeReceivedBySvc")
-        envelope: Any = _Envelope(time, tenant_id, operation, "AdvancedHunting-" + record._table, received, tenant)
-        if envelope_extra:  # rare: keys of its own, after the known ones (as Record.envelope has them)
-            envelope = {k: v for k, v in msgspec.structs.asdict(envelope).items() if v is not None}
-            envelope.update(envelope_extra)
-        for column in _datetime_columns(type(props)):
-            value = getattr(props, column)
-            if value is not None:
-                text = getattr(pview, column, None)
-                # _canonical(text), inlined: this runs for 3-5 columns of every record
-                if not (
-                    text.__class__ is str
-                    and text[-1:] == "Z"
-                    and text[10:11] == "T"
-                    and (len(text) == 20 or (21 < len(text) < 31 and text[19] == "." and text[-2] != "0"))
-                    and text[16] == ":"
-                ):
-                    text = exact_iso(record, column)
-                undo.append((props, column, value))
+            received = view._TimeReceivedBySvc
+            add_text(received)
+        columns, getter = plan
+        values = getter(props)
+        found = getter(pview)
+        if None in values:  # some columns are empty: only the others get their text
+            for column, value, text in zip(columns, values, found):  # noqa: B905 - same length
+                if value is not None:
+                    setattr(props, column, text)
+                    add_text(text)
+        else:
+            for column, text in zip(columns, found):  # noqa: B905 - same length
                 setattr(props, column, text)
-        out.append(_Line(record._table, envelope, props, extra))
+            add_texts(found)
+        change((props, columns, values))
+        if envelope_extra:
+            extended.append(len(out))
+        table = rtype._table
+        append(_Line(table, _Envelope(time, tenant_id, operation, _CATEGORY + table, received, tenant), props, extra))
+    if texts and not _all_canonical(texts):
+        _fix(records, out, changed)
+    for i in extended:  # keys of its own, after the known ones (as Record.envelope has them)
+        line = out[i]
+        envelope: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(line.envelope).items() if v is not None}
+        envelope.update(records[i].envelope_extra)
+        line.envelope = envelope
     return out
+
+
+_CATEGORY = "AdvancedHunting-"
+
+
+def _all_canonical(texts: list[Any]) -> bool:
+    """Whether every one of ``texts`` is canonical (:func:`_is_canonical`), checked a length at a time.
+
+    The texts of one length, joined, are checked by position with slices: a few
+    operations per length rather than a few per text.
+    """
+    try:
+        sizes = Counter(map(len, texts))
+        joined = "".join(sorted(texts, key=len))
+    except TypeError:  # a text that is not a string
+        return False
+    pos = 0
+    for size in sorted(sizes):
+        n = sizes[size]
+        end = pos + n * size
+        if size == 20:  # no fraction: 2021-07-21T00:55:44Z
+            ok = joined[pos + 19 : end : size] == "Z" * n
+        elif 22 <= size <= 30:  # 1-9 digits, not ending in 0
+            ok = (
+                joined[pos + 19 : end : size] == "." * n
+                and joined[pos + size - 1 : end : size] == "Z" * n
+                and "0" not in joined[pos + size - 2 : end : size]
+            )
+        else:
+            return False
+        if not (ok and joined[pos + 10 : end : size] == "T" * n and joined[pos + 16 : end : size] == ":" * n):
+            return False
+        pos = end
+    return True
+
+
+def _fix(
+    records: Sequence[Record], out: list[Any], changed: list[tuple[Any, tuple[str, ...], tuple[Any, ...]]]
+) -> None:
+    """Check each datetime text of ``out`` on its own: one not canonical becomes :func:`m365parse._values.exact_iso`.
+
+    ``changed`` holds the rows whose datetimes became text, with their columns
+    and datetimes: exact_iso reads the datetime (put back while it runs).
+    """
+    rows = {id(props): (columns, values) for props, columns, values in changed}
+    for record, line in zip(records, out, strict=True):
+        if line.__class__ is not _Line:
+            continue  # to_dict() wrote it
+        envelope = line.envelope
+        for column in ("time", "_TimeReceivedBySvc"):
+            if getattr(record, column) is not None and not _is_canonical(getattr(envelope, column)):
+                setattr(envelope, column, exact_iso(record, column))
+        props = line.properties
+        columns, values = rows[id(props)]
+        for column, value in zip(columns, values, strict=True):
+            text = getattr(props, column)
+            if value is not None and not _is_canonical(text):
+                setattr(props, column, value)
+                text = exact_iso(record, column)
+                setattr(props, column, text)
 
 
 class _Envelope(Struct, omit_defaults=True):

@@ -19,7 +19,7 @@ import pytest
 import m365parse
 from m365parse import registry
 from m365parse.__main__ import JsonLinesWriter, is_json_lines, read_batches, run
-from m365parse._output import encode_lines, record_bytes, record_items
+from m365parse._output import _all_canonical, _is_canonical, encode_lines, record_bytes, record_lines
 
 from .conftest import ROOT, body, record
 
@@ -54,13 +54,11 @@ def _all_inputs() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", _all_inputs(), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_record_items_encode_as_to_dict(path: Path) -> None:
+def test_record_lines_encode_as_to_dict(path: Path) -> None:
     batch = m365parse.decode(path.read_bytes())
-    with record_items(batch.records) as items:
-        got = encode_lines(items)
     expected = [r.to_dict() for r in batch.records]
+    got = encode_lines(record_lines(batch.records))
     assert got == b"".join(msgspec.json.encode(d) + b"\n" for d in expected)
-    assert [r.to_dict() for r in batch.records] == expected  # the records got their datetimes back
 
 
 TIMES = [
@@ -85,8 +83,7 @@ def test_envelope_values_that_did_not_fit_come_after_the_known_keys() -> None:
     rec["newKey"] = [1]
     data = (json.dumps(rec) + "\n" + json.dumps(record(ProcessId=2)) + "\n").encode()
     batch = m365parse.decode(data)
-    with record_items(batch.records) as items:
-        got = encode_lines(items)
+    got = encode_lines(record_lines(batch.records))
     assert got == _reference(data)
     assert list(json.loads(got.splitlines()[0])["envelope"])[-3:] == ["time", "Tenant", "newKey"]
 
@@ -100,23 +97,62 @@ def test_every_timestamp_form_is_written_as_to_dict_writes_it(text: str, shape: 
     data = body(rec, rec) if shape == "body" else (json.dumps(rec) + "\n" + json.dumps(rec) + "\n").encode()
     batch = m365parse.decode(data)
     assert len(batch.records) == 2
-    with record_items(batch.records) as items:
-        got = encode_lines(items)
+    exact = m365parse._values.exact_iso(batch.records[0], "Timestamp")
+    got = encode_lines(record_lines(batch.records))
     assert got == _reference(data)
     line = json.loads(got.splitlines()[0])
-    assert line["properties"]["Timestamp"] == m365parse._values.exact_iso(batch.records[0], "Timestamp")
+    assert line["properties"]["Timestamp"] == exact
 
 
-def test_record_items_takes_the_fast_path_for_streamed_records(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_mixing_timestamp_forms_and_empty_columns_is_written_as_to_dict_writes_it() -> None:
+    """One text that is not canonical makes the batch check fail: each text is then checked on its own."""
+    zoned = [text for text in TIMES if text[-1] in "Zz" or "+" in text]  # no zone: not the one-pass decode
+    recs = []
+    for i, text in enumerate(zoned * 2):
+        rec = record(Timestamp=TIMES[0], ProcessCreationTime=text, ProcessId=i)
+        rec["time"] = zoned[(i + 3) % len(zoned)]
+        if i % 3 == 0:
+            rec["properties"]["InitiatingProcessCreationTime"] = "null"  # lax mode: None; the view has the text
+        if i % 4 == 0:
+            rec["properties"]["ProcessCreationTime"] = None
+        recs.append(rec)
+    data = "".join(json.dumps(rec) + "\n" for rec in recs).encode()
+    batch = m365parse.decode(data)
+    assert len(batch.records) == len(recs)
+    assert len({id(r._src[0]) for r in batch.records}) == 1  # decoded in one pass: one origin
+    assert encode_lines(record_lines(batch.records)) == _reference(data)
+    canonical = "".join(json.dumps(record(Timestamp=TIMES[0], ProcessId=i)) + "\n" for i in range(5)).encode()
+    assert encode_lines(record_lines(m365parse.decode(canonical).records)) == _reference(canonical)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [],
+        TIMES,
+        *([text] for text in TIMES),
+        [TIMES[0], TIMES[2], TIMES[5], "2024-05-14T08:44:14.12Z"],
+        ["2024-05-14T08:44:10Z", "2024-05-14T08:44:14.1234567Z"],  # a 0 before Z is fine without a fraction
+        ["2024-05-14T08:44:14.1234567Z", None],
+        ["2024-05-14T08:44:14.1234567Z", 1715676254],
+        ["2024-05-14T08:44:14.1234567Z", ["2024-05-14T08:44:14.1234567Z"]],
+        ["2024-05-14T08:44:14.Z", "2024-05-14T08:44:14.1234567891Z", "2024-05-14"],
+        ["2024-05-14T08:44:14.1234567Z", "2024-05-14T08:44:1.12345678Z"],
+    ],
+)
+def test_the_batch_check_of_timestamp_texts_agrees_with_the_check_of_each(texts: list[Any]) -> None:
+    assert _all_canonical(list(texts)) == all(_is_canonical(text) for text in texts)
+
+
+def test_record_lines_takes_the_fast_path_for_streamed_records(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only SIEM alerts, unknown tables and records without an origin cost a to_dict()."""
     batch = m365parse.decode(_generated(50))
 
     def fail(self: Any) -> Any:
-        raise AssertionError("to_dict() called: the fast path of record_items() is not taken")
+        raise AssertionError("to_dict() called: the fast path of record_lines() is not taken")
 
     monkeypatch.setattr(m365parse.Record, "to_dict", fail)
-    with record_items(batch.records) as items:
-        assert len(items) == 50
+    assert len(record_lines(batch.records)) == 50
 
 
 def test_a_record_that_cannot_be_encoded_is_reported_and_the_others_written() -> None:
