@@ -20,21 +20,24 @@ No I/O here: bytes in memory.  Contract of this module:
 
 from __future__ import annotations
 
+import functools
 import gc
 import operator
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, Union
 
 import msgspec
 from msgspec import Raw, Struct
 
 from ._json import encode
-from ._values import ExactDatetime, exact_iso
+from ._values import ExactDatetime, Timestamp, exact_iso
 from .record import Record, SiemRecord, UnknownRecord
+from .shapes import DECODE_ERRORS, SHAPES, stream
+from .tables import RECORD_TYPES, STREAMED
 
-__all__ = ["encode_lines", "encode_line", "record_lines", "record_bytes"]
+__all__ = ["encode_lines", "encode_line", "record_lines", "stream_lines", "TextLines", "record_bytes"]
 
 
 def _enc_hook(value: Any) -> Any:
@@ -327,6 +330,131 @@ class _Line(Struct):
 _RECORD_FIELDS = operator.attrgetter(
     "time", "tenantId", "operationName", "_TimeReceivedBySvc", "Tenant", "envelope_extra", "extra", "properties"
 )
+
+
+# --- JSON lines straight to lines ----------------------------------------------------
+
+
+class TextLines(NamedTuple):
+    """A block of JSON lines written without records: see :func:`stream_lines`."""
+
+    lines: list[Any]  # _Line structs, in input order
+    tables: list[str]  # the table of each line
+
+
+#: Per twin struct of a record: its table, and the getter of the datetime columns of its row.
+_TwinPlan = tuple[str, Callable[[Any], tuple[Any, ...]]]
+
+
+@functools.cache
+def _twins() -> tuple[msgspec.json.Decoder[Any], dict[type, _TwinPlan]]:
+    """The decoder of the one-pass decode of streamed records, with datetimes as text.
+
+    One "twin" struct per record struct of the tables seen streamed (the union
+    the stream shape decodes JSON lines with): the same fields, names, defaults
+    and options, but each datetime field a string.
+    """
+    twins = []
+    plans: dict[type, _TwinPlan] = {}
+    for table in STREAMED:
+        record_type = RECORD_TYPES[table]
+        fields: list[Any] = []
+        columns: tuple[str, ...] = ()
+        for info in msgspec.structs.fields(record_type):
+            kind: Any = info.type
+            if info.name == "properties":
+                columns = _datetime_columns(kind)
+                kind = _twin(kind, f"_{table}Row")
+            elif _holds_datetime(kind):
+                kind = str | None
+            fields.append(_field(info, kind))
+        twin = _twin(record_type, f"_{table}Line", fields)
+        twins.append(twin)
+        plans[twin] = (record_type._table, _getter(columns))
+    decoder = msgspec.json.Decoder(Union[tuple(twins)], strict=False)  # noqa: UP007
+    return decoder, plans
+
+
+_TIMESTAMPS = msgspec.json.Decoder(list[Timestamp], strict=False)
+
+
+def stream_lines(block: bytes) -> TextLines | None:
+    """The lines of a block of JSON lines of streamed records, without decoding records.
+
+    Exactly what :func:`m365parse.decode` and :func:`record_lines` would give for
+    ``block`` (complete lines) when the one-pass decode of streamed records takes
+    it whole: its twin structs are decoded instead, whose datetimes are the text
+    that arrived.  None when the block is anything else (then decode it): a line
+    that is not such a record or does not fit its struct, a datetime that is not
+    canonical (``exact_iso`` would rewrite it) or not a valid timestamp.
+    """
+    for shape in SHAPES:  # the shapes decode_lines() asks first must not take the block
+        if shape is stream.SHAPE:
+            break
+        if shape.lines is not None and shape.lines(block) is not None:
+            return None
+    decoder, plans = _twins()
+    try:
+        items = decoder.decode_lines(block)
+    except DECODE_ERRORS:
+        return None
+    lines: list[Any] = []
+    append = lines.append
+    tables: list[str] = []
+    texts: list[Any] = []
+    add_text = texts.append
+    for item in items:
+        table, getter = plans[item.__class__]
+        time, received, props = item.time, item._TimeReceivedBySvc, item.properties
+        if time is not None:
+            add_text(time)
+        if received is not None:
+            add_text(received)
+        found = getter(props)
+        if None in found:
+            texts.extend(text for text in found if text is not None)
+        else:
+            texts.extend(found)
+        envelope = _Envelope(time, item.tenantId, item.operationName, _CATEGORY + table, received, item.Tenant)
+        append(_Line(table, envelope, props, item.extra))
+        tables.append(table)
+    if texts and not _all_canonical(texts):
+        return None
+    if texts:
+        try:
+            _TIMESTAMPS.decode(('["' + '","'.join(texts) + '"]').encode())  # canonical: nothing to escape
+        except DECODE_ERRORS:
+            return None
+    return TextLines(lines, tables)
+
+
+def _field(info: Any, kind: Any) -> tuple[str, Any, Any]:
+    if info.default is not msgspec.NODEFAULT:
+        return info.name, kind, info.default
+    if info.default_factory is not msgspec.NODEFAULT:
+        return info.name, kind, msgspec.field(default_factory=info.default_factory)
+    return info.name, kind, msgspec.NODEFAULT
+
+
+def _twin(struct_type: Any, name: str, fields: list[Any] | None = None) -> Any:
+    """``struct_type`` with every datetime field a string (``fields``: the fields, when given)."""
+    if fields is None:
+        fields = [
+            _field(info, str | None if _holds_datetime(info.type) else info.type)
+            for info in msgspec.structs.fields(struct_type)
+        ]
+    config = struct_type.__struct_config__
+    twin = msgspec.defstruct(
+        name,
+        [(n, k) if d is msgspec.NODEFAULT else (n, k, d) for n, k, d in fields],
+        rename={info.name: info.encode_name for info in msgspec.structs.fields(struct_type)},
+        kw_only=True,
+        omit_defaults=config.omit_defaults,
+        forbid_unknown_fields=config.forbid_unknown_fields,
+        tag_field=config.tag_field,
+        tag=config.tag,
+    )
+    return twin
 
 
 # --- the bytes of a record -------------------------------------------------------------

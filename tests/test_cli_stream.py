@@ -558,3 +558,102 @@ def test_output_that_cannot_be_written_stops_the_run_with_a_message() -> None:
     assert proc.returncode == 1
     err = proc.stderr.decode()
     assert "cannot write: No space left on device" in err and "Traceback" not in err
+
+
+# --- JSON lines written without records (JsonLinesWriter.lines) -------------------------------
+
+
+def _canonical_record(table: str = "DeviceProcessEvents", **props: Any) -> dict[str, Any]:
+    rec = record(table, **props)
+    rec["time"] = TIMES[0]  # conftest's time ends in 0: not canonical
+    return rec
+
+
+def _mixed_input() -> bytes:
+    """JSON lines that the writer takes without records in places, and not in others."""
+    good = [json.dumps(_canonical_record(ProcessId=i, Timestamp=TIMES[i % 2])).encode() for i in range(40)]
+    lines = [*good[:5], b"{broken", *good[5:12], b"", *good[12:20]]
+    lines += [json.dumps(_canonical_record("NoSuchTable", A=1)).encode()]  # an unknown table
+    lines += [json.dumps(record(ProcessId=99)).encode()]  # a time that is not canonical
+    lines += [*good[20:30], b"\xef\xbb\xbf" + good[30], *good[31:39]]  # a BOM within: the line is broken
+    lines += [json.dumps(_canonical_record(ProcessId=7, Timestamp="2024-13-14T08:44:14.1Z")).encode()]  # month 13
+    lines += [json.dumps(_canonical_record(ProcessId=8, ProcessCreationTime="null")).encode()]
+    return b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n" + good[39]  # a BOM first; the last line without newline
+
+
+def _run_both(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: bytes, *args: str) -> list[Any]:
+    """The command's output, errors file, standard error and status: with lines() and with every block decoded."""
+    import m365parse.__main__ as cli
+
+    results = []
+    real_lines = cli.JsonLinesWriter.lines
+    for offered in (True, False):
+        if not offered:
+            monkeypatch.setattr(cli.JsonLinesWriter, "lines", lambda self, block, tables=None: None)
+        taken: list[int] = []
+
+        def counted(self: Any, block: bytes, tables: Any = None) -> Any:
+            got = real_lines(self, block, tables)
+            taken.append(0 if got is None else len(got))
+            return got
+
+        if offered:
+            monkeypatch.setattr(cli.JsonLinesWriter, "lines", counted)
+        errors = tmp_path / f"errors-{offered}.jsonl"
+        out, err = io.BytesIO(), io.BytesIO()
+        status = run(["--errors", str(errors), *args, "-"], out, err, io.BytesIO(data))
+        results.append((out.getvalue(), errors.read_bytes(), err.getvalue(), status, sum(taken)))
+    monkeypatch.setattr(cli.JsonLinesWriter, "lines", real_lines)
+    return results
+
+
+@pytest.mark.parametrize("chunk", [64, 700, 4096, 1 << 20])
+@pytest.mark.parametrize("args", [(), ("--stats",), ("--table", "DeviceProcessEvents", "--stats")])
+def test_json_lines_written_without_records_are_what_the_records_give(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chunk: int, args: tuple[str, ...]
+) -> None:
+    """Output, errors (with their indexes), counts and status: the same whether lines() takes a block or not."""
+    import m365parse.__main__ as cli
+
+    monkeypatch.setattr(cli, "CHUNK_BYTES", chunk)
+    data = _mixed_input()
+    (out, errors, err, status, taken), (out2, errors2, err2, status2, _) = _run_both(monkeypatch, tmp_path, data, *args)
+    assert (out, errors, err, status) == (out2, errors2, err2, status2)
+    assert status == 1 and taken > 0
+    assert [json.loads(line)["index"] for line in errors.splitlines()] == [5]  # the others decode, some to extra
+    if not args:
+        assert out == _reference(data) and len(out.splitlines()) == 44
+
+
+def test_a_line_longer_than_the_decoder_takes_is_reported_as_it_would_be(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import m365parse.__main__ as cli
+    from m365parse._lines import JsonLinesDecoder
+
+    monkeypatch.setattr(cli, "CHUNK_BYTES", 300)
+    monkeypatch.setattr(JsonLinesDecoder.__init__, "__defaults__", (2000,))  # max_record_bytes
+    good = [json.dumps(_canonical_record(ProcessId=i)).encode() for i in range(6)]
+    long = json.dumps(_canonical_record(ProcessId=9, CommandLine="x" * 5000)).encode()
+    data = b"\n".join([*good[:3], long, *good[3:]]) + b"\n"
+    (out, errors, err, status, taken), rest = _run_both(monkeypatch, tmp_path, data)
+    assert (out, errors, err, status) == rest[:4]
+    assert [json.loads(line)["index"] for line in errors.splitlines()] == [3]
+    assert len(out.splitlines()) == 6 and taken > 0
+
+
+def test_lines_takes_blocks_of_streamed_records_with_canonical_timestamps_only() -> None:
+    writer = JsonLinesWriter(io.BytesIO())
+    block = "".join(json.dumps(_canonical_record(ProcessId=i)) + "\n" for i in range(3)).encode()
+    got = writer.lines(block)
+    assert got is not None and len(got) == 3 and got.data == _reference(block)
+    assert got.tables == {"DeviceProcessEvents": 3}
+    kept = writer.lines(block, frozenset({"DeviceFileEvents"}))
+    assert kept is not None and kept.data == b"" and len(kept) == 3
+    for text in TIMES[1:]:
+        rec = _canonical_record(ProcessId=1, ProcessCreationTime=text)
+        one = (json.dumps(rec) + "\n").encode()
+        got = writer.lines(one)
+        assert got is None or got.data == _reference(one)
+        assert (got is not None) == _is_canonical(text)
+    assert JsonLinesWriter(io.BytesIO(), registry.get("jsa")).lines(block) is None
