@@ -257,19 +257,20 @@ def _offered_lines(
     decoder.feed(b"\n")  # started: a BOM further on is data, as for a decoder fed from the start
     limit = decoder.max_record_bytes
     taken = 0  # records that lines() took: the decoder does not count them
-    pending = b""
+    pending = bytearray()  # the unfinished last line (a bytearray: a long line stays linear)
     if chunk.startswith(_BOM):
         chunk = chunk[len(_BOM) :]
     while chunk:
-        data = pending + chunk if pending else chunk
-        cut = data.rfind(b"\n")
+        cut = chunk.rfind(b"\n")
         if cut < 0:
-            pending = data
+            pending += chunk
         else:
-            pending = data[cut + 1 :]
-            taken = yield from _block(data[: cut + 1], decoder, taken, limit, lines)
+            block = b"".join((pending, memoryview(chunk)[: cut + 1]))  # one copy, as the decoder makes
+            pending = bytearray(memoryview(chunk)[cut + 1 :])
+            taken = yield from _block(block, decoder, taken, limit, lines)
+            del block
         if len(pending) > limit:  # a line too long: the decoder reports it, and reads the rest
-            chunk, pending = pending, b""
+            chunk, pending = bytes(pending), bytearray()
             while chunk:
                 yield from _decoded(decoder, chunk, taken)
                 chunk = _read(read, chunk_bytes)
@@ -280,7 +281,7 @@ def _offered_lines(
         if on_read is not None:
             on_read(len(chunk))
     if pending:  # the last line, without a newline
-        taken = yield from _block(pending, decoder, taken, limit, lines)
+        taken = yield from _block(bytes(pending), decoder, taken, limit, lines)
     yield from _decoded(decoder, None, taken)
 
 
@@ -288,7 +289,7 @@ def _block(
     block: bytes, decoder: Any, taken: int, limit: int, lines: Callable[[bytes], Sized | None]
 ) -> Generator[tuple[Batch | Sized, int], None, int]:
     """One block offered to ``lines``, else fed to the decoder; returns the records ``lines`` took, in all."""
-    got = lines(block) if len(block) <= limit and block.strip(_WS) else None
+    got = lines(block) if len(block) <= limit else None
     if got is None:
         yield from _decoded(decoder, block, taken)
         return taken
@@ -352,6 +353,7 @@ class JsonLinesWriter:
     def __init__(self, out: BinaryIO, rule_set: RuleSet | None = None) -> None:
         self.out = out
         self.rule_set = rule_set
+        self._skip = self._backoff = 0  # blocks not to offer to stream_lines(), after one it declined
 
     def write(self, records: Sequence[Record]) -> list[tuple[int, str]]:
         failed: list[tuple[int, str]] = []
@@ -400,12 +402,19 @@ class JsonLinesWriter:
         (:func:`m365parse._output.stream_lines`): the same bytes as decoding the
         block and writing its records, with ``tables`` as ``--table``.  Not with a
         rule set, nor when a line cannot be encoded (the records then report it).
+        After a block it declines, the next 1, 3, 7, ... (at most 63) are not tried:
+        input it does not take costs little more than before.
         """
         if self.rule_set is not None:
             return None
+        if self._skip:
+            self._skip -= 1
+            return None
         got = stream_lines(block)
         if got is None:
+            self._skip = self._backoff = min(2 * self._backoff + 1, 63)
             return None
+        self._backoff = 0
         items, names = got.lines, got.tables
         if tables is not None:
             kept = [i for i, name in enumerate(names) if name in tables]

@@ -307,7 +307,7 @@ def _fix(
                 setattr(props, column, text)
 
 
-class _Envelope(Struct, omit_defaults=True):
+class _Envelope(Struct, omit_defaults=True, gc=False):
     """The envelope of a streamed record, in the order of :attr:`Record.envelope`; None left out."""
 
     time: Any = None
@@ -318,7 +318,7 @@ class _Envelope(Struct, omit_defaults=True):
     Tenant: Any = None
 
 
-class _Line(Struct):
+class _Line(Struct, gc=False):
     """One output line: what ``Record.to_dict()`` gives, as a struct (cheaper to make and to encode)."""
 
     table: str
@@ -342,12 +342,15 @@ class TextLines(NamedTuple):
     tables: list[str]  # the table of each line
 
 
-#: Per twin struct of a record: its table, and the getter of the datetime columns of its row.
-_TwinPlan = tuple[str, Callable[[Any], tuple[Any, ...]]]
+#: Per twin struct of a record: its table, its category, and the getter of the datetime columns of its row.
+_TwinPlan = tuple[str, str, Callable[[Any], tuple[Any, ...]]]
+_TWIN_FIELDS = operator.attrgetter(
+    "time", "tenantId", "operationName", "_TimeReceivedBySvc", "Tenant", "extra", "properties"
+)
 
 
 @functools.cache
-def _twins() -> tuple[msgspec.json.Decoder[Any], dict[type, _TwinPlan]]:
+def _twins() -> tuple[msgspec.json.Decoder[Any], dict[type, _TwinPlan], dict[type, tuple[str, ...]]]:
     """The decoder of the one-pass decode of streamed records, with datetimes as text.
 
     One "twin" struct per record struct of the tables seen streamed (the union
@@ -356,6 +359,7 @@ def _twins() -> tuple[msgspec.json.Decoder[Any], dict[type, _TwinPlan]]:
     """
     twins = []
     plans: dict[type, _TwinPlan] = {}
+    row_columns: dict[type, tuple[str, ...]] = {}  # the datetime columns of each twin row
     for table in STREAMED:
         record_type = RECORD_TYPES[table]
         fields: list[Any] = []
@@ -365,14 +369,15 @@ def _twins() -> tuple[msgspec.json.Decoder[Any], dict[type, _TwinPlan]]:
             if info.name == "properties":
                 columns = _datetime_columns(kind)
                 kind = _twin(kind, f"_{table}Row")
+                row_columns[kind] = columns
             elif _holds_datetime(kind):
                 kind = str | None
             fields.append(_field(info, kind))
         twin = _twin(record_type, f"_{table}Line", fields)
         twins.append(twin)
-        plans[twin] = (record_type._table, _getter(columns))
+        plans[twin] = (record_type._table, _CATEGORY + record_type._table, _getter(columns))
     decoder = msgspec.json.Decoder(Union[tuple(twins)], strict=False)  # noqa: UP007
-    return decoder, plans
+    return decoder, plans, row_columns
 
 
 _TIMESTAMPS = msgspec.json.Decoder(list[Timestamp], strict=False)
@@ -393,7 +398,7 @@ def stream_lines(block: bytes) -> TextLines | None:
             break
         if shape.lines is not None and shape.lines(block) is not None:
             return None
-    decoder, plans = _twins()
+    decoder, plans, row_columns = _twins()
     try:
         items = decoder.decode_lines(block)
     except DECODE_ERRORS:
@@ -401,31 +406,65 @@ def stream_lines(block: bytes) -> TextLines | None:
     lines: list[Any] = []
     append = lines.append
     tables: list[str] = []
-    texts: list[Any] = []
+    add_table = tables.append
+    texts: list[Any] = []  # the datetimes of every line, None for those absent
     add_text = texts.append
+    add_texts = texts.extend
     for item in items:
-        table, getter = plans[item.__class__]
-        time, received, props = item.time, item._TimeReceivedBySvc, item.properties
-        if time is not None:
-            add_text(time)
-        if received is not None:
-            add_text(received)
-        found = getter(props)
-        if None in found:
-            texts.extend(text for text in found if text is not None)
-        else:
-            texts.extend(found)
-        envelope = _Envelope(time, item.tenantId, item.operationName, _CATEGORY + table, received, item.Tenant)
-        append(_Line(table, envelope, props, item.extra))
-        tables.append(table)
-    if texts and not _all_canonical(texts):
+        table, category, getter = plans[item.__class__]
+        time, tenant_id, operation, received, tenant, extra, props = _TWIN_FIELDS(item)
+        add_text(time)
+        add_text(received)
+        add_texts(getter(props))
+        append(_Line(table, _Envelope(time, tenant_id, operation, category, received, tenant), props, extra))
+        add_table(table)
+    texts = [text for text in texts if text is not None]
+    if texts and not _all_canonical(texts) and not _trim_zeros(lines, row_columns):
         return None
     if texts:
         try:
-            _TIMESTAMPS.decode(('["' + '","'.join(texts) + '"]').encode())  # canonical: nothing to escape
+            _TIMESTAMPS.decode(('["' + '","'.join(texts) + '"]').encode())  # checked: nothing to escape
         except DECODE_ERRORS:
             return None
     return TextLines(lines, tables)
+
+
+def _trim_zeros(lines: list[Any], columns: dict[type, tuple[str, ...]]) -> bool:
+    """Give each datetime text of ``lines`` that is not canonical its canonical form, or return False.
+
+    Only texts that are canonical but for trailing zeros in the fraction (Kusto
+    writes 7 digits: ``2021-07-21T00:55:44.2280940Z``) are rewritten, as
+    :func:`m365parse._values.exact_iso` writes them (``...44.228094Z``); any
+    other form (an offset, a lowercase letter, no zone) returns False: decode the
+    block.
+    """
+    for line in lines:
+        envelope = line.envelope
+        for column in ("time", "_TimeReceivedBySvc"):
+            text = getattr(envelope, column)
+            if text is not None and not _is_canonical(text):
+                text = _trimmed(text)
+                if text is None:
+                    return False
+                setattr(envelope, column, text)
+        props = line.properties
+        for column in columns[props.__class__]:
+            text = getattr(props, column)
+            if text is not None and not _is_canonical(text):
+                text = _trimmed(text)
+                if text is None:
+                    return False
+                setattr(props, column, text)
+    return True
+
+
+def _trimmed(text: Any) -> str | None:
+    """``text`` without the trailing zeros of its fraction when that makes it canonical, else None."""
+    if text.__class__ is not str or len(text) < 22 or text[19] != "." or text[-1] != "Z":
+        return None
+    head, fraction = text[:19], text[20:-1].rstrip("0")
+    trimmed = f"{head}.{fraction}Z" if fraction else head + "Z"
+    return trimmed if _is_canonical(trimmed) else None
 
 
 def _field(info: Any, kind: Any) -> tuple[str, Any, Any]:
