@@ -63,6 +63,7 @@ __all__ = [
     "read_batches",
     "Writer",
     "JsonLinesWriter",
+    "EncodedLines",
     "ParquetWriter",
     "InputFailed",
     "CHUNK_BYTES",

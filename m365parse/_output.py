@@ -286,6 +286,8 @@ def _fix(
 ) -> None:
     """Check each datetime text of ``out`` on its own: one not canonical becomes :func:`m365parse._values.exact_iso`.
 
+    A text canonical but for trailing zeros is trimmed (:func:`_trimmed`), which is what exact_iso gives.
+
     ``changed`` holds the rows whose datetimes became text, with their columns
     and datetimes: exact_iso reads the datetime (put back while it runs).
     """
@@ -295,15 +297,18 @@ def _fix(
             continue  # to_dict() wrote it
         envelope = line.envelope
         for column in ("time", "_TimeReceivedBySvc"):
-            if getattr(record, column) is not None and not _is_canonical(getattr(envelope, column)):
-                setattr(envelope, column, exact_iso(record, column))
+            text = getattr(envelope, column)
+            if getattr(record, column) is not None and not _is_canonical(text):
+                setattr(envelope, column, _trimmed(text) or exact_iso(record, column))
         props = line.properties
         columns, values = rows[id(props)]
         for column, value in zip(columns, values, strict=True):
             text = getattr(props, column)
             if value is not None and not _is_canonical(text):
-                setattr(props, column, value)
-                text = exact_iso(record, column)
+                text = _trimmed(text)  # Kusto's trailing zeros: what exact_iso gives, without reading again
+                if text is None:
+                    setattr(props, column, value)
+                    text = exact_iso(record, column)
                 setattr(props, column, text)
 
 
