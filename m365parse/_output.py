@@ -367,18 +367,20 @@ def _twins() -> tuple[msgspec.json.Decoder[Any], dict[type, _TwinPlan], dict[typ
     row_columns: dict[type, tuple[str, ...]] = {}  # the datetime columns of each twin row
     for table in STREAMED:
         record_type = RECORD_TYPES[table]
-        fields: list[Any] = []
+        infos = msgspec.structs.fields(record_type)  # type hints resolved once per struct: the slow part
+        kinds: list[Any] = []
         columns: tuple[str, ...] = ()
-        for info in msgspec.structs.fields(record_type):
+        for info in infos:
             kind: Any = info.type
             if info.name == "properties":
-                columns = _datetime_columns(kind)
-                kind = _twin(kind, f"_{table}Row")
+                row_infos = msgspec.structs.fields(kind)
+                columns = tuple(f.name for f in row_infos if _holds_datetime(f.type))
+                kind = _twin(kind, f"_{table}Row", row_infos, [_text_or(f.type) for f in row_infos])
                 row_columns[kind] = columns
-            elif _holds_datetime(kind):
-                kind = str | None
-            fields.append(_field(info, kind))
-        twin = _twin(record_type, f"_{table}Line", fields)
+            else:
+                kind = _text_or(kind)
+            kinds.append(kind)
+        twin = _twin(record_type, f"_{table}Line", infos, kinds)
         twins.append(twin)
         plans[twin] = (record_type._table, _CATEGORY + record_type._table, _getter(columns))
     decoder = msgspec.json.Decoder(Union[tuple(twins)], strict=False)  # noqa: UP007
@@ -472,33 +474,32 @@ def _trimmed(text: Any) -> str | None:
     return trimmed if _is_canonical(trimmed) else None
 
 
-def _field(info: Any, kind: Any) -> tuple[str, Any, Any]:
-    if info.default is not msgspec.NODEFAULT:
-        return info.name, kind, info.default
-    if info.default_factory is not msgspec.NODEFAULT:
-        return info.name, kind, msgspec.field(default_factory=info.default_factory)
-    return info.name, kind, msgspec.NODEFAULT
+def _text_or(kind: Any) -> Any:
+    """``str | None`` for the type of a datetime field, else ``kind``."""
+    return str | None if _holds_datetime(kind) else kind
 
 
-def _twin(struct_type: Any, name: str, fields: list[Any] | None = None) -> Any:
-    """``struct_type`` with every datetime field a string (``fields``: the fields, when given)."""
-    if fields is None:
-        fields = [
-            _field(info, str | None if _holds_datetime(info.type) else info.type)
-            for info in msgspec.structs.fields(struct_type)
-        ]
+def _twin(struct_type: Any, name: str, infos: tuple[Any, ...], kinds: list[Any]) -> Any:
+    """``struct_type`` (whose fields are ``infos``) with the field types ``kinds``; all else the same."""
+    fields: list[Any] = []
+    for info, kind in zip(infos, kinds, strict=True):
+        if info.default is not msgspec.NODEFAULT:
+            fields.append((info.name, kind, info.default))
+        elif info.default_factory is not msgspec.NODEFAULT:
+            fields.append((info.name, kind, msgspec.field(default_factory=info.default_factory)))
+        else:
+            fields.append((info.name, kind))
     config = struct_type.__struct_config__
-    twin = msgspec.defstruct(
+    return msgspec.defstruct(
         name,
-        [(n, k) if d is msgspec.NODEFAULT else (n, k, d) for n, k, d in fields],
-        rename={info.name: info.encode_name for info in msgspec.structs.fields(struct_type)},
+        fields,
+        rename={info.name: info.encode_name for info in infos},
         kw_only=True,
         omit_defaults=config.omit_defaults,
         forbid_unknown_fields=config.forbid_unknown_fields,
         tag_field=config.tag_field,
         tag=config.tag,
     )
-    return twin
 
 
 # --- the bytes of a record -------------------------------------------------------------
