@@ -36,13 +36,14 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import os
 import re
 import stat
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, BinaryIO, Protocol
@@ -50,7 +51,7 @@ from typing import Any, BinaryIO, Protocol
 import msgspec
 
 from . import __version__, decode
-from ._output import encode_line, encode_lines, record_bytes, record_items
+from ._output import encode_line, encode_lines, record_bytes, record_lines, stream_lines
 from .errors import InvalidInput, InvalidRecord, MappingError
 from .mappings import RuleSet, normalize, normalize_batch, registry
 from .record import Batch, Record, UnknownRecord
@@ -62,6 +63,7 @@ __all__ = [
     "read_batches",
     "Writer",
     "JsonLinesWriter",
+    "EncodedLines",
     "ParquetWriter",
     "InputFailed",
     "CHUNK_BYTES",
@@ -157,7 +159,8 @@ def read_batches(
     max_document_bytes: int = MAX_DOCUMENT_BYTES,
     size: int | None = None,
     on_read: Callable[[int], None] | None = None,
-) -> Iterator[tuple[Batch, int]]:
+    lines: Callable[[bytes], Sized | None] | None = None,
+) -> Iterator[tuple[Batch | Sized, int]]:
     """Decode one input in bounded memory: yields ``(batch, index of its first record)``.
 
     Reads until the first complete non-blank line (or the end) to tell the shape.
@@ -166,6 +169,11 @@ def read_batches(
     Input that ends before its first line does is decoded whole as well.  ``size``
     (when known) lets a too large document fail before it is read; ``on_read`` is
     called with the number of bytes of each read.
+
+    With ``lines``, each block of complete JSON lines (the lines a chunk completes)
+    is offered to ``lines`` first: what it returns (its ``len()`` the number of
+    records it took) is yielded in place of the block's batch; when it returns
+    None the block is decoded.  Record indexes count the records of both.
 
     Raises :class:`InputFailed` when the input cannot be read, is a document larger
     than ``max_document_bytes``, or is not JSON of a known shape at all.
@@ -187,6 +195,9 @@ def read_batches(
     parts = [bytes(head.data)]
     held = len(parts[0])
     del head
+    if line is not None and is_json_lines(line) and lines is not None:
+        yield from _offered_lines(parts.pop(), read, chunk_bytes, on_read, lines)
+        return
     if line is not None and is_json_lines(line):
         decoder = JsonLinesDecoder()
         chunk = parts.pop()
@@ -223,6 +234,79 @@ def read_batches(
     except InvalidInput as exc:
         raise InputFailed(str(exc), "input is not JSON of a known shape", data) from None
     yield batch, 0
+
+
+def _offered_lines(
+    chunk: bytes,
+    read: Callable[[int], bytes],
+    chunk_bytes: int,
+    on_read: Callable[[int], None] | None,
+    lines: Callable[[bytes], Sized | None],
+) -> Iterator[tuple[Batch | Sized, int]]:
+    """JSON lines for :func:`read_batches` with ``lines``: each block offered to ``lines``, else decoded.
+
+    The blocks are the ones :class:`m365parse.JsonLinesDecoder` would decode (the
+    lines each chunk completes); a block ``lines`` does not take goes to the
+    decoder whole, which then holds no partial line, so that it decodes and
+    reports exactly as it would have on its own (its record indexes moved past the
+    records ``lines`` took).  A partial line longer than the decoder takes is
+    handed to it, with the rest of the input.
+    """
+    from ._lines import JsonLinesDecoder
+
+    decoder = JsonLinesDecoder()
+    decoder.feed(b"\n")  # started: a BOM further on is data, as for a decoder fed from the start
+    limit = decoder.max_record_bytes
+    taken = 0  # records that lines() took: the decoder does not count them
+    pending = bytearray()  # the unfinished last line (a bytearray: a long line stays linear)
+    if chunk.startswith(_BOM):
+        chunk = chunk[len(_BOM) :]
+    while chunk:
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            pending += chunk
+        else:
+            block = b"".join((pending, memoryview(chunk)[: cut + 1]))  # one copy, as the decoder makes
+            pending = bytearray(memoryview(chunk)[cut + 1 :])
+            taken = yield from _block(block, decoder, taken, limit, lines)
+            del block
+        if len(pending) > limit:  # a line too long: the decoder reports it, and reads the rest
+            chunk, pending = bytes(pending), bytearray()
+            while chunk:
+                yield from _decoded(decoder, chunk, taken)
+                chunk = _read(read, chunk_bytes)
+                if on_read is not None:
+                    on_read(len(chunk))
+            break
+        chunk = _read(read, chunk_bytes)
+        if on_read is not None:
+            on_read(len(chunk))
+    if pending:  # the last line, without a newline
+        taken = yield from _block(bytes(pending), decoder, taken, limit, lines)
+    yield from _decoded(decoder, None, taken)
+
+
+def _block(
+    block: bytes, decoder: Any, taken: int, limit: int, lines: Callable[[bytes], Sized | None]
+) -> Generator[tuple[Batch | Sized, int], None, int]:
+    """One block offered to ``lines``, else fed to the decoder; returns the records ``lines`` took, in all."""
+    got = lines(block) if len(block) <= limit else None
+    if got is None:
+        yield from _decoded(decoder, block, taken)
+        return taken
+    if len(got):
+        yield got, taken + decoder.records_seen
+    return taken + len(got)
+
+
+def _decoded(decoder: Any, data: bytes | None, taken: int) -> Iterator[tuple[Batch, int]]:
+    """The batch of ``decoder.feed(data)`` (``close()`` for None), its indexes moved past ``taken`` records."""
+    first = decoder.records_seen
+    batch = decoder.close() if data is None else decoder.feed(data)
+    if batch.records or batch.errors:
+        for error in batch.errors:
+            error.index += taken
+        yield batch, first + taken
 
 
 def _read(read: Callable[[int], bytes], n: int) -> bytes:
@@ -270,12 +354,12 @@ class JsonLinesWriter:
     def __init__(self, out: BinaryIO, rule_set: RuleSet | None = None) -> None:
         self.out = out
         self.rule_set = rule_set
+        self._skip = self._backoff = 0  # blocks not to offer to stream_lines(), after one it declined
 
     def write(self, records: Sequence[Record]) -> list[tuple[int, str]]:
         failed: list[tuple[int, str]] = []
         if self.rule_set is None:
-            with record_items(records) as items:
-                data = self._encode(range(len(records)), items, failed)
+            data = self._encode(range(len(records)), record_lines(records), failed)
         else:
             positions, events = self._normalize(records, failed)
             data = self._encode(positions, events, failed)
@@ -312,8 +396,56 @@ class JsonLinesWriter:
                     failed.append((pos, f"cannot be normalized with {self.rule_set.name!r}: {exc!r}"))
             return positions, events
 
+    def lines(self, block: bytes, tables: frozenset[str] | None = None) -> EncodedLines | None:
+        """The output of a block of complete JSON lines, made without decoding records; None: decode it.
+
+        For blocks of streamed records that the one-pass decode takes whole
+        (:func:`m365parse._output.stream_lines`): the same bytes as decoding the
+        block and writing its records, with ``tables`` as ``--table``.  Not with a
+        rule set, nor when a line cannot be encoded (the records then report it).
+        After a block it declines, the next 1, 3, 7, ... (at most 63) are not tried:
+        input it does not take costs little more than before.
+        """
+        if self.rule_set is not None:
+            return None
+        if self._skip:
+            self._skip -= 1
+            return None
+        got = stream_lines(block)
+        if got is None:
+            self._skip = self._backoff = min(2 * self._backoff + 1, 63)
+            return None
+        self._backoff = 0
+        items, names = got.lines, got.tables
+        if tables is not None:
+            kept = [i for i, name in enumerate(names) if name in tables]
+            items, names = [items[i] for i in kept], [names[i] for i in kept]
+        try:
+            data = encode_lines(items)
+        except (TypeError, ValueError):
+            return None
+        return EncodedLines(data, Counter(names), len(got.lines))
+
+    def write_lines(self, lines: EncodedLines) -> None:
+        """Write what :meth:`lines` made."""
+        if lines.data:
+            self.out.write(lines.data)
+            self.out.flush()
+
     def close(self) -> None:
         self.out.flush()
+
+
+@dataclass
+class EncodedLines:
+    """A block of JSON lines written without records (:meth:`JsonLinesWriter.lines`): ``len()`` its records."""
+
+    data: bytes
+    tables: Counter[str]  # records written, per table
+    records: int  # records in the block, written or left out by --table
+
+    def __len__(self) -> int:
+        return self.records
 
 
 class ParquetWriter:
@@ -819,6 +951,8 @@ def _run_sources(
     max_document_bytes: int,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> None:
+    offer = getattr(writer, "lines", None)  # JSON lines: blocks written without records when they can be
+    lines = None if offer is None else functools.partial(offer, tables=tables)
     for source in sources:
         name, size = source.name, source.size
         progress.start(name, size)
@@ -835,7 +969,15 @@ def _run_sources(
                     max_document_bytes=max_document_bytes,
                     size=size,
                     on_read=progress.read,
+                    lines=lines,
                 ):
+                    if isinstance(batch, EncodedLines):
+                        writer.write_lines(batch)  # type: ignore[attr-defined]  # lines() is the writer's
+                        report.tables.update(batch.tables)
+                        report.skipped += batch.records - batch.tables.total()
+                        progress.add_records(batch.records)
+                        continue
+                    assert isinstance(batch, Batch)
                     _write_batch(name, batch, first, writer=writer, report=report, tables=tables)
                     progress.add_records(len(batch.records) + len(batch.errors))
         except InputFailed as exc:

@@ -19,7 +19,7 @@ import pytest
 import m365parse
 from m365parse import registry
 from m365parse.__main__ import JsonLinesWriter, is_json_lines, read_batches, run
-from m365parse._output import encode_lines, record_bytes, record_items
+from m365parse._output import _all_canonical, _is_canonical, encode_lines, record_bytes, record_lines
 
 from .conftest import ROOT, body, record
 
@@ -54,13 +54,11 @@ def _all_inputs() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", _all_inputs(), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_record_items_encode_as_to_dict(path: Path) -> None:
+def test_record_lines_encode_as_to_dict(path: Path) -> None:
     batch = m365parse.decode(path.read_bytes())
-    with record_items(batch.records) as items:
-        got = encode_lines(items)
     expected = [r.to_dict() for r in batch.records]
+    got = encode_lines(record_lines(batch.records))
     assert got == b"".join(msgspec.json.encode(d) + b"\n" for d in expected)
-    assert [r.to_dict() for r in batch.records] == expected  # the records got their datetimes back
 
 
 TIMES = [
@@ -85,8 +83,7 @@ def test_envelope_values_that_did_not_fit_come_after_the_known_keys() -> None:
     rec["newKey"] = [1]
     data = (json.dumps(rec) + "\n" + json.dumps(record(ProcessId=2)) + "\n").encode()
     batch = m365parse.decode(data)
-    with record_items(batch.records) as items:
-        got = encode_lines(items)
+    got = encode_lines(record_lines(batch.records))
     assert got == _reference(data)
     assert list(json.loads(got.splitlines()[0])["envelope"])[-3:] == ["time", "Tenant", "newKey"]
 
@@ -100,23 +97,62 @@ def test_every_timestamp_form_is_written_as_to_dict_writes_it(text: str, shape: 
     data = body(rec, rec) if shape == "body" else (json.dumps(rec) + "\n" + json.dumps(rec) + "\n").encode()
     batch = m365parse.decode(data)
     assert len(batch.records) == 2
-    with record_items(batch.records) as items:
-        got = encode_lines(items)
+    exact = m365parse._values.exact_iso(batch.records[0], "Timestamp")
+    got = encode_lines(record_lines(batch.records))
     assert got == _reference(data)
     line = json.loads(got.splitlines()[0])
-    assert line["properties"]["Timestamp"] == m365parse._values.exact_iso(batch.records[0], "Timestamp")
+    assert line["properties"]["Timestamp"] == exact
 
 
-def test_record_items_takes_the_fast_path_for_streamed_records(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_mixing_timestamp_forms_and_empty_columns_is_written_as_to_dict_writes_it() -> None:
+    """One text that is not canonical makes the batch check fail: each text is then checked on its own."""
+    zoned = [text for text in TIMES if text[-1] in "Zz" or "+" in text]  # no zone: not the one-pass decode
+    recs = []
+    for i, text in enumerate(zoned * 2):
+        rec = record(Timestamp=TIMES[0], ProcessCreationTime=text, ProcessId=i)
+        rec["time"] = zoned[(i + 3) % len(zoned)]
+        if i % 3 == 0:
+            rec["properties"]["InitiatingProcessCreationTime"] = "null"  # lax mode: None; the view has the text
+        if i % 4 == 0:
+            rec["properties"]["ProcessCreationTime"] = None
+        recs.append(rec)
+    data = "".join(json.dumps(rec) + "\n" for rec in recs).encode()
+    batch = m365parse.decode(data)
+    assert len(batch.records) == len(recs)
+    assert len({id(r._src[0]) for r in batch.records}) == 1  # decoded in one pass: one origin
+    assert encode_lines(record_lines(batch.records)) == _reference(data)
+    canonical = "".join(json.dumps(record(Timestamp=TIMES[0], ProcessId=i)) + "\n" for i in range(5)).encode()
+    assert encode_lines(record_lines(m365parse.decode(canonical).records)) == _reference(canonical)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [],
+        TIMES,
+        *([text] for text in TIMES),
+        [TIMES[0], TIMES[2], TIMES[5], "2024-05-14T08:44:14.12Z"],
+        ["2024-05-14T08:44:10Z", "2024-05-14T08:44:14.1234567Z"],  # a 0 before Z is fine without a fraction
+        ["2024-05-14T08:44:14.1234567Z", None],
+        ["2024-05-14T08:44:14.1234567Z", 1715676254],
+        ["2024-05-14T08:44:14.1234567Z", ["2024-05-14T08:44:14.1234567Z"]],
+        ["2024-05-14T08:44:14.Z", "2024-05-14T08:44:14.1234567891Z", "2024-05-14"],
+        ["2024-05-14T08:44:14.1234567Z", "2024-05-14T08:44:1.12345678Z"],
+    ],
+)
+def test_the_batch_check_of_timestamp_texts_agrees_with_the_check_of_each(texts: list[Any]) -> None:
+    assert _all_canonical(list(texts)) == all(_is_canonical(text) for text in texts)
+
+
+def test_record_lines_takes_the_fast_path_for_streamed_records(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only SIEM alerts, unknown tables and records without an origin cost a to_dict()."""
     batch = m365parse.decode(_generated(50))
 
     def fail(self: Any) -> Any:
-        raise AssertionError("to_dict() called: the fast path of record_items() is not taken")
+        raise AssertionError("to_dict() called: the fast path of record_lines() is not taken")
 
     monkeypatch.setattr(m365parse.Record, "to_dict", fail)
-    with record_items(batch.records) as items:
-        assert len(items) == 50
+    assert len(record_lines(batch.records)) == 50
 
 
 def test_a_record_that_cannot_be_encoded_is_reported_and_the_others_written() -> None:
@@ -522,3 +558,126 @@ def test_output_that_cannot_be_written_stops_the_run_with_a_message() -> None:
     assert proc.returncode == 1
     err = proc.stderr.decode()
     assert "cannot write: No space left on device" in err and "Traceback" not in err
+
+
+# --- JSON lines written without records (JsonLinesWriter.lines) -------------------------------
+
+
+def _canonical_record(table: str = "DeviceProcessEvents", **props: Any) -> dict[str, Any]:
+    rec = record(table, **props)
+    rec["time"] = TIMES[0]  # conftest's time ends in 0: not canonical
+    return rec
+
+
+def _mixed_input() -> bytes:
+    """JSON lines that the writer takes without records in places, and not in others."""
+    good = [json.dumps(_canonical_record(ProcessId=i, Timestamp=TIMES[i % 2])).encode() for i in range(40)]
+    lines = [*good[:20], b"{broken", *good[20:22], b"", *good[22:24]]
+    lines += [json.dumps(_canonical_record("NoSuchTable", A=1)).encode()]  # an unknown table
+    lines += [json.dumps(record(ProcessId=99)).encode()]  # a time that is not canonical
+    lines += [*good[24:30], b"\xef\xbb\xbf" + good[30], *good[31:39]]  # a BOM within
+    lines += [json.dumps(_canonical_record(ProcessId=7, Timestamp="2024-13-14T08:44:14.1Z")).encode()]  # month 13
+    lines += [json.dumps(_canonical_record(ProcessId=8, ProcessCreationTime="null")).encode()]
+    return b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n" + good[39]  # a BOM first; the last line without newline
+
+
+def _run_both(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: bytes, *args: str) -> list[Any]:
+    """The command's output, errors file, standard error and status: with lines() and with every block decoded."""
+    import m365parse.__main__ as cli
+
+    results = []
+    real_lines = cli.JsonLinesWriter.lines
+    for offered in (True, False):
+        if not offered:
+            monkeypatch.setattr(cli.JsonLinesWriter, "lines", lambda self, block, tables=None: None)
+        taken: list[int] = []
+
+        def counted(self: Any, block: bytes, tables: Any = None) -> Any:
+            got = real_lines(self, block, tables)
+            taken.append(0 if got is None else len(got))
+            return got
+
+        if offered:
+            monkeypatch.setattr(cli.JsonLinesWriter, "lines", counted)
+        errors = tmp_path / f"errors-{offered}.jsonl"
+        out, err = io.BytesIO(), io.BytesIO()
+        status = run(["--errors", str(errors), *args, "-"], out, err, io.BytesIO(data))
+        results.append((out.getvalue(), errors.read_bytes(), err.getvalue(), status, sum(taken)))
+    monkeypatch.setattr(cli.JsonLinesWriter, "lines", real_lines)
+    return results
+
+
+@pytest.mark.parametrize("chunk", [64, 700, 4096, 1 << 20])
+@pytest.mark.parametrize("args", [(), ("--stats",), ("--table", "DeviceProcessEvents", "--stats")])
+def test_json_lines_written_without_records_are_what_the_records_give(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chunk: int, args: tuple[str, ...]
+) -> None:
+    """Output, errors (with their indexes), counts and status: the same whether lines() takes a block or not."""
+    import m365parse.__main__ as cli
+
+    monkeypatch.setattr(cli, "CHUNK_BYTES", chunk)
+    data = _mixed_input()
+    (out, errors, err, status, taken), (out2, errors2, err2, status2, _) = _run_both(monkeypatch, tmp_path, data, *args)
+    assert (out, errors, err, status) == (out2, errors2, err2, status2)
+    assert status == 1 and (taken > 0 or chunk > 4096)
+    assert [json.loads(line)["index"] for line in errors.splitlines()] == [20]  # the others decode, some to extra
+    if not args:
+        assert out == _reference(data) and len(out.splitlines()) == 44
+
+
+def test_a_line_longer_than_the_decoder_takes_is_reported_as_it_would_be(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import m365parse.__main__ as cli
+    from m365parse._lines import JsonLinesDecoder
+
+    monkeypatch.setattr(cli, "CHUNK_BYTES", 300)
+    monkeypatch.setattr(JsonLinesDecoder.__init__, "__defaults__", (2000,))  # max_record_bytes
+    good = [json.dumps(_canonical_record(ProcessId=i)).encode() for i in range(6)]
+    long = json.dumps(_canonical_record(ProcessId=9, CommandLine="x" * 5000)).encode()
+    data = b"\n".join([*good[:3], long, *good[3:]]) + b"\n"
+    (out, errors, err, status, taken), rest = _run_both(monkeypatch, tmp_path, data)
+    assert (out, errors, err, status) == rest[:4]
+    assert [json.loads(line)["index"] for line in errors.splitlines()] == [3]
+    assert len(out.splitlines()) == 6 and taken > 0
+
+
+def test_lines_takes_blocks_of_streamed_records_with_canonical_timestamps_only() -> None:
+    writer = JsonLinesWriter(io.BytesIO())
+    block = "".join(json.dumps(_canonical_record(ProcessId=i)) + "\n" for i in range(3)).encode()
+    got = writer.lines(block)
+    assert got is not None and len(got) == 3 and got.data == _reference(block)
+    assert got.tables == {"DeviceProcessEvents": 3}
+    kept = writer.lines(block, frozenset({"DeviceFileEvents"}))
+    assert kept is not None and kept.data == b"" and len(kept) == 3
+    for text in TIMES[1:]:
+        rec = _canonical_record(ProcessId=1, ProcessCreationTime=text)
+        rec["_TimeReceivedBySvc"] = text
+        one = (json.dumps(rec) + "\n").encode()
+        got = JsonLinesWriter(io.BytesIO()).lines(one)
+        assert got is None or got.data == _reference(one)
+        trailing_zeros = text[10] == "T" and text.endswith("0Z") and "." in text
+        assert (got is not None) == (_is_canonical(text) or trailing_zeros), text
+    assert JsonLinesWriter(io.BytesIO(), registry.get("jsa")).lines(block) is None
+
+
+def test_kusto_timestamps_with_trailing_zeros_are_written_as_exact_iso_writes_them() -> None:
+    texts = ["2024-05-14T08:44:14.9047460Z", "2024-05-14T08:44:14.0000000Z", "2024-05-14T08:44:14.1200000Z"]
+    block = b""
+    for i in range(30):
+        rec = _canonical_record(ProcessId=i, ProcessCreationTime=texts[i % 3], Timestamp=TIMES[i % 2])
+        rec["time"] = texts[(i + 1) % 3]
+        block += (json.dumps(rec) + "\n").encode()
+    got = JsonLinesWriter(io.BytesIO()).lines(block)
+    assert got is not None and got.data == _reference(block)
+    assert b"14.904746Z" in got.data and b'"2024-05-14T08:44:14Z"' in got.data and b"14.12Z" in got.data
+
+
+def test_after_a_block_it_declines_the_writer_tries_fewer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import m365parse.__main__ as cli
+
+    calls: list[bool] = []
+    monkeypatch.setattr(cli, "stream_lines", lambda block: calls.append(True))  # declines every block
+    writer = JsonLinesWriter(io.BytesIO())
+    assert all(writer.lines(b"{}\n") is None for _ in range(200))
+    assert len(calls) == 8  # blocks 1, 3, 7, 15, 31, 63, 127, 191: then every 64th
