@@ -69,3 +69,17 @@ def test_the_one_pass_path_reads_the_first_row_first_blank_lines_before_it() -> 
     got = [*lines.feed(block).records, *lines.close().records]
     assert [r._src[0]._shape for r in got] == ["lines"] * 3  # type: ignore[index]
     assert got == m365parse.decode(block).records
+
+
+def test_a_row_whose_type_is_not_text_after_the_first_costs_only_itself() -> None:
+    # Found by the property suite: a later row's "Type" of [] or {} (unhashable) made
+    # decode() raise TypeError from the one-pass probe instead of recording one error.
+    good = _rows()[0]
+    for odd in ([], {}, None, 7):
+        data = json.dumps(good) + "\n" + json.dumps({**good, "Type": odd}) + "\n" + json.dumps(good)
+        batch = m365parse.decode(data)
+        assert [r.table for r in batch.records] == ["DeviceEvents", "DeviceEvents"]
+        assert [e.index for e in batch.errors] == [1]
+        lines = m365parse.JsonLinesDecoder()
+        streamed = [lines.feed(data.encode()), lines.close()]
+        assert sum(len(b.records) for b in streamed) == 2 and sum(len(b.errors) for b in streamed) == 1

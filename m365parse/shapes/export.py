@@ -101,11 +101,10 @@ def _lines(buf: bytes) -> Batch | None:
         probes = _probe().decode_lines(buf)
     except DECODE_ERRORS:
         return None
-    tables = {probe.Type for probe in probes}
-    if len(tables) != 1:
-        return None
-    (table,) = tables
-    if not isinstance(table, str) or table not in RECORD_TYPES:
+    table = first.Type
+    # Every row of the one table the first names (a Type of any other value, even one that
+    # is not text, sends the lines to the per-line path, which keeps it as one error).
+    if any(probe.Type != table for probe in probes):
         return None
     kit, record_type = _kit(table), RECORD_TYPES[table]
 
