@@ -10,9 +10,12 @@ in :func:`m365parse.timestamp_ns` and :func:`m365parse.exact_datetime`.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+import typing
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+import msgspec
 from msgspec import Struct
 
 from .._values import exact_iso
@@ -35,6 +38,86 @@ __all__ = [
 
 #: What ``to_dict()`` converts inside a list: typed items, datetimes, and lists that may hold them.
 _NESTED = (Struct, datetime, list)
+
+# exact_iso() returns a timestamp's original text as it is when the text has this form and agrees
+# with the decoded value; exact_text() checks the same (or stricter) without walking a path twice.
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{0,8}[1-9])?Z\Z")
+_UTC = timezone.utc
+
+
+def _agrees(text: str, value: datetime) -> bool:
+    """Whether canonical ``text`` is what the UTC ``value`` was decoded from (to the microsecond)."""
+    if value.tzinfo is not _UTC or text[:19] != value.isoformat()[:19]:
+        return False
+    frac = text[20:-1]
+    micro = int(frac[:6].ljust(6, "0")) if frac else 0
+    if len(frac) > 6 and frac[6] >= "5":
+        micro += 1  # msgspec rounds to the microsecond (a carry fails the test: exact_iso then)
+    return micro == value.microsecond
+
+
+def exact_text(record: Record, value: datetime, column: str, text: Any) -> str:
+    """:func:`m365parse._values.exact_iso` of ``column`` of ``record``, whose decoded value is ``value``.
+
+    ``text`` is the value as it arrived (from the record's origin), when the caller has it:
+    returned as it is when canonical and agreeing with ``value``, as ``exact_iso`` would;
+    otherwise ``exact_iso`` works it out.
+    """
+    if type(text) is str and _CANONICAL.match(text) and _agrees(text, value):
+        return text
+    return exact_iso(record, column)  # type: ignore[return-value]
+
+
+# --- to_dict(): msgspec converts the item at C speed, datetimes are then made exact --------------
+
+_DT, _NEST = 1, 2
+#: Struct type -> (attribute, JSON name, _DT or _NEST) of the fields that may hold a datetime.
+_DT_PLANS: dict[type, tuple[tuple[str, str, int], ...]] = {}
+
+
+def _may_hold_datetime(tp: Any, seen: frozenset[type]) -> bool:
+    if tp is datetime:
+        return True
+    if isinstance(tp, type) and issubclass(tp, Struct):
+        if tp in seen:
+            return False  # a cycle: its datetimes are found by the frame that entered it
+        inner = seen | {tp}
+        return any(_may_hold_datetime(f.type, inner) for f in msgspec.structs.fields(tp))
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _may_hold_datetime(typing.get_args(tp)[0], seen)
+    if origin is None or origin is dict:
+        return False
+    return any(_may_hold_datetime(a, seen) for a in typing.get_args(tp))  # list[...], unions
+    return False  # str, int, dict[str, Any], Any: plain JSON
+
+
+def _dt_plan(struct_type: type) -> tuple[tuple[str, str, int], ...]:
+    plan = _DT_PLANS.get(struct_type)
+    if plan is None:
+        out = []
+        for f in msgspec.structs.fields(struct_type):
+            if not _may_hold_datetime(f.type, frozenset({struct_type})):
+                continue
+            tp = f.type
+            args = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_args(tp) else [tp]
+            flat = [typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a for a in args]
+            out.append((f.name, f.encode_name, _DT if flat == [datetime] else _NEST))
+        plan = _DT_PLANS[struct_type] = tuple(out)
+    return plan
+
+
+_SIMPLE: dict[type, bool] = {}
+
+
+def _simple(struct_type: type) -> bool:
+    """Whether msgspec's to_builtins gives what ``_plain`` gives: every default None, omitted."""
+    simple = _SIMPLE.get(struct_type)
+    if simple is None:
+        config = struct_type.__struct_config__  # type: ignore[attr-defined]
+        defaults = struct_type.__struct_defaults__  # type: ignore[attr-defined]
+        simple = _SIMPLE[struct_type] = bool(config.omit_defaults) and all(d is None for d in defaults)
+    return simple
 
 
 class ApiRecord(Record, kw_only=True):
@@ -65,7 +148,69 @@ class ApiRecord(Record, kw_only=True):
             "extra": dict(self.extra),
         }
 
+    def _original(self, column: str) -> Any:
+        """The value at ``column`` (a JSON path below the item) as it arrived; None when unknown."""
+        src = self._src
+        if type(src) is tuple:
+            origin, pos = src
+            if column.startswith("$.") and "." not in column[2:] and "[" not in column:
+                column = column[2:]  # a member of the item: read without parsing a path
+            return origin.original_text(self, pos, column, False)
+        return None
+
     def _plain(self, value: Any, path: str) -> Any:
+        """``value``, found at JSON path ``path`` of the item, as plain JSON-ready data."""
+        if isinstance(value, Struct) and _simple(type(value)):
+            try:
+                out = msgspec.to_builtins(value, builtin_types=(datetime,))
+                self._exact_struct(value, out, None if path == "$" else self._original(path), path)
+                return out
+            except RecursionError:  # plain JSON nested deeper than msgspec converts: the iterative way
+                pass
+        return self._plain_iterative(value, path)
+
+    def _exact_struct(self, value: Any, out: dict[str, Any], view: Any, path: str) -> None:
+        """Replaces the datetimes of ``out`` (``value`` through to_builtins) by their exact text.
+
+        ``view`` is the object as it arrived (None: read each top-level member from the origin).
+        """
+        top = view is None and path == "$"
+        for attr, key, kind in _dt_plan(type(value)):
+            item = getattr(value, attr)
+            if item is None:
+                continue
+            column = f"{path}.{key}"
+            if top:
+                sub = self._original(key if kind == _DT else column)
+            else:
+                sub = view.get(key) if type(view) is dict else None
+            if isinstance(item, datetime):
+                out[key] = exact_text(self, item, column, sub)
+            elif isinstance(item, Struct):
+                if _simple(type(item)):
+                    self._exact_struct(item, out[key], sub, column)
+                else:
+                    out[key] = self._plain_iterative(item, column)
+            elif type(item) is list:
+                self._exact_list(item, out[key], sub, column)
+
+    def _exact_list(self, value: list[Any], out: list[Any], view: Any, path: str) -> None:
+        views = view if type(view) is list and len(view) == len(value) else None
+        for pos, item in enumerate(value):
+            if isinstance(item, (Struct, datetime, list)):
+                column = f"{path}[{pos}]"
+                sub = views[pos] if views is not None else None
+                if isinstance(item, datetime):
+                    out[pos] = exact_text(self, item, column, sub)
+                elif isinstance(item, Struct):
+                    if _simple(type(item)):
+                        self._exact_struct(item, out[pos], sub, column)
+                    else:
+                        out[pos] = self._plain_iterative(item, column)
+                else:
+                    self._exact_list(item, out[pos], sub, column)
+
+    def _plain_iterative(self, value: Any, path: str) -> Any:
         # Iterative: a list of plain JSON (``domains``, a dynamic hunting column) nests
         # as deep as the input, deeper than Python's stack takes one call per level.
         top: list[Any] = [None]
