@@ -10,6 +10,7 @@ in :func:`m365parse.timestamp_ns` and :func:`m365parse.exact_datetime`.
 
 from __future__ import annotations
 
+import operator
 import re
 import typing
 from datetime import datetime, timezone
@@ -47,7 +48,13 @@ _UTC = timezone.utc
 
 def _agrees(text: str, value: datetime) -> bool:
     """Whether canonical ``text`` is what the UTC ``value`` was decoded from (to the microsecond)."""
-    if value.tzinfo is not _UTC or text[:19] != value.isoformat()[:19]:
+    if value.tzinfo is not _UTC:
+        return False
+    iso = value.isoformat()
+    size = len(text)
+    if (size == 27 or (size == 28 and text[26] < "5")) and text[:26] == iso[:26]:
+        return True  # 6 digits, or 7 that round down (Kusto's, mostly): the same second and microsecond
+    if text[:19] != iso[:19]:
         return False
     frac = text[20:-1]
     micro = int(frac[:6].ljust(6, "0")) if frac else 0
@@ -56,23 +63,38 @@ def _agrees(text: str, value: datetime) -> bool:
     return micro == value.microsecond
 
 
+def _as_arrived(text: Any, value: datetime) -> str | None:
+    """``text`` (as it arrived) when it is what ``exact_iso`` gives for ``value`` decoded from it; else None."""
+    if type(text) is str:
+        if _CANONICAL.match(text):
+            if _agrees(text, value):
+                return text
+        elif text.endswith("0Z") and text[19:20] == ".":
+            # "...:04.1230Z": the canonical text of the same instant has no trailing zeros
+            trimmed = text[:-1].rstrip("0").removesuffix(".") + "Z"
+            if _CANONICAL.match(trimmed) and _agrees(trimmed, value):
+                return trimmed
+    return None
+
+
 def exact_text(record: Record, value: datetime, column: str, text: Any) -> str:
     """:func:`m365parse._values.exact_iso` of ``column`` of ``record``, whose decoded value is ``value``.
 
     ``text`` is the value as it arrived (from the record's origin), when the caller has it:
-    returned as it is when canonical and agreeing with ``value``, as ``exact_iso`` would;
-    otherwise ``exact_iso`` works it out.
+    returned as it is when canonical and agreeing with ``value``, as ``exact_iso`` would (and
+    without the trailing zeros of its fraction, which exact_iso trims); otherwise ``exact_iso``
+    works it out.
     """
-    if type(text) is str and _CANONICAL.match(text) and _agrees(text, value):
-        return text
-    return exact_iso(record, column)  # type: ignore[return-value]
+    found = _as_arrived(text, value)
+    return found if found is not None else exact_iso(record, column)  # type: ignore[return-value]
 
 
 # --- to_dict(): msgspec converts the item at C speed, datetimes are then made exact --------------
 
 _DT, _NEST = 1, 2
-#: Struct type -> (attribute, JSON name, _DT or _NEST) of the fields that may hold a datetime.
-_DT_PLANS: dict[type, tuple[tuple[str, str, int], ...]] = {}
+_Plan = tuple[Any, tuple[tuple[str, int], ...]]
+#: Struct type -> (a getter of the fields that may hold a datetime, their (JSON name, _DT or _NEST)).
+_DT_PLANS: dict[type, _Plan] = {}
 
 
 def _may_hold_datetime(tp: Any, seen: frozenset[type]) -> bool:
@@ -92,18 +114,27 @@ def _may_hold_datetime(tp: Any, seen: frozenset[type]) -> bool:
     return False  # str, int, dict[str, Any], Any: plain JSON
 
 
-def _dt_plan(struct_type: type) -> tuple[tuple[str, str, int], ...]:
+def _dt_plan(struct_type: type) -> _Plan:
     plan = _DT_PLANS.get(struct_type)
     if plan is None:
-        out = []
+        attrs: list[str] = []
+        out: list[tuple[str, int]] = []
         for f in msgspec.structs.fields(struct_type):
             if not _may_hold_datetime(f.type, frozenset({struct_type})):
                 continue
             tp = f.type
             args = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_args(tp) else [tp]
             flat = [typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a for a in args]
-            out.append((f.name, f.encode_name, _DT if flat == [datetime] else _NEST))
-        plan = _DT_PLANS[struct_type] = tuple(out)
+            attrs.append(f.name)
+            out.append((f.encode_name, _DT if flat == [datetime] else _NEST))
+        if not attrs:
+            getter = None
+        elif len(attrs) == 1:
+            one = operator.attrgetter(attrs[0])
+            getter = lambda value: (one(value),)  # noqa: E731
+        else:
+            getter = operator.attrgetter(*attrs)
+        plan = _DT_PLANS[struct_type] = (getter, tuple(out))
     return plan
 
 
@@ -174,41 +205,51 @@ class ApiRecord(Record, kw_only=True):
 
         ``view`` is the object as it arrived (None: read each top-level member from the origin).
         """
-        top = view is None and path == "$"
-        for attr, key, kind in _dt_plan(type(value)):
-            item = getattr(value, attr)
+        plan = _DT_PLANS.get(type(value))
+        getter, fields = plan if plan is not None else _dt_plan(type(value))
+        if getter is None:
+            return
+        original = None
+        if view is None and path == "$":
+            src = self._src
+            if type(src) is tuple:
+                origin, pos = src
+                original = origin.original_text
+        elif type(view) is not dict:
+            view = None
+        for (key, kind), item in zip(fields, getter(value), strict=True):
             if item is None:
                 continue
-            column = f"{path}.{key}"
-            if top:
-                sub = self._original(key if kind == _DT else column)
+            if original is not None:
+                sub = original(self, pos, key if kind == _DT else "$." + key, False)
             else:
-                sub = view.get(key) if type(view) is dict else None
+                sub = view.get(key) if view is not None else None
             if isinstance(item, datetime):
-                out[key] = exact_text(self, item, column, sub)
+                text = _as_arrived(sub, item)
+                out[key] = text if text is not None else exact_iso(self, f"{path}.{key}")
             elif isinstance(item, Struct):
                 if _simple(type(item)):
-                    self._exact_struct(item, out[key], sub, column)
+                    self._exact_struct(item, out[key], sub, f"{path}.{key}")
                 else:
-                    out[key] = self._plain_iterative(item, column)
+                    out[key] = self._plain_iterative(item, f"{path}.{key}")
             elif type(item) is list:
-                self._exact_list(item, out[key], sub, column)
+                self._exact_list(item, out[key], sub, f"{path}.{key}")
 
     def _exact_list(self, value: list[Any], out: list[Any], view: Any, path: str) -> None:
         views = view if type(view) is list and len(view) == len(value) else None
         for pos, item in enumerate(value):
-            if isinstance(item, (Struct, datetime, list)):
-                column = f"{path}[{pos}]"
+            if isinstance(item, _NESTED):
                 sub = views[pos] if views is not None else None
                 if isinstance(item, datetime):
-                    out[pos] = exact_text(self, item, column, sub)
+                    text = _as_arrived(sub, item)
+                    out[pos] = text if text is not None else exact_iso(self, f"{path}[{pos}]")
                 elif isinstance(item, Struct):
                     if _simple(type(item)):
-                        self._exact_struct(item, out[pos], sub, column)
+                        self._exact_struct(item, out[pos], sub, f"{path}[{pos}]")
                     else:
-                        out[pos] = self._plain_iterative(item, column)
+                        out[pos] = self._plain_iterative(item, f"{path}[{pos}]")
                 else:
-                    self._exact_list(item, out[pos], sub, column)
+                    self._exact_list(item, out[pos], sub, f"{path}[{pos}]")
 
     def _plain_iterative(self, value: Any, path: str) -> Any:
         # Iterative: a list of plain JSON (``domains``, a dynamic hunting column) nests

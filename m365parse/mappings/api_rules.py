@@ -44,7 +44,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from msgspec import Struct
@@ -120,6 +120,10 @@ class Item(NamedTuple):
 
 #: Kind -> {target field: spec}.
 KindRules = dict[str, dict[str, Any]]
+
+
+#: The values that are empty besides None (``x in _BLANK``: compared by ``==``).
+_BLANK: tuple[Any, ...] = ("", [], {})
 
 
 def _empty(value: Any) -> bool:
@@ -281,7 +285,6 @@ def api_sections(base: str, order: Callable[[str], Any]) -> str:
 
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
-_SECOND = timedelta(seconds=1)
 
 
 def exact_ns(value: Any) -> int | None:
@@ -336,8 +339,8 @@ class _Exact:
         if value.tzinfo is _UTC and text[:19] == value.isoformat()[:19] and text[-1] == "Z":
             # the text's second is the value's: the fraction is all that is left to read
             frac = text[20:-1]
-            seconds = (value.replace(microsecond=0) - _EPOCH) // _SECOND
-            return seconds * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+            delta = value - _EPOCH
+            return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
         ns = parse_ns(text)
         assert ns is not None
         return ns
@@ -577,7 +580,8 @@ class _Compiler:
 
             def values(ctx: _Ctx) -> list[Any]:
                 found = ctx.R[k]
-                return [v for v in found if not _empty(v)] if found else []
+                # not _empty(v), inline
+                return [v for v in found if v is not None and v not in _BLANK] if found else []
 
             return values
         if "*" in _steps(path):
@@ -597,7 +601,7 @@ class _Compiler:
                 value = fn(ctx)
                 if starred and isinstance(value, list):
                     value = value[0] if value else None  # the first of the values a [*] path reaches
-                if not _empty(value):
+                if value is not None and value not in _BLANK:  # not _empty(value)
                     return value
             return None
 
@@ -611,7 +615,7 @@ class _Compiler:
             for fn in items:
                 value = fn(ctx)
                 for v in value if isinstance(value, list) else [value]:
-                    if not _empty(v) and v not in out:
+                    if v is not None and v not in _BLANK and v not in out:
                         out.append(v)
             return out
 
@@ -629,7 +633,7 @@ class _Compiler:
                     for item in value:
                         result = fn(item)
                         for r in result if isinstance(result, list) else [result]:
-                            if not _empty(r) and r not in results:
+                            if r is not None and r not in _BLANK and r not in results:
                                 results.append(r)
                     value = results
                 elif value is not None:
@@ -671,26 +675,56 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
     seen: dict[int, int] = {}
     for spec in rules.values():
         compiler.count(spec, seen)
-    fields: list[tuple[int, Any, tuple[str, ...], str]] = []
+    # the objects of the nested targets: node 0 is the document, node i (> 0) is member
+    # chain[i][1] of node chain[i][0], made when its first field is set
+    node_of: dict[tuple[str, ...], int] = {(): 0}
+    chain: list[tuple[int, str]] = [(0, "")]
+
+    def node(parents: tuple[str, ...]) -> int:
+        index = node_of.get(parents)
+        if index is None:
+            above = node(parents[:-1])
+            index = node_of[parents] = len(chain)
+            chain.append((above, parents[-1]))
+        return index
+
+    fields: list[tuple[int, Any, int, str]] = []
     for target, spec in rules.items():
         *parents, leaf = target.split(".") if nested else (target,)
+        where = node(tuple(parents))
         if isinstance(spec, Const) and not isinstance(spec.value, (list, dict)):
             if not _empty(spec.value):
-                fields.append((_CONST, spec.value, tuple(parents), leaf))
+                fields.append((_CONST, spec.value, where, leaf))
             continue
         if isinstance(spec, str) and "*" not in _steps(spec):
             k = compiler.path(spec)
             if k is not None:
-                fields.append((_SLOT, k, tuple(parents), leaf))
+                fields.append((_SLOT, k, where, leaf))
                 continue
-        fields.append((_FN, compiler.spec_fn(spec), tuple(parents), leaf))
+        fields.append((_FN, compiler.spec_fn(spec), where, leaf))
     plan = tuple(fields)
+    links = tuple(chain)
+    no_nodes = [None] * (len(chain) - 1)
+
+    def make(nodes: list[Any], index: int) -> dict[str, Any]:
+        above, name = links[index]
+        parent = nodes[above]
+        if parent is None:
+            parent = make(nodes, above)
+        child = parent.get(name)
+        if child is None:
+            child = parent[name] = {}
+        nodes[index] = child
+        return child  # type: ignore[no-any-return]
+
     root = compiler.root
     size = len(compiler.ids)
     walk = bool(root.members)
     # to_dict() first when a rule needs it: the item's datetimes are then read from it
     whole_first = nested and any(_uses_item(spec) for spec in rules.values())
     times = (_Exact, ExactDatetime)
+
+    readers = root.readers
 
     def normalize(record: Record) -> dict[str, Any]:
         R: list[Any] = [None] * size
@@ -700,31 +734,38 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
         if walk:
             props = record.properties
             if props is not None:
-                root.visit(props, R, ctx, "$")
+                reader = readers.get(type(props))
+                if reader is not None:  # the item's struct: read at once
+                    reader(props, R, ctx, "$")
+                else:
+                    root.visit(props, R, ctx, "$")
         out: dict[str, Any] = {}
-        for kind, how, parents, leaf in plan:
-            if kind == _SLOT:
-                value = R[how]
-            elif kind == _FN:
-                value = how(ctx)
-            else:
-                value = how
-            if value is None or value == "" or (isinstance(value, (list, dict)) and not value):
-                continue
-            if not nested:
+        if not nested:
+            for kind, how, _, leaf in plan:
+                if kind == _CONST:
+                    out[leaf] = how
+                    continue
+                value = R[how] if kind == _SLOT else how(ctx)
+                if value is None or value in _BLANK:  # _empty(value), inline
+                    continue
                 out[leaf] = value
-                continue
-            # ECS, OCSF: datetimes as exact ISO 8601 text
-            if isinstance(value, times):
-                value = exact_text_of(value)
-            elif isinstance(value, list):
-                value = [exact_text_of(v) if isinstance(v, times) else v for v in value]
-            node = out
-            for part in parents:
-                child = node.get(part)
-                if child is None:
-                    child = node[part] = {}
-                node = child
+            return out
+        nodes: list[Any] = [out, *no_nodes]
+        for kind, how, where, leaf in plan:
+            if kind == _CONST:
+                value = how
+            else:
+                value = R[how] if kind == _SLOT else how(ctx)
+                if value is None or value in _BLANK:
+                    continue
+                # ECS, OCSF: datetimes as exact ISO 8601 text
+                if isinstance(value, times):
+                    value = exact_text_of(value)
+                elif type(value) is list:
+                    value = [exact_text_of(v) if isinstance(v, times) else v for v in value]
+            node = nodes[where]
+            if node is None:
+                node = make(nodes, where)
             node[leaf] = value
         return out
 
