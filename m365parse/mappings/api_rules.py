@@ -459,7 +459,7 @@ class _Ctx:
     def __init__(self, record: Record, R: list[Any]) -> None:
         self.record = record
         self.R = R
-        self.memo: dict[int, Any] = {}
+        self.memo: dict[int, Any] | None = None  # made when a spec used twice is first evaluated
         self._whole: dict[str, Any] | None = None
 
     def whole(self) -> dict[str, Any]:
@@ -527,7 +527,9 @@ class _Compiler:
 
         def shared(ctx: _Ctx) -> Any:
             memo = ctx.memo
-            if key in memo:
+            if memo is None:
+                memo = ctx.memo = {}
+            elif key in memo:
                 return memo[key]
             value = memo[key] = fn(ctx)
             return value
@@ -594,6 +596,20 @@ class _Compiler:
         return lambda ctx: ctx.R[k]
 
     def _first(self, spec: First) -> _Fn:
+        if all(isinstance(item, str) and "*" not in _steps(item) for item in spec.specs):
+            slots = [self.path(item) for item in spec.specs]
+            if None not in slots:  # single values of paths: read from their slots
+                ks = tuple(k for k in slots if k is not None)
+
+                def first_of(ctx: _Ctx) -> Any:
+                    R = ctx.R
+                    for k in ks:
+                        value = R[k]
+                        if value is not None and value not in _BLANK:
+                            return value
+                    return None
+
+                return first_of
         items = tuple((self.spec_fn(item), isinstance(item, str) and "[*]" in item) for item in spec.specs)
 
         def first(ctx: _Ctx) -> Any:
@@ -730,7 +746,7 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
         R: list[Any] = [None] * size
         ctx = _Ctx(record, R)
         if whole_first:
-            ctx.whole()
+            ctx._whole = record.to_dict()
         if walk:
             props = record.properties
             if props is not None:
