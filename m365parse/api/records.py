@@ -172,10 +172,18 @@ class ApiRecord(Record, kw_only=True):
         that are ``None`` left out); datetimes at any depth are UTC ISO 8601 strings
         with every fractional digit that arrived.
         """
+        props = self.properties
+        plain = None
+        if isinstance(props, Struct) and _simple(type(props)):
+            try:
+                plain = msgspec.to_builtins(props, builtin_types=(datetime,))
+                self._exact_struct(props, plain, None, "$")
+            except RecursionError:  # plain JSON nested deeper than msgspec converts: the iterative way
+                plain = None
         return {
             "table": self.table,
             "envelope": dict(self.envelope_extra),
-            "properties": self._plain(self.properties, "$"),
+            "properties": plain if plain is not None else self._plain_iterative(props, "$"),
             "extra": dict(self.extra),
         }
 

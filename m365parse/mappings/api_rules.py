@@ -406,9 +406,20 @@ class _Node:
                         child.visit(item, R, record, f"{path}.{name}")
         star = self.star
         if star is not None and isinstance(value, list):
+            if star.single or star.multi or star.star is not None:
+                for pos, item in enumerate(value):
+                    if item is not None:
+                        star.visit(item, R, record, f"{path}[{pos}]")
+                return
+            # items walked below only (evidence[*].ipAddress): a typed item goes straight to its reader
+            readers = star.readers
             for pos, item in enumerate(value):
                 if item is not None:
-                    star.visit(item, R, record, f"{path}[{pos}]")
+                    reader = readers.get(type(item))
+                    if reader is not None:
+                        reader(item, R, record, f"{path}[{pos}]")
+                    else:
+                        star.visit(item, R, record, f"{path}[{pos}]")
 
     def _reader(self, struct_type: type) -> _Reader:
         fields: Any = struct_type
