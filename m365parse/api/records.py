@@ -67,6 +67,13 @@ def _as_arrived(text: Any, value: datetime) -> str | None:
     """``text`` (as it arrived) when it is what ``exact_iso`` gives for ``value`` decoded from it; else None."""
     if type(text) is str:
         if _CANONICAL.match(text):
+            size = len(text)
+            if (
+                (size == 27 or (size == 28 and text[26] < "5"))
+                and value.tzinfo is _UTC
+                and text[:26] == value.isoformat()[:26]
+            ):
+                return text  # _agrees(text, value), its most common case inline
             if _agrees(text, value):
                 return text
         elif text.endswith("0Z") and text[19:20] == ".":
@@ -92,8 +99,9 @@ def exact_text(record: Record, value: datetime, column: str, text: Any) -> str:
 # --- to_dict(): msgspec converts the item at C speed, datetimes are then made exact --------------
 
 _DT, _NEST = 1, 2
-_Plan = tuple[Any, tuple[tuple[str, int], ...]]
-#: Struct type -> (a getter of the fields that may hold a datetime, their (JSON name, _DT or _NEST)).
+_Plan = tuple[Any, tuple[tuple[str, int, str], ...], bool]
+#: Struct type -> (a getter of the fields that may hold a datetime, their (JSON name, _DT or _NEST,
+#: the column their original value is asked for by), whether to_builtins gives what _plain gives).
 _DT_PLANS: dict[type, _Plan] = {}
 
 
@@ -118,7 +126,7 @@ def _dt_plan(struct_type: type) -> _Plan:
     plan = _DT_PLANS.get(struct_type)
     if plan is None:
         attrs: list[str] = []
-        out: list[tuple[str, int]] = []
+        out: list[tuple[str, int, str]] = []
         for f in msgspec.structs.fields(struct_type):
             if not _may_hold_datetime(f.type, frozenset({struct_type})):
                 continue
@@ -126,7 +134,10 @@ def _dt_plan(struct_type: type) -> _Plan:
             args = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_args(tp) else [tp]
             flat = [typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a for a in args]
             attrs.append(f.name)
-            out.append((f.encode_name, _DT if flat == [datetime] else _NEST))
+            kind = _DT if flat == [datetime] else _NEST
+            # a member of the item is read by its name (the value as it arrived, text or not)
+            plain_name = "." not in f.encode_name and "[" not in f.encode_name
+            out.append((f.encode_name, kind, f.encode_name if kind == _DT or plain_name else "$." + f.encode_name))
         if not attrs:
             getter = None
         elif len(attrs) == 1:
@@ -134,7 +145,7 @@ def _dt_plan(struct_type: type) -> _Plan:
             getter = lambda value: (one(value),)  # noqa: E731
         else:
             getter = operator.attrgetter(*attrs)
-        plan = _DT_PLANS[struct_type] = (getter, tuple(out))
+        plan = _DT_PLANS[struct_type] = (getter, tuple(out), _simple(struct_type))
     return plan
 
 
@@ -174,7 +185,7 @@ class ApiRecord(Record, kw_only=True):
         """
         props = self.properties
         plain = None
-        if isinstance(props, Struct) and _simple(type(props)):
+        if isinstance(props, Struct) and (_DT_PLANS.get(type(props)) or _dt_plan(type(props)))[2]:
             try:
                 plain = msgspec.to_builtins(props, builtin_types=(datetime,))
                 self._exact_struct(props, plain, None, "$")
@@ -214,7 +225,7 @@ class ApiRecord(Record, kw_only=True):
         ``view`` is the object as it arrived (None: read each top-level member from the origin).
         """
         plan = _DT_PLANS.get(type(value))
-        getter, fields = plan if plan is not None else _dt_plan(type(value))
+        getter, fields, _ = plan if plan is not None else _dt_plan(type(value))
         if getter is None:
             return
         original = None
@@ -225,19 +236,21 @@ class ApiRecord(Record, kw_only=True):
                 original = origin.original_text
         elif type(view) is not dict:
             view = None
-        for (key, kind), item in zip(fields, getter(value), strict=True):
+        for (key, _, column), item in zip(fields, getter(value), strict=True):
             if item is None:
                 continue
             if original is not None:
-                sub = original(self, pos, key if kind == _DT else "$." + key, False)
+                sub = original(self, pos, column, False)
             else:
                 sub = view.get(key) if view is not None else None
             if isinstance(item, datetime):
                 text = _as_arrived(sub, item)
                 out[key] = text if text is not None else exact_iso(self, f"{path}.{key}")
             elif isinstance(item, Struct):
-                if _simple(type(item)):
-                    self._exact_struct(item, out[key], sub, f"{path}.{key}")
+                plan = _DT_PLANS.get(type(item)) or _dt_plan(type(item))
+                if plan[2]:
+                    if plan[0] is not None:
+                        self._exact_struct(item, out[key], sub, f"{path}.{key}")
                 else:
                     out[key] = self._plain_iterative(item, f"{path}.{key}")
             elif type(item) is list:
@@ -252,8 +265,10 @@ class ApiRecord(Record, kw_only=True):
                     text = _as_arrived(sub, item)
                     out[pos] = text if text is not None else exact_iso(self, f"{path}[{pos}]")
                 elif isinstance(item, Struct):
-                    if _simple(type(item)):
-                        self._exact_struct(item, out[pos], sub, f"{path}[{pos}]")
+                    plan = _DT_PLANS.get(type(item)) or _dt_plan(type(item))
+                    if plan[2]:
+                        if plan[0] is not None:
+                            self._exact_struct(item, out[pos], sub, f"{path}[{pos}]")
                     else:
                         out[pos] = self._plain_iterative(item, f"{path}[{pos}]")
                 else:
