@@ -67,13 +67,23 @@ def _as_arrived(text: Any, value: datetime) -> str | None:
     """``text`` (as it arrived) when it is what ``exact_iso`` gives for ``value`` decoded from it; else None."""
     if type(text) is str:
         if _CANONICAL.match(text):
-            size = len(text)
-            if (
-                (size == 27 or (size == 28 and text[26] < "5"))
-                and value.tzinfo is _UTC
-                and text[:26] == value.isoformat()[:26]
-            ):
-                return text  # _agrees(text, value), its most common case inline
+            if value.tzinfo is _UTC:
+                # _agrees(text, value) in its common cases, inline: "...:SS.fffZ" with up to 6 digits
+                # is the text of the value's microsecond; 7 that round down, its first 6 digits
+                size = len(text)
+                iso = value.isoformat()  # "YYYY-MM-DDTHH:MM:SS.ffffff+00:00"
+                if size == 20:  # whole seconds
+                    if len(iso) == 25 and text[:19] == iso[:19]:
+                        return text
+                elif size <= 27:
+                    if text[:-1] == iso[: size - 1] and iso[size - 1 : 26] == "000000"[: 27 - size]:
+                        return text
+                elif size == 28:
+                    if text[26] < "5":
+                        if text[:26] == iso[:26]:
+                            return text
+                    elif text[:19] == iso[:19] and int(text[20:26]) + 1 == value.microsecond:
+                        return text  # rounded up (a carry into the next second fails: exact_iso then)
             if _agrees(text, value):
                 return text
         elif text.endswith("0Z") and text[19:20] == ".":
