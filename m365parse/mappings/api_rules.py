@@ -693,7 +693,7 @@ def _uses_item(spec: Any) -> bool:
     return isinstance(spec, Item) or any(_uses_item(item) for item in _children(spec))
 
 
-_CONST, _SLOT, _FN = 0, 1, 2
+_CONST, _SLOT, _FN, _CONSTS = 0, 1, 2, 3
 
 
 def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dict[str, Any]]:
@@ -729,7 +729,17 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
                 fields.append((_SLOT, k, where, leaf))
                 continue
         fields.append((_FN, compiler.spec_fn(spec), where, leaf))
-    plan = tuple(fields)
+    # a run of constants of one object is set by one dict.update (same keys, same order)
+    merged: list[tuple[int, Any, int, str]] = []
+    for field in fields:
+        last = merged[-1] if merged else None
+        if field[0] == _CONST and last is not None and last[0] in (_CONST, _CONSTS) and last[2] == field[2]:
+            run = dict(last[1]) if last[0] == _CONSTS else {last[3]: last[1]}
+            run[field[3]] = field[1]
+            merged[-1] = (_CONSTS, run, field[2], "")
+        else:
+            merged.append(field)
+    plan = tuple(merged)
     links = tuple(chain)
     no_nodes = [None] * (len(chain) - 1)
 
@@ -772,6 +782,9 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
                 if kind == _CONST:
                     out[leaf] = how
                     continue
+                if kind == _CONSTS:
+                    out.update(how)
+                    continue
                 value = R[how] if kind == _SLOT else how(ctx)
                 if value is None or value in _BLANK:  # _empty(value), inline
                     continue
@@ -781,6 +794,12 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
         for kind, how, where, leaf in plan:
             if kind == _CONST:
                 value = how
+            elif kind == _CONSTS:
+                node = nodes[where]
+                if node is None:
+                    node = make(nodes, where)
+                node.update(how)
+                continue
             else:
                 value = R[how] if kind == _SLOT else how(ctx)
                 if value is None or value in _BLANK:
