@@ -361,6 +361,11 @@ def _leaf_nested(value: Any, ctx: _Ctx, path: str) -> Any:
 
 
 _CONVERT = (datetime, Struct)
+
+
+def _skip(value: Any, R: list[Any], ctx: _Ctx, path: str) -> None:
+    """The reader of a struct type that has none of the members a node reads."""
+
 _Reader = Callable[[Any, list[Any], "_Ctx", str], None]
 
 
@@ -416,10 +421,10 @@ class _Node:
             for pos, item in enumerate(value):
                 if item is not None:
                     reader = readers.get(type(item))
-                    if reader is not None:
-                        reader(item, R, record, f"{path}[{pos}]")
-                    else:
+                    if reader is None:
                         star.visit(item, R, record, f"{path}[{pos}]")
+                    elif reader is not _skip:  # a type with none of the members read
+                        reader(item, R, record, f"{path}[{pos}]")
 
     def _reader(self, struct_type: type) -> _Reader:
         fields: Any = struct_type
@@ -427,10 +432,7 @@ class _Node:
         steps = [(names[name], name, child) for name, child in self.members.items() if name in names]
         reader: _Reader
         if not steps:
-
-            def reader(value: Any, R: list[Any], record: _Ctx, path: str) -> None:
-                return None
-
+            reader = _skip
         else:
             get = operator.attrgetter(*(attr for attr, _, _ in steps))
             ops = tuple(
