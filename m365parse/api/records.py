@@ -113,6 +113,9 @@ _Plan = tuple[Any, tuple[tuple[str, int, str], ...], bool]
 #: Struct type -> (a getter of the fields that may hold a datetime, their (JSON name, _DT or _NEST,
 #: the column their original value is asked for by), whether to_builtins gives what _plain gives).
 _DT_PLANS: dict[type, _Plan] = {}
+#: Struct types whose plans are kept (the generated API structs are about 80; a hunting
+#: response's schema makes a row struct of its own).
+_MAX_PLANS = 2048
 
 
 def _may_hold_datetime(tp: Any, seen: frozenset[type]) -> bool:
@@ -155,6 +158,8 @@ def _dt_plan(struct_type: type) -> _Plan:
             getter = lambda value: (one(value),)  # noqa: E731
         else:
             getter = operator.attrgetter(*attrs)
+        if len(_DT_PLANS) >= _MAX_PLANS:  # row structs come and go with hunting schemas: a bounded cache
+            _DT_PLANS.clear()
         plan = _DT_PLANS[struct_type] = (getter, tuple(out), _simple(struct_type))
     return plan
 
@@ -168,6 +173,8 @@ def _simple(struct_type: type) -> bool:
     if simple is None:
         config = struct_type.__struct_config__  # type: ignore[attr-defined]
         defaults = struct_type.__struct_defaults__  # type: ignore[attr-defined]
+        if len(_SIMPLE) >= _MAX_PLANS:
+            _SIMPLE.clear()
         simple = _SIMPLE[struct_type] = bool(config.omit_defaults) and all(d is None for d in defaults)
     return simple
 

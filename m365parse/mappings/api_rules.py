@@ -361,6 +361,8 @@ def _leaf_nested(value: Any, ctx: _Ctx, path: str) -> Any:
 
 
 _CONVERT = (datetime, Struct)
+#: Struct types a node keeps a reader of (a bounded cache: each hunting schema has a row struct).
+_MAX_READERS = 1024
 
 
 def _skip(value: Any, R: list[Any], ctx: _Ctx, path: str) -> None:
@@ -460,6 +462,8 @@ class _Node:
                         else:
                             found.append(item)
 
+        if len(self.readers) >= _MAX_READERS:  # row structs come and go with hunting schemas
+            self.readers.clear()
         self.readers[struct_type] = reader
         return reader
 
