@@ -496,10 +496,24 @@ class _Compiler:
         self.ids: dict[str, int] = {}
         self.shared: set[int] = set()
 
+    def _first_slots(self, spec: First) -> tuple[tuple[int, bool], ...] | None:
+        """(slot, whether a [*] path) of each path of a First of paths only; None for another First."""
+        slots = []
+        for item in spec.specs:
+            if not isinstance(item, str) or ("*" in _steps(item) and "[*]" not in item):
+                return None
+            k = self.path(item)
+            if k is None:
+                return None
+            slots.append((k, "[*]" in item))
+        return tuple(slots)
+
     def count(self, spec: Any, seen: dict[int, int]) -> None:
         """Marks the specs (objects) used more than once: evaluated once per record."""
         if isinstance(spec, (str, Const)):
             return
+        if isinstance(spec, First) and all(isinstance(item, str) for item in spec.specs):
+            return  # a First of paths reads slots: cheaper again than looked up in a memo
         seen[id(spec)] = seen.get(id(spec), 0) + 1
         if seen[id(spec)] > 1:
             self.shared.add(id(spec))
@@ -613,20 +627,24 @@ class _Compiler:
         return lambda ctx: ctx.R[k]
 
     def _first(self, spec: First) -> _Fn:
-        if all(isinstance(item, str) and "*" not in _steps(item) for item in spec.specs):
-            slots = [self.path(item) for item in spec.specs]
-            if None not in slots:  # single values of paths: read from their slots
-                ks = tuple(k for k in slots if k is not None)
+        slots = self._first_slots(spec)
+        if slots is not None:  # values of paths: read from their slots, the first not empty
 
-                def first_of(ctx: _Ctx) -> Any:
-                    R = ctx.R
-                    for k in ks:
-                        value = R[k]
-                        if value is not None and value not in _BLANK:
-                            return value
-                    return None
+            def first_of(ctx: _Ctx) -> Any:
+                R = ctx.R
+                for k, starred in slots:
+                    value = R[k]
+                    if value is None:
+                        continue
+                    if starred:  # the first of the values a [*] path reaches that is not empty
+                        for v in value:
+                            if v is not None and v not in _BLANK:
+                                return v
+                    elif value not in _BLANK:
+                        return value
+                return None
 
-                return first_of
+            return first_of
         items = tuple((self.spec_fn(item), isinstance(item, str) and "[*]" in item) for item in spec.specs)
 
         def first(ctx: _Ctx) -> Any:
