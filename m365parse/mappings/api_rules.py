@@ -468,16 +468,18 @@ class _Node:
         return reader
 
 
-class _Ctx:
-    """One record being normalized: the values of its paths, specs used twice, its ``to_dict()``."""
+class _Ctx(list[Any]):
+    """One record being normalized: the values of its paths (the list: ``ctx[k]`` is path k's),
+    specs used twice, its ``to_dict()``.
 
-    __slots__ = ("R", "_whole", "memo", "record")
+    Made as ``_Ctx(slots)`` and its three attributes set by the caller: no Python ``__init__``
+    runs per record.
+    """
 
-    def __init__(self, record: Record, R: list[Any]) -> None:
-        self.record = record
-        self.R = R
-        self.memo: dict[int, Any] | None = None  # made when a spec used twice is first evaluated
-        self._whole: dict[str, Any] | None = None
+    __slots__ = ("_whole", "memo", "record")
+    record: Record
+    memo: dict[int, Any] | None  # made when a spec used twice is first evaluated
+    _whole: dict[str, Any] | None
 
     def whole(self) -> dict[str, Any]:
         whole = self._whole
@@ -612,7 +614,7 @@ class _Compiler:
         if "[*]" in path:
 
             def values(ctx: _Ctx) -> list[Any]:
-                found = ctx.R[k]
+                found = ctx[k]
                 # not _empty(v), inline
                 return [v for v in found if v is not None and v not in _BLANK] if found else []
 
@@ -620,18 +622,18 @@ class _Compiler:
         if "*" in _steps(path):
 
             def first(ctx: _Ctx) -> Any:
-                found = ctx.R[k]
+                found = ctx[k]
                 return found[0] if found else None
 
             return first
-        return lambda ctx: ctx.R[k]
+        return lambda ctx: ctx[k]
 
     def _first(self, spec: First) -> _Fn:
         slots = self._first_slots(spec)
         if slots is not None:  # values of paths: read from their slots, the first not empty
 
             def first_of(ctx: _Ctx) -> Any:
-                R = ctx.R
+                R = ctx
                 for k, starred in slots:
                     value = R[k]
                     if value is None:
@@ -786,12 +788,13 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
     times = (_Exact, ExactDatetime)
 
     readers = root.readers
+    nones = (None,) * size
 
     def normalize(record: Record) -> dict[str, Any]:
-        R: list[Any] = [None] * size
-        ctx = _Ctx(record, R)
-        if whole_first:
-            ctx._whole = record.to_dict()
+        ctx = R = _Ctx(nones)
+        ctx.record = record
+        ctx.memo = None
+        ctx._whole = record.to_dict() if whole_first else None
         if walk:
             props = record.properties
             if props is not None:
