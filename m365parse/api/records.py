@@ -10,9 +10,13 @@ in :func:`m365parse.timestamp_ns` and :func:`m365parse.exact_datetime`.
 
 from __future__ import annotations
 
-from datetime import datetime
+import operator
+import re
+import typing
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+import msgspec
 from msgspec import Struct
 
 from .._values import exact_iso
@@ -36,6 +40,144 @@ __all__ = [
 #: What ``to_dict()`` converts inside a list: typed items, datetimes, and lists that may hold them.
 _NESTED = (Struct, datetime, list)
 
+# exact_iso() returns a timestamp's original text as it is when the text has this form and agrees
+# with the decoded value; exact_text() checks the same (or stricter) without walking a path twice.
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{0,8}[1-9])?Z\Z")
+_UTC = timezone.utc
+
+
+def _agrees(text: str, value: datetime) -> bool:
+    """Whether canonical ``text`` is what the UTC ``value`` was decoded from (to the microsecond)."""
+    if value.tzinfo is not _UTC:
+        return False
+    iso = value.isoformat()
+    size = len(text)
+    if (size == 27 or (size == 28 and text[26] < "5")) and text[:26] == iso[:26]:
+        return True  # 6 digits, or 7 that round down (Kusto's, mostly): the same second and microsecond
+    if text[:19] != iso[:19]:
+        return False
+    frac = text[20:-1]
+    micro = int(frac[:6].ljust(6, "0")) if frac else 0
+    if len(frac) > 6 and frac[6] >= "5":
+        micro += 1  # msgspec rounds to the microsecond (a carry fails the test: exact_iso then)
+    return micro == value.microsecond
+
+
+def _as_arrived(text: Any, value: datetime) -> str | None:
+    """``text`` (as it arrived) when it is what ``exact_iso`` gives for ``value`` decoded from it; else None."""
+    if type(text) is str:
+        if _CANONICAL.match(text):
+            if value.tzinfo is _UTC:
+                # _agrees(text, value) in its common cases, inline: "...:SS.fffZ" with up to 6 digits
+                # is the text of the value's microsecond; 7 that round down, its first 6 digits
+                size = len(text)
+                iso = value.isoformat()  # "YYYY-MM-DDTHH:MM:SS.ffffff+00:00"
+                if size == 20:  # whole seconds
+                    if len(iso) == 25 and text[:19] == iso[:19]:
+                        return text
+                elif size <= 27:
+                    if text[:-1] == iso[: size - 1] and iso[size - 1 : 26] == "000000"[: 27 - size]:
+                        return text
+                elif size == 28:
+                    if text[26] < "5":
+                        if text[:26] == iso[:26]:
+                            return text
+                    elif text[:19] == iso[:19] and int(text[20:26]) + 1 == value.microsecond:
+                        return text  # rounded up (a carry into the next second fails: exact_iso then)
+            if _agrees(text, value):
+                return text
+        elif text.endswith("0Z") and text[19:20] == ".":
+            # "...:04.1230Z": the canonical text of the same instant has no trailing zeros
+            trimmed = text[:-1].rstrip("0").removesuffix(".") + "Z"
+            if _CANONICAL.match(trimmed) and _agrees(trimmed, value):
+                return trimmed
+    return None
+
+
+def exact_text(record: Record, value: datetime, column: str, text: Any) -> str:
+    """:func:`m365parse._values.exact_iso` of ``column`` of ``record``, whose decoded value is ``value``.
+
+    ``text`` is the value as it arrived (from the record's origin), when the caller has it:
+    returned as it is when canonical and agreeing with ``value``, as ``exact_iso`` would (and
+    without the trailing zeros of its fraction, which exact_iso trims); otherwise ``exact_iso``
+    works it out.
+    """
+    found = _as_arrived(text, value)
+    return found if found is not None else exact_iso(record, column)  # type: ignore[return-value]
+
+
+# --- to_dict(): msgspec converts the item at C speed, datetimes are then made exact --------------
+
+_DT, _NEST = 1, 2
+_Plan = tuple[Any, tuple[tuple[str, int, str], ...], bool]
+#: Struct type -> (a getter of the fields that may hold a datetime, their (JSON name, _DT or _NEST,
+#: the column their original value is asked for by), whether to_builtins gives what _plain gives).
+_DT_PLANS: dict[type, _Plan] = {}
+#: Struct types whose plans are kept (the generated API structs are about 80; a hunting
+#: response's schema makes a row struct of its own).
+_MAX_PLANS = 2048
+
+
+def _may_hold_datetime(tp: Any, seen: frozenset[type]) -> bool:
+    if tp is datetime:
+        return True
+    if isinstance(tp, type) and issubclass(tp, Struct):
+        if tp in seen:
+            return False  # a cycle: its datetimes are found by the frame that entered it
+        inner = seen | {tp}
+        return any(_may_hold_datetime(f.type, inner) for f in msgspec.structs.fields(tp))
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _may_hold_datetime(typing.get_args(tp)[0], seen)
+    if origin is None or origin is dict:
+        return False
+    return any(_may_hold_datetime(a, seen) for a in typing.get_args(tp))  # list[...], unions
+    return False  # str, int, dict[str, Any], Any: plain JSON
+
+
+def _dt_plan(struct_type: type) -> _Plan:
+    plan = _DT_PLANS.get(struct_type)
+    if plan is None:
+        attrs: list[str] = []
+        out: list[tuple[str, int, str]] = []
+        for f in msgspec.structs.fields(struct_type):
+            if not _may_hold_datetime(f.type, frozenset({struct_type})):
+                continue
+            tp = f.type
+            args = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_args(tp) else [tp]
+            flat = [typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a for a in args]
+            attrs.append(f.name)
+            kind = _DT if flat == [datetime] else _NEST
+            # a member of the item is read by its name (the value as it arrived, text or not)
+            plain_name = "." not in f.encode_name and "[" not in f.encode_name
+            out.append((f.encode_name, kind, f.encode_name if kind == _DT or plain_name else "$." + f.encode_name))
+        if not attrs:
+            getter = None
+        elif len(attrs) == 1:
+            one = operator.attrgetter(attrs[0])
+            getter = lambda value: (one(value),)  # noqa: E731
+        else:
+            getter = operator.attrgetter(*attrs)
+        if len(_DT_PLANS) >= _MAX_PLANS:  # row structs come and go with hunting schemas: a bounded cache
+            _DT_PLANS.clear()
+        plan = _DT_PLANS[struct_type] = (getter, tuple(out), _simple(struct_type))
+    return plan
+
+
+_SIMPLE: dict[type, bool] = {}
+
+
+def _simple(struct_type: type) -> bool:
+    """Whether msgspec's to_builtins gives what ``_plain`` gives: every default None, omitted."""
+    simple = _SIMPLE.get(struct_type)
+    if simple is None:
+        config = struct_type.__struct_config__  # type: ignore[attr-defined]
+        defaults = struct_type.__struct_defaults__  # type: ignore[attr-defined]
+        if len(_SIMPLE) >= _MAX_PLANS:
+            _SIMPLE.clear()
+        simple = _SIMPLE[struct_type] = bool(config.omit_defaults) and all(d is None for d in defaults)
+    return simple
+
 
 class ApiRecord(Record, kw_only=True):
     """Base of the records of the polled APIs (no envelope, nested typed ``properties``).
@@ -58,14 +200,98 @@ class ApiRecord(Record, kw_only=True):
         that are ``None`` left out); datetimes at any depth are UTC ISO 8601 strings
         with every fractional digit that arrived.
         """
+        props = self.properties
+        plain = None
+        if isinstance(props, Struct) and (_DT_PLANS.get(type(props)) or _dt_plan(type(props)))[2]:
+            try:
+                plain = msgspec.to_builtins(props, builtin_types=(datetime,))
+                self._exact_struct(props, plain, None, "$")
+            except RecursionError:  # plain JSON nested deeper than msgspec converts: the iterative way
+                plain = None
         return {
             "table": self.table,
             "envelope": dict(self.envelope_extra),
-            "properties": self._plain(self.properties, "$"),
+            "properties": plain if plain is not None else self._plain_iterative(props, "$"),
             "extra": dict(self.extra),
         }
 
+    def _original(self, column: str) -> Any:
+        """The value at ``column`` (a JSON path below the item) as it arrived; None when unknown."""
+        src = self._src
+        if type(src) is tuple:
+            origin, pos = src
+            if column.startswith("$.") and "." not in column[2:] and "[" not in column:
+                column = column[2:]  # a member of the item: read without parsing a path
+            return origin.original_text(self, pos, column, False)
+        return None
+
     def _plain(self, value: Any, path: str) -> Any:
+        """``value``, found at JSON path ``path`` of the item, as plain JSON-ready data."""
+        if isinstance(value, Struct) and _simple(type(value)):
+            try:
+                out = msgspec.to_builtins(value, builtin_types=(datetime,))
+                self._exact_struct(value, out, None if path == "$" else self._original(path), path)
+                return out
+            except RecursionError:  # plain JSON nested deeper than msgspec converts: the iterative way
+                pass
+        return self._plain_iterative(value, path)
+
+    def _exact_struct(self, value: Any, out: dict[str, Any], view: Any, path: str) -> None:
+        """Replaces the datetimes of ``out`` (``value`` through to_builtins) by their exact text.
+
+        ``view`` is the object as it arrived (None: read each top-level member from the origin).
+        """
+        plan = _DT_PLANS.get(type(value))
+        getter, fields, _ = plan if plan is not None else _dt_plan(type(value))
+        if getter is None:
+            return
+        original = None
+        if view is None and path == "$":
+            src = self._src
+            if type(src) is tuple:
+                origin, pos = src
+                original = origin.original_text
+        elif type(view) is not dict:
+            view = None
+        for (key, _, column), item in zip(fields, getter(value), strict=True):
+            if item is None:
+                continue
+            if original is not None:
+                sub = original(self, pos, column, False)
+            else:
+                sub = view.get(key) if view is not None else None
+            if isinstance(item, datetime):
+                text = _as_arrived(sub, item)
+                out[key] = text if text is not None else exact_iso(self, f"{path}.{key}")
+            elif isinstance(item, Struct):
+                plan = _DT_PLANS.get(type(item)) or _dt_plan(type(item))
+                if plan[2]:
+                    if plan[0] is not None:
+                        self._exact_struct(item, out[key], sub, f"{path}.{key}")
+                else:
+                    out[key] = self._plain_iterative(item, f"{path}.{key}")
+            elif type(item) is list:
+                self._exact_list(item, out[key], sub, f"{path}.{key}")
+
+    def _exact_list(self, value: list[Any], out: list[Any], view: Any, path: str) -> None:
+        views = view if type(view) is list and len(view) == len(value) else None
+        for pos, item in enumerate(value):
+            if isinstance(item, _NESTED):
+                sub = views[pos] if views is not None else None
+                if isinstance(item, datetime):
+                    text = _as_arrived(sub, item)
+                    out[pos] = text if text is not None else exact_iso(self, f"{path}[{pos}]")
+                elif isinstance(item, Struct):
+                    plan = _DT_PLANS.get(type(item)) or _dt_plan(type(item))
+                    if plan[2]:
+                        if plan[0] is not None:
+                            self._exact_struct(item, out[pos], sub, f"{path}[{pos}]")
+                    else:
+                        out[pos] = self._plain_iterative(item, f"{path}[{pos}]")
+                else:
+                    self._exact_list(item, out[pos], sub, f"{path}[{pos}]")
+
+    def _plain_iterative(self, value: Any, path: str) -> Any:
         # Iterative: a list of plain JSON (``domains``, a dynamic hunting column) nests
         # as deep as the input, deeper than Python's stack takes one call per level.
         top: list[Any] = [None]

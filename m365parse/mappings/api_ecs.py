@@ -14,9 +14,9 @@ from typing import Any
 
 from .._json import encode as encode_json
 from ..record import Record
-from .api_rules import Apply, Call, Collect, Const, First, KindRules, Text, evaluate
+from .api_rules import Apply, Call, Collect, Const, First, Func, Item, KindRules, Text
 
-__all__ = ["RULES", "severity", "original"]
+__all__ = ["RULES", "severity", "original", "severity_spec", "original_spec"]
 
 _SEVERITY = {"informational": 1, "low": 2, "medium": 3, "high": 4}
 
@@ -29,21 +29,31 @@ def severity(record: Record) -> int | None:
 
 def original(record: Record) -> str:
     """the item as compact JSON (`to_dict()` properties), lone surrogates escaped"""
-    return encode_json(record.to_dict()["properties"]).decode()
+    return _json(record.to_dict()["properties"])
 
 
-def _vendor(record: Record) -> dict[str, Any] | None:
+def _json(item: dict[str, Any]) -> str:
+    """the item as compact JSON (`to_dict()` properties), lone surrogates escaped"""
+    return encode_json(item).decode()
+
+
+def _vendor(item: dict[str, Any]) -> dict[str, Any] | None:
     """the item, nested, as `to_dict()` gives it"""
-    return record.to_dict()["properties"] or None
+    return item or None
+
+
+#: The rules of the ``+severity`` and ``+original`` variants.
+severity_spec = Call(severity)
+original_spec = Func.of(_json, Item())
 
 
 _TECHNIQUE = re.compile(r"(T\d{4})(\.\d{3})?\Z")
 
 
-def _technique_ids(path: str, sub: bool) -> Call:
-    def ids(record: Record) -> list[str]:
+def _technique_ids(path: str, sub: bool) -> Func:
+    def ids(values: Any) -> list[str]:
         out: list[str] = []
-        for value in evaluate(path, record) or []:
+        for value in values or []:
             m = _TECHNIQUE.match(value.strip()) if isinstance(value, str) else None
             if m is None:
                 continue
@@ -54,7 +64,7 @@ def _technique_ids(path: str, sub: bool) -> Call:
 
     what = "sub-technique ids" if sub else "technique ids"
     ids.__doc__ = f"{what} of `{path}` (`T1059.001` gives {'itself' if sub else '`T1059`'})"
-    return Call(ids)
+    return Func.of(ids, path)
 
 
 def _alert(prefix: str, vendor: str, provider: Any, evidence: str) -> dict[str, Any]:
@@ -91,7 +101,7 @@ def _alert(prefix: str, vendor: str, provider: Any, evidence: str) -> dict[str, 
             f"{ev}.parentProcessImageFile.sha256",
         ),
         "event.provider": provider,
-        "m365_defender." + vendor: Call(_vendor),
+        "m365_defender." + vendor: Func.of(_vendor, Item()),
     }
 
 
@@ -105,16 +115,13 @@ def _threat(techniques: str, tactic: str | None, family: str | None) -> dict[str
         rules["threat.tactic.id"] = Apply(Collect.of(tactic), ("mitre_tactic_ids",))
     if family:
         rules["threat.software.name"] = First.of(family)
-    rules["threat.framework"] = Call(_framework(techniques))
+    rules["threat.framework"] = Func.of(_framework, techniques)
     return rules
 
 
-def _framework(techniques: str) -> Any:
-    def framework(record: Record) -> str | None:
-        """`"MITRE ATT&CK"` when there are techniques"""
-        return "MITRE ATT&CK" if evaluate(techniques, record) else None
-
-    return framework
+def _framework(techniques: Any) -> str | None:
+    """`"MITRE ATT&CK"` when there are techniques"""
+    return "MITRE ATT&CK" if techniques else None
 
 
 def _entities(prefix: str) -> dict[str, Any]:
@@ -190,7 +197,7 @@ RULES: KindRules = {
         **_threat("mitreTechniques", "category", "threatFamilyName"),
         **_entities("evidence[*]"),
         "related.hosts": Collect.of("computerDnsName"),
-        "m365_defender.mde_alert": Call(_vendor),
+        "m365_defender.mde_alert": Func.of(_vendor, Item()),
     }),
     "XdrIncident": _common({
         "@timestamp": First.of("createdTime", "lastUpdateTime"),
@@ -208,7 +215,7 @@ RULES: KindRules = {
         **_threat("alerts[*].mitreTechniques[*]", "alerts[*].category", "alerts[*].threatFamilyName"),
         **_entities("alerts[*].entities[*]"),
         "related.hosts": Collect.of("alerts[*].devices[*].deviceDnsName"),
-        "m365_defender.xdr_incident": Call(_vendor),
+        "m365_defender.xdr_incident": Func.of(_vendor, Item()),
     }),
     "XdrAlert": _common({
         "@timestamp": First.of("creationTime", "lastUpdatedTime"),
@@ -229,13 +236,13 @@ RULES: KindRules = {
         **_threat("mitreTechniques", "category", "threatFamilyName"),
         **_entities("entities[*]"),
         "related.hosts": Collect.of("devices[*].deviceDnsName"),
-        "m365_defender.xdr_alert": Call(_vendor),
+        "m365_defender.xdr_alert": Func.of(_vendor, Item()),
     }),
     "HuntingRow": _common({
         "@timestamp": First.of("Timestamp", "TimeGenerated"),
         "event.kind": Const("event"),
         "event.module": Const("m365_defender"),
         "event.dataset": Const("m365_defender.hunting"),
-        "m365_defender.hunting": Call(_vendor),
+        "m365_defender.hunting": Func.of(_vendor, Item()),
     }),
 }

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from .._values import ExactDatetime
-from ..record import Record
-from .api_rules import Call, Const, First, KindRules, Text, evaluate
+from msgspec import Struct
+
+from .._values import parse_ns
+from .api_rules import Const, First, Func, Item, KindRules, Text, exact_ns, exact_text_of
 
 __all__ = ["RULES", "KEPT", "VERDICT", "ALERT_STATUS", "INCIDENT_STATUS", "SEVERITY"]
 
@@ -76,33 +78,27 @@ INCIDENT_STATUS = {
 _INCIDENT_STATUS_NAMES = {0: "Unknown", 1: "New", 2: "In Progress", 3: "On Hold", 4: "Resolved", 5: "Closed"}
 
 
-def _enum(path: str, table: Mapping[str, int], names: Mapping[int, str]) -> tuple[Call, Call]:
+def _enum(path: str, table: Mapping[str, int], names: Mapping[int, str]) -> tuple[Func, Func]:
     """``(id, caption)`` rules of an open enumeration at ``path``."""
 
-    def value(record: Record) -> str | None:
-        v = evaluate(path, record)
-        return v if isinstance(v, str) and v.strip() else None
+    def id_(v: Any) -> int | None:
+        if not isinstance(v, str) or not v.strip():
+            return None
+        return table.get(v.strip().lower(), 99)
 
-    def id_(record: Record) -> int | None:
-        v = value(record)
-        return None if v is None else table.get(v.strip().lower(), 99)
-
-    def caption(record: Record) -> str | None:
-        v = value(record)
-        if v is None:
+    def caption(v: Any) -> str | None:
+        if not isinstance(v, str) or not v.strip():
             return None
         known = table.get(v.strip().lower())
         return v if known is None else names[known]
 
     id_.__doc__ = f"`{path}` mapped ({', '.join(f'{k} {i}' for k, i in table.items())}; other values 99)"
     caption.__doc__ = f"caption of that id (the raw `{path}` for 99)"
-    return Call(id_), Call(caption)
+    return Func.of(id_, path), Func.of(caption, path)
 
 
-def _verdict(classification: str, determination: str) -> tuple[Call, Call]:
-    def found(record: Record) -> tuple[int, str] | None:
-        c = evaluate(classification, record)
-        d = evaluate(determination, record)
+def _verdict(classification: str, determination: str) -> tuple[Func, Func]:
+    def found(c: Any, d: Any) -> tuple[int, str] | None:
         d_key = d.strip().lower() if isinstance(d, str) else ""
         if d_key in _DETERMINATION_VERDICTS:
             return VERDICT[d_key], _VERDICT_NAMES[VERDICT[d_key]]
@@ -111,61 +107,65 @@ def _verdict(classification: str, determination: str) -> tuple[Call, Call]:
         v = VERDICT.get(c.strip().lower())
         return (99, c) if v is None else (v, _VERDICT_NAMES[v])
 
-    def id_(record: Record) -> int | None:
+    def id_(c: Any, d: Any) -> int | None:
         """verdict from the determination when it is securityTesting (6) or notEnoughDataToValidate (7), else
         from the classification: unknown 0, falsePositive 1, truePositive 2, informationalExpectedActivity 5,
         other values 99"""
-        f = found(record)
+        f = found(c, d)
         return None if f is None else f[0]
 
-    def caption(record: Record) -> str | None:
+    def caption(c: Any, d: Any) -> str | None:
         """caption of that verdict_id (the raw classification for 99)"""
-        f = found(record)
+        f = found(c, d)
         return None if f is None else f[1]
 
-    return Call(id_), Call(caption)
+    return Func.of(id_, classification, determination), Func.of(caption, classification, determination)
 
 
-def _ms(path: str) -> Call:
-    def ms(record: Record) -> int | None:
-        value = evaluate(path, record)
-        return value.ns // 1_000_000 if isinstance(value, ExactDatetime) else None
+def _ms(path: str) -> Func:
+    def ms(value: Any) -> int | None:
+        ns = exact_ns(value)
+        return None if ns is None else ns // 1_000_000
 
     ms.__doc__ = f"`{path}` in ms since the epoch"
-    return Call(ms)
+    return Func.of(ms, path)
 
 
-def _time(*paths: str) -> Call:
-    def time(record: Record) -> int:
-        for path in paths:
-            value = evaluate(path, record)
-            if isinstance(value, ExactDatetime):
-                return value.ns // 1_000_000
+def _time(*paths: str) -> Func:
+    def time(*values: Any) -> int:
+        for value in values:
+            ns = exact_ns(value)
+            if ns is not None:
+                return ns // 1_000_000
         return 0  # OCSF requires a time; none was sent
 
     time.__doc__ = f"the first of {', '.join(f'`{p}`' for p in paths)} in ms since the epoch (0 when none)"
-    return Call(time)
+    return Func.of(time, *paths)
 
 
 _TECHNIQUE = re.compile(r"(T\d{4})(\.\d{3})?\Z")
 
 
-def _attacks(path: str) -> Call:
-    def attacks(record: Record) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for value in evaluate(path, record) or []:
-            m = _TECHNIQUE.match(value.strip()) if isinstance(value, str) else None
-            if m is None:
-                continue
-            attack: dict[str, Any] = {"technique": {"uid": m.group(1)}}
-            if m.group(2):
-                attack["sub_technique"] = {"uid": m.group(0)}
-            if attack not in out:
-                out.append(attack)
-        return out
+def _attack_list(values: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for value in values or []:
+        m = _TECHNIQUE.match(value.strip()) if isinstance(value, str) else None
+        if m is None:
+            continue
+        attack: dict[str, Any] = {"technique": {"uid": m.group(1)}}
+        if m.group(2):
+            attack["sub_technique"] = {"uid": m.group(0)}
+        if attack not in out:
+            out.append(attack)
+    return out
+
+
+def _attacks(path: str) -> Func:
+    def attacks(values: Any) -> list[dict[str, Any]]:
+        return _attack_list(values)
 
     attacks.__doc__ = f"one attack per technique id of `{path}` (`T1059.001`: technique T1059, sub-technique)"
-    return Call(attacks)
+    return Func.of(attacks, path)
 
 
 # --- evidence --------------------------------------------------------------------------
@@ -267,9 +267,9 @@ def _evidence(item: Any) -> dict[str, Any]:
     return out
 
 
-def _evidences(path: str) -> Call:
-    def evidences(record: Record) -> list[dict[str, Any]]:
-        items = record.to_dict()["properties"].get(path)
+def _evidences(path: str) -> Func:
+    def evidences(item: dict[str, Any]) -> list[dict[str, Any]]:
+        items = item.get(path)
         return [_evidence(i) for i in items] if isinstance(items, list) else []
 
     evidences.__doc__ = (
@@ -277,7 +277,7 @@ def _evidences(path: str) -> Call:
         "`url`, `src_endpoint` by its type; `verdict_id` from its verdict (unknown 0, malicious 2, "
         "suspicious 4, noThreatsFound 5, others 99)"
     )
-    return Call(evidences)
+    return Func.of(evidences, Item())
 
 
 # --- unmapped --------------------------------------------------------------------------
@@ -337,11 +337,10 @@ KEPT: dict[str, frozenset[str]] = {
 }
 
 
-def _unmapped(kind: str) -> Call:
+def _unmapped(kind: str) -> Func:
     kept = KEPT[kind]
 
-    def unmapped(record: Record) -> dict[str, Any] | None:
-        whole = record.to_dict()
+    def unmapped(whole: dict[str, Any]) -> dict[str, Any] | None:
         out: dict[str, Any] = {}
         props = whole.get("properties") or {}
         if kind == "HuntingRow":
@@ -357,7 +356,7 @@ def _unmapped(kind: str) -> Call:
         if kind != "HuntingRow"
         else "the row in `properties`; `extra`, `envelope`"
     )
-    return Call(unmapped)
+    return Func.of(unmapped, Item(whole=True))
 
 
 # --- the kinds -------------------------------------------------------------------------
@@ -396,12 +395,12 @@ def _classification(class_uid: int, class_name: str, activity_id: int, activity_
 def _severity(path: str) -> dict[str, Any]:
     sid, caption = _enum(path, SEVERITY, _SEVERITY_NAMES)
 
-    def severity_id(record: Record) -> int:
+    def severity_id(v: Any) -> int:
         """`severity` mapped (informational 1, low 2, medium 3, high 4, unknown or none 0, other 99)"""
-        value = sid.fn(record)
+        value = sid.fn(v)
         return 0 if value is None else int(value)
 
-    return {"severity_id": Call(severity_id), "severity": caption}
+    return {"severity_id": Func.of(severity_id, path), "severity": caption}
 
 
 def _alert(
@@ -432,7 +431,7 @@ def _alert(
         "finding_info.uid": uid,
         "finding_info.title": "title",
         "finding_info.desc": "description",
-        "finding_info.types": Call(_category),
+        "finding_info.types": Func.of(_category, "category"),
         "finding_info.analytic.uid": "detectorId",
         "finding_info.analytic.name": "title",
         "finding_info.analytic.type_id": Const(0),
@@ -457,9 +456,8 @@ def _alert(
     return rules
 
 
-def _category(record: Record) -> list[str]:
+def _category(value: Any) -> list[str]:
     """`[category]`"""
-    value = evaluate("category", record)
     return [value] if isinstance(value, str) and value.strip() else []
 
 
@@ -470,44 +468,44 @@ _FINDING_OF_ALERT = {
 }
 
 
-def _finding_info_list(kind: str, incident_uid: str, incident_title: str, created: str, modified: str) -> Call:
+def _finding_info_list(kind: str, incident_uid: str, incident_title: str, created: str, modified: str) -> Func:
     uid_key, c_key, m_key, f_key, l_key = _FINDING_OF_ALERT[kind]
+    times = ((c_key, "created_time"), (m_key, "modified_time"), (f_key, "first_seen_time"), (l_key, "last_seen_time"))
 
-    def finding_info_list(record: Record) -> list[dict[str, Any]]:
-        alerts = record.to_dict()["properties"].get("alerts")
+    def finding_info_list(item: dict[str, Any], typed: Any, *own: Any) -> list[dict[str, Any]]:
+        incident, title, created_at, modified_at = own  # the incident's uid, title, created and modified times
+        alerts = item.get("alerts")
         out: list[dict[str, Any]] = []
         for i, alert in enumerate(alerts if isinstance(alerts, list) else []):
             if not isinstance(alert, Mapping):
                 continue
             info: dict[str, Any] = {}
-            _set(info, "uid", _text(alert.get(uid_key)) or f"{_text(evaluate(incident_uid, record))}/{i}")
+            _set(info, "uid", _text(alert.get(uid_key)) or f"{_text(incident)}/{i}")
             _set(info, "title", _text(alert.get("title")))
             _set(info, "desc", _text(alert.get("description")))
             _set(info, "types", [c] if (c := _text(alert.get("category"))) else None)
             if _text(alert.get("detectorId")):
                 info["analytic"] = {"uid": alert["detectorId"], "type_id": 0, "type": "Unknown"}
                 _set(info["analytic"], "name", _text(alert.get("title")))
-            for key, attr in (
-                (c_key, "created_time"),
-                (m_key, "modified_time"),
-                (f_key, "first_seen_time"),
-                (l_key, "last_seen_time"),
-            ):
-                value = evaluate(f"alerts[{i}].{key}", record)
-                if isinstance(value, ExactDatetime):
-                    info[attr] = value.ns // 1_000_000
-                    info[f"{attr}_dt"] = value.isoformat_exact()
-            attacks = _attacks(f"alerts[{i}].mitreTechniques").fn(record)
-            _set(info, "attacks", attacks)
+            struct = typed[i] if isinstance(typed, list) and i < len(typed) else None
+            for key, attr in times:
+                # a datetime of the typed alert: to_dict() gave its exact text
+                text = alert.get(key)
+                if isinstance(text, str) and isinstance(_member(struct, key), datetime):
+                    ns = parse_ns(text)
+                    if ns is not None:
+                        info[attr] = ns // 1_000_000
+                        info[f"{attr}_dt"] = text
+            _set(info, "attacks", _attack_list(alert.get("mitreTechniques")))
             out.append(info)
         if not out:  # the incident came without its alerts: it is its own finding
-            info = {"uid": _text(evaluate(incident_uid, record)) or ""}
-            _set(info, "title", _text(evaluate(incident_title, record)))
-            for path, attr in ((created, "created_time"), (modified, "modified_time")):
-                value = evaluate(path, record)
-                if isinstance(value, ExactDatetime):
-                    info[attr] = value.ns // 1_000_000
-                    info[f"{attr}_dt"] = value.isoformat_exact()
+            info = {"uid": _text(incident) or ""}
+            _set(info, "title", _text(title))
+            for value, attr in ((created_at, "created_time"), (modified_at, "modified_time")):
+                ns = exact_ns(value)
+                if ns is not None:
+                    info[attr] = ns // 1_000_000
+                    info[f"{attr}_dt"] = exact_text_of(value)
             out.append(info)
         return out
 
@@ -515,7 +513,15 @@ def _finding_info_list(kind: str, incident_uid: str, incident_title: str, create
         "one finding_info per alert (uid, title, desc, types, analytic, created/modified/first/last-seen times, "
         "attacks); the incident's own when it has no alerts"
     )
-    return Call(finding_info_list)
+    return Func.of(finding_info_list, Item(), "alerts", incident_uid, incident_title, created, modified)
+
+
+def _member(struct: Any, key: str) -> Any:
+    """The member ``key`` (its JSON name) of a typed item; None when it has none."""
+    if not isinstance(struct, Struct):
+        return None
+    fields = struct.__struct_encode_fields__
+    return getattr(struct, struct.__struct_fields__[fields.index(key)]) if key in fields else None
 
 
 def _incident(
@@ -524,10 +530,10 @@ def _incident(
     status_id, status = _enum("status", INCIDENT_STATUS, _INCIDENT_STATUS_NAMES)
     verdict_id, verdict = _verdict("classification", "determination")
 
-    def required_status(record: Record) -> int:
+    def required_status(v: Any) -> int:
         """`status` mapped (active 1 New, inProgress 2, awaitingAction 3 On Hold, resolved 4, redirected 5
         Closed, unknown or none 0, other 99)"""
-        value = status_id.fn(record)
+        value = status_id.fn(v)
         return 0 if value is None else int(value)
 
     rules: dict[str, Any] = {
@@ -535,7 +541,7 @@ def _incident(
         "time_dt": First.of(created, modified),
         **_severity("severity"),
         **_classification(2005, "Incident Finding", 1, "Create"),
-        "status_id": Call(required_status),
+        "status_id": Func.of(required_status, "status"),
         "status": status,
         "verdict_id": verdict_id,
         "verdict": verdict,

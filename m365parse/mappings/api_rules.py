@@ -18,11 +18,22 @@ spec                                        value
                                             each item of a list)
 ``Text(spec)``                              a spec's value as a string (numeric ids)
 ``Call(fn)``                                ``fn(record)``; its docstring documents it
+``Func.of(fn, spec, ...)``                  ``fn(value, ...)`` of the values of the specs; its
+                                            docstring documents it
+``Item()``                                  the item as plain data (``to_dict()["properties"]``;
+                                            ``Item(whole=True)``: all of ``to_dict()``)
 ==========================================  =============================================
 
 Datetimes are :class:`m365parse.ExactDatetime` values (``"jsa"``, as for tables) or UTC
 ISO 8601 text with every fractional digit that arrived (``"ecs"``).
-Fields whose value is ``None``, ``""`` or ``[]`` are left out.  The rules of a
+Fields whose value is ``None``, ``""`` or ``[]`` are left out.
+
+The rules of a kind are compiled once (:func:`normalizer_for`): every path of them
+goes into one tree walked once per record, with one reader per (struct type, node)
+that takes the attributes it needs in one ``attrgetter`` call (an evidence item is
+visited once for all the fields read from it, and a type that has none of them costs
+a dictionary lookup); specs used more than once are evaluated once per record, and
+``to_dict()`` is made at most once per record, only for the specs that need plain data.  The rules of a
 kind are looked up by the rule set's base name (``"ecs"`` for ``"ecs+severity"``);
 the ``+severity`` and ``+original`` variants add ``event.severity`` and
 ``event.original`` as they do for tables.
@@ -31,18 +42,34 @@ the ``+severity`` and ``+original`` variants add ``event.severity`` and
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+import operator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from msgspec import Struct
 
-from .._values import ExactDatetime, exact_datetime, path_steps
+from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns, path_steps
+from ..api.records import ApiRecord, exact_text
 from ..errors import MappingError
 from ..record import Record
 from .transforms import transform
 
-__all__ = ["Const", "First", "Collect", "Apply", "Text", "Call", "normalizer_for", "describe_spec", "KindRules"]
+__all__ = [
+    "Const",
+    "First",
+    "Collect",
+    "Apply",
+    "Text",
+    "Call",
+    "Func",
+    "Item",
+    "normalizer_for",
+    "describe_spec",
+    "KindRules",
+    "exact_ns",
+    "exact_text_of",
+]
 
 
 class Const(NamedTuple):
@@ -78,8 +105,25 @@ class Call(NamedTuple):
     fn: Callable[[Record], Any]
 
 
+class Func(NamedTuple):
+    fn: Callable[..., Any]
+    specs: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, fn: Callable[..., Any], *specs: Any) -> Func:
+        return cls(fn, specs)
+
+
+class Item(NamedTuple):
+    whole: bool = False
+
+
 #: Kind -> {target field: spec}.
 KindRules = dict[str, dict[str, Any]]
+
+
+#: The values that are empty besides None (``x in _BLANK``: compared by ``==``).
+_BLANK: tuple[Any, ...] = ("", [], {})
 
 
 def _empty(value: Any) -> bool:
@@ -175,30 +219,12 @@ def evaluate(spec: Any, record: Record) -> Any:
         return None if value is None else str(value)
     if isinstance(spec, Call):
         return spec.fn(record)
+    if isinstance(spec, Func):
+        return spec.fn(*(evaluate(item, record) for item in spec.specs))
+    if isinstance(spec, Item):
+        whole = record.to_dict()
+        return whole if spec.whole else whole["properties"]
     raise MappingError(f"unknown API rule spec {spec!r}")
-
-
-def normalize_with(rules: Mapping[str, Any], record: Record, nested: bool) -> dict[str, Any]:
-    """The document of ``record`` under ``rules`` (dotted targets nested when ``nested``)."""
-    out: dict[str, Any] = {}
-    for target, spec in rules.items():
-        value = evaluate(spec, record)
-        if _empty(value):
-            continue
-        if nested:  # ECS: datetimes as exact ISO 8601 text
-            if isinstance(value, ExactDatetime):
-                value = value.isoformat_exact()
-            elif isinstance(value, list):
-                value = [v.isoformat_exact() if isinstance(v, ExactDatetime) else v for v in value]
-        if not nested:
-            out[target] = value
-            continue
-        *parents, leaf = target.split(".")
-        node = out
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
 
 
 def describe_spec(spec: Any) -> str:
@@ -215,9 +241,11 @@ def describe_spec(spec: Any) -> str:
         return describe_spec(spec.spec) + "".join(f" \\| {t}" for t in spec.transforms)
     if isinstance(spec, Text):
         return describe_spec(spec.spec) + " as text"
-    if isinstance(spec, Call):
+    if isinstance(spec, (Call, Func)):
         doc = (spec.fn.__doc__ or spec.fn.__name__).strip().splitlines()[0]
         return doc.replace("|", "\\|")
+    if isinstance(spec, Item):
+        return "the item as `to_dict()` gives it"
     return repr(spec)
 
 
@@ -246,13 +274,584 @@ def api_sections(base: str, order: Callable[[str], Any]) -> str:
     return "\n".join(lines)
 
 
+# --- compiled rules ----------------------------------------------------------------------
+#
+# Every path of a kind's rules goes into one tree (_Node): a record's item is walked
+# once, each value stored in the slot of every path that ends there (R[k]: the value of
+# a path without [*], the list of values of one with [*]).  A struct is read by a
+# reader made once per (struct type, node): one attrgetter call takes every attribute
+# the node's children need, so an evidence item of a type that has none of them costs
+# nothing but a lookup.
+
+_UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
+
+
+def exact_ns(value: Any) -> int | None:
+    """Nanoseconds since the epoch of a datetime value of the API rules (None when not one)."""
+    if isinstance(value, _Exact):
+        return value.ns
+    if isinstance(value, ExactDatetime):
+        return value.ns
+    return None
+
+
+class _Exact:
+    """A datetime of the item for the nested rule sets: its exact text and time, worked out when used.
+
+    The same text and nanoseconds as :class:`ExactDatetime` gives (``isoformat_exact()``,
+    ``ns``), read from the original text without walking the path again when it can be, or
+    taken from the record's ``to_dict()`` when the record's rules made it already.
+    """
+
+    __slots__ = ("_text", "column", "ctx", "value")
+
+    def __init__(self, value: datetime, ctx: _Ctx, column: str) -> None:
+        self.value = value
+        self.ctx = ctx
+        self.column = column
+        self._text: str | None = None
+
+    def text(self) -> str:
+        text = self._text
+        if text is None:
+            ctx = self.ctx
+            record = ctx.record
+            column = self.column
+            whole = ctx._whole
+            if whole is not None and column.startswith("$.") and "." not in column[2:] and "[" not in column:
+                # a member of the item: to_dict() wrote its exact text
+                found = whole["properties"].get(column[2:])
+                if type(found) is str:
+                    self._text = found
+                    return found
+            if isinstance(record, ApiRecord):
+                text = exact_text(record, self.value, self.column, record._original(self.column))
+            else:
+                text = exact_iso(record, self.column) or ""
+            self._text = text
+        return text
+
+    @property
+    def ns(self) -> int:
+        text = self.text()
+        value = self.value
+        if value.tzinfo is _UTC and text[:19] == value.isoformat()[:19] and text[-1] == "Z":
+            # the text's second is the value's: the fraction is all that is left to read
+            frac = text[20:-1]
+            delta = value - _EPOCH
+            return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+        ns = parse_ns(text)
+        assert ns is not None
+        return ns
+
+
+def _leaf_flat(value: Any, ctx: _Ctx, path: str) -> Any:
+    record = ctx.record
+    if isinstance(value, datetime):
+        return ExactDatetime.of_column(value, record, path)
+    return record._plain(value, path) if isinstance(record, ApiRecord) else value
+
+
+def _leaf_nested(value: Any, ctx: _Ctx, path: str) -> Any:
+    if isinstance(value, datetime):
+        return _Exact(value, ctx, path)
+    record = ctx.record
+    return record._plain(value, path) if isinstance(record, ApiRecord) else value
+
+
+_CONVERT = (datetime, Struct)
+#: Struct types a node keeps a reader of (a bounded cache: each hunting schema has a row struct).
+_MAX_READERS = 1024
+
+
+def _skip(value: Any, R: list[Any], ctx: _Ctx, path: str) -> None:
+    """The reader of a struct type that has none of the members a node reads."""
+
+_Reader = Callable[[Any, list[Any], "_Ctx", str], None]
+
+
+class _Node:
+    """One step of the paths of a kind's rules."""
+
+    __slots__ = ("leaf", "members", "multi", "readers", "single", "star")
+
+    def __init__(self, leaf: Callable[[Any, _Ctx, str], Any]) -> None:
+        self.members: dict[str, _Node] = {}
+        self.star: _Node | None = None
+        self.single: tuple[int, ...] = ()  # paths without [*] that end here
+        self.multi: tuple[int, ...] = ()  # paths with [*] that end here
+        self.readers: dict[type, _Reader] = {}
+        self.leaf = leaf
+
+    def store(self, value: Any, R: list[Any], record: _Ctx, path: str) -> None:
+        if isinstance(value, _CONVERT):
+            value = self.leaf(value, record, path)
+        for k in self.single:
+            R[k] = value
+        for k in self.multi:
+            found = R[k]
+            if found is None:
+                R[k] = [value]
+            else:
+                found.append(value)
+
+    def visit(self, value: Any, R: list[Any], record: _Ctx, path: str) -> None:
+        """Stores ``value`` (not None), found at ``path``, and walks on below it."""
+        if self.single or self.multi:
+            self.store(value, R, record, path)
+        if self.members:
+            if isinstance(value, Struct):
+                reader = self.readers.get(type(value))
+                if reader is None:
+                    reader = self._reader(type(value))
+                reader(value, R, record, path)
+            elif isinstance(value, dict):
+                for name, child in self.members.items():
+                    item = value.get(name)
+                    if item is not None:
+                        child.visit(item, R, record, f"{path}.{name}")
+        star = self.star
+        if star is not None and isinstance(value, list):
+            if star.single or star.multi or star.star is not None:
+                for pos, item in enumerate(value):
+                    if item is not None:
+                        star.visit(item, R, record, f"{path}[{pos}]")
+                return
+            # items walked below only (evidence[*].ipAddress): a typed item goes straight to its reader
+            readers = star.readers
+            for pos, item in enumerate(value):
+                if item is not None:
+                    reader = readers.get(type(item))
+                    if reader is None:
+                        star.visit(item, R, record, f"{path}[{pos}]")
+                    elif reader is not _skip:  # a type with none of the members read
+                        reader(item, R, record, f"{path}[{pos}]")
+
+    def _reader(self, struct_type: type) -> _Reader:
+        fields: Any = struct_type
+        names = dict(zip(fields.__struct_encode_fields__, fields.__struct_fields__, strict=True))
+        steps = [(names[name], name, child) for name, child in self.members.items() if name in names]
+        reader: _Reader
+        if not steps:
+            reader = _skip
+        else:
+            get = operator.attrgetter(*(attr for attr, _, _ in steps))
+            ops = tuple(
+                (name, child, not child.members and child.star is None, child.single, child.multi)
+                for _, name, child in steps
+            )
+            one = len(steps) == 1
+
+            def reader(value: Any, R: list[Any], record: _Ctx, path: str) -> None:
+                values = (get(value),) if one else get(value)
+                for (name, child, only_leaf, single, multi), item in zip(ops, values, strict=True):
+                    if item is None:
+                        continue
+                    if not only_leaf:
+                        child.visit(item, R, record, f"{path}.{name}")
+                        continue
+                    if isinstance(item, _CONVERT):
+                        item = child.leaf(item, record, f"{path}.{name}")
+                    for k in single:
+                        R[k] = item
+                    for k in multi:
+                        found = R[k]
+                        if found is None:
+                            R[k] = [item]
+                        else:
+                            found.append(item)
+
+        if len(self.readers) >= _MAX_READERS:  # row structs come and go with hunting schemas
+            self.readers.clear()
+        self.readers[struct_type] = reader
+        return reader
+
+
+class _Ctx(list[Any]):
+    """One record being normalized: the values of its paths (the list: ``ctx[k]`` is path k's),
+    specs used twice, its ``to_dict()``.
+
+    Made as ``_Ctx(slots)`` and its three attributes set by the caller: no Python ``__init__``
+    runs per record.
+    """
+
+    __slots__ = ("_whole", "memo", "record")
+    record: Record
+    memo: dict[int, Any] | None  # made when a spec used twice is first evaluated
+    _whole: dict[str, Any] | None
+
+    def whole(self) -> dict[str, Any]:
+        whole = self._whole
+        if whole is None:
+            whole = self._whole = self.record.to_dict()
+        return whole
+
+
+_Fn = Callable[[_Ctx], Any]
+
+
+class _Compiler:
+    def __init__(self, nested: bool) -> None:
+        self.leaf = _leaf_nested if nested else _leaf_flat
+        self.root = _Node(self.leaf)
+        self.ids: dict[str, int] = {}
+        self.shared: set[int] = set()
+
+    def _first_slots(self, spec: First) -> tuple[tuple[int, bool], ...] | None:
+        """(slot, whether a [*] path) of each path of a First of paths only; None for another First."""
+        slots = []
+        for item in spec.specs:
+            if not isinstance(item, str) or ("*" in _steps(item) and "[*]" not in item):
+                return None
+            k = self.path(item)
+            if k is None:
+                return None
+            slots.append((k, "[*]" in item))
+        return tuple(slots)
+
+    def count(self, spec: Any, seen: dict[int, int]) -> None:
+        """Marks the specs (objects) used more than once: evaluated once per record."""
+        if isinstance(spec, (str, Const)):
+            return
+        if isinstance(spec, First) and all(isinstance(item, str) for item in spec.specs):
+            return  # a First of paths reads slots: cheaper again than looked up in a memo
+        seen[id(spec)] = seen.get(id(spec), 0) + 1
+        if seen[id(spec)] > 1:
+            self.shared.add(id(spec))
+            return
+        for item in _children(spec):
+            self.count(item, seen)
+
+    def path(self, path: str) -> int | None:
+        """The slot of ``path`` (added to the tree); None for a path with list indexes."""
+        k = self.ids.get(path)
+        if k is not None:
+            return k
+        steps = _steps(path)
+        if any(isinstance(step, int) for step in steps):
+            return None
+        k = self.ids[path] = len(self.ids)
+        node = self.root
+        starred = False
+        for step in steps:
+            assert isinstance(step, str)
+            if step == "*":
+                if node.star is None:
+                    node.star = _Node(self.leaf)
+                node = node.star
+                starred = True
+            else:
+                child = node.members.get(step)
+                if child is None:
+                    child = node.members[step] = _Node(self.leaf)
+                node = child
+        if starred:
+            node.multi += (k,)
+        else:
+            node.single += (k,)
+        return k
+
+    def spec_fn(self, spec: Any) -> _Fn:
+        fn = self._compile(spec)
+        if id(spec) not in self.shared:
+            return fn
+        key = id(spec)
+
+        def shared(ctx: _Ctx) -> Any:
+            memo = ctx.memo
+            if memo is None:
+                memo = ctx.memo = {}
+            elif key in memo:
+                return memo[key]
+            value = memo[key] = fn(ctx)
+            return value
+
+        return shared
+
+    def _compile(self, spec: Any) -> _Fn:
+        if isinstance(spec, str):
+            return self._path(spec)
+        if isinstance(spec, Const):
+            value = spec.value
+            if isinstance(value, list):
+                return lambda ctx: list(value)
+            return lambda ctx: value
+        if isinstance(spec, First):
+            return self._first(spec)
+        if isinstance(spec, Collect):
+            return self._collect(spec)
+        if isinstance(spec, Apply):
+            return self._apply(spec)
+        if isinstance(spec, Text):
+            inner = self.spec_fn(spec.spec)
+
+            def text(ctx: _Ctx) -> Any:
+                value = inner(ctx)
+                return None if value is None else str(value)
+
+            return text
+        if isinstance(spec, Call):
+            call = spec.fn
+            return lambda ctx: call(ctx.record)
+        if isinstance(spec, Func):
+            fn = spec.fn
+            args = [self.spec_fn(item) for item in spec.specs]
+            if len(args) == 1:
+                (arg,) = args
+                return lambda ctx: fn(arg(ctx))
+            return lambda ctx: fn(*[arg(ctx) for arg in args])
+        if isinstance(spec, Item):
+            if spec.whole:
+                return _Ctx.whole
+            return lambda ctx: ctx.whole()["properties"]
+        raise MappingError(f"unknown API rule spec {spec!r}")
+
+    def _path(self, path: str) -> _Fn:
+        k = self.path(path)
+        if k is None:  # "alerts[0].title": evaluated as it is written
+            return lambda ctx: evaluate(path, ctx.record)
+        if "[*]" in path:
+
+            def values(ctx: _Ctx) -> list[Any]:
+                found = ctx[k]
+                # not _empty(v), inline
+                return [v for v in found if v is not None and v not in _BLANK] if found else []
+
+            return values
+        if "*" in _steps(path):
+
+            def first(ctx: _Ctx) -> Any:
+                found = ctx[k]
+                return found[0] if found else None
+
+            return first
+        return lambda ctx: ctx[k]
+
+    def _first(self, spec: First) -> _Fn:
+        slots = self._first_slots(spec)
+        if slots is not None:  # values of paths: read from their slots, the first not empty
+
+            def first_of(ctx: _Ctx) -> Any:
+                R = ctx
+                for k, starred in slots:
+                    value = R[k]
+                    if value is None:
+                        continue
+                    if starred:  # the first of the values a [*] path reaches that is not empty
+                        for v in value:
+                            if v is not None and v not in _BLANK:
+                                return v
+                    elif value not in _BLANK:
+                        return value
+                return None
+
+            return first_of
+        items = tuple((self.spec_fn(item), isinstance(item, str) and "[*]" in item) for item in spec.specs)
+
+        def first(ctx: _Ctx) -> Any:
+            for fn, starred in items:
+                value = fn(ctx)
+                if starred and isinstance(value, list):
+                    value = value[0] if value else None  # the first of the values a [*] path reaches
+                if value is not None and value not in _BLANK:  # not _empty(value)
+                    return value
+            return None
+
+        return first
+
+    def _collect(self, spec: Collect) -> _Fn:
+        items = tuple(self.spec_fn(item) for item in spec.specs)
+
+        def collect(ctx: _Ctx) -> list[Any]:
+            out: list[Any] = []
+            for fn in items:
+                value = fn(ctx)
+                for v in value if isinstance(value, list) else [value]:
+                    if v is not None and v not in _BLANK and v not in out:
+                        out.append(v)
+            return out
+
+        return collect
+
+    def _apply(self, spec: Apply) -> _Fn:
+        inner = self.spec_fn(spec.spec)
+        fns = tuple(transform(name) for name in spec.transforms)
+
+        def apply(ctx: _Ctx) -> Any:
+            value = inner(ctx)
+            for fn in fns:
+                if isinstance(value, list):
+                    results: list[Any] = []
+                    for item in value:
+                        result = fn(item)
+                        for r in result if isinstance(result, list) else [result]:
+                            if r is not None and r not in _BLANK and r not in results:
+                                results.append(r)
+                    value = results
+                elif value is not None:
+                    value = fn(value)
+            return value
+
+        return apply
+
+
+def _children(spec: Any) -> tuple[Any, ...]:
+    if isinstance(spec, (First, Collect)):
+        return spec.specs
+    if isinstance(spec, Func):
+        return spec.specs
+    if isinstance(spec, (Apply, Text)):
+        return (spec.spec,)
+    return ()
+
+
+def exact_text_of(value: Any) -> Any:
+    """The exact UTC ISO 8601 text of a datetime value of the API rules; other values as they are."""
+    if isinstance(value, _Exact):
+        return value.text()
+    if isinstance(value, ExactDatetime):
+        return value.isoformat_exact()
+    return value
+
+
+def _uses_item(spec: Any) -> bool:
+    return isinstance(spec, Item) or any(_uses_item(item) for item in _children(spec))
+
+
+_CONST, _SLOT, _FN, _CONSTS = 0, 1, 2, 3
+
+
+def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dict[str, Any]]:
+    """The normalizer of ``rules`` (dotted targets nested when ``nested``), compiled once."""
+    compiler = _Compiler(nested)
+    seen: dict[int, int] = {}
+    for spec in rules.values():
+        compiler.count(spec, seen)
+    # the objects of the nested targets: node 0 is the document, node i (> 0) is member
+    # chain[i][1] of node chain[i][0], made when its first field is set
+    node_of: dict[tuple[str, ...], int] = {(): 0}
+    chain: list[tuple[int, str]] = [(0, "")]
+
+    def node(parents: tuple[str, ...]) -> int:
+        index = node_of.get(parents)
+        if index is None:
+            above = node(parents[:-1])
+            index = node_of[parents] = len(chain)
+            chain.append((above, parents[-1]))
+        return index
+
+    fields: list[tuple[int, Any, int, str]] = []
+    for target, spec in rules.items():
+        *parents, leaf = target.split(".") if nested else (target,)
+        where = node(tuple(parents))
+        if isinstance(spec, Const) and not isinstance(spec.value, (list, dict)):
+            if not _empty(spec.value):
+                fields.append((_CONST, spec.value, where, leaf))
+            continue
+        if isinstance(spec, str) and "*" not in _steps(spec):
+            k = compiler.path(spec)
+            if k is not None:
+                fields.append((_SLOT, k, where, leaf))
+                continue
+        fields.append((_FN, compiler.spec_fn(spec), where, leaf))
+    # a run of constants of one object is set by one dict.update (same keys, same order)
+    merged: list[tuple[int, Any, int, str]] = []
+    for field in fields:
+        last = merged[-1] if merged else None
+        if field[0] == _CONST and last is not None and last[0] in (_CONST, _CONSTS) and last[2] == field[2]:
+            run = dict(last[1]) if last[0] == _CONSTS else {last[3]: last[1]}
+            run[field[3]] = field[1]
+            merged[-1] = (_CONSTS, run, field[2], "")
+        else:
+            merged.append(field)
+    plan = tuple(merged)
+    links = tuple(chain)
+    no_nodes = [None] * (len(chain) - 1)
+
+    def make(nodes: list[Any], index: int) -> dict[str, Any]:
+        above, name = links[index]
+        parent = nodes[above]
+        if parent is None:
+            parent = make(nodes, above)
+        child = parent.get(name)
+        if child is None:
+            child = parent[name] = {}
+        nodes[index] = child
+        return child  # type: ignore[no-any-return]
+
+    root = compiler.root
+    size = len(compiler.ids)
+    walk = bool(root.members)
+    # to_dict() first when a rule needs it: the item's datetimes are then read from it
+    whole_first = nested and any(_uses_item(spec) for spec in rules.values())
+    times = (_Exact, ExactDatetime)
+
+    readers = root.readers
+    nones = (None,) * size
+
+    def normalize(record: Record) -> dict[str, Any]:
+        ctx = R = _Ctx(nones)
+        ctx.record = record
+        ctx.memo = None
+        ctx._whole = record.to_dict() if whole_first else None
+        if walk:
+            props = record.properties
+            if props is not None:
+                reader = readers.get(type(props))
+                if reader is not None:  # the item's struct: read at once
+                    reader(props, R, ctx, "$")
+                else:
+                    root.visit(props, R, ctx, "$")
+        out: dict[str, Any] = {}
+        if not nested:
+            for kind, how, _, leaf in plan:
+                if kind == _CONST:
+                    out[leaf] = how
+                    continue
+                if kind == _CONSTS:
+                    out.update(how)
+                    continue
+                value = R[how] if kind == _SLOT else how(ctx)
+                if value is None or value in _BLANK:  # _empty(value), inline
+                    continue
+                out[leaf] = value
+            return out
+        nodes: list[Any] = [out, *no_nodes]
+        for kind, how, where, leaf in plan:
+            if kind == _CONST:
+                value = how
+            elif kind == _CONSTS:
+                node = nodes[where]
+                if node is None:
+                    node = make(nodes, where)
+                node.update(how)
+                continue
+            else:
+                value = R[how] if kind == _SLOT else how(ctx)
+                if value is None or value in _BLANK:
+                    continue
+                # ECS, OCSF: datetimes as exact ISO 8601 text
+                if isinstance(value, times):
+                    value = exact_text_of(value)
+                elif type(value) is list:
+                    value = [exact_text_of(v) if isinstance(v, times) else v for v in value]
+            node = nodes[where]
+            if node is None:
+                node = make(nodes, where)
+            node[leaf] = value
+        return out
+
+    return normalize
+
+
 def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Record], dict[str, Any]] | None:
     """The normalizer of API records of ``kind`` under the rule set ``rule_set_name``; None if it has none."""
     base, *variants = rule_set_name.split("+")
     if base == "jsa":
         from .api_jsa import RULES
     elif base == "ecs":
-        from .api_ecs import RULES, original, severity
+        from .api_ecs import RULES, original_spec, severity_spec
     elif base == "ocsf" and not variants:
         from .api_ocsf import RULES
     else:
@@ -263,12 +862,7 @@ def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Rec
     if base == "ecs":
         rules = dict(rules)
         if "severity" in variants:
-            rules["event.severity"] = Call(severity)
+            rules["event.severity"] = severity_spec
         if "original" in variants:
-            rules["event.original"] = Call(original)
-    frozen = dict(rules)
-
-    def normalize(record: Record) -> dict[str, Any]:
-        return normalize_with(frozen, record, nested)
-
-    return normalize
+            rules["event.original"] = original_spec
+    return compile_rules(dict(rules), nested)
