@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Annotated, Any, Union
@@ -228,26 +229,41 @@ def exact_iso(record: Record, column: str) -> str | None:
     if isinstance(src, tuple):
         origin, pos = src
         text = origin.original_text(record, pos, column, column in ("time", "_TimeReceivedBySvc"))
-        if isinstance(text, str) and _CANONICAL.match(text) and _agrees(text, value):
-            return text
+        if agrees(text, value):
+            return text  # type: ignore[no-any-return]
     return format_ns(timestamp_ns(record, column))
 
 
 _ZERO = timedelta(0)
+# msgspec rounds a 7th fractional digit of 5-9 up to the next microsecond; fromisoformat truncates.
+_HALF_UP = dict.fromkeys("56789", timedelta(microseconds=1))
 
 
-def _agrees(text: str, value: datetime) -> bool:
-    """Whether canonical ``text`` is what ``value`` was decoded from (to the microsecond)."""
-    if value.tzinfo is not timezone.utc and value.utcoffset() != _ZERO:
-        return False
-    # the wall-clock fields of the text, read once per second of text (isoformat costs more)
-    if _fields(text[:19]) != (value.year, value.month, value.day, value.hour, value.minute, value.second):
-        return False
+def _parse_canonical_310(text: str) -> datetime:
+    """``datetime.fromisoformat`` of a canonical text, for Python 3.10 (which does not read ``Z``)."""
     frac = text[20:-1]
     micro = int(frac[:6].ljust(6, "0")) if frac else 0
-    if len(frac) > 6 and frac[6] >= "5":
-        micro += 1  # msgspec rounds to the microsecond (a carry fails the test: the slow way then)
-    return micro == value.microsecond
+    year, month, day, hour, minute, second = _fields(text[:19])
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=timezone.utc)
+
+
+_parse_canonical: Callable[[str], datetime] = (
+    datetime.fromisoformat if sys.version_info >= (3, 11) else _parse_canonical_310
+)
+
+
+def agrees(text: Any, value: Any) -> bool:
+    """Whether ``text`` is canonical UTC text (:func:`format_ns`'s form) that decodes to ``value``.
+
+    Then ``text`` is :func:`exact_iso` of the column ``value`` was decoded from: a
+    value that was changed after decoding (or is not a datetime) does not agree.
+    """
+    if text.__class__ is not str or _CANONICAL.match(text) is None:
+        return False
+    try:
+        return bool(_parse_canonical(text) + _HALF_UP.get(text[26:27], _ZERO) == value)
+    except (ValueError, OverflowError):  # a leap second; the microsecond rounding past year 9999
+        return False
 
 
 @functools.lru_cache(maxsize=1024)

@@ -140,6 +140,10 @@ def _first_ip(value: Any) -> str | None:
     if isinstance(value, str):
         text = value.strip()
         if text[:1] not in ("[", "{"):  # packed text, not JSON: what _split would split
+            # the first item (what _SPLIT.split gives first), most often an address itself
+            found = _ip(text.partition(";")[0].partition(",")[0].strip())
+            if found is not None:
+                return found
             return _first_ip_text(text) if len(text) <= 1024 else _first_ip_of(_SPLIT.split(text))
     items = _split(value)
     return _ip(items) if items else None
