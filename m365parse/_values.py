@@ -239,8 +239,15 @@ _ZERO = timedelta(0)
 _HALF_UP = dict.fromkeys("56789", timedelta(microseconds=1))
 
 
+_NONZERO = frozenset("123456789")
+
+
 def _parse_canonical_310(text: str) -> datetime:
     """``datetime.fromisoformat`` of a canonical text, for Python 3.10 (which does not read ``Z``)."""
+    if not (text.isascii() and text[:4].isdigit() and text[5:7].isdigit() and text[8:10].isdigit()):
+        raise ValueError(text)
+    if not (text[11:13].isdigit() and text[14:16].isdigit() and text[17:19].isdigit()):
+        raise ValueError(text)
     frac = text[20:-1]
     micro = int(frac[:6].ljust(6, "0")) if frac else 0
     year, month, day, hour, minute, second = _fields(text[:19])
@@ -258,7 +265,23 @@ def agrees(text: Any, value: Any) -> bool:
     Then ``text`` is :func:`exact_iso` of the column ``value`` was decoded from: a
     value that was changed after decoding (or is not a datetime) does not agree.
     """
-    if text.__class__ is not str or _CANONICAL.match(text) is None:
+    # _CANONICAL.match(text), in a fifth of its time: the fixed places here, the digits by _parse_canonical
+    if text.__class__ is not str:
+        return False
+    size = len(text)
+    if size == 20:
+        if text[19] != "Z":
+            return False
+    elif not (
+        22 <= size <= 30
+        and text[19] == "."
+        and text[-1] == "Z"
+        and text[-2] in _NONZERO
+        and text[20:-1].isdigit()
+        and text.isascii()
+    ):
+        return False
+    if text[10] != "T" or text[4] != "-" or text[7] != "-" or text[13] != ":" or text[16] != ":":
         return False
     try:
         return bool(_parse_canonical(text) + _HALF_UP.get(text[26:27], _ZERO) == value)

@@ -390,7 +390,11 @@ class _Compiler:
             body += self.pre
             body += self.lines
             # None, "" and [] are left out; a true value is kept at the cost of one test
-            body.append(f"    if {value} or ({value} is not None and not isinstance({value}, _EMPTY)):")
+            # (an empty text, the common empty value, without a call)
+            body.append(
+                f"    if {value} or ({value} is not None and {value}.__class__ is not str"
+                f" and not isinstance({value}, _EMPTY)):"
+            )
             body.append(f"        {group}[{key}] = {value}")
         # children before their parents, each in the order of its first field
         order = list(groups)
@@ -402,7 +406,7 @@ class _Compiler:
             # the texts of the record's datetime columns as they arrived (Origin.texts), once per record
             body[2:2] = [
                 "    src = record._src",
-                "    tx_e, tx_p = src[0].texts(record, src[1]) if src.__class__ is tuple else _NO_TEXTS",
+                "    te0, tp0 = src[0].texts(record, src[1]) if src.__class__ is tuple else _NO_TEXTS",
             ]
         source = "\n".join(body) + "\n"
         filename = f"<m365parse rules {self.rule_set.name!r} {table}>"
@@ -465,14 +469,16 @@ class _Compiler:
             first = self.emit(items[0], indent)
             self.lines.append(f"{indent}{out} = {first}")
             for item in items[1:]:
-                self.lines.append(f"{indent}if not {out} and ({out} is None or isinstance({out}, _EMPTY)):")
+                self.lines.append(
+                    f"{indent}if not {out} and ({out} is None or {out}.__class__ is str or isinstance({out}, _EMPTY)):"
+                )
                 inner = self.emit(item, indent + "    ")
                 self.lines.append(f"{indent}    {out} = {inner}")
         elif "envelope" in spec:
             key = spec["envelope"]
             if key in ("time", "_TimeReceivedBySvc") and names[:1] == ["iso"]:
                 names = names[1:]
-                self.lines.append(f"{indent}{out} = {self.exact_text(f'record.{key}', 'tx_e', key)}")
+                self.lines.append(f"{indent}{out} = {self.exact_text(f'record.{key}', 'te0', key)}")
             elif key in ("time", "_TimeReceivedBySvc"):
                 self.lines.append(f"{indent}{out} = _exact(record, {self.name(key)})")
             else:
@@ -492,6 +498,11 @@ class _Compiler:
                 self.lines.append(f"{indent}if {inner}.__class__ is str:")
                 self.lines.append(f"{indent}    if {inner} and {inner} not in {out}:")
                 self.lines.append(f"{indent}        {out}.append({inner})")
+                self.lines.append(f"{indent}elif {inner}.__class__ is list:")  # _collect of a list, inline
+                item = self.var()
+                self.lines.append(f"{indent}    for {item} in {inner}:")
+                self.lines.append(f"{indent}        if {item} is not None and {item} != '' and {item} not in {out}:")
+                self.lines.append(f"{indent}            {out}.append({item})")
                 self.lines.append(f"{indent}elif {inner} is not None:")
                 self.lines.append(f"{indent}    _collect({out}, {inner})")
             self.lines.append(f"{indent}if not {out}:")
@@ -565,7 +576,7 @@ class _Compiler:
             var = self.memo.get(key)
             if var is None:
                 var = self.memo[key] = self.var()
-                self.pre.append(f"    {var} = {self.exact_text(f'p.{column}', 'tx_p', column)}")
+                self.pre.append(f"    {var} = {self.exact_text(f'p.{column}', 'tp0', column)}")
         var = self.memo.get(key)
         if var is None:
             var = self.memo[key] = self.var()
@@ -607,7 +618,7 @@ class _Compiler:
             f"{indent}    {out} = {m}.get({value}, _MISS)",
             f"{indent}except TypeError:",  # not a text after all (the record was changed): the transform
             f"{indent}    {out} = _MISS",
-            f"{indent}if {out}.__class__ is not str:",
+            f"{indent}if {out}.__class__ is not str and {out} is not None:",
             f"{indent}    if {out} is _MISS:",
             f"{indent}        {out} = {f}({value})",
             f"{indent}    elif {out}.__class__ is tuple:",
@@ -621,9 +632,9 @@ class _Compiler:
         per record) when it agrees with the value, as most do; else ``exact_iso``.
         """
         self.uses_texts = True
-        ref = self.name(column)
+        ref, text = self.name(column), self.var()
         return (
-            f"{texts}_{column} if _agrees({texts}_{column} := getattr({texts}, {ref}, None), {value})"
+            f"{text} if _agrees({text} := getattr({texts}, {ref}, None), {value})"
             f" else (None if {value} is None else _iso_of(record, {ref}))"
         )
 
