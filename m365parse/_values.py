@@ -142,10 +142,11 @@ class ExactDatetime(datetime):
         """Nanoseconds since the epoch, exact to the digit that arrived."""
         if self._ns is None:
             record, column = self._lazy  # type: ignore[misc]
-            self._ns = timestamp_ns(record, column)
+            approx = _datetime_ns(self)
+            # the text that arrived when it is this value's (a record changed since: this value)
+            text = _source_text(record, column, column in ("time", "_TimeReceivedBySvc"))
+            self._ns = approx if text is None else _exact_ns(text, approx)
             self._lazy = None
-            if self._ns is None:  # the record was changed since
-                self._ns = _datetime_ns(self)
         return self._ns
 
     def isoformat_exact(self) -> str:
@@ -203,14 +204,24 @@ def timestamp_ns(record: Record, column: str) -> int | None:
     value = _datetime_value(record, column)
     if value is None or isinstance(value, int):
         return value
+    text = _source_text(record, column, envelope)
     approx = _datetime_ns(value)
+    return approx if text is None else _exact_ns(text, approx)
+
+
+def _source_text(record: Record, column: str, envelope: bool) -> str | None:
+    """The text ``column`` of ``record`` arrived as (None: unknown), as ``Origin.original_text`` gives it."""
     src = record._src
-    if isinstance(src, tuple):
-        origin, pos = src
+    if src.__class__ is not tuple:
+        return None
+    origin, pos = src
+    text = None
+    if not column.startswith("__"):  # (a view's own __doc__ is no column)
+        envelope_texts, texts = origin.texts(record, pos)  # the shape's fast way, most often
+        text = getattr(envelope_texts if envelope else texts, column, None)
+    if text.__class__ is not str:
         text = origin.original_text(record, pos, column, envelope)
-        if isinstance(text, str):
-            return _exact_ns(text, approx)
-    return approx
+    return text if isinstance(text, str) else None
 
 
 _CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{0,8}[1-9])?Z\Z")
@@ -225,13 +236,12 @@ def exact_iso(record: Record, column: str) -> str | None:
     value = _datetime_value(record, column)
     if value is None or isinstance(value, int):
         return format_ns(value)
-    src = record._src
-    if isinstance(src, tuple):
-        origin, pos = src
-        text = origin.original_text(record, pos, column, column in ("time", "_TimeReceivedBySvc"))
+    text = _source_text(record, column, column in ("time", "_TimeReceivedBySvc"))
+    if text is not None:
         if agrees(text, value):
-            return text  # type: ignore[no-any-return]
-    return format_ns(timestamp_ns(record, column))
+            return text
+        return format_ns(_exact_ns(text, _datetime_ns(value)))
+    return format_ns(_datetime_ns(value))
 
 
 _ZERO = timedelta(0)

@@ -195,3 +195,15 @@ def test_first_ip_takes_the_first_address(text: str) -> None:
     else:
         expected = next((ip for part in _SPLIT.split(text.strip()) if (ip := _ip(part.strip())) is not None), None)
     assert _first_ip(text) == expected
+
+
+def test_a_lazy_exact_datetime_keeps_its_own_nanoseconds_when_the_record_changes() -> None:
+    rec = _changed_record()
+    value = rec.properties.ProcessCreationTime
+    lazy = m365parse.ExactDatetime.of_column(value, rec, "ProcessCreationTime")
+    rec.properties.ProcessCreationTime = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    assert lazy.ns == 1715676116595049700  # the text it was decoded from, not the record's new value
+    assert lazy.isoformat_exact() == "2024-05-14T08:41:56.5950497Z"
+    assert m365parse.timestamp_ns(rec, "ProcessCreationTime") == 1577836800_000000000
+    moved = m365parse.ExactDatetime.of_column(value + timedelta(microseconds=3), rec, "ProcessCreationTime")
+    assert moved.ns == 1715676116595053000  # no text of its own: its microseconds
