@@ -207,3 +207,25 @@ def test_a_lazy_exact_datetime_keeps_its_own_nanoseconds_when_the_record_changes
     assert m365parse.timestamp_ns(rec, "ProcessCreationTime") == 1577836800_000000000
     moved = m365parse.ExactDatetime.of_column(value + timedelta(microseconds=3), rec, "ProcessCreationTime")
     assert moved.ns == 1715676116595053000  # no text of its own: its microseconds
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        '{"direction": "In"}',
+        '{"Direction": " INBOUND "}',
+        '{"other": {"direction": "In"}}',
+        '"direction"',
+        "direction: In",
+        '{"direction": 1}',
+        '{"pad": "' + "x" * 5000 + '", "direction": "in"}',
+        "direction " + "x" * 5000,
+    ],
+)
+def test_inbound_direction_of_additional_fields(fields: str) -> None:
+    from m365parse.mappings.transforms import _direction, _json_value
+
+    decoded = _json_value(fields)
+    expected = _direction(decoded) if isinstance(decoded, dict) else None
+    assert _direction(fields) == expected
+    assert _direction(fields) == expected  # cached

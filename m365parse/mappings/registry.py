@@ -721,11 +721,13 @@ def _memo_of(names: tuple[str, ...]) -> tuple[dict[Any, Any], Callable[[Any], An
         memo: dict[Any, Any] = {None: None}
 
         def fill(value: Any) -> Any:
-            out = value
-            for fn in fns:
-                out = fn(out)
+            if value is None:  # (a memo being cleared by another thread)
+                return None
+            out = fns[0](value)
+            for fn in fns[1:]:
                 if out is None:
                     break
+                out = fn(out)
             if value.__class__ is str:
                 if out.__class__ in _SCALARS:
                     kept = out

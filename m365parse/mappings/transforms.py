@@ -761,12 +761,21 @@ def _direction(fields: Any) -> str | None:
     if isinstance(fields, str):
         if "irection" not in fields:
             return None  # the common case, without decoding anything
-        fields = _json_value(fields)
+        return _direction_of_text(fields) if len(fields) <= 4096 else _direction_of_json(fields)
     if isinstance(fields, dict):
         for key, direction in fields.items():
             if key.lower() == "direction" and isinstance(direction, str):
                 return direction.strip().lower()
     return None
+
+
+def _direction_of_json(fields: str) -> str | None:
+    decoded = _json_value(fields)
+    return _direction(decoded) if isinstance(decoded, dict) else None
+
+
+# The same AdditionalFields texts come again and again (a device's connections): cached.
+_direction_of_text = functools.lru_cache(maxsize=4096)(_direction_of_json)
 
 
 _INBOUND_ACTIONS = frozenset(
