@@ -717,28 +717,32 @@ def _memo_of(names: tuple[str, ...]) -> tuple[dict[Any, Any], Callable[[Any], An
     """The memo of a chain of transforms (text -> result) and the function that fills it, shared by all rule sets."""
     found = _MEMOS.get(names)
     if found is None:
-        fns = [transform(name) for name in names]
+        first, *rest = (transform(name) for name in names)
         memo: dict[Any, Any] = {None: None}
 
         def fill(value: Any) -> Any:
             if value is None:  # (a memo being cleared by another thread)
                 return None
-            out = fns[0](value)
-            for fn in fns[1:]:
+            out = first(value)
+            for fn in rest:
                 if out is None:
                     break
                 out = fn(out)
-            if value.__class__ is str:
-                if out.__class__ in _SCALARS:
-                    kept = out
-                elif out.__class__ is list and all(item.__class__ in _SCALARS for item in out):
-                    kept = tuple(out)  # each record gets a new list of it
-                else:
-                    return out  # a dict, a nested list, a datetime: computed every time
-                if len(memo) >= _MEMO_SIZE:
-                    memo.clear()
-                    memo[None] = None
-                memo[value] = kept
+            if value.__class__ is not str:
+                return out
+            kind = out.__class__
+            if kind is list:
+                if not all(item.__class__ in _SCALARS for item in out):
+                    return out  # lists of dicts or lists: computed every time
+                kept: Any = tuple(out)  # each record gets a new list of it
+            elif kind in _SCALARS:
+                kept = out
+            else:
+                return out  # a dict, a datetime: computed every time
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+                memo[None] = None
+            memo[value] = kept
             return out
 
         found = _MEMOS[names] = (memo, fill)
@@ -942,11 +946,16 @@ def normalize_batch(batch: Batch | Iterable[Record], rule_set: str | RuleSet = "
     rs = _resolve(rule_set)
     records = batch.records if isinstance(batch, Batch) else batch
     compiled = rs._compiled
-    out = []
+    out: list[dict[str, Any]] = []
+    append = out.append
+    last: type[Record] | None = None
+    fn: Normalizer | None = None
     for record in records:
         rtype = type(record)
-        fn = compiled.get(rtype)
-        if fn is None:
-            fn = rs.normalizer(rtype, record.table)
-        out.append(fn(record))
+        if rtype is not last:  # runs of one table (SIEM alerts, hunting rows) look the function up once
+            fn = compiled.get(rtype)
+            if fn is None:
+                fn = rs.normalizer(rtype, record.table)
+            last = rtype
+        append(fn(record))  # type: ignore[misc]
     return out

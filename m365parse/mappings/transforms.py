@@ -6,6 +6,9 @@ name may carry one argument after a colon (``"get:direction"``).  Conditions
 (used by ``{"if": ...}`` rules) take the record and return a bool.
 
 Transforms and conditions never raise on odd input: hostile values give ``None``.
+A transform is a function of its value alone: the compiled rule sets remember
+its result for a text they saw before (a text, number or list of them; a list is
+given as a new list each time), so it must not depend on anything else.
 """
 
 from __future__ import annotations
