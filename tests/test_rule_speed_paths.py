@@ -229,3 +229,14 @@ def test_inbound_direction_of_additional_fields(fields: str) -> None:
     expected = _direction(decoded) if isinstance(decoded, dict) else None
     assert _direction(fields) == expected
     assert _direction(fields) == expected  # cached
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["10.1.2.3", " 10.1.2.3 ", "fe80::1", "::ffff:10.0.0.1", "[fe80::1]", "-", "", "x" * 70, "1.2.3.4.5", ["fe80::1", "10.0.0.1"]],
+)
+def test_ipv4_and_ipv6_of_one_text_are_those_of_a_list_of_it(value: Any) -> None:
+    from m365parse.mappings.transforms import _ipv4, _ipv6, _of_version
+
+    assert _ipv4(value) == _of_version(value, v6=False)
+    assert _ipv6(value) == _of_version(value, v6=True)

@@ -86,11 +86,17 @@ def _of_version(value: Any, v6: bool) -> str | None:
 
 def _ipv4(value: Any) -> str | None:
     """Like ``ip``, IPv4 only (the first IPv4 address of a list)."""
+    if value.__class__ is str:  # one address, most often: _of_version without the list
+        ip = _ip_text(value) if len(value) <= 64 else None
+        return ip if ip is not None and ":" not in ip else None
     return _of_version(value, v6=False)
 
 
 def _ipv6(value: Any) -> str | None:
     """Like ``ip``, IPv6 only (the first IPv6 address of a list)."""
+    if value.__class__ is str:
+        ip = _ip_text(value) if len(value) <= 64 else None
+        return ip if ip is not None and ":" in ip else None
     return _of_version(value, v6=True)
 
 
@@ -804,9 +810,14 @@ def _inbound(record: Record) -> bool:
     or a top-level ``AdditionalFields.direction`` of ``"In"`` (the same words
     inside another value do not count).
     """
-    action, fields = _action_and_fields(record)
+    props = record.properties
+    if isinstance(props, dict):
+        action = props.get("ActionType")
+    else:
+        action = getattr(props, "ActionType", None)
     if action in _INBOUND_ACTIONS or (isinstance(action, str) and action.startswith("Inbound")):
         return True
+    fields = props.get("AdditionalFields") if isinstance(props, dict) else getattr(props, "AdditionalFields", None)
     return _direction(fields) in ("in", "inbound")
 
 
