@@ -240,3 +240,11 @@ def test_ipv4_and_ipv6_of_one_text_are_those_of_a_list_of_it(value: Any) -> None
 
     assert _ipv4(value) == _of_version(value, v6=False)
     assert _ipv6(value) == _of_version(value, v6=True)
+
+
+def test_memos_keep_no_long_text() -> None:
+    memo, fill = reg._memo_of(("upper",))
+    text = "a" * (reg._MEMO_TEXT + 1)
+    assert fill(text) == text.upper()
+    assert text not in memo
+    assert fill("short") == "SHORT" and memo["short"] == "SHORT"

@@ -709,7 +709,8 @@ def _datetime_columns() -> frozenset[str]:
 
 _MISS: Any = object()
 _SCALARS = frozenset({str, int, float, bool, type(None)})
-_MEMO_SIZE = 4096
+_MEMO_SIZE = 4096  # texts per memo: emptied when full
+_MEMO_TEXT = 512  # the longest text a memo keeps
 _MEMOS: dict[tuple[str, ...], tuple[dict[Any, Any], Callable[[Any], Any]]] = {}
 
 
@@ -728,8 +729,8 @@ def _memo_of(names: tuple[str, ...]) -> tuple[dict[Any, Any], Callable[[Any], An
                 if out is None:
                     break
                 out = fn(out)
-            if value.__class__ is not str:
-                return out
+            if value.__class__ is not str or len(value) > _MEMO_TEXT:
+                return out  # (a long text, most often unique, is not kept: a memo stays small)
             kind = out.__class__
             if kind is list:
                 if not all(item.__class__ in _SCALARS for item in out):
