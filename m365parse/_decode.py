@@ -76,6 +76,9 @@ class Times(Protocol):
     def text(self, view: Any, record: Record, column: str, envelope: bool) -> Any:
         """The text of ``column`` in ``view``, the view of ``record``; None when absent."""
 
+    # Optional, for speed: ``texts(view, record)``, ``(envelope, properties)``: two objects
+    # whose attributes (absent ones None) are the texts ``text`` would give, or ``(None, None)``.
+
 
 class Origin:
     """The bytes records were decoded from, read again on demand for exact timestamps.
@@ -86,13 +89,14 @@ class Origin:
     with the ``times`` reader of the shape the records are of.
     """
 
-    __slots__ = ("_data", "_shape", "_times", "_views")
+    __slots__ = ("_data", "_shape", "_texts", "_times", "_views")
 
     def __init__(self, data: bytes, shape: str, times: Times) -> None:
         self._data = data
         self._shape = shape  # the layout: "body", "bodies" (one per line), "array", "lines", "one", ...
         self._times = times
         self._views: list[Any] | None = None
+        self._texts: Callable[[Any, Record], tuple[Any, Any]] | None = None
 
     def __repr__(self) -> str:
         return f"<m365parse origin: {self._shape}, {len(self._data)} bytes>"
@@ -115,6 +119,29 @@ class Origin:
         if not 0 <= pos < len(views):
             return None
         return self._times.text(views[pos], record, column, envelope)
+
+    def texts(self, record: Record, pos: int) -> tuple[Any, Any]:
+        """``(envelope, properties)`` of the record at ``pos``: the texts of its datetime columns as attributes.
+
+        An attribute that is absent (or not what :meth:`original_text` would give)
+        reads as None; ``(None, None)`` when the shape's reader has no such objects.
+        One call per record, then one attribute read per column: what the compiled
+        rule sets read exact timestamps with.
+        """
+        views = self._views if self._views is not None else self._views_list()
+        if not 0 <= pos < len(views):
+            return _NO_TEXTS
+        texts = self._texts
+        if texts is None:
+            texts = self._texts = getattr(self._times, "texts", None) or _no_texts
+        return texts(views[pos], record)
+
+
+_NO_TEXTS: tuple[Any, Any] = (None, None)
+
+
+def _no_texts(view: Any, record: Record) -> tuple[Any, Any]:
+    return _NO_TEXTS
 
 
 # --- input handling ---------------------------------------------------------------

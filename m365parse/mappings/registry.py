@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
-from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns
+from .._values import ExactDatetime, agrees, exact_datetime, exact_iso, parse_ns
 from ..errors import MappingError
 from ..record import Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
@@ -333,6 +333,9 @@ class _Compiler:
             "_collect": _add_collected,
             "_EMPTY": (str, list),
             "_iso_of": exact_iso,  # the ``iso`` text of a datetime column, without its ExactDatetime
+            "_agrees": agrees,
+            "_MISS": _MISS,
+            "_NO_TEXTS": (None, None),
             "_of_column": ExactDatetime.of_column,
             "_datetime": datetime,
         }
@@ -342,6 +345,7 @@ class _Compiler:
         self.memo: dict[tuple[str, ...], str] = {}
         self.pre: list[str] = []  # shared column steps of the field being emitted, run before it
         self.hoist: set[tuple[str, ...]] = set()
+        self.uses_texts = False  # the generated code reads the texts of datetime columns
 
     def name(self, value: Any, prefix: str = "_c") -> str:
         self.counter += 1
@@ -356,6 +360,7 @@ class _Compiler:
             # unknown tables: only the "*" rules, columns read from the dict
             rules = {t: s for t, s in self.rule_set._rules.get(ALL, {}).items() if s is not None}
         body = ["def normalize(record):", "    p = record.properties", "    out = {}"]
+        self.uses_texts = False
         for cond in sorted({c for spec in rules.values() for c in conditions_of(spec) if self.available(spec)}):
             # each condition once per record, however many fields use it
             body.append(f"    {self.cond_var(cond)} = {self.name(_conditions()[cond], '_p')}(record)")
@@ -385,7 +390,11 @@ class _Compiler:
             body += self.pre
             body += self.lines
             # None, "" and [] are left out; a true value is kept at the cost of one test
-            body.append(f"    if {value} or ({value} is not None and not isinstance({value}, _EMPTY)):")
+            # (an empty text, the common empty value, without a call)
+            body.append(
+                f"    if {value} or ({value} is not None and {value}.__class__ is not str"
+                f" and not isinstance({value}, _EMPTY)):"
+            )
             body.append(f"        {group}[{key}] = {value}")
         # children before their parents, each in the order of its first field
         order = list(groups)
@@ -393,6 +402,12 @@ class _Compiler:
             body.append(f"    if {groups[path]}:")
             body.append(f"        {groups[path[:-1]]}[{self.name(path[-1], '_k')}] = {groups[path]}")
         body.append("    return out")
+        if self.uses_texts:
+            # the texts of the record's datetime columns as they arrived (Origin.texts), once per record
+            body[2:2] = [
+                "    src = record._src",
+                "    te0, tp0 = src[0].texts(record, src[1]) if src.__class__ is tuple else _NO_TEXTS",
+            ]
         source = "\n".join(body) + "\n"
         filename = f"<m365parse rules {self.rule_set.name!r} {table}>"
         code = compile(source, filename, "exec")
@@ -454,19 +469,21 @@ class _Compiler:
             first = self.emit(items[0], indent)
             self.lines.append(f"{indent}{out} = {first}")
             for item in items[1:]:
-                self.lines.append(f"{indent}if not {out} and ({out} is None or isinstance({out}, _EMPTY)):")
+                self.lines.append(
+                    f"{indent}if not {out} and ({out} is None or {out}.__class__ is str or isinstance({out}, _EMPTY)):"
+                )
                 inner = self.emit(item, indent + "    ")
                 self.lines.append(f"{indent}    {out} = {inner}")
         elif "envelope" in spec:
             key = spec["envelope"]
             if key in ("time", "_TimeReceivedBySvc") and names[:1] == ["iso"]:
                 names = names[1:]
-                self.lines.append(f"{indent}{out} = _iso_of(record, {self.name(key)})")
+                self.lines.append(f"{indent}{out} = {self.exact_text(f'record.{key}', 'te0', key)}")
             elif key in ("time", "_TimeReceivedBySvc"):
                 self.lines.append(f"{indent}{out} = _exact(record, {self.name(key)})")
             else:
-                attr = {"category": "category", "table": "table", "tenantId": "tenantId"}.get(key, key)
-                self.lines.append(f"{indent}{out} = getattr(record, {self.name(attr)}, None)")
+                # an attribute of every Record (ENVELOPE: the library's names, not the rule data's)
+                self.lines.append(f"{indent}{out} = record.{key}")
         elif "const" in spec:
             const = spec["const"]
             copy = "list" if isinstance(const, list) else ""  # a record's own list, never the rule's
@@ -481,6 +498,11 @@ class _Compiler:
                 self.lines.append(f"{indent}if {inner}.__class__ is str:")
                 self.lines.append(f"{indent}    if {inner} and {inner} not in {out}:")
                 self.lines.append(f"{indent}        {out}.append({inner})")
+                self.lines.append(f"{indent}elif {inner}.__class__ is list:")  # _collect of a list, inline
+                item = self.var()
+                self.lines.append(f"{indent}    for {item} in {inner}:")
+                self.lines.append(f"{indent}        if {item} is not None and {item} != '' and {item} not in {out}:")
+                self.lines.append(f"{indent}            {out}.append({item})")
                 self.lines.append(f"{indent}elif {inner} is not None:")
                 self.lines.append(f"{indent}    _collect({out}, {inner})")
             self.lines.append(f"{indent}if not {out}:")
@@ -495,6 +517,11 @@ class _Compiler:
                 self.lines.append(f"{indent}    {out} = {other}")
             else:
                 self.lines.append(f"{indent}    {out} = None")
+        if names and "column" in spec and self.is_text(spec["column"]):
+            # a text column's transforms (the column read in this branch only), through their memo
+            step = self.var()
+            self.lines += self.remembered(names, out, step, indent)
+            out, names = step, []
         for tname in names:
             fn = self.name(transform(tname), "_t")
             self.lines.append(f"{indent}if {out} is not None:")
@@ -549,11 +576,19 @@ class _Compiler:
             var = self.memo.get(key)
             if var is None:
                 var = self.memo[key] = self.var()
-                self.pre.append(f"    {var} = _iso_of(record, {self.name(column)})")
+                self.pre.append(f"    {var} = {self.exact_text(f'p.{column}', 'tp0', column)}")
         var = self.memo.get(key)
         if var is None:
             var = self.memo[key] = self.var()
             self.pre.append(f"    {var} = {self.column(column)}")
+        if names and self.is_text(column):
+            # a text column's transforms: the whole chain through its memo, once per record
+            chain = (column, *names)
+            step = self.memo.get(chain)
+            if step is None:
+                step = self.memo[chain] = self.var()
+                self.pre += self.remembered(names, var, step, "    ")
+            return step
         for tname in names:
             key += (tname,)
             step = self.memo.get(key)
@@ -563,6 +598,45 @@ class _Compiler:
                 self.pre.append(f"    {step} = None if {var} is None else {fn}({var})")
             var = step
         return var
+
+    def is_text(self, column: str) -> bool:
+        """Whether the column is a text column of a known table (its value a str or None)."""
+        return self.table is not None and self.kinds.get(column) == "string" and column in self.struct_fields
+
+    def remembered(self, names: list[str], value: str, out: str, indent: str) -> list[str]:
+        """Lines setting ``out`` to the transforms ``names`` of ``value``, a text or None, through their memo.
+
+        Transforms are functions of their value alone: the result of a text seen
+        before (a device's address, a command line that comes again) is looked
+        up; a list result is kept as a tuple and given as a new list.  ``None``
+        is a key of every memo (a transform never gets None).
+        """
+        memo, fill = _memo_of(tuple(names))
+        m, f = self.name(memo, "_mm"), self.name(fill, "_mf")
+        return [
+            f"{indent}try:",
+            f"{indent}    {out} = {m}.get({value}, _MISS)",
+            f"{indent}except TypeError:",  # not a text after all (the record was changed): the transform
+            f"{indent}    {out} = _MISS",
+            f"{indent}if {out}.__class__ is not str and {out} is not None:",
+            f"{indent}    if {out} is _MISS:",
+            f"{indent}        {out} = {f}({value})",
+            f"{indent}    elif {out}.__class__ is tuple:",
+            f"{indent}        {out} = list({out})",
+        ]
+
+    def exact_text(self, value: str, texts: str, column: str) -> str:
+        """An expression for ``exact_iso(record, column)``, ``value`` the decoded datetime.
+
+        The text that arrived (an attribute of the record's ``texts`` view, read once
+        per record) when it agrees with the value, as most do; else ``exact_iso``.
+        """
+        self.uses_texts = True
+        ref, text = self.name(column), self.var()
+        return (
+            f"{text} if _agrees({text} := getattr({texts}, {ref}, None), {value})"
+            f" else (None if {value} is None else _iso_of(record, {ref}))"
+        )
 
     def column(self, column: str) -> str:
         if self.table is None:
@@ -631,6 +705,49 @@ def conditions_of(spec: Spec) -> Iterator[str]:
 @functools.cache
 def _datetime_columns() -> frozenset[str]:
     return frozenset(col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime")
+
+
+_MISS: Any = object()
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_MEMO_SIZE = 4096  # texts per memo: emptied when full
+_MEMO_TEXT = 512  # the longest text a memo keeps
+_MEMOS: dict[tuple[str, ...], tuple[dict[Any, Any], Callable[[Any], Any]]] = {}
+
+
+def _memo_of(names: tuple[str, ...]) -> tuple[dict[Any, Any], Callable[[Any], Any]]:
+    """The memo of a chain of transforms (text -> result) and the function that fills it, shared by all rule sets."""
+    found = _MEMOS.get(names)
+    if found is None:
+        first, *rest = (transform(name) for name in names)
+        memo: dict[Any, Any] = {None: None}
+
+        def fill(value: Any) -> Any:
+            if value is None:  # (a memo being cleared by another thread)
+                return None
+            out = first(value)
+            for fn in rest:
+                if out is None:
+                    break
+                out = fn(out)
+            if value.__class__ is not str or len(value) > _MEMO_TEXT:
+                return out  # (a long text, most often unique, is not kept: a memo stays small)
+            kind = out.__class__
+            if kind is list:
+                if not all(item.__class__ in _SCALARS for item in out):
+                    return out  # lists of dicts or lists: computed every time
+                kept: Any = tuple(out)  # each record gets a new list of it
+            elif kind in _SCALARS:
+                kept = out
+            else:
+                return out  # a dict, a datetime: computed every time
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+                memo[None] = None
+            memo[value] = kept
+            return out
+
+        found = _MEMOS[names] = (memo, fill)
+    return found
 
 
 def _exact_text(value: Any) -> Any:
@@ -830,11 +947,16 @@ def normalize_batch(batch: Batch | Iterable[Record], rule_set: str | RuleSet = "
     rs = _resolve(rule_set)
     records = batch.records if isinstance(batch, Batch) else batch
     compiled = rs._compiled
-    out = []
+    out: list[dict[str, Any]] = []
+    append = out.append
+    last: type[Record] | None = None
+    fn: Normalizer | None = None
     for record in records:
         rtype = type(record)
-        fn = compiled.get(rtype)
-        if fn is None:
-            fn = rs.normalizer(rtype, record.table)
-        out.append(fn(record))
+        if rtype is not last:  # runs of one table (SIEM alerts, hunting rows) look the function up once
+            fn = compiled.get(rtype)
+            if fn is None:
+                fn = rs.normalizer(rtype, record.table)
+            last = rtype
+        append(fn(record))  # type: ignore[misc]
     return out

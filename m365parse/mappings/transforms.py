@@ -6,6 +6,9 @@ name may carry one argument after a colon (``"get:direction"``).  Conditions
 (used by ``{"if": ...}`` rules) take the record and return a bool.
 
 Transforms and conditions never raise on odd input: hostile values give ``None``.
+A transform is a function of its value alone: the compiled rule sets remember
+its result for a text they saw before (a text, number or list of them; a list is
+given as a new list each time), so it must not depend on anything else.
 """
 
 from __future__ import annotations
@@ -83,11 +86,17 @@ def _of_version(value: Any, v6: bool) -> str | None:
 
 def _ipv4(value: Any) -> str | None:
     """Like ``ip``, IPv4 only (the first IPv4 address of a list)."""
+    if value.__class__ is str:  # one address, most often: _of_version without the list
+        ip = _ip_text(value) if len(value) <= 64 else None
+        return ip if ip is not None and ":" not in ip else None
     return _of_version(value, v6=False)
 
 
 def _ipv6(value: Any) -> str | None:
     """Like ``ip``, IPv6 only (the first IPv6 address of a list)."""
+    if value.__class__ is str:
+        ip = _ip_text(value) if len(value) <= 64 else None
+        return ip if ip is not None and ":" in ip else None
     return _of_version(value, v6=True)
 
 
@@ -140,6 +149,10 @@ def _first_ip(value: Any) -> str | None:
     if isinstance(value, str):
         text = value.strip()
         if text[:1] not in ("[", "{"):  # packed text, not JSON: what _split would split
+            # the first item (what _SPLIT.split gives first), most often an address itself
+            found = _ip(text.partition(";")[0].partition(",")[0].strip())
+            if found is not None:
+                return found
             return _first_ip_text(text) if len(text) <= 1024 else _first_ip_of(_SPLIT.split(text))
     items = _split(value)
     return _ip(items) if items else None
@@ -757,12 +770,21 @@ def _direction(fields: Any) -> str | None:
     if isinstance(fields, str):
         if "irection" not in fields:
             return None  # the common case, without decoding anything
-        fields = _json_value(fields)
+        return _direction_of_text(fields) if len(fields) <= 4096 else _direction_of_json(fields)
     if isinstance(fields, dict):
         for key, direction in fields.items():
             if key.lower() == "direction" and isinstance(direction, str):
                 return direction.strip().lower()
     return None
+
+
+def _direction_of_json(fields: str) -> str | None:
+    decoded = _json_value(fields)
+    return _direction(decoded) if isinstance(decoded, dict) else None
+
+
+# The same AdditionalFields texts come again and again (a device's connections): cached.
+_direction_of_text = functools.lru_cache(maxsize=4096)(_direction_of_json)
 
 
 _INBOUND_ACTIONS = frozenset(
@@ -788,9 +810,14 @@ def _inbound(record: Record) -> bool:
     or a top-level ``AdditionalFields.direction`` of ``"In"`` (the same words
     inside another value do not count).
     """
-    action, fields = _action_and_fields(record)
+    props = record.properties
+    if isinstance(props, dict):
+        action = props.get("ActionType")
+    else:
+        action = getattr(props, "ActionType", None)
     if action in _INBOUND_ACTIONS or (isinstance(action, str) and action.startswith("Inbound")):
         return True
+    fields = props.get("AdditionalFields") if isinstance(props, dict) else getattr(props, "AdditionalFields", None)
     return _direction(fields) in ("in", "inbound")
 
 

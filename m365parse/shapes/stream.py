@@ -129,6 +129,14 @@ class _Times:
             text = view.get(alias) if isinstance(view, dict) else getattr(view, alias, None)
         return text
 
+    def texts(self, view: Any, record: Record) -> tuple[Any, Any]:
+        """The envelope and properties views of a typed view (see ``core.Times``); an untyped one gives none."""
+        if isinstance(view, dict):
+            return None, None
+        if record._table == "SiemAlert":
+            return view, view  # an alert's own names; another doc version's spelling reads as None
+        return view, view.properties
+
 
 #: The exact-timestamp reader of streamed records and SIEM alerts.
 TIMES = _Times()

@@ -1,0 +1,250 @@
+"""The fast paths of compiled rule sets give what the plain ones give.
+
+Exact timestamps read from the texts that arrived (``Origin.texts``, ``agrees``),
+transform chains through their memo, the first address of a packed list.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+import m365parse
+from m365parse._values import _parse_canonical_310, agrees, exact_iso, format_ns
+from m365parse.mappings.transforms import transform
+
+from .conftest import body, record
+
+reg = importlib.import_module("m365parse.mappings.registry")  # the module (the package exports the Registry)
+SAMPLES = sorted((Path(m365parse.__file__).parent / "samples").glob("*.json"))
+
+
+def _decoded(text: str) -> datetime:
+    return msgspec.json.decode(msgspec.json.encode(text), type=datetime)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-05-14T08:41:56.5950497Z",
+        "2024-05-14T08:41:56.5950495Z",  # rounds up to the next microsecond
+        "2024-05-14T08:41:56.9999996Z",  # rounds into the next second
+        "2024-05-14T08:41:56.0000004Z",
+        "2024-05-14T08:41:56Z",
+        "2024-05-14T08:41:56.29Z",
+        "2024-05-14T08:41:56.123456789Z",
+        "2024-12-31T23:59:59.9999999Z",  # into the next year
+    ],
+)
+def test_canonical_text_agrees_with_its_decoded_value(text: str) -> None:
+    value = _decoded(text)
+    assert agrees(text, value)
+    assert not agrees(text, value + timedelta(microseconds=1))
+    assert not agrees(text, value - timedelta(microseconds=1))
+    assert not agrees(text, value.replace(tzinfo=None))
+    assert not agrees(text, None)
+    assert not agrees(text, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-05-14T08:41:56.5950500Z",  # trailing zeros: not canonical
+        "2024-05-14T10:41:56.5950497+02:00",
+        "2024-05-14 08:41:56.5950497Z",
+        "2024-05-14T08:41:56.5950497",
+        "2024-05-14T08:41:56.Z",
+        "20240514T084156Z",
+        "2024-05-14T08:41Z",
+    ],
+)
+def test_other_texts_do_not_agree(text: str) -> None:
+    assert not agrees(text, _decoded("2024-05-14T08:41:56.5950497Z"))
+
+
+def test_no_text_and_odd_values_do_not_agree() -> None:
+    value = _decoded("2024-05-14T08:41:56Z")
+    for text in (None, 1, b"2024-05-14T08:41:56Z", ["2024-05-14T08:41:56Z"]):
+        assert not agrees(text, value)
+    assert not agrees("2016-12-31T23:59:60Z", value)  # a leap second: read the slow way
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-14T08:41:56.5950497Z", datetime(2024, 5, 14, 8, 41, 56, 595049, tzinfo=timezone.utc)),
+        ("2024-05-14T08:41:56Z", datetime(2024, 5, 14, 8, 41, 56, tzinfo=timezone.utc)),
+        ("2024-05-14T08:41:56.2Z", datetime(2024, 5, 14, 8, 41, 56, 200000, tzinfo=timezone.utc)),
+        ("0001-01-01T00:00:00.000001Z", datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc)),
+    ],
+)
+def test_the_python_310_reading_of_canonical_text(text: str, expected: datetime) -> None:
+    assert _parse_canonical_310(text) == expected
+
+
+def _records() -> list[m365parse.Record]:
+    records: list[m365parse.Record] = []
+    for path in SAMPLES:
+        records += m365parse.decode(path.read_bytes()).records
+    return records
+
+
+def _slow(rule_set: str, record: m365parse.Record, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The record normalized with every exact timestamp through exact_iso, the transform memos new and of one entry."""
+    with monkeypatch.context() as patch:
+        rs = reg.registry.get(rule_set)
+        patch.setattr(rs, "_compiled", {})
+        patch.setattr(reg, "agrees", lambda text, value: False)
+        patch.setattr(reg, "_MEMOS", {})
+        patch.setattr(reg, "_MEMO_SIZE", 1)  # every memo cleared before each store
+        return m365parse.normalize(record, rule_set)
+
+
+@pytest.mark.parametrize("rule_set", ["jsa", "ecs", "ocsf"])
+def test_fast_paths_give_what_the_slow_ones_give(rule_set: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = _records()
+    assert len(records) > 20
+    for rec in records:
+        if isinstance(rec, m365parse.Record) and not type(rec).__name__.startswith("Api"):
+            fast = m365parse.normalize(rec, rule_set)
+            again = m365parse.normalize(rec, rule_set)  # through the filled memos
+            assert fast == again == _slow(rule_set, rec, monkeypatch), rec.table
+
+
+def _changed_record() -> m365parse.Record:
+    batch = m365parse.decode(
+        body(
+            record(
+                "DeviceProcessEvents",
+                ProcessCreationTime="2024-05-14T08:41:56.5950497Z",
+                InitiatingProcessCreationTime="2024-05-14T08:40:00.1234567Z",
+            )
+        )
+    )
+    return batch.records[0]
+
+
+def test_a_timestamp_changed_after_decoding_wins() -> None:
+    rec = _changed_record()
+    before = m365parse.normalize(rec, "ecs")
+    assert before["process"]["start"] == "2024-05-14T08:41:56.5950497Z"
+    rec.properties.ProcessCreationTime = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    after = m365parse.normalize(rec, "ecs")
+    assert after["process"]["start"] == "2020-01-01T00:00:00Z" == exact_iso(rec, "ProcessCreationTime")
+    assert after["process"]["parent"]["start"] == "2024-05-14T08:40:00.1234567Z"
+    rec.properties.ProcessCreationTime = None
+    assert "start" not in m365parse.normalize(rec, "ecs")["process"]
+    rec.properties.ProcessCreationTime = "not a datetime"
+    with pytest.raises(m365parse.InvalidColumn):
+        m365parse.normalize(rec, "ecs")
+
+
+def test_a_record_built_by_hand_reads_its_decoded_values() -> None:
+    rec = _changed_record()
+    rec._src = None
+    out = m365parse.normalize(rec, "ecs")
+    assert out["process"]["start"] == format_ns(1715676116595050000)  # the microseconds msgspec kept
+
+
+def test_memo_results_are_new_lists_and_odd_values_still_transform() -> None:
+    rec = m365parse.decode(body(record("DeviceProcessEvents", ProcessCommandLine='a.exe -x "b c"'))).records[0]
+    first = m365parse.normalize(rec, "ecs")["process"]["args"]
+    second = m365parse.normalize(rec, "ecs")["process"]["args"]
+    assert first == second == ["a.exe", "-x", "b c"]
+    assert first is not second
+    first.append("changed")
+    assert m365parse.normalize(rec, "ecs")["process"]["args"] == ["a.exe", "-x", "b c"]
+    rec.properties.ProcessCommandLine = ["a list", "put there by hand"]  # unhashable: no memo
+    assert m365parse.normalize(rec, "ecs")["process"].get("args") == transform("args")(["a list", "put there by hand"])
+
+
+def test_memos_stay_small() -> None:
+    memo, fill = reg._memo_of(("lower",))
+    for i in range(reg._MEMO_SIZE + 10):
+        assert fill(f"A{i}") == f"a{i}"
+    assert len(memo) <= reg._MEMO_SIZE
+    assert memo[None] is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10.1.2.3;10.1.2.4",
+        " 10.1.2.3 , 10.1.2.4",
+        "-;10.1.2.4",
+        "fe80::1;10.0.0.1",
+        "bad, worse; 192.168.0.1",
+        "",
+        "[\"10.0.0.9\", \"10.0.0.8\"]",
+        "::ffff:10.0.0.1;1.2.3.4",
+        "x" * 2000 + ";10.0.0.7",
+        "10.0.0.6" + ";" * 1100,
+    ],
+)
+def test_first_ip_takes_the_first_address(text: str) -> None:
+    from m365parse.mappings.transforms import _SPLIT, _first_ip, _ip, _split
+
+    if text.strip()[:1] in ("[", "{"):
+        items = _split(text)
+        expected = _ip(items) if items else None
+    else:
+        expected = next((ip for part in _SPLIT.split(text.strip()) if (ip := _ip(part.strip())) is not None), None)
+    assert _first_ip(text) == expected
+
+
+def test_a_lazy_exact_datetime_keeps_its_own_nanoseconds_when_the_record_changes() -> None:
+    rec = _changed_record()
+    value = rec.properties.ProcessCreationTime
+    lazy = m365parse.ExactDatetime.of_column(value, rec, "ProcessCreationTime")
+    rec.properties.ProcessCreationTime = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    assert lazy.ns == 1715676116595049700  # the text it was decoded from, not the record's new value
+    assert lazy.isoformat_exact() == "2024-05-14T08:41:56.5950497Z"
+    assert m365parse.timestamp_ns(rec, "ProcessCreationTime") == 1577836800_000000000
+    moved = m365parse.ExactDatetime.of_column(value + timedelta(microseconds=3), rec, "ProcessCreationTime")
+    assert moved.ns == 1715676116595053000  # no text of its own: its microseconds
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        '{"direction": "In"}',
+        '{"Direction": " INBOUND "}',
+        '{"other": {"direction": "In"}}',
+        '"direction"',
+        "direction: In",
+        '{"direction": 1}',
+        '{"pad": "' + "x" * 5000 + '", "direction": "in"}',
+        "direction " + "x" * 5000,
+    ],
+)
+def test_inbound_direction_of_additional_fields(fields: str) -> None:
+    from m365parse.mappings.transforms import _direction, _json_value
+
+    decoded = _json_value(fields)
+    expected = _direction(decoded) if isinstance(decoded, dict) else None
+    assert _direction(fields) == expected
+    assert _direction(fields) == expected  # cached
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["10.1.2.3", " 10.1.2.3 ", "fe80::1", "::ffff:10.0.0.1", "[fe80::1]", "-", "", "x" * 70, "1.2.3.4.5", ["fe80::1", "10.0.0.1"]],
+)
+def test_ipv4_and_ipv6_of_one_text_are_those_of_a_list_of_it(value: Any) -> None:
+    from m365parse.mappings.transforms import _ipv4, _ipv6, _of_version
+
+    assert _ipv4(value) == _of_version(value, v6=False)
+    assert _ipv6(value) == _of_version(value, v6=True)
+
+
+def test_memos_keep_no_long_text() -> None:
+    memo, fill = reg._memo_of(("upper",))
+    text = "a" * (reg._MEMO_TEXT + 1)
+    assert fill(text) == text.upper()
+    assert text not in memo
+    assert fill("short") == "SHORT" and memo["short"] == "SHORT"
