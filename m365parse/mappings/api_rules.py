@@ -840,6 +840,10 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
             if node is None:
                 node = make(nodes, where)
             node[leaf] = value
+        # The context's _Exact values refer to it: a cycle, which reference counting alone
+        # would not free (and records, untracked by the collector, would stay with it).
+        ctx.clear()
+        ctx.memo = None
         return out
 
     return normalize
