@@ -78,7 +78,8 @@ def format_ns(ns: int | None) -> str | None:
     """Canonical UTC string of a nanosecond timestamp: ``2021-07-21T00:55:44.2280946Z``.
 
     Trailing zeros of the fraction are trimmed (``...T06:19:37Z``), as Kusto does;
-    the year always has four digits.
+    the year has four digits (an instant of year 1 or 9999 written with an offset can
+    fall in year 0 or 10000 in UTC: ``0000-12-31T23:30:00Z``, ``10000-01-01T01:00:00Z``).
     """
     if ns is None:
         return None
@@ -92,8 +93,17 @@ def format_ns(ns: int | None) -> str | None:
 @functools.lru_cache(maxsize=1024)
 def _second_text(seconds: int) -> str:
     # Timestamps of a batch share their seconds: cached (strftime costs 1.5 µs).
-    t = _EPOCH + timedelta(seconds=seconds)
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    # Outside datetime's years 1-9999 (reachable only through an offset) the date is
+    # worked out 400 years (one Gregorian cycle: same calendar) nearer, then moved back.
+    cycles = -1 if seconds < _FIRST_SECOND else 1 if seconds > _LAST_SECOND else 0
+    t = _EPOCH + timedelta(seconds=seconds - cycles * _CYCLE_SECONDS)
+    year = t.year + 400 * cycles
+    return f"{year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+
+
+_CYCLE_SECONDS = 146_097 * 86_400  # 400 Gregorian years
+_FIRST_SECOND = (datetime(1, 1, 1, tzinfo=timezone.utc) - _EPOCH) // timedelta(seconds=1)
+_LAST_SECOND = (datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH) // timedelta(seconds=1)
 
 
 def _datetime_ns(value: datetime) -> int:

@@ -232,3 +232,36 @@ def test_exact_iso_is_format_ns_of_timestamp_ns() -> None:
 
     moved.properties.Timestamp = datetime(2020, 1, 1, tzinfo=timezone.utc)
     assert exact_iso(moved, "Timestamp") == "2020-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("0001-01-01T00:30:00.1234567+01:00", "0000-12-31T23:30:00.1234567Z"),
+        ("9999-12-31T23:00:00.5-02:00", "10000-01-01T01:00:00.5Z"),
+    ],
+)
+def test_an_instant_outside_years_1_to_9999_in_utc_is_written_not_raised(text: str, utc: str) -> None:
+    # Reachable only with an offset: the record decodes, and its exact text must not raise
+    # (datetime cannot hold the UTC instant; the text carries its year as digits).
+    batch = m365parse.decode(json.dumps({**record("DeviceEvents", Timestamp=text), "time": text}))
+    assert batch.errors == []
+    rec = batch.records[0]
+    assert format_ns(parse_ns(text)) == utc
+    assert rec.to_dict()["properties"]["Timestamp"] == utc
+    assert rec.to_dict()["envelope"]["time"] == utc
+    for name in m365parse.registry:
+        m365parse.normalize(rec, name)
+
+
+def test_a_hunting_datetime_column_whose_name_is_not_a_plain_name_is_written() -> None:
+    # A KQL column can be named ['a.b']: its path in the row is $["a.b"], not $.a.b.
+    response = {
+        "Schema": [{"Name": "a.b", "Type": "DateTime"}, {"Name": "x", "Type": "String"}],
+        "Results": [{"a.b": "2024-01-01T00:00:00.1234567Z", "x": "y"}],
+    }
+    rec = m365parse.decode(json.dumps(response)).records[0]
+    assert rec.to_dict()["properties"]["a.b"] == "2024-01-01T00:00:00.1234567Z"
+    assert m365parse.timestamp_ns(rec, '$["a.b"]') == 1704067200_123456700
+    for name in m365parse.registry:
+        m365parse.normalize(rec, name)

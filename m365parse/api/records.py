@@ -21,6 +21,7 @@ from msgspec import Struct
 
 from .._values import exact_iso
 from ..record import Record
+from ..shapes._deep import child_path
 from .graph import GraphAlert, GraphIncident
 from .mde import MdeAlert
 from .xdr import XdrAlert, XdrIncident
@@ -262,16 +263,16 @@ class ApiRecord(Record, kw_only=True):
                 sub = view.get(key) if view is not None else None
             if isinstance(item, datetime):
                 text = _as_arrived(sub, item)
-                out[key] = text if text is not None else exact_iso(self, f"{path}.{key}")
+                out[key] = text if text is not None else exact_iso(self, child_path(path, key))
             elif isinstance(item, Struct):
                 plan = _DT_PLANS.get(type(item)) or _dt_plan(type(item))
                 if plan[2]:
                     if plan[0] is not None:
-                        self._exact_struct(item, out[key], sub, f"{path}.{key}")
+                        self._exact_struct(item, out[key], sub, child_path(path, key))
                 else:
-                    out[key] = self._plain_iterative(item, f"{path}.{key}")
+                    out[key] = self._plain_iterative(item, child_path(path, key))
             elif type(item) is list:
-                self._exact_list(item, out[key], sub, f"{path}.{key}")
+                self._exact_list(item, out[key], sub, child_path(path, key))
 
     def _exact_list(self, value: list[Any], out: list[Any], view: Any, path: str) -> None:
         views = view if type(view) is list and len(view) == len(value) else None
@@ -307,7 +308,7 @@ class ApiRecord(Record, kw_only=True):
                     item = getattr(value, name)
                     if isinstance(item, _NESTED):
                         out[field] = None  # keeps the order of the fields
-                        stack.append((item, f"{path}.{field}", out, field))
+                        stack.append((item, child_path(path, field), out, field))
                     elif item is not None:
                         out[field] = item
                 parent[key] = out

@@ -11,6 +11,7 @@ is unknown (or missing) stays in place as the untyped dict it arrived as.
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
@@ -34,11 +35,17 @@ _NAME = re.compile(r"[A-Za-z_@][A-Za-z0-9_@]*\Z")
 
 def child_path(path: str, key: str) -> str:
     """The JSON path of member ``key`` of the object at ``path`` (``$`` is the item)."""
+    return f"{path}{_member(key)}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _member(key: str) -> str:
+    """``.key``, or ``["key"]`` when the key is not a plain name (``a.b``, ``@odata.type``)."""
     if _NAME.match(key) and "@" not in key[1:]:
-        return f"{path}.{key}"
+        return f".{key}"
     import json
 
-    return f"{path}[{json.dumps(key)}]"
+    return f"[{json.dumps(key)}]"
 
 
 def _extra_key(path: str, key: str) -> str:
