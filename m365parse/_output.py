@@ -147,7 +147,7 @@ def _getter(columns: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
 
 #: The datetime columns of a row struct type and their getter, per type of the views of their texts.
 _Plan = tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]
-_PLANS: dict[type, dict[type, _Plan | None]] = {}
+_PLANS: dict[type, dict[type, _Plan | None] | None] = {}
 _VIEW_FIELDS = ("time", "_TimeReceivedBySvc", "properties")
 
 
@@ -181,10 +181,8 @@ def _lines(records: Sequence[Record]) -> list[Any]:
     changed: _Changed = []  # rows whose datetimes became text
     change = changed.append
     extended: list[int] = []  # lines of records with envelope keys of their own (rare)
-    plans: dict[type, _Plan | None] = {}
     origin: Any = None
     views: Any = ()
-    view_type: Any = None
     for record in records:
         src = record._src
         rtype = record.__class__
@@ -195,14 +193,16 @@ def _lines(records: Sequence[Record]) -> list[Any]:
             origin = src[0]
             load = getattr(origin, "_views_list", None)  # the decoder's datetime texts of this origin
             views = load() if load is not None else ()
-            view_type = views[0].__class__ if views else None
-            if set(_VIEW_FIELDS) <= set(getattr(view_type, "__struct_fields__", ())):
-                plans = _PLANS.setdefault(view_type, {})
-            else:
-                view_type = None  # not views of streamed records: to_dict()
         pos = src[1]
         view: Any = views[pos] if 0 <= pos < len(views) else None
-        if view_type is None or view.__class__ is not view_type or view.properties is None:
+        view_type = view.__class__  # one per table, or one for all (see shapes.stream._Times)
+        try:
+            plans = _PLANS[view_type]
+        except KeyError:
+            # views of streamed records have these fields; any other view: to_dict()
+            ok = set(_VIEW_FIELDS) <= set(getattr(view_type, "__struct_fields__", ()))
+            plans = _PLANS[view_type] = {} if ok else None
+        if plans is None or view.properties is None:
             append(record.to_dict())
             continue
         pview = view.properties

@@ -74,9 +74,7 @@ class _Times:
     def decoders(self) -> dict[str, msgspec.json.Decoder[Any]]:
         from .siem import ALIASES  # siem imports this module
 
-        names = sorted(
-            {col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime"}
-        )
+        names = sorted({col for cols in DOCUMENTED_TYPES.values() for col, kind in cols.items() if kind == "datetime"})
         props = msgspec.defstruct("_PropsTimes", [(name, Any, None) for name in names])
         view = msgspec.defstruct(
             "_TimesView",
@@ -96,18 +94,62 @@ class _Times:
             "one": msgspec.json.Decoder(view),
         }
 
+    @functools.cached_property
+    def by_table(self) -> dict[str, msgspec.json.Decoder[Any]]:
+        """:attr:`decoders` for streamed records of the streamed tables only: one view per table.
+
+        A union tagged by ``category``, each view with its own table's datetime columns:
+        msgspec matches a key against a handful of names rather than all of them
+        (about 0.6x the time on a body).  Records of other tables, and SIEM alerts, fail
+        it: :attr:`decoders` reads them.
+        """
+        views = []
+        for table in STREAMED:
+            names = [col for col, kind in DOCUMENTED_TYPES[table].items() if kind == "datetime"]
+            props = msgspec.defstruct(f"_{table}Times", [(name, Any, None) for name in names])
+            views.append(
+                msgspec.defstruct(
+                    f"_{table}TimesView",
+                    [("time", Any, None), ("_TimeReceivedBySvc", Any, None), ("properties", Union[props, None], None)],  # noqa: UP007
+                    tag_field="category",
+                    tag="AdvancedHunting-" + table,
+                )
+            )
+        view: Any = Union[tuple(views)]  # noqa: UP007
+        body = msgspec.defstruct("_TablesTimesBody", [("records", list[view])])
+        return {
+            "body": msgspec.json.Decoder(body),
+            "array": msgspec.json.Decoder(list[view]),
+            "one": msgspec.json.Decoder(view),
+        }
+
     def load(self, data: bytes, layout: str, typed: bool) -> Any:
         """The views of every record of ``data`` (laid out as ``layout``), typed or untyped."""
         if typed:
-            decoders = self.decoders
-            if layout == "lines":
-                return decoders["one"].decode_lines(data)
-            if layout == "bodies":
-                return [view for body in decoders["body"].decode_lines(data) for view in body.records]
-            value = decoders[layout].decode(data)
-            if layout == "body":
-                return value.records
-            return [value] if layout == "one" else value
+            try:
+                return self._typed(self.by_table, data, layout)
+            except DECODE_ERRORS:
+                return self._typed(self.decoders, data, layout)
+        any_ = core.UNTYPED
+        if layout == "lines":
+            return any_.decode_lines(data)
+        if layout == "bodies":
+            return [v for body in any_.decode_lines(data) if isinstance(body, dict) for v in body.get("records") or []]
+        value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
+        if layout == "body":
+            return value.get("records") if isinstance(value, dict) else None
+        return [value] if layout == "one" else value
+
+    @staticmethod
+    def _typed(decoders: dict[str, msgspec.json.Decoder[Any]], data: bytes, layout: str) -> Any:
+        if layout == "lines":
+            return decoders["one"].decode_lines(data)
+        if layout == "bodies":
+            return [view for body in decoders["body"].decode_lines(data) for view in body.records]
+        value = decoders[layout].decode(data)
+        if layout == "body":
+            return value.records
+        return [value] if layout == "one" else value
         any_ = core.UNTYPED
         if layout == "lines":
             return any_.decode_lines(data)
