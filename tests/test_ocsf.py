@@ -953,3 +953,31 @@ def test_software_evidence_browser_extensions_malicious_files_and_campaigns() ->
     )
     assert campaign["finding_info"] == {"uid": "9344", "title": "Qakbot"}
     assert campaign["evidences"] == [{"email": {"uid": "f55e", "to": ["a@b.com"]}}]
+
+
+def test_attack_disruption_takes_the_class_of_what_it_blocked() -> None:
+    table = "DisruptionAndResponseEvents"
+    user = {"SourceUserName": "jdoe", "SourceUserDomainName": "CORP", "SourceUserSid": "S-1-5-21-1-2-3-1013"}
+    sides = {"SourceIPAddress": "10.20.4.17", "SourcePort": 51544, "IPAddress": "10.20.1.5", "Port": "445"}
+    logon = _event(table, ActionType="ContainedUserLogonBlocked", **user, **sides, AuthenticationProtocol="NTLM")
+    # a blocked logon is a Logon that failed, denied by the control, never a Logoff
+    assert (logon["class_uid"], logon["activity_id"], logon["status_id"]) == (3002, 1, 2)
+    assert (logon["action_id"], logon["disposition_id"], logon["auth_protocol_id"]) == (2, 2, 1)
+    assert logon["user"] == {"name": "jdoe", "domain": "CORP", "uid": "S-1-5-21-1-2-3-1013"}
+    assert (logon["src_endpoint"]["ip"], logon["dst_endpoint"]["port"]) == ("10.20.4.17", 445)
+    assert "security_control" in logon["metadata"]["profiles"]
+    assert _event(table, ActionType="ContainedUserLogonBlocked")["class_uid"] == 0  # no user: a Base Event
+
+    smb = _event(table, ActionType="ContainedUserSmbFileOpenBlocked", **user, FileName="a.xlsx", ShareName="Finance")
+    assert (smb["type_uid"], smb["share"], smb["file"]["name"]) == (400602, "Finance", "a.xlsx")
+    assert smb["actor"]["user"]["name"] == "jdoe"
+    rpc = _event(table, ActionType="ContainedUserRpcAccessBlocked", **sides)
+    assert (rpc["type_uid"], rpc["disposition_id"]) == (400105, 2)
+    cut = _event(table, ActionType="ContainedUserSmbSessionStopped", **sides)
+    assert (cut["type_uid"], cut["disposition_id"], cut["disposition"]) == (400103, 24, "Access Revoked")
+    policy = _event(table, ActionType="SafeBootGuardPolicyApplied", PolicyId="p1", PolicyName="guard", IsPolicyOn=True)
+    assert (policy["class_uid"], policy["policy"]) == (0, {"uid": "p1", "name": "guard"})
+    assert "action_id" not in policy
+    assert policy["unmapped"]["IsPolicyOn"] is True
+    blocked = _event(table, ActionType="SafeBootBlocked")
+    assert (blocked["class_uid"], blocked["action_id"], blocked["disposition_id"]) == (0, 2, 2)

@@ -64,7 +64,7 @@ from ...tables import DOCUMENTED_TYPES
 from .. import ocsf_transforms  # noqa: F401 - registers the transforms this rule set uses
 from ..registry import ALL, RuleSet, describe
 from ..specs import Rules, col, const, first, lookup
-from . import alerts, cloud, device, email, identity, tvm
+from . import alerts, cloud, device, email, identity, response, tvm
 from ._build import BASE_EVENT, VERSION, TableMapping, build
 from ._common import _row, base
 from ._common import device as device_rules
@@ -84,6 +84,7 @@ MAPPINGS: dict[str, TableMapping] = {
     **identity.MAPPINGS,
     **cloud.MAPPINGS,
     **tvm.MAPPINGS,
+    **response.MAPPINGS,
 }
 
 

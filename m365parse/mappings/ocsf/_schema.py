@@ -302,6 +302,23 @@ CLASSES: dict[int, tuple[str, str, int, str, dict[int, str], dict[int, str]]] = 
         {0: "Unknown", 1: "Query", 2: "Response", 6: "Traffic", 99: "Other"},
         {0: "Unknown", 1: "Success", 2: "Failure", 99: "Other"},
     ),
+    4006: (
+        "smb_activity",
+        "SMB Activity",
+        4,
+        "Network Activity",
+        {
+            0: "Unknown",
+            1: "File Supersede",
+            2: "File Open",
+            3: "File Create",
+            4: "File Open If",
+            5: "File Overwrite",
+            6: "File Overwrite If",
+            99: "Other",
+        },
+        {0: "Unknown", 1: "Success", 2: "Failure", 99: "Other"},
+    ),
     4007: (
         "ssh_activity",
         "SSH Activity",

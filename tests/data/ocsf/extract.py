@@ -40,6 +40,7 @@ CLASSES = (
     "network_activity",
     "http_activity",
     "dns_activity",
+    "smb_activity",
     "ssh_activity",
     "email_activity",
     "inventory_info",
