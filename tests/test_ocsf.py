@@ -927,6 +927,23 @@ def test_vulnerability_management_tables() -> None:
             assert (event["compliance"]["status_id"], event["compliance"]["status"]) == (status_id, status)
 
 
+def test_gathered_device_information_is_device_inventory() -> None:
+    event = _event(
+        "DeviceTvmInfoGathering",
+        DeviceId="3709",
+        DeviceName="ws-fin-0142",
+        OSPlatform="Windows11",
+        Timestamp="2026-06-12T07:10:20.7432256Z",
+        LastSeenTime="2026-06-12T07:10:20.8565137Z",
+        AdditionalFields={"AsrConfigurationStates": {"BlockOfficeChildProcess": "Block"}},
+    )
+    assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (5001, 2, 500102)
+    assert event["device"]["last_seen_time"] == 1781248220856
+    assert event["device"]["last_seen_time_dt"] == "2026-06-12T07:10:20.8565137Z"
+    assert event["unmapped"]["AdditionalFields"] == {"AsrConfigurationStates": {"BlockOfficeChildProcess": "Block"}}
+    assert _event("DeviceTvmInfoGathering", OSPlatform="Linux")["class_uid"] == 0  # no device: a Base Event
+
+
 def test_software_evidence_browser_extensions_malicious_files_and_campaigns() -> None:
     evidence = _event(
         "DeviceTvmSoftwareEvidenceBeta", DeviceId="5ff9", SoftwareName="openssl", SoftwareVersion="3.0.13"
