@@ -998,3 +998,14 @@ def test_attack_disruption_takes_the_class_of_what_it_blocked() -> None:
     assert policy["unmapped"]["IsPolicyOn"] is True
     blocked = _event(table, ActionType="SafeBootBlocked")
     assert (blocked["class_uid"], blocked["action_id"], blocked["disposition_id"]) == (0, 2, 2)
+
+
+def test_every_table_without_a_class_says_why() -> None:
+    from m365parse.mappings.ocsf._base_tables import BASE_EVENT_TABLES
+
+    without = {t for t in DOCUMENTED_TYPES if t not in MAPPINGS or not MAPPINGS[t].plans}
+    assert without == set(BASE_EVENT_TABLES)
+    assert all(why and "\n" not in why and "|" not in why for why in BASE_EVENT_TABLES.values())
+    doc = DOC.read_text("utf-8")
+    for table, why in BASE_EVENT_TABLES.items():
+        assert f"| {table} | {why} |" in doc
