@@ -879,6 +879,31 @@ def test_behavior_entities_are_the_evidence_of_their_behavior() -> None:
     ]
 
 
+def test_data_security_behaviors_are_data_security_findings_not_alerts() -> None:
+    event = _event(
+        "DataSecurityBehaviors",
+        BehaviorId="b-7",
+        ActionType="ExfiltrationToPersonalEmail",
+        Description="Sensitive files mailed to a personal address",
+        AttackTechniques='["Exfiltration Over Web Service (T1567)"]',
+        StartTime="2026-06-12T07:00:00.0000001Z",
+        EndTime="2026-06-12T07:10:00Z",
+        ActivityCount=12,
+        AccountUpn="avery.lin@contoso.com",
+        AccountEmail="avery.lin@contoso.com",
+        Policies="Data theft by departing users",
+    )
+    assert (event["class_uid"], event["type_uid"], event["is_alert"], event["count"]) == (2006, 200601, False, 12)
+    info = event["finding_info"]
+    assert (info["uid"], info["title"]) == ("b-7", "ExfiltrationToPersonalEmail")
+    assert info["desc"] == "Sensitive files mailed to a personal address"
+    assert info["first_seen_time_dt"] == "2026-06-12T07:00:00.0000001Z"
+    assert event["attacks"][0]["technique"]["uid"] == "T1567"
+    assert event["actor"]["user"] == {"name": "avery.lin@contoso.com", "email_addr": "avery.lin@contoso.com"}
+    assert event["unmapped"]["Policies"] == "Data theft by departing users"
+    assert _event("DataSecurityBehaviors", ActionType="X")["class_uid"] == 0  # no behavior id: a Base Event
+
+
 def test_identity_accounts_are_user_inventory() -> None:
     event = _event(
         "IdentityAccountInfo",

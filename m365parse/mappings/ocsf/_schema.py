@@ -172,6 +172,23 @@ CLASSES: dict[int, tuple[str, str, int, str, dict[int, str], dict[int, str]]] = 
         {0: "Unknown", 1: "Create", 2: "Update", 3: "Close", 99: "Other"},
         {0: "Unknown", 1: "New", 2: "In Progress", 3: "On Hold", 4: "Resolved", 5: "Closed", 99: "Other"},
     ),
+    2006: (
+        "data_security_finding",
+        "Data Security Finding",
+        2,
+        "Findings",
+        {0: "Unknown", 1: "Create", 2: "Update", 3: "Close", 4: "Suppressed", 99: "Other"},
+        {
+            0: "Unknown",
+            1: "New",
+            2: "In Progress",
+            3: "Suppressed",
+            4: "Resolved",
+            5: "Archived",
+            6: "Deleted",
+            99: "Other",
+        },
+    ),
     3001: (
         "account_change",
         "Account Change",

@@ -32,6 +32,7 @@ CLASSES = (
     "vulnerability_finding",
     "compliance_finding",
     "detection_finding",
+    "data_security_finding",
     "incident_finding",
     "account_change",
     "authentication",
