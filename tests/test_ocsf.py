@@ -904,6 +904,40 @@ def test_data_security_behaviors_are_data_security_findings_not_alerts() -> None
     assert _event("DataSecurityBehaviors", ActionType="X")["class_uid"] == 0  # no behavior id: a Base Event
 
 
+def test_exposure_graph_nodes_and_oauth_apps_are_cloud_resource_inventory() -> None:
+    node = _event(
+        "ExposureGraphNodes",
+        NodeId="n-1",
+        NodeName="fin-ws-0142",
+        NodeLabel="device",
+        Categories=["device", "compute"],
+        NodeProperties={"rawData": {"osPlatform": "Windows11"}},
+        EntityIds=[{"type": "DeviceInventoryId", "id": "3709"}],
+    )
+    assert (node["class_uid"], node["activity_id"], node["type_uid"]) == (5023, 2, 502302)
+    assert node["resources"] == [
+        {"uid": "n-1", "name": "fin-ws-0142", "type": "device", "data": {"rawData": {"osPlatform": "Windows11"}}}
+    ]
+    assert node["unmapped"]["Categories"] == ["device", "compute"]
+    assert node["unmapped"]["EntityIds"] == [{"type": "DeviceInventoryId", "id": "3709"}]
+    assert _event("ExposureGraphNodes", NodeName="x")["class_uid"] == 0  # no node id: a Base Event
+
+    app = _event(
+        "OAuthAppInfo",
+        OAuthAppId="a-1",
+        ServicePrincipalId="sp-1",
+        AppName="Contoso CRM",
+        AddedOnTime="2026-06-12T07:10:20.9159615Z",
+        PrivilegeLevel="High",
+        ConsentedUsersCount=3,
+    )
+    (resource,) = app["resources"]
+    assert (resource["uid"], resource["uid_alt"], resource["name"]) == ("a-1", "sp-1", "Contoso CRM")
+    assert (resource["type"], resource["created_time_dt"]) == ("OAuth Application", "2026-06-12T07:10:20.9159615Z")
+    assert (app["unmapped"]["PrivilegeLevel"], app["unmapped"]["ConsentedUsersCount"]) == ("High", 3)
+    assert _event("OAuthAppInfo", AppName="x")["class_uid"] == 0  # no id: a Base Event
+
+
 def test_identity_accounts_are_user_inventory() -> None:
     event = _event(
         "IdentityAccountInfo",

@@ -64,7 +64,7 @@ from ...tables import DOCUMENTED_TYPES
 from .. import ocsf_transforms  # noqa: F401 - registers the transforms this rule set uses
 from ..registry import ALL, RuleSet, describe
 from ..specs import Rules, col, const, first, lookup
-from . import alerts, cloud, device, email, identity, response, tvm
+from . import alerts, cloud, device, email, identity, inventory, response, tvm
 from ._base_tables import BASE_EVENT_TABLES
 from ._build import BASE_EVENT, VERSION, TableMapping, build
 from ._common import _row, base
@@ -86,6 +86,7 @@ MAPPINGS: dict[str, TableMapping] = {
     **cloud.MAPPINGS,
     **tvm.MAPPINGS,
     **response.MAPPINGS,
+    **inventory.MAPPINGS,
 }
 
 

@@ -20,8 +20,6 @@ BASE_EVENT_TABLES: dict[str, str] = {
     "CallActivityEvents": "Teams call activities: OCSF 1.8.0 has no call or meeting class",
     "IdentityEvents": "events of non-Microsoft identity providers whose ActionType values are undocumented; "
     "sign-ins and directory changes cannot be told apart, so no class can be chosen per record",
-    "OAuthAppInfo": "an OAuth application's registration and permissions: OCSF 1.8.0 has no application inventory "
-    "class (Software Inventory Info needs a device's package)",
     "DeviceTvmSoftwareVulnerabilitiesKB": "a knowledge base of vulnerabilities, not an event about a device or user",
     "DeviceTvmSecureConfigurationAssessmentKB": "a knowledge base of configurations, not an event about a device",
     "DeviceTvmBrowserExtensionsKB": "a knowledge base of browser extensions, not an event about a device",
@@ -31,7 +29,6 @@ BASE_EVENT_TABLES: dict[str, str] = {
     "DeviceTvmInfoGatheringKB": "a knowledge base of the information gathered, not an event about a device",
     "DeviceBaselineComplianceAssessmentKB": "a knowledge base of baseline configurations, not an event",
     "DeviceBaselineComplianceProfiles": "baseline profile definitions, not an event about a device",
-    "ExposureGraphNodes": "nodes of the exposure graph (any kind of entity): no OCSF class for graph entities",
     "ExposureGraphEdges": "relations between exposure graph nodes: no OCSF class for relations",
     "DataSecurityEvents": "user activities on sensitive data with undocumented ActionType values; the policy matches "
     "they carry are not findings of their own",

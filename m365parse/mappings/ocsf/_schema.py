@@ -386,6 +386,14 @@ CLASSES: dict[int, tuple[str, str, int, str, dict[int, str], dict[int, str]]] = 
         {0: "Unknown", 1: "Log", 2: "Collect", 99: "Other"},
         {0: "Unknown", 1: "Success", 2: "Failure", 99: "Other"},
     ),
+    5023: (
+        "cloud_resources_inventory_info",
+        "Cloud Resources Inventory Info",
+        5,
+        "Discovery",
+        {0: "Unknown", 1: "Log", 2: "Collect", 99: "Other"},
+        {0: "Unknown", 1: "Success", 2: "Failure", 99: "Other"},
+    ),
     5040: (
         "evidence_info",
         "Live Evidence Info",

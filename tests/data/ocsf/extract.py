@@ -47,6 +47,7 @@ CLASSES = (
     "inventory_info",
     "user_inventory",
     "software_info",
+    "cloud_resources_inventory_info",
     "evidence_info",
     "web_resources_activity",
     "api_activity",

@@ -1,0 +1,78 @@
+"""OCSF mappings of the asset tables: Cloud Resources Inventory Info (5023).
+
+OCSF's class for "cloud asset inventory data ... from a Cyber Asset Attack Surface
+Management (CAASM) ... or Software-as-a-Service (SaaS) APIs" fits what these
+tables hold, one asset per row, in ``resources[]`` (activity Collect):
+
+- ExposureGraphNodes: an asset of the exposure graph (Defender's CAASM): its id,
+  name, label as ``type`` and its properties as ``data`` (its categories and entity
+  ids stay in unmapped: a list that holds anything but text would lose items in ``labels``);
+- OAuthAppInfo: an OAuth application of the tenant: its app id, service principal
+  id (``uid_alt``), name, times; permissions, consent and risk stay in unmapped.
+"""
+
+from __future__ import annotations
+
+from ..specs import const
+from ._build import Plan, TableMapping, objects_of, times
+from ._common import base
+
+_COLLECT = 2
+
+EXPOSURE_GRAPH_NODES = TableMapping(
+    "ExposureGraphNodes",
+    common=base("ExposureGraphNodes"),
+    plans=(
+        Plan(
+            5023,
+            {
+                "resources": {
+                    "call": objects_of(
+                        "resources",
+                        "ExposureGraphNodes",
+                        {
+                            "uid": "NodeId",
+                            "name": "NodeName",
+                            "type": "NodeLabel",
+                            "data": "NodeProperties",
+                        },
+                    )
+                },
+            },
+            default_activity=_COLLECT,
+            needs=(("NodeId",),),
+        ),
+    ),
+)
+
+OAUTH_APP_INFO = TableMapping(
+    "OAuthAppInfo",
+    common=base("OAuthAppInfo"),
+    plans=(
+        Plan(
+            5023,
+            {
+                "resources": {
+                    "call": objects_of(
+                        "resources",
+                        "OAuthAppInfo",
+                        {
+                            "uid": "OAuthAppId",
+                            "uid_alt": "ServicePrincipalId",
+                            "name": "AppName",
+                            "type": const("OAuth Application"),
+                            **times("created_time", "AddedOnTime"),
+                            **times("modified_time", "LastModifiedTime"),
+                        },
+                    )
+                },
+            },
+            default_activity=_COLLECT,
+            needs=(("OAuthAppId", "ServicePrincipalId"),),
+        ),
+    ),
+)
+
+MAPPINGS = {m.table: m for m in (EXPOSURE_GRAPH_NODES, OAUTH_APP_INFO)}
+
+__all__ = ["MAPPINGS"]
