@@ -938,6 +938,36 @@ def test_exposure_graph_nodes_and_oauth_apps_are_cloud_resource_inventory() -> N
     assert _event("OAuthAppInfo", AppName="x")["class_uid"] == 0  # no id: a Base Event
 
 
+def test_ai_agents_are_cloud_resource_inventory() -> None:
+    agent = _event(
+        "AgentsInfo",
+        AgentId="ag-1",
+        EntraAgentId="e-1",
+        AgentName="HR helper",
+        Version="1.2",
+        CreatedDateTime="2026-06-12T07:10:20.9811184Z",
+        Permissions=["Mail.Read"],
+    )
+    assert agent["class_uid"] == 5023
+    assert agent["resources"] == [
+        {
+            "uid": "ag-1",
+            "type": "AI Agent",
+            "uid_alt": "e-1",
+            "name": "HR helper",
+            "version": "1.2",
+            "created_time": 1781248220981,
+            "created_time_dt": "2026-06-12T07:10:20.9811184Z",
+        }
+    ]
+    assert agent["unmapped"]["Permissions"] == ["Mail.Read"]
+    copilot = _event("AIAgentsInfo", AIAgentId="3d31da29-eb80-49e9-ada9-b56f4673fa36", AIAgentName="Helpdesk")
+    assert copilot["resources"] == [
+        {"uid": "3d31da29-eb80-49e9-ada9-b56f4673fa36", "type": "AI Agent", "name": "Helpdesk"}
+    ]
+    assert _event("AIAgentsInfo", AIAgentName="Helpdesk")["class_uid"] == 0  # no id: a Base Event
+
+
 def test_identity_accounts_are_user_inventory() -> None:
     event = _event(
         "IdentityAccountInfo",

@@ -32,8 +32,6 @@ BASE_EVENT_TABLES: dict[str, str] = {
     "ExposureGraphEdges": "relations between exposure graph nodes: no OCSF class for relations",
     "DataSecurityEvents": "user activities on sensitive data with undocumented ActionType values; the policy matches "
     "they carry are not findings of their own",
-    "AgentsInfo": "AI agents' definitions: OCSF 1.8.0 has no application or agent inventory class",
-    "AIAgentsInfo": "Copilot Studio agents' definitions: no application or agent inventory class (see AgentsInfo)",
 }
 
 __all__ = ["BASE_EVENT_TABLES"]

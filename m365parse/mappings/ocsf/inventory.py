@@ -8,12 +8,14 @@ tables hold, one asset per row, in ``resources[]`` (activity Collect):
   name, label as ``type`` and its properties as ``data`` (its categories and entity
   ids stay in unmapped: a list that holds anything but text would lose items in ``labels``);
 - OAuthAppInfo: an OAuth application of the tenant: its app id, service principal
-  id (``uid_alt``), name, times; permissions, consent and risk stay in unmapped.
+  id (``uid_alt``), name, times; permissions, consent and risk stay in unmapped;
+- AgentsInfo, AIAgentsInfo: an AI agent (Agent 365, Copilot Studio): its id, name,
+  version, times; its tools, permissions, owners and instructions stay in unmapped.
 """
 
 from __future__ import annotations
 
-from ..specs import const
+from ..specs import Rules, col, const
 from ._build import Plan, TableMapping, objects_of, times
 from ._common import base
 
@@ -73,6 +75,45 @@ OAUTH_APP_INFO = TableMapping(
     ),
 )
 
-MAPPINGS = {m.table: m for m in (EXPOSURE_GRAPH_NODES, OAUTH_APP_INFO)}
+
+
+def _agents(table: str, uid: str, resource: Rules) -> TableMapping:
+    rules: Rules = {"uid": col(uid, "str"), "type": const("AI Agent"), **resource}
+    return TableMapping(
+        table,
+        common=base(table),
+        plans=(
+            Plan(
+                5023,
+                {"resources": {"call": objects_of("resources", table, rules)}},
+                default_activity=_COLLECT,
+                needs=((uid,),),
+            ),
+        ),
+    )
+
+
+AGENTS_INFO = _agents(
+    "AgentsInfo",
+    "AgentId",
+    {
+        "uid_alt": "EntraAgentId",
+        "name": "AgentName",
+        "version": "Version",
+        **times("created_time", "CreatedDateTime"),
+        **times("modified_time", "LastUpdatedDateTime"),
+    },
+)
+AI_AGENTS_INFO = _agents(
+    "AIAgentsInfo",
+    "AIAgentId",
+    {
+        "name": "AIAgentName",
+        **times("created_time", "AgentCreationTime"),
+        **times("modified_time", "LastModifiedTime"),
+    },
+)
+
+MAPPINGS = {m.table: m for m in (EXPOSURE_GRAPH_NODES, OAUTH_APP_INFO, AGENTS_INFO, AI_AGENTS_INFO)}
 
 __all__ = ["MAPPINGS"]
