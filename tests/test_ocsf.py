@@ -938,6 +938,41 @@ def test_exposure_graph_nodes_and_oauth_apps_are_cloud_resource_inventory() -> N
     assert _event("OAuthAppInfo", AppName="x")["class_uid"] == 0  # no id: a Base Event
 
 
+def test_exposure_graph_edges_are_their_source_with_a_relationship_graph() -> None:
+    edge = _event(
+        "ExposureGraphEdges",
+        EdgeId="e-1",
+        EdgeLabel="has permissions to",
+        SourceNodeId="n-user",
+        SourceNodeName="jdoe",
+        SourceNodeLabel="user",
+        TargetNodeId="n-vm",
+        TargetNodeName="vm-01",
+        TargetNodeLabel="microsoft.compute/virtualmachines",
+        EdgeProperties={"rawData": {"role": "Owner"}},
+        TargetNodeCategories=["compute"],
+    )
+    (resource,) = edge["resources"]
+    assert (edge["class_uid"], resource["uid"], resource["name"], resource["type"]) == (5023, "n-user", "jdoe", "user")
+    graph = resource["resource_relationship"]
+    assert graph["nodes"] == [
+        {"uid": "n-user", "name": "jdoe", "type": "user"},
+        {"uid": "n-vm", "name": "vm-01", "type": "microsoft.compute/virtualmachines"},
+    ]
+    assert graph["edges"] == [
+        {
+            "uid": "e-1",
+            "relation": "has permissions to",
+            "source": "n-user",
+            "target": "n-vm",
+            "is_directed": True,
+            "data": {"rawData": {"role": "Owner"}},
+        }
+    ]
+    assert edge["unmapped"]["TargetNodeCategories"] == ["compute"]
+    assert _event("ExposureGraphEdges", EdgeId="e-1", SourceNodeId="n-user")["class_uid"] == 0  # no target
+
+
 def test_ai_agents_are_cloud_resource_inventory() -> None:
     agent = _event(
         "AgentsInfo",

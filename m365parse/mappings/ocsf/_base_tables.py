@@ -29,7 +29,6 @@ BASE_EVENT_TABLES: dict[str, str] = {
     "DeviceTvmInfoGatheringKB": "a knowledge base of the information gathered, not an event about a device",
     "DeviceBaselineComplianceAssessmentKB": "a knowledge base of baseline configurations, not an event",
     "DeviceBaselineComplianceProfiles": "baseline profile definitions, not an event about a device",
-    "ExposureGraphEdges": "relations between exposure graph nodes: no OCSF class for relations",
     "DataSecurityEvents": "user activities on sensitive data with undocumented ActionType values; the policy matches "
     "they carry are not findings of their own",
 }

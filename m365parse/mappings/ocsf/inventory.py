@@ -7,6 +7,9 @@ tables hold, one asset per row, in ``resources[]`` (activity Collect):
 - ExposureGraphNodes: an asset of the exposure graph (Defender's CAASM): its id,
   name, label as ``type`` and its properties as ``data`` (its categories and entity
   ids stay in unmapped: a list that holds anything but text would lose items in ``labels``);
+- ExposureGraphEdges: a relation of the graph, as its source asset whose
+  ``resource_relationship`` graph holds both ends (``nodes``) and the directed edge
+  (``edges``: uid, label as ``relation``, source, target, properties as ``data``);
 - OAuthAppInfo: an OAuth application of the tenant: its app id, service principal
   id (``uid_alt``), name, times; permissions, consent and risk stay in unmapped;
 - AgentsInfo, AIAgentsInfo: an AI agent (Agent 365, Copilot Studio): its id, name,
@@ -15,7 +18,7 @@ tables hold, one asset per row, in ``resources[]`` (activity Collect):
 
 from __future__ import annotations
 
-from ..specs import Rules, col, const
+from ..specs import Rules, col, collect, const
 from ._build import Plan, TableMapping, objects_of, times
 from ._common import base
 
@@ -47,6 +50,55 @@ EXPOSURE_GRAPH_NODES = TableMapping(
     ),
 )
 
+_EDGES = "ExposureGraphEdges"
+
+
+def _node(side: str) -> Rules:
+    return {"uid": f"{side}NodeId", "name": f"{side}NodeName", "type": f"{side}NodeLabel"}
+
+
+EXPOSURE_GRAPH_EDGES = TableMapping(
+    _EDGES,
+    common=base(_EDGES),
+    plans=(
+        Plan(
+            5023,
+            {
+                "resources": {
+                    "call": objects_of(
+                        "resources",
+                        _EDGES,
+                        {
+                            **_node("Source"),
+                            "resource_relationship.nodes": collect(
+                                {"call": objects_of("nodes", _EDGES, _node("Source"))},
+                                {"call": objects_of("nodes", _EDGES, _node("Target"))},
+                            ),
+                            "resource_relationship.edges": {
+                                "call": objects_of(
+                                    "edges",
+                                    _EDGES,
+                                    {
+                                        "uid": "EdgeId",
+                                        "relation": "EdgeLabel",
+                                        "source": "SourceNodeId",
+                                        "target": "TargetNodeId",
+                                        "is_directed": const(True),
+                                        "data": "EdgeProperties",
+                                    },
+                                )
+                            },
+                            "resource_relationship.is_directed": const(True),
+                        },
+                    )
+                },
+            },
+            default_activity=_COLLECT,
+            needs=(("SourceNodeId",), ("TargetNodeId",)),
+        ),
+    ),
+)
+
 OAUTH_APP_INFO = TableMapping(
     "OAuthAppInfo",
     common=base("OAuthAppInfo"),
@@ -74,7 +126,6 @@ OAUTH_APP_INFO = TableMapping(
         ),
     ),
 )
-
 
 
 def _agents(table: str, uid: str, resource: Rules) -> TableMapping:
@@ -114,6 +165,8 @@ AI_AGENTS_INFO = _agents(
     },
 )
 
-MAPPINGS = {m.table: m for m in (EXPOSURE_GRAPH_NODES, OAUTH_APP_INFO, AGENTS_INFO, AI_AGENTS_INFO)}
+MAPPINGS = {
+    m.table: m for m in (EXPOSURE_GRAPH_NODES, EXPOSURE_GRAPH_EDGES, OAUTH_APP_INFO, AGENTS_INFO, AI_AGENTS_INFO)
+}
 
 __all__ = ["MAPPINGS"]
