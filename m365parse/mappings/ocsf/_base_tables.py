@@ -11,8 +11,8 @@ BASE_EVENT_TABLES: dict[str, str] = {
     "(Live Evidence Info 5040 is a live query's answer, which these rows are not)",
     "CloudStorageAggregatedEvents": "counts of storage operations over a time window, not one activity; OCSF's "
     "activity classes describe one operation each and no class holds aggregates",
-    "CloudPolicyEnforcementEvents": "cloud policy enforcement rows name the resource and reason but not what was "
-    "enforced; their ActionType values are undocumented, so no class can be chosen honestly",
+    "CloudPolicyEnforcementEvents": "Kubernetes admission decisions (Allow, Deny, Audit) on a resource, without the "
+    "requested operation or its caller, which API Activity requires (api.operation, actor, src_endpoint)",
     "MessageEvents": "Teams messages: OCSF 1.8.0 has no chat or messaging class (Email Activity requires an email)",
     "MessagePostDeliveryEvents": "actions on delivered Teams messages: no messaging class (see MessageEvents)",
     "MessageUrlInfo": "URLs of Teams messages: no messaging class (see MessageEvents)",
