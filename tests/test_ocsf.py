@@ -388,6 +388,23 @@ def test_inbound_connections_have_the_remote_side_as_source(props: dict[str, Any
     assert event["connection_info"]["direction_id"] == 2
 
 
+def test_values_that_are_no_address_or_port_stay_in_unmapped() -> None:
+    """A column kept through ip, port or int loses nothing: a value they reject is in unmapped."""
+    sides = {"RemoteIP": "bogus", "RemotePort": 99999, "LocalIP": "10.0.0.1"}
+    event = _event("DeviceNetworkEvents", ActionType="ConnectionSuccess", **sides)
+    assert "dst_endpoint" not in event and event["src_endpoint"] == {"ip": "10.0.0.1"}
+    assert (event["unmapped"]["RemoteIP"], event["unmapped"]["RemotePort"]) == ("bogus", 99999)
+    assert "LocalIP" not in event["unmapped"]  # a valid value is kept once, in its attribute
+    logon = _event("DeviceLogonEvents", ActionType="LogonFailed", AccountName="j", RemoteIP="n/a", RemotePort=443)
+    assert (logon["unmapped"]["RemoteIP"], logon["src_endpoint"]) == ("n/a", {"port": 443})
+    action = "ContainedUserLogonBlocked"
+    blocked = _event("DisruptionAndResponseEvents", ActionType=action, SourceUserName="j", Port="x")
+    assert blocked["unmapped"]["Port"] == "x"
+    for placeholder in ("-", " - ", ""):  # a placeholder for no address is no value
+        event = _event("DeviceNetworkEvents", ActionType="ConnectionSuccess", RemoteIP=placeholder)
+        assert "RemoteIP" not in event["unmapped"]
+
+
 @pytest.mark.parametrize("placeholder", ["-", "", " - "])
 def test_placeholder_addresses_are_never_addresses(placeholder: str) -> None:
     event = _event("DeviceNetworkEvents", ActionType="ConnectionSuccess", RemoteIP=placeholder, LocalIP=placeholder)
