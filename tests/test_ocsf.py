@@ -388,6 +388,23 @@ def test_inbound_connections_have_the_remote_side_as_source(props: dict[str, Any
     assert event["connection_info"]["direction_id"] == 2
 
 
+def test_values_that_are_no_address_or_port_stay_in_unmapped() -> None:
+    """A column kept through ip, port or int loses nothing: a value they reject is in unmapped."""
+    sides = {"RemoteIP": "bogus", "RemotePort": 99999, "LocalIP": "10.0.0.1"}
+    event = _event("DeviceNetworkEvents", ActionType="ConnectionSuccess", **sides)
+    assert "dst_endpoint" not in event and event["src_endpoint"] == {"ip": "10.0.0.1"}
+    assert (event["unmapped"]["RemoteIP"], event["unmapped"]["RemotePort"]) == ("bogus", 99999)
+    assert "LocalIP" not in event["unmapped"]  # a valid value is kept once, in its attribute
+    logon = _event("DeviceLogonEvents", ActionType="LogonFailed", AccountName="j", RemoteIP="n/a", RemotePort=443)
+    assert (logon["unmapped"]["RemoteIP"], logon["src_endpoint"]) == ("n/a", {"port": 443})
+    action = "ContainedUserLogonBlocked"
+    blocked = _event("DisruptionAndResponseEvents", ActionType=action, SourceUserName="j", Port="x")
+    assert blocked["unmapped"]["Port"] == "x"
+    for placeholder in ("-", " - ", ""):  # a placeholder for no address is no value
+        event = _event("DeviceNetworkEvents", ActionType="ConnectionSuccess", RemoteIP=placeholder)
+        assert "RemoteIP" not in event["unmapped"]
+
+
 @pytest.mark.parametrize("placeholder", ["-", "", " - "])
 def test_placeholder_addresses_are_never_addresses(placeholder: str) -> None:
     event = _event("DeviceNetworkEvents", ActionType="ConnectionSuccess", RemoteIP=placeholder, LocalIP=placeholder)
@@ -879,6 +896,130 @@ def test_behavior_entities_are_the_evidence_of_their_behavior() -> None:
     ]
 
 
+def test_data_security_behaviors_are_data_security_findings_not_alerts() -> None:
+    event = _event(
+        "DataSecurityBehaviors",
+        BehaviorId="b-7",
+        ActionType="ExfiltrationToPersonalEmail",
+        Description="Sensitive files mailed to a personal address",
+        AttackTechniques='["Exfiltration Over Web Service (T1567)"]',
+        StartTime="2026-06-12T07:00:00.0000001Z",
+        EndTime="2026-06-12T07:10:00Z",
+        ActivityCount=12,
+        AccountUpn="avery.lin@contoso.com",
+        AccountEmail="avery.lin@contoso.com",
+        Policies="Data theft by departing users",
+    )
+    assert (event["class_uid"], event["type_uid"], event["is_alert"], event["count"]) == (2006, 200601, False, 12)
+    info = event["finding_info"]
+    assert (info["uid"], info["title"]) == ("b-7", "ExfiltrationToPersonalEmail")
+    assert info["desc"] == "Sensitive files mailed to a personal address"
+    assert info["first_seen_time_dt"] == "2026-06-12T07:00:00.0000001Z"
+    assert event["attacks"][0]["technique"]["uid"] == "T1567"
+    assert event["actor"]["user"] == {"name": "avery.lin@contoso.com", "email_addr": "avery.lin@contoso.com"}
+    assert event["unmapped"]["Policies"] == "Data theft by departing users"
+    assert _event("DataSecurityBehaviors", ActionType="X")["class_uid"] == 0  # no behavior id: a Base Event
+
+
+def test_exposure_graph_nodes_and_oauth_apps_are_cloud_resource_inventory() -> None:
+    node = _event(
+        "ExposureGraphNodes",
+        NodeId="n-1",
+        NodeName="fin-ws-0142",
+        NodeLabel="device",
+        Categories=["device", "compute"],
+        NodeProperties={"rawData": {"osPlatform": "Windows11"}},
+        EntityIds=[{"type": "DeviceInventoryId", "id": "3709"}],
+    )
+    assert (node["class_uid"], node["activity_id"], node["type_uid"]) == (5023, 2, 502302)
+    assert node["resources"] == [
+        {"uid": "n-1", "name": "fin-ws-0142", "type": "device", "data": {"rawData": {"osPlatform": "Windows11"}}}
+    ]
+    assert node["unmapped"]["Categories"] == ["device", "compute"]
+    assert node["unmapped"]["EntityIds"] == [{"type": "DeviceInventoryId", "id": "3709"}]
+    assert _event("ExposureGraphNodes", NodeName="x")["class_uid"] == 0  # no node id: a Base Event
+
+    app = _event(
+        "OAuthAppInfo",
+        OAuthAppId="a-1",
+        ServicePrincipalId="sp-1",
+        AppName="Contoso CRM",
+        AddedOnTime="2026-06-12T07:10:20.9159615Z",
+        PrivilegeLevel="High",
+        ConsentedUsersCount=3,
+    )
+    (resource,) = app["resources"]
+    assert (resource["uid"], resource["uid_alt"], resource["name"]) == ("a-1", "sp-1", "Contoso CRM")
+    assert (resource["type"], resource["created_time_dt"]) == ("OAuth Application", "2026-06-12T07:10:20.9159615Z")
+    assert (app["unmapped"]["PrivilegeLevel"], app["unmapped"]["ConsentedUsersCount"]) == ("High", 3)
+    assert _event("OAuthAppInfo", AppName="x")["class_uid"] == 0  # no id: a Base Event
+
+
+def test_exposure_graph_edges_are_their_source_with_a_relationship_graph() -> None:
+    edge = _event(
+        "ExposureGraphEdges",
+        EdgeId="e-1",
+        EdgeLabel="has permissions to",
+        SourceNodeId="n-user",
+        SourceNodeName="jdoe",
+        SourceNodeLabel="user",
+        TargetNodeId="n-vm",
+        TargetNodeName="vm-01",
+        TargetNodeLabel="microsoft.compute/virtualmachines",
+        EdgeProperties={"rawData": {"role": "Owner"}},
+        TargetNodeCategories=["compute"],
+    )
+    (resource,) = edge["resources"]
+    assert (edge["class_uid"], resource["uid"], resource["name"], resource["type"]) == (5023, "n-user", "jdoe", "user")
+    graph = resource["resource_relationship"]
+    assert graph["nodes"] == [
+        {"uid": "n-user", "name": "jdoe", "type": "user"},
+        {"uid": "n-vm", "name": "vm-01", "type": "microsoft.compute/virtualmachines"},
+    ]
+    assert graph["edges"] == [
+        {
+            "uid": "e-1",
+            "relation": "has permissions to",
+            "source": "n-user",
+            "target": "n-vm",
+            "is_directed": True,
+            "data": {"rawData": {"role": "Owner"}},
+        }
+    ]
+    assert edge["unmapped"]["TargetNodeCategories"] == ["compute"]
+    assert _event("ExposureGraphEdges", EdgeId="e-1", SourceNodeId="n-user")["class_uid"] == 0  # no target
+
+
+def test_ai_agents_are_cloud_resource_inventory() -> None:
+    agent = _event(
+        "AgentsInfo",
+        AgentId="ag-1",
+        EntraAgentId="e-1",
+        AgentName="HR helper",
+        Version="1.2",
+        CreatedDateTime="2026-06-12T07:10:20.9811184Z",
+        Permissions=["Mail.Read"],
+    )
+    assert agent["class_uid"] == 5023
+    assert agent["resources"] == [
+        {
+            "uid": "ag-1",
+            "type": "AI Agent",
+            "uid_alt": "e-1",
+            "name": "HR helper",
+            "version": "1.2",
+            "created_time": 1781248220981,
+            "created_time_dt": "2026-06-12T07:10:20.9811184Z",
+        }
+    ]
+    assert agent["unmapped"]["Permissions"] == ["Mail.Read"]
+    copilot = _event("AIAgentsInfo", AIAgentId="3d31da29-eb80-49e9-ada9-b56f4673fa36", AIAgentName="Helpdesk")
+    assert copilot["resources"] == [
+        {"uid": "3d31da29-eb80-49e9-ada9-b56f4673fa36", "type": "AI Agent", "name": "Helpdesk"}
+    ]
+    assert _event("AIAgentsInfo", AIAgentName="Helpdesk")["class_uid"] == 0  # no id: a Base Event
+
+
 def test_identity_accounts_are_user_inventory() -> None:
     event = _event(
         "IdentityAccountInfo",
@@ -927,6 +1068,23 @@ def test_vulnerability_management_tables() -> None:
             assert (event["compliance"]["status_id"], event["compliance"]["status"]) == (status_id, status)
 
 
+def test_gathered_device_information_is_device_inventory() -> None:
+    event = _event(
+        "DeviceTvmInfoGathering",
+        DeviceId="3709",
+        DeviceName="ws-fin-0142",
+        OSPlatform="Windows11",
+        Timestamp="2026-06-12T07:10:20.7432256Z",
+        LastSeenTime="2026-06-12T07:10:20.8565137Z",
+        AdditionalFields={"AsrConfigurationStates": {"BlockOfficeChildProcess": "Block"}},
+    )
+    assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (5001, 2, 500102)
+    assert event["device"]["last_seen_time"] == 1781248220856
+    assert event["device"]["last_seen_time_dt"] == "2026-06-12T07:10:20.8565137Z"
+    assert event["unmapped"]["AdditionalFields"] == {"AsrConfigurationStates": {"BlockOfficeChildProcess": "Block"}}
+    assert _event("DeviceTvmInfoGathering", OSPlatform="Linux")["class_uid"] == 0  # no device: a Base Event
+
+
 def test_software_evidence_browser_extensions_malicious_files_and_campaigns() -> None:
     evidence = _event(
         "DeviceTvmSoftwareEvidenceBeta", DeviceId="5ff9", SoftwareName="openssl", SoftwareVersion="3.0.13"
@@ -953,3 +1111,42 @@ def test_software_evidence_browser_extensions_malicious_files_and_campaigns() ->
     )
     assert campaign["finding_info"] == {"uid": "9344", "title": "Qakbot"}
     assert campaign["evidences"] == [{"email": {"uid": "f55e", "to": ["a@b.com"]}}]
+
+
+def test_attack_disruption_takes_the_class_of_what_it_blocked() -> None:
+    table = "DisruptionAndResponseEvents"
+    user = {"SourceUserName": "jdoe", "SourceUserDomainName": "CORP", "SourceUserSid": "S-1-5-21-1-2-3-1013"}
+    sides = {"SourceIPAddress": "10.20.4.17", "SourcePort": 51544, "IPAddress": "10.20.1.5", "Port": "445"}
+    logon = _event(table, ActionType="ContainedUserLogonBlocked", **user, **sides, AuthenticationProtocol="NTLM")
+    # a blocked logon is a Logon that failed, denied by the control, never a Logoff
+    assert (logon["class_uid"], logon["activity_id"], logon["status_id"]) == (3002, 1, 2)
+    assert (logon["action_id"], logon["disposition_id"], logon["auth_protocol_id"]) == (2, 2, 1)
+    assert logon["user"] == {"name": "jdoe", "domain": "CORP", "uid": "S-1-5-21-1-2-3-1013"}
+    assert (logon["src_endpoint"]["ip"], logon["dst_endpoint"]["port"]) == ("10.20.4.17", 445)
+    assert "security_control" in logon["metadata"]["profiles"]
+    assert _event(table, ActionType="ContainedUserLogonBlocked")["class_uid"] == 0  # no user: a Base Event
+
+    smb = _event(table, ActionType="ContainedUserSmbFileOpenBlocked", **user, FileName="a.xlsx", ShareName="Finance")
+    assert (smb["type_uid"], smb["share"], smb["file"]["name"]) == (400602, "Finance", "a.xlsx")
+    assert smb["actor"]["user"]["name"] == "jdoe"
+    rpc = _event(table, ActionType="ContainedUserRpcAccessBlocked", **sides)
+    assert (rpc["type_uid"], rpc["disposition_id"]) == (400105, 2)
+    cut = _event(table, ActionType="ContainedUserSmbSessionStopped", **sides)
+    assert (cut["type_uid"], cut["disposition_id"], cut["disposition"]) == (400103, 24, "Access Revoked")
+    policy = _event(table, ActionType="SafeBootGuardPolicyApplied", PolicyId="p1", PolicyName="guard", IsPolicyOn=True)
+    assert (policy["class_uid"], policy["policy"]) == (0, {"uid": "p1", "name": "guard"})
+    assert "action_id" not in policy
+    assert policy["unmapped"]["IsPolicyOn"] is True
+    blocked = _event(table, ActionType="SafeBootBlocked")
+    assert (blocked["class_uid"], blocked["action_id"], blocked["disposition_id"]) == (0, 2, 2)
+
+
+def test_every_table_without_a_class_says_why() -> None:
+    from m365parse.mappings.ocsf._base_tables import BASE_EVENT_TABLES
+
+    without = {t for t in DOCUMENTED_TYPES if t not in MAPPINGS or not MAPPINGS[t].plans}
+    assert without == set(BASE_EVENT_TABLES)
+    assert all(why and "\n" not in why and "|" not in why for why in BASE_EVENT_TABLES.values())
+    doc = DOC.read_text("utf-8")
+    for table, why in BASE_EVENT_TABLES.items():
+        assert f"| {table} | {why} |" in doc

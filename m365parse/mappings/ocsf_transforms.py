@@ -245,6 +245,24 @@ def _wrap(key: str) -> Transform:
     return wrap
 
 
+#: Transforms that keep every valid value of their column but reject others (a bad address, a port out of range).
+FALLIBLE = ("ip", "port", "int")
+
+
+def _rejected(name: str) -> Transform:
+    if name not in FALLIBLE:
+        raise KeyError(f"rejected:{name}")
+    step = transform(name)
+
+    def rejected(value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.strip() in ("", "-")):
+            return None  # no value, or a placeholder for none
+        return value if step(value) is None else None
+
+    rejected.__doc__ = f"The value when ``{name}`` rejects it (a placeholder aside), else nothing: kept in unmapped."
+    return rejected
+
+
 #: The transforms this module adds.
 OCSF_TRANSFORMS: dict[str, Transform] = {
     "epoch_ms": _epoch_ms,
@@ -269,6 +287,7 @@ OCSF_PARAMETRIC = {
     "present_text": _present_text,
     "fingerprint": _fingerprint,
     "wrap": _wrap,
+    "rejected": _rejected,
 }
 
 for _name in (*OCSF_TRANSFORMS, *OCSF_PARAMETRIC):

@@ -64,7 +64,8 @@ from ...tables import DOCUMENTED_TYPES
 from .. import ocsf_transforms  # noqa: F401 - registers the transforms this rule set uses
 from ..registry import ALL, RuleSet, describe
 from ..specs import Rules, col, const, first, lookup
-from . import alerts, cloud, device, email, identity, tvm
+from . import alerts, cloud, device, email, identity, inventory, response, tvm
+from ._base_tables import BASE_EVENT_TABLES
 from ._build import BASE_EVENT, VERSION, TableMapping, build
 from ._common import _row, base
 from ._common import device as device_rules
@@ -84,6 +85,8 @@ MAPPINGS: dict[str, TableMapping] = {
     **identity.MAPPINGS,
     **cloud.MAPPINGS,
     **tvm.MAPPINGS,
+    **response.MAPPINGS,
+    **inventory.MAPPINGS,
 }
 
 
@@ -197,6 +200,16 @@ def mapping_table(rule_set: RuleSet | None = None) -> str:
             lines.append(f"| {table} | {i} | {caption} ({plan.class_uid}) | {actions} | {needs} |")
         if not mapping or not mapping.plans:
             lines.append(f"| {table} | - | Base Event ({BASE_EVENT}) | any | - |")
+    lines += [
+        "",
+        "## Tables that stay Base Events",
+        "",
+        "No OCSF 1.8.0 class fits their records, for this reason:",
+        "",
+        "| table | why |",
+        "|---|---|",
+    ]
+    lines += [f"| {table} | {why} |" for table, why in BASE_EVENT_TABLES.items()]
     lines.append("")
     for table in [t for t in DOCUMENTED_TYPES if t != "SiemAlert"] + ["SiemAlert", ALL]:
         title = "Records of unknown tables" if table == ALL else table

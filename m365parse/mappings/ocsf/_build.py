@@ -35,6 +35,7 @@ from typing import Any, Union
 
 from ...record import Record
 from ...tables import ANNOTATIONS, DOCUMENTED_TYPES
+from ..ocsf_transforms import FALLIBLE
 from ..registry import RuleSet, Spec, conditions_of, normalize
 from ..specs import Rules, col, collect, const, first, fit, lookup, when
 from ..transforms import CONDITIONS, transform
@@ -370,12 +371,20 @@ def build(mapping: TableMapping) -> Rules:
         out[target] = _chain(branches, specs[-1]) if branches else specs[-1]
     # unmapped: per column and plan, the column's value unless the plan keeps it whole
     kept = [_kept_plan(rules) for rules in all_rules]
+    # a column kept only through ip, port or int: a value they reject stays in unmapped
+    whole = [_kept_plan(rules, _WHOLE) for rules in all_rules]
+    fallible = [_fallible_of(rules) for rules in all_rules]
     for column in cols:
         value = unmapped_value(table, column)
         answers: list[Spec] = []
-        for k in kept:
+        for k, w, f in zip(kept, whole, fallible, strict=True):
             how = k.get(column)
-            answers.append(value if how is None else const(None) if how == "" else when(how, const(None), value))
+            gone: Spec = const(None)
+            if how is not None and w.get(column) != how:
+                names = f.get(column, set())
+                # one fallible transform: its rejects; several (or none found): the value whole
+                gone = col(column, f"rejected:{next(iter(names))}") if len(names) == 1 else value
+            answers.append(value if how is None else gone if how == "" else when(how, gone, value))
         if all(_same(a, const(None)) for a in answers):
             continue
         branches = list(zip(conds, answers[:-1], strict=True))
@@ -386,32 +395,62 @@ def build(mapping: TableMapping) -> Rules:
 
 
 _LOSSLESS = frozenset({"ip", "iso", "epoch_ms", "int", "str", "text", "port", "json_value", "list"})
+#: What keeps every value, the valid and the others: a value that ``ip``, ``port`` or ``int`` rejects is not kept.
+_WHOLE = _LOSSLESS - frozenset(FALLIBLE)
 
 
-def _kept(spec: Spec, truth: Mapping[str, bool]) -> set[str]:
+def _kept(spec: Spec, truth: Mapping[str, bool], lossless: frozenset[str] = _LOSSLESS) -> set[str]:
     """Columns whose every valid value ``spec`` always keeps, given the conditions' values."""
     if isinstance(spec, str):
         return {spec}
     inner = _inner_rules(spec)
     if inner is not None:  # a list of one object of rules (objects_of)
-        return set().union(*(_kept(s, truth) for s in inner.values()))
+        return set().union(*(_kept(s, truth, lossless) for s in inner.values()))
     if not isinstance(spec, Mapping) or "map" in spec:
         return set()
     names = spec.get("transform", ())
     if any(
-        n not in _LOSSLESS and not n.startswith("fingerprint:") for n in ([names] if isinstance(names, str) else names)
+        n not in lossless and not n.startswith("fingerprint:") for n in ([names] if isinstance(names, str) else names)
     ):
         return set()
     if "column" in spec:
         return {spec["column"]}
     if "first" in spec:
-        return _kept(spec["first"][0], truth)
+        return _kept(spec["first"][0], truth, lossless)
     if "collect" in spec:
-        return set().union(*(_kept(item, truth) for item in spec["collect"]))
+        return set().union(*(_kept(item, truth, lossless) for item in spec["collect"]))
     if "if" in spec:
         branch = spec["then"] if truth.get(spec["if"], False) else spec.get("else")
-        return _kept(branch, truth) if branch is not None else set()
+        return _kept(branch, truth, lossless) if branch is not None else set()
     return set()
+
+
+def _fallible_of(rules: Mapping[str, Spec]) -> dict[str, set[str]]:
+    """Column -> the fallible transforms (``ip``, ``port``, ``int``) that ``rules`` apply to it."""
+    out: dict[str, set[str]] = {}
+
+    def walk(spec: Spec) -> None:
+        if not isinstance(spec, Mapping):
+            return
+        inner = _inner_rules(spec)
+        if inner is not None:
+            for item in inner.values():
+                walk(item)
+            return
+        names = spec.get("transform", ())
+        names = [names] if isinstance(names, str) else list(names)
+        if "column" in spec and isinstance(spec["column"], str):
+            out.setdefault(spec["column"], set()).update(n for n in names if n in FALLIBLE)
+        for key in ("first", "collect"):
+            for item in spec.get(key, ()):
+                walk(item)
+        for key in ("then", "else"):
+            if spec.get(key) is not None:
+                walk(spec[key])
+
+    for spec in rules.values():
+        walk(spec)
+    return out
 
 
 def _has_conditions(rules: Mapping[str, Spec]) -> list[str]:
@@ -423,7 +462,7 @@ def _has_conditions(rules: Mapping[str, Spec]) -> list[str]:
     return sorted(c for c in found if c.startswith("has "))
 
 
-def _kept_plan(rules: Mapping[str, Spec]) -> dict[str, str]:
+def _kept_plan(rules: Mapping[str, Spec], lossless: frozenset[str] = _LOSSLESS) -> dict[str, str]:
     """Column -> ``""`` when the rules keep it whole always, or the ``has`` condition it is kept under.
 
     Other conditions (``inbound``) count when a column is kept whichever way they go.
@@ -431,7 +470,7 @@ def _kept_plan(rules: Mapping[str, Spec]) -> dict[str, str]:
     rules = {t: spec for t, spec in rules.items() if not t.startswith("unmapped")}
     # the rules without conditions keep the same columns whatever the record: worked out once
     conditional = [spec for spec in rules.values() if _conditional(spec)]
-    fixed = set().union(*(_kept(spec, {}) for spec in rules.values() if not _conditional(spec)))
+    fixed = set().union(*(_kept(spec, {}, lossless) for spec in rules.values() if not _conditional(spec)))
     conds = sorted({c for spec in conditional for c in conditions_of(spec)})
     guards = _has_conditions(rules)
     others = [c for c in conds if not c.startswith("has ")]
@@ -441,7 +480,7 @@ def _kept_plan(rules: Mapping[str, Spec]) -> dict[str, str]:
         found: set[str] | None = None
         for values in itertools.product((False, True), repeat=len(others)):
             truth = dict(zip(others, values, strict=True)) | dict.fromkeys(guards, guard_values[0])
-            now = set().union(*(_kept(spec, truth) for spec in conditional))
+            now = set().union(*(_kept(spec, truth, lossless) for spec in conditional))
             found = now if found is None else found & now
         if guard_values[0] and found:
             guard_of = _guards(rules)

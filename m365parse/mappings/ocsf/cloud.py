@@ -398,6 +398,40 @@ GRAPH_API_AUDIT_EVENTS = TableMapping(
     ),
 )
 
+# --- DataSecurityBehaviors: Data Security Finding (2006), not an alert ----------------------
+
+# An insider risk behavior: a finding about a user's handling of data (what the data was, its
+# labels, policies and destinations, stays in unmapped with Microsoft's names).
+DATA_SECURITY_BEHAVIORS = TableMapping(
+    "DataSecurityBehaviors",
+    common=base("DataSecurityBehaviors"),
+    plans=(
+        Plan(
+            2006,
+            {
+                "finding_info.uid": "BehaviorId",
+                "finding_info.title": "ActionType",
+                "finding_info.desc": "Description",
+                "finding_info.types": col("Categories", "list"),
+                "finding_info.product.name": "ServiceSource",
+                "finding_info.data_sources": collect("DetectionSource"),
+                **times("finding_info.created_time", "Timestamp"),
+                **times("finding_info.first_seen_time", "StartTime"),
+                **times("finding_info.last_seen_time", "EndTime"),
+                **_attacks("AttackTechniques", "Categories"),
+                "actor.user.name": "AccountUpn",
+                "actor.user.email_addr": col("AccountEmail", "email"),
+                "count": "ActivityCount",
+                # a behavior is what Defender saw, not an alert raised
+                "is_alert": const(False),
+            },
+            default_activity=1,
+            needs=(("BehaviorId",),),
+            profiles=("datetime", "security_control"),
+        ),
+    ),
+)
+
 MAPPINGS = {
     m.table: m
     for m in (
@@ -413,5 +447,6 @@ MAPPINGS = {
         CLOUD_DNS_EVENTS,
         CLOUD_AUDIT_EVENTS,
         GRAPH_API_AUDIT_EVENTS,
+        DATA_SECURITY_BEHAVIORS,
     )
 }

@@ -2,7 +2,8 @@
 
 A software inventory row is Software Inventory Info (5020), a vulnerable software
 row a Vulnerability Finding (2002), a configuration assessment a Compliance
-Finding (2003).  The findings have no id of their own: ``finding_info.uid`` is the
+Finding (2003), what Defender gathered about a device Device Inventory Info
+(5001).  The findings have no id of their own: ``finding_info.uid`` is the
 device's id and what the row is about (CVE and software, or configuration),
 joined with ``/``.
 """
@@ -13,7 +14,7 @@ from collections.abc import Callable
 
 from ...record import Record
 from ..specs import Rules, col, const, first, lookup
-from ._build import Plan, TableMapping, guarded, has, objects_of
+from ._build import Plan, TableMapping, guarded, has, objects_of, times
 from ._common import base, device
 from .alerts import _severity
 
@@ -173,6 +174,22 @@ def _configuration(table: str, *, category: bool) -> TableMapping:
 SECURE_CONFIGURATION = _configuration("DeviceTvmSecureConfigurationAssessment", category=True)
 BASELINE_COMPLIANCE = _configuration("DeviceBaselineComplianceAssessment", category=False)
 
+# what Defender gathered about a device (its configuration, in AdditionalFields, stays in unmapped)
+INFO_GATHERING = TableMapping(
+    "DeviceTvmInfoGathering",
+    common={**base("DeviceTvmInfoGathering"), **_tvm_device()},
+    plans=(
+        Plan(
+            5001,
+            {f"device.{k}": v for k, v in times("last_seen_time", "LastSeenTime").items()},
+            default_activity=2,
+            needs=(_DEVICE_NEEDS,),
+            profiles=_HOST,
+        ),
+    ),
+    base_profiles=_HOST,
+)
+
 MAPPINGS = {
     m.table: m
     for m in (
@@ -182,6 +199,7 @@ MAPPINGS = {
         SOFTWARE_VULNERABILITIES,
         SECURE_CONFIGURATION,
         BASELINE_COMPLIANCE,
+        INFO_GATHERING,
     )
 }
 
