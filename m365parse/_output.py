@@ -446,22 +446,24 @@ def _trim_zeros(lines: list[Any], columns: dict[type, tuple[str, ...]]) -> bool:
     block.
     """
     for line in lines:
-        envelope = line.envelope
-        for column in ("time", "_TimeReceivedBySvc"):
-            text = getattr(envelope, column)
-            if text is not None and not _is_canonical(text):
-                text = _trimmed(text)
-                if text is None:
-                    return False
-                setattr(envelope, column, text)
         props = line.properties
-        for column in columns[props.__class__]:
-            text = getattr(props, column)
-            if text is not None and not _is_canonical(text):
-                text = _trimmed(text)
-                if text is None:
-                    return False
-                setattr(props, column, text)
+        if not (_trim(line.envelope, _ENVELOPE_TIMES) and _trim(props, columns[props.__class__])):
+            return False
+    return True
+
+
+_ENVELOPE_TIMES = ("time", "_TimeReceivedBySvc")
+
+
+def _trim(obj: Any, columns: tuple[str, ...]) -> bool:
+    """:func:`_trim_zeros` for the datetime ``columns`` of one struct."""
+    for column in columns:
+        text = getattr(obj, column)
+        if text is not None and not _is_canonical(text):
+            text = _trimmed(text)
+            if text is None:
+                return False
+            setattr(obj, column, text)
     return True
 
 

@@ -150,15 +150,6 @@ class _Times:
         if layout == "body":
             return value.records
         return [value] if layout == "one" else value
-        any_ = core.UNTYPED
-        if layout == "lines":
-            return any_.decode_lines(data)
-        if layout == "bodies":
-            return [v for body in any_.decode_lines(data) if isinstance(body, dict) for v in body.get("records") or []]
-        value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
-        if layout == "body":
-            return value.get("records") if isinstance(value, dict) else None
-        return [value] if layout == "one" else value
 
     def text(self, view: Any, record: Record, column: str, envelope: bool) -> Any:
         """The text of ``column`` in the view of ``record``, or None."""
