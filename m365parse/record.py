@@ -205,9 +205,10 @@ class Batch(Struct):
             hunting response's ``Stats``, a hunting response's schema (``Schema``
             or Graph's ``schema``) and Graph's ``@odata.context``; an OData page's
             ``@odata.context``, ``@odata.nextLink``, ``@odata.count`` and any other
-            key it sent.  Empty for inputs that have no such envelope (records,
-            arrays, JSON lines, Event Hubs bodies), for several responses in one
-            input, and for a response that is not valid JSON.
+            key it sent; an Event Hubs body's keys besides ``records`` (Microsoft's
+            bodies have none).  Empty for inputs that have no such envelope (records,
+            arrays, JSON lines), for several responses or bodies in one input, and
+            for a response that is not valid JSON.
 
     ``len(records) + len(errors)`` is the number of records in the input.
     """

@@ -614,3 +614,18 @@ def test_error_paths_count_within_their_body() -> None:
     lines = [body(GOOD, GOOD2), body(GOOD, "bad")]
     (err,) = m365parse.decode(b"\n".join(lines)).errors
     assert (err.index, err.path) == (3, "$.records[1]")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda recs: {"records": recs, "partition": {"id": 3}, "note": None},  # fast path fails: the tolerant way
+        lambda recs: {"partition": {"id": 3}, "records": recs, "note": None},  # "records" not first
+    ],
+)
+def test_keys_of_an_event_hubs_body_besides_records_are_kept_in_the_envelope(make: Any) -> None:
+    recs = [record(FileName="a.exe"), record(FileName="b.exe")]
+    batch = m365parse.decode(json.dumps(make(recs)))
+    assert [r.properties.FileName for r in batch.records] == ["a.exe", "b.exe"] and batch.errors == []
+    assert batch.envelope == {"partition": {"id": 3}, "note": None}
+    assert m365parse.decode(body(*recs)).envelope == {}  # Microsoft's bodies: records only

@@ -47,7 +47,8 @@ def _decoders() -> _Decoders:
     # The tables seen streamed decode in one pass; records of the others take the
     # per-record path (their family modules are imported only when one is met).
     union = Union[tuple(RECORD_TYPES[t] for t in STREAMED)]  # type: ignore[valid-type]  # noqa: UP007
-    body = msgspec.defstruct("_Body", [("records", list[union])])  # type: ignore[valid-type]
+    # A body key besides "records" fails the one pass: the fallback keeps it (Batch.envelope).
+    body = msgspec.defstruct("_Body", [("records", list[union])], forbid_unknown_fields=True)  # type: ignore[valid-type]
     raw_body = msgspec.defstruct("_RawBody", [("records", list[Raw])])
     return _Decoders(
         body=msgspec.json.Decoder(body, strict=False),
@@ -240,7 +241,9 @@ def _whole(buf: bytes, first_index: int = 0) -> Batch:
         pass
     else:
         # The fast path resumes after the record that failed (runs of the array decoder).
-        return core.decode_each(raws, "$.records", first_index=first_index, shape=SHAPE, failed_at=failed_at)
+        batch = core.decode_each(raws, "$.records", first_index=first_index, shape=SHAPE, failed_at=failed_at)
+        batch.envelope = core.envelope(buf, ("records",))  # the body's other keys, if it has any
+        return batch
     lines = core.nonblank_lines(buf)
     if sum(1 for line in lines if BODY_START.match(line)) > 1:
         # Event Hubs bodies one per line, as consumers often dump them.
@@ -274,9 +277,12 @@ def _bodies(buf: bytes) -> Batch | None:
 def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None:
     # A body whose "records" is not the first key.
     if isinstance(value.get("records"), list) and not core.recognised(value):
+        others = {key: item for key, item in value.items() if key != "records"}
         del value
         raws = records_member(buf, core.split_array)  # each record's own bytes, whichever reader read it
-        return core.decode_each(raws, "$.records", first_index=first_index)
+        batch = core.decode_each(raws, "$.records", first_index=first_index)
+        batch.envelope = others
+        return batch
     return None
 
 
