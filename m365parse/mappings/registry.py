@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
-from .._values import ExactDatetime, agrees, exact_datetime, exact_iso, parse_ns
+from .._values import ExactDatetime, agrees, exact_datetime, exact_iso, exact_of_column, parse_ns
 from ..errors import MappingError
 from ..record import Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
@@ -336,7 +336,7 @@ class _Compiler:
             "_agrees": agrees,
             "_MISS": _MISS,
             "_NO_TEXTS": (None, None),
-            "_of_column": ExactDatetime.of_column,
+            "_of_column": exact_of_column,  # ExactDatetime.of_column without the bound method
             "_datetime": datetime,
         }
         self.lines: list[str] = []
