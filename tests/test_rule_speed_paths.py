@@ -248,3 +248,19 @@ def test_memos_keep_no_long_text() -> None:
     assert fill(text) == text.upper()
     assert text not in memo
     assert fill("short") == "SHORT" and memo["short"] == "SHORT"
+
+
+def test_category_and_table_of_a_record_type_are_its_own() -> None:
+    rec = m365parse.decode(body(record("DeviceProcessEvents"), record("DeviceNetworkEvents", ActionType=""))).records
+    for r in rec:
+        out = m365parse.normalize(r, "jsa")
+        assert out["EventCategory"] == r.category == "AdvancedHunting-" + r.table
+    assert m365parse.normalize(rec[1], "jsa")["EventID"] == "DeviceNetworkEvents"  # no ActionType: the table
+
+    class Renamed(type(rec[0]), tag="Renamed"):  # type: ignore[misc]
+        @property
+        def category(self) -> str:
+            return "renamed"
+
+    mine = Renamed(properties=rec[0].properties, tenantId=rec[0].tenantId)
+    assert m365parse.normalize(mine, "jsa")["EventCategory"] == "renamed"

@@ -303,7 +303,7 @@ class RuleSet:
             self._compiled[record_type] = fn
         if fn is None:
             known = record_type is not UnknownRecord and table in TABLES
-            fn = _Compiler(self, table if known else None).build()
+            fn = _Compiler(self, table if known else None, record_type).build()
             self._compiled[record_type] = fn
         return fn
 
@@ -322,9 +322,10 @@ class _Compiler:
     constant from the rule data reaches the code as a variable of its namespace.
     """
 
-    def __init__(self, rule_set: RuleSet, table: str | None) -> None:
+    def __init__(self, rule_set: RuleSet, table: str | None, record_type: type[Record] | None = None) -> None:
         self.rule_set = rule_set
         self.table = table  # None: records of unknown tables (properties is a dict)
+        self.record_type = record_type
         self.struct_fields = frozenset(TABLES[table].__struct_fields__) if table else frozenset()
         self.kinds = DOCUMENTED_TYPES.get(table, {}) if table else {}
         self.ns: dict[str, Any] = {
@@ -379,6 +380,8 @@ class _Compiler:
             *parts, leaf = target.split(".") if self.rule_set.nested else [target]
             key = self.name(leaf, "_k")
             group = groups[tuple(parts)]
+            if isinstance(spec, Mapping) and spec.keys() == {"envelope"} and self.of_type(spec["envelope"]):
+                spec = {"const": getattr(Record, spec["envelope"]).fget(self.record_type)}  # a value of the type
             if isinstance(spec, Mapping) and spec.keys() == {"const"}:
                 const = spec["const"]  # known now: set it, or leave it out, without a test
                 if not _empty(const):
@@ -481,6 +484,11 @@ class _Compiler:
                 self.lines.append(f"{indent}{out} = {self.exact_text(f'record.{key}', 'te0', key)}")
             elif key in ("time", "_TimeReceivedBySvc"):
                 self.lines.append(f"{indent}{out} = _exact(record, {self.name(key)})")
+            elif self.of_type(key):
+                # category and table of a generated table's record: one value for its type, made once
+                assert self.record_type is not None
+                value = getattr(Record, key).fget(self.record_type)
+                self.lines.append(f"{indent}{out} = {self.name(value)}")
             else:
                 # an attribute of every Record (ENVELOPE: the library's names, not the rule data's)
                 self.lines.append(f"{indent}{out} = record.{key}")
@@ -527,6 +535,18 @@ class _Compiler:
             self.lines.append(f"{indent}if {out} is not None:")
             self.lines.append(f"{indent}    {out} = {fn}({out})")
         return out
+
+    def of_type(self, key: str) -> bool:
+        """Whether envelope ``key`` is a value of the record's type: ``category`` and ``table`` of a
+        known table's record type whose properties are Record's own (they read only the class's ``_table``)."""
+        rtype = self.record_type
+        return (
+            key in ("category", "table")
+            and self.table is not None
+            and rtype is not None
+            and getattr(rtype, "_table", None) == self.table
+            and getattr(rtype, key, None) is getattr(Record, key)
+        )
 
     def emit_map(self, spec: Mapping[str, Any], value: str, indent: str) -> str:
         """Look ``value`` up in the spec's ``map``; ``default`` when it is not a key."""
