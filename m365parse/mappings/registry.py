@@ -631,6 +631,13 @@ class _Compiler:
         up; a list result is kept as a tuple and given as a new list.  ``None``
         is a key of every memo (a transform never gets None).
         """
+        if all(n in _OWN_CACHE for n in names):
+            # keeps what repeats itself, cheaper than a memo that misses (a list per device and record)
+            steps = [f"{indent}{out} = {value}"]
+            for tname in names:
+                fn = self.name(transform(tname), "_t")
+                steps += [f"{indent}if {out} is not None:", f"{indent}    {out} = {fn}({out})"]
+            return steps
         memo, fill = _memo_of(tuple(names))
         m, f = self.name(memo, "_mm"), self.name(fill, "_mf")
         return [
@@ -730,6 +737,9 @@ def _datetime_columns() -> frozenset[str]:
 _MISS: Any = object()
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _MEMO_SIZE = 4096  # texts per memo: emptied when full
+# Transforms that keep what repeats in a cache of their own (the addresses of a packed list): no
+# memo, whose misses would cost more than they save where every record has its own text.
+_OWN_CACHE = frozenset({"first_ip"})
 _MEMO_TEXT = 512  # the longest text a memo keeps
 _MEMOS: dict[tuple[str, ...], tuple[dict[Any, Any], Callable[[Any], Any]]] = {}
 
