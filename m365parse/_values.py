@@ -142,7 +142,7 @@ class ExactDatetime(datetime):
     @classmethod
     def of_column(cls, value: datetime, record: Record, column: str) -> ExactDatetime:
         """``value``, the decoded ``column`` of ``record``, exact once :attr:`ns` is read."""
-        out = cls(*value.__reduce__()[1])  # the pickled state: 4x faster than fields
+        out = cls(*_REDUCE(value)[1])  # the pickled state: 4x faster than fields
         out._ns = None
         out._lazy = (record, column)
         return out
@@ -166,6 +166,18 @@ class ExactDatetime(datetime):
     def __reduce_ex__(self, protocol: Any) -> Any:  # datetime defines __reduce_ex__ itself
         plain = datetime(*self.timetuple()[:6], self.microsecond, self.tzinfo, fold=self.fold)
         return (_rebuild_exact, (plain, self.ns))
+
+
+_REDUCE = datetime.__reduce__  # unbound: no method lookup per value
+
+
+def exact_of_column(value: datetime, record: Record, column: str) -> ExactDatetime:
+    """:meth:`ExactDatetime.of_column` as a plain function (compiled rules call it once per record)."""
+    out = ExactDatetime(*_REDUCE(value)[1])
+    out._ns = None
+    out._lazy = (record, column)
+    return out
+
 
 
 def _rebuild_exact(value: datetime, ns: int) -> ExactDatetime:

@@ -248,3 +248,28 @@ def test_memos_keep_no_long_text() -> None:
     assert fill(text) == text.upper()
     assert text not in memo
     assert fill("short") == "SHORT" and memo["short"] == "SHORT"
+
+
+def test_category_and_table_of_a_record_type_are_its_own() -> None:
+    rec = m365parse.decode(body(record("DeviceProcessEvents"), record("DeviceNetworkEvents", ActionType=""))).records
+    for r in rec:
+        out = m365parse.normalize(r, "jsa")
+        assert out["EventCategory"] == r.category == "AdvancedHunting-" + r.table
+    assert m365parse.normalize(rec[1], "jsa")["EventID"] == "DeviceNetworkEvents"  # no ActionType: the table
+
+    class Renamed(type(rec[0]), tag="Renamed"):  # type: ignore[misc]
+        @property
+        def category(self) -> str:
+            return "renamed"
+
+    mine = Renamed(properties=rec[0].properties, tenantId=rec[0].tenantId)
+    assert m365parse.normalize(mine, "jsa")["EventCategory"] == "renamed"
+
+
+@pytest.mark.parametrize("text", ["10.0.0.1; 10.0.0.2", "-; 10.0.0.3", "", "-", " fe80::0001 ,10.0.0.1", '["10.0.0.4"]', "x;y"])
+def test_a_transform_without_a_memo_gives_what_the_transform_gives(text: str) -> None:
+    assert "first_ip" in reg._OWN_CACHE
+    rec = m365parse.decode(body(record("CloudAuditEvents", IPAddress=text))).records[0]
+    expected = transform("first_ip")(text)
+    for _ in range(2):
+        assert m365parse.normalize(rec, "jsa").get("SourceIP") == (expected or None)

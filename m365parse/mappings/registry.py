@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
-from .._values import ExactDatetime, agrees, exact_datetime, exact_iso, parse_ns
+from .._values import ExactDatetime, agrees, exact_datetime, exact_iso, exact_of_column, parse_ns
 from ..errors import MappingError
 from ..record import Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, TABLES
@@ -303,7 +303,7 @@ class RuleSet:
             self._compiled[record_type] = fn
         if fn is None:
             known = record_type is not UnknownRecord and table in TABLES
-            fn = _Compiler(self, table if known else None).build()
+            fn = _Compiler(self, table if known else None, record_type).build()
             self._compiled[record_type] = fn
         return fn
 
@@ -322,9 +322,10 @@ class _Compiler:
     constant from the rule data reaches the code as a variable of its namespace.
     """
 
-    def __init__(self, rule_set: RuleSet, table: str | None) -> None:
+    def __init__(self, rule_set: RuleSet, table: str | None, record_type: type[Record] | None = None) -> None:
         self.rule_set = rule_set
         self.table = table  # None: records of unknown tables (properties is a dict)
+        self.record_type = record_type
         self.struct_fields = frozenset(TABLES[table].__struct_fields__) if table else frozenset()
         self.kinds = DOCUMENTED_TYPES.get(table, {}) if table else {}
         self.ns: dict[str, Any] = {
@@ -336,7 +337,7 @@ class _Compiler:
             "_agrees": agrees,
             "_MISS": _MISS,
             "_NO_TEXTS": (None, None),
-            "_of_column": ExactDatetime.of_column,
+            "_of_column": exact_of_column,  # ExactDatetime.of_column without the bound method
             "_datetime": datetime,
         }
         self.lines: list[str] = []
@@ -379,6 +380,8 @@ class _Compiler:
             *parts, leaf = target.split(".") if self.rule_set.nested else [target]
             key = self.name(leaf, "_k")
             group = groups[tuple(parts)]
+            if isinstance(spec, Mapping) and spec.keys() == {"envelope"} and self.of_type(spec["envelope"]):
+                spec = {"const": getattr(Record, spec["envelope"]).fget(self.record_type)}  # a value of the type
             if isinstance(spec, Mapping) and spec.keys() == {"const"}:
                 const = spec["const"]  # known now: set it, or leave it out, without a test
                 if not _empty(const):
@@ -481,6 +484,11 @@ class _Compiler:
                 self.lines.append(f"{indent}{out} = {self.exact_text(f'record.{key}', 'te0', key)}")
             elif key in ("time", "_TimeReceivedBySvc"):
                 self.lines.append(f"{indent}{out} = _exact(record, {self.name(key)})")
+            elif self.of_type(key):
+                # category and table of a generated table's record: one value for its type, made once
+                assert self.record_type is not None
+                value = getattr(Record, key).fget(self.record_type)
+                self.lines.append(f"{indent}{out} = {self.name(value)}")
             else:
                 # an attribute of every Record (ENVELOPE: the library's names, not the rule data's)
                 self.lines.append(f"{indent}{out} = record.{key}")
@@ -527,6 +535,18 @@ class _Compiler:
             self.lines.append(f"{indent}if {out} is not None:")
             self.lines.append(f"{indent}    {out} = {fn}({out})")
         return out
+
+    def of_type(self, key: str) -> bool:
+        """Whether envelope ``key`` is a value of the record's type: ``category`` and ``table`` of a
+        known table's record type whose properties are Record's own (they read only the class's ``_table``)."""
+        rtype = self.record_type
+        return (
+            key in ("category", "table")
+            and self.table is not None
+            and rtype is not None
+            and getattr(rtype, "_table", None) == self.table
+            and getattr(rtype, key, None) is getattr(Record, key)
+        )
 
     def emit_map(self, spec: Mapping[str, Any], value: str, indent: str) -> str:
         """Look ``value`` up in the spec's ``map``; ``default`` when it is not a key."""
@@ -611,6 +631,13 @@ class _Compiler:
         up; a list result is kept as a tuple and given as a new list.  ``None``
         is a key of every memo (a transform never gets None).
         """
+        if all(n in _OWN_CACHE for n in names):
+            # keeps what repeats itself, cheaper than a memo that misses (a list per device and record)
+            steps = [f"{indent}{out} = {value}"]
+            for tname in names:
+                fn = self.name(transform(tname), "_t")
+                steps += [f"{indent}if {out} is not None:", f"{indent}    {out} = {fn}({out})"]
+            return steps
         memo, fill = _memo_of(tuple(names))
         m, f = self.name(memo, "_mm"), self.name(fill, "_mf")
         return [
@@ -710,6 +737,9 @@ def _datetime_columns() -> frozenset[str]:
 _MISS: Any = object()
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _MEMO_SIZE = 4096  # texts per memo: emptied when full
+# Transforms that keep what repeats in a cache of their own (the addresses of a packed list): no
+# memo, whose misses would cost more than they save where every record has its own text.
+_OWN_CACHE = frozenset({"first_ip"})
 _MEMO_TEXT = 512  # the longest text a memo keeps
 _MEMOS: dict[tuple[str, ...], tuple[dict[Any, Any], Callable[[Any], Any]]] = {}
 

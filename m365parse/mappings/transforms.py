@@ -95,6 +95,8 @@ def _ipv4(value: Any) -> str | None:
 def _ipv6(value: Any) -> str | None:
     """Like ``ip``, IPv6 only (the first IPv6 address of a list)."""
     if value.__class__ is str:
+        if ":" not in value:
+            return None  # an IPv6 address has a colon (IPv4, a placeholder: not one), without the cache
         ip = _ip_text(value) if len(value) <= 64 else None
         return ip if ip is not None and ":" in ip else None
     return _of_version(value, v6=True)
@@ -813,11 +815,14 @@ def _inbound(record: Record) -> bool:
     props = record.properties
     if isinstance(props, dict):
         action = props.get("ActionType")
+        fields = props.get("AdditionalFields")
     else:
         action = getattr(props, "ActionType", None)
-    if action in _INBOUND_ACTIONS or (isinstance(action, str) and action.startswith("Inbound")):
+        fields = getattr(props, "AdditionalFields", None)
+    if (action.__class__ is str and action.startswith("Inbound")) or action in _INBOUND_ACTIONS:
         return True
-    fields = props.get("AdditionalFields") if isinstance(props, dict) else getattr(props, "AdditionalFields", None)
+    if fields is None:
+        return False  # the common case of a network event without AdditionalFields, without a call
     return _direction(fields) in ("in", "inbound")
 
 
