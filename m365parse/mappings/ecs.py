@@ -65,6 +65,7 @@ from typing import Any
 from .._json import encode as encode_json
 from ..record import Record, SiemRecord
 from ..tables import ANNOTATIONS, DOCUMENTED_TYPES
+from .actions import PROTECTION_ACTIONS
 from .registry import ALL, RuleSet, Spec, conditions_of, describe
 from .specs import Rules, col, collect, const, first, fit, lookup, when
 from .transforms import transform
@@ -278,24 +279,7 @@ _REGISTRY_DATA_TYPES = {
 def _device_event_actions() -> dict[str, tuple[list[str], list[str]]]:
     """DeviceEvents ActionType -> (event.category, event.type), for the ActionTypes known here."""
     out: dict[str, tuple[list[str], list[str]]] = {}
-    protections = [
-        *(f"Asr{rule}{mode}" for rule in _ASR_RULES for mode in ("Audited", "Blocked", "WarnBypassed")),
-        *(f"ExploitGuard{rule}{mode}" for rule in _EXPLOIT_GUARD for mode in ("Audited", "Blocked")),
-        "ExploitGuardAcgEnforced",
-        "ControlledFolderAccessViolationAudited",
-        "ControlledFolderAccessViolationBlocked",
-        *(f"AppControl{rule}{mode}" for rule in _APP_CONTROL for mode in ("Audited", "Blocked")),
-        "AppLockerBlockExecutable",
-        "AppLockerBlockPackagedApp",
-        "AppLockerBlockPackagedAppInstallation",
-        "AppLockerBlockScript",
-        "SmartScreenAppWarning",
-        "SmartScreenExploitWarning",
-        "SmartScreenUrlWarning",
-        "SmartScreenUserOverride",
-        "NetworkProtectionUserBypassEvent",
-    ]
-    for action in protections:
+    for action in PROTECTION_ACTIONS:
         if "Block" in action or action.endswith("Enforced"):
             kind = ["denied"]
         elif action.endswith(("Audited", "Bypassed", "Override", "BypassEvent")):
@@ -372,48 +356,6 @@ def _device_event_actions() -> dict[str, tuple[list[str], list[str]]]:
     return out
 
 
-_ASR_RULES = (
-    "VulnerableSignedDriver",
-    "LsassCredentialTheft",
-    "PersistenceThroughWmi",
-    "AdobeReaderChildProcess",
-    "OfficeChildProcess",
-    "ExecutableEmailContent",
-    "UntrustedExecutable",
-    "ObfuscatedScript",
-    "ScriptExecutableDownload",
-    "ExecutableOfficeContent",
-    "OfficeProcessInjection",
-    "OfficeCommAppChildProcess",
-    "PsexecWmiChildProcess",
-    "SafeModeReboot",
-    "SafeModeRebooted",
-    "UntrustedUsbProcess",
-    "AbusedSystemTool",
-    "OfficeMacroWin32ApiCalls",
-    "Ransomware",
-)
-_EXPLOIT_GUARD = (
-    "Acg",
-    "ChildProcess",
-    "EafViolation",
-    "IafViolation",
-    "LowIntegrityImage",
-    "NetworkProtection",
-    "NonMicrosoftSigned",
-    "RopExploit",
-    "SharedBinary",
-    "Win32SystemCall",
-)
-_APP_CONTROL = (
-    "AppInstallation",
-    "CodeIntegrityImage",
-    "CodeIntegrityOrigin",
-    "CodeIntegrityPolicy",
-    "Executable",
-    "PackagedApp",
-    "Script",
-)
 _ANTIVIRUS = (
     "AntivirusDetection",
     "AntivirusDetectionActionType",

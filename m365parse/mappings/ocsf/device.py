@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..actions import PROTECTION_ACTIONS
 from ..specs import Rules, col, collect, const, first, lookup
 from ._build import Plan, TableMapping, file_object, guarded, has, md5, objects_of, prefixed, sha1, sha256, times
 from ._common import ACTOR, ACTOR_COLUMNS, base, device, directional, endpoint, integrity, user
@@ -443,39 +444,7 @@ _DEVICE_NETWORK: Rules = {
 
 # Protection events (attack surface reduction, exploit guard, application control, SmartScreen): what
 # was blocked or audited is no activity of one class; they are Base Events with the security_control
-# profile (action and disposition from the ActionType's ending).  The same names as ECS.md's list.
-_ASR = (
-    "VulnerableSignedDriver", "LsassCredentialTheft", "PersistenceThroughWmi", "AdobeReaderChildProcess",
-    "OfficeChildProcess", "ExecutableEmailContent", "UntrustedExecutable", "ObfuscatedScript",
-    "ScriptExecutableDownload", "ExecutableOfficeContent", "OfficeProcessInjection", "OfficeCommAppChildProcess",
-    "PsexecWmiChildProcess", "SafeModeReboot", "SafeModeRebooted", "UntrustedUsbProcess", "AbusedSystemTool",
-    "OfficeMacroWin32ApiCalls", "Ransomware",
-)  # fmt: skip
-_EXPLOIT_GUARD = (
-    "Acg", "ChildProcess", "EafViolation", "IafViolation", "LowIntegrityImage", "NetworkProtection",
-    "NonMicrosoftSigned", "RopExploit", "SharedBinary", "Win32SystemCall",
-)  # fmt: skip
-_APP_CONTROL = (
-    "AppInstallation", "CodeIntegrityImage", "CodeIntegrityOrigin", "CodeIntegrityPolicy", "Executable",
-    "PackagedApp", "Script",
-)  # fmt: skip
-_PROTECTIONS = (
-    *(f"Asr{rule}{mode}" for rule in _ASR for mode in ("Audited", "Blocked", "WarnBypassed")),
-    *(f"ExploitGuard{rule}{mode}" for rule in _EXPLOIT_GUARD for mode in ("Audited", "Blocked")),
-    "ExploitGuardAcgEnforced",
-    "ControlledFolderAccessViolationAudited",
-    "ControlledFolderAccessViolationBlocked",
-    *(f"AppControl{rule}{mode}" for rule in _APP_CONTROL for mode in ("Audited", "Blocked")),
-    "AppLockerBlockExecutable",
-    "AppLockerBlockPackagedApp",
-    "AppLockerBlockPackagedAppInstallation",
-    "AppLockerBlockScript",
-    "SmartScreenAppWarning",
-    "SmartScreenExploitWarning",
-    "SmartScreenUrlWarning",
-    "SmartScreenUserOverride",
-    "NetworkProtectionUserBypassEvent",
-)
+# profile (action and disposition from the ActionType's ending).  The names are ECS's too (mappings/actions.py).
 
 
 def _protection(action: str) -> tuple[int, int]:
@@ -492,10 +461,10 @@ def _protection(action: str) -> tuple[int, int]:
 _ACTIONS = {1: "Allowed", 2: "Denied", 3: "Observed"}
 _DISPOSITIONS = {1: "Allowed", 2: "Blocked", 15: "Detected", 17: "Logged"}
 _PROTECTION_RULES: Rules = {
-    "action_id": lookup("ActionType", {a: _protection(a)[0] for a in _PROTECTIONS}),
-    "action": lookup("ActionType", {a: _ACTIONS[_protection(a)[0]] for a in _PROTECTIONS}),
-    "disposition_id": lookup("ActionType", {a: _protection(a)[1] for a in _PROTECTIONS}),
-    "disposition": lookup("ActionType", {a: _DISPOSITIONS[_protection(a)[1]] for a in _PROTECTIONS}),
+    "action_id": lookup("ActionType", {a: _protection(a)[0] for a in PROTECTION_ACTIONS}),
+    "action": lookup("ActionType", {a: _ACTIONS[_protection(a)[0]] for a in PROTECTION_ACTIONS}),
+    "disposition_id": lookup("ActionType", {a: _protection(a)[1] for a in PROTECTION_ACTIONS}),
+    "disposition": lookup("ActionType", {a: _DISPOSITIONS[_protection(a)[1]] for a in PROTECTION_ACTIONS}),
 }
 
 DEVICE_EVENTS = TableMapping(
@@ -621,7 +590,12 @@ DEVICE_EVENTS = TableMapping(
             needs=(("ReportId",),),
             profiles=("datetime", "host", "security_control"),
         ),
-        Plan(0, _PROTECTION_RULES, actions=frozenset(_PROTECTIONS), profiles=("datetime", "host", "security_control")),
+        Plan(
+            0,
+            _PROTECTION_RULES,
+            actions=frozenset(PROTECTION_ACTIONS),
+            profiles=("datetime", "host", "security_control"),
+        ),
     ),
     base_profiles=HOST,
 )
