@@ -11,15 +11,14 @@ in :func:`m365parse.timestamp_ns` and :func:`m365parse.exact_datetime`.
 from __future__ import annotations
 
 import operator
-import re
 import typing
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, ClassVar
 
 import msgspec
 from msgspec import Struct
 
-from .._values import exact_iso
+from .._values import agrees, exact_iso
 from ..record import Record
 from ..shapes._deep import child_path
 from .graph import GraphAlert, GraphIncident
@@ -41,56 +40,15 @@ __all__ = [
 #: What ``to_dict()`` converts inside a list: typed items, datetimes, and lists that may hold them.
 _NESTED = (Struct, datetime, list)
 
-# exact_iso() returns a timestamp's original text as it is when the text has this form and agrees
-# with the decoded value; exact_text() checks the same (or stricter) without walking a path twice.
-_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{0,8}[1-9])?Z\Z")
-_UTC = timezone.utc
-
-
-def _agrees(text: str, value: datetime) -> bool:
-    """Whether canonical ``text`` is what the UTC ``value`` was decoded from (to the microsecond)."""
-    if value.tzinfo is not _UTC:
-        return False
-    iso = value.isoformat()
-    size = len(text)
-    if (size == 27 or (size == 28 and text[26] < "5")) and text[:26] == iso[:26]:
-        return True  # 6 digits, or 7 that round down (Kusto's, mostly): the same second and microsecond
-    if text[:19] != iso[:19]:
-        return False
-    frac = text[20:-1]
-    micro = int(frac[:6].ljust(6, "0")) if frac else 0
-    if len(frac) > 6 and frac[6] >= "5":
-        micro += 1  # msgspec rounds to the microsecond (a carry fails the test: exact_iso then)
-    return micro == value.microsecond
-
-
 def _as_arrived(text: Any, value: datetime) -> str | None:
     """``text`` (as it arrived) when it is what ``exact_iso`` gives for ``value`` decoded from it; else None."""
     if type(text) is str:
-        if _CANONICAL.match(text):
-            if value.tzinfo is _UTC:
-                # _agrees(text, value) in its common cases, inline: "...:SS.fffZ" with up to 6 digits
-                # is the text of the value's microsecond; 7 that round down, its first 6 digits
-                size = len(text)
-                iso = value.isoformat()  # "YYYY-MM-DDTHH:MM:SS.ffffff+00:00"
-                if size == 20:  # whole seconds
-                    if len(iso) == 25 and text[:19] == iso[:19]:
-                        return text
-                elif size <= 27:
-                    if text[:-1] == iso[: size - 1] and iso[size - 1 : 26] == "000000"[: 27 - size]:
-                        return text
-                elif size == 28:
-                    if text[26] < "5":
-                        if text[:26] == iso[:26]:
-                            return text
-                    elif text[:19] == iso[:19] and int(text[20:26]) + 1 == value.microsecond:
-                        return text  # rounded up (a carry into the next second fails: exact_iso then)
-            if _agrees(text, value):
-                return text
-        elif text.endswith("0Z") and text[19:20] == ".":
+        if agrees(text, value):
+            return text
+        if text.endswith("0Z") and text[19:20] == ".":
             # "...:04.1230Z": the canonical text of the same instant has no trailing zeros
             trimmed = text[:-1].rstrip("0").removesuffix(".") + "Z"
-            if _CANONICAL.match(trimmed) and _agrees(trimmed, value):
+            if agrees(trimmed, value):
                 return trimmed
     return None
 
