@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import keyword
 import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import msgspec
@@ -363,15 +364,42 @@ def _rows(buf: bytes, first_index: int) -> Batch:
 
 def _each_row(raws: list[Any], kind: RowKind, record_type: Any, graph: bool, first_index: int) -> Batch:
     """Rows one by one: a row that does not fit its schema keeps every value, in extra where it does not fit."""
-    prefix = "$.results" if graph else "$.Results"
+
+    def typed(raw: Any) -> Record | None:
+        try:
+            row = kind.one.decode(raw)
+        except DECODE_ERRORS:
+            return None
+        return made(row, {})
+
+    def built(value: dict[str, Any]) -> Record:
+        cells = {k: v for k, v in value.items() if not (k.endswith("@odata.type") and k[:-11] in value)}
+        extra: dict[str, Any] = {}
+        return made(_deep.build(kind.struct, cells, "$", extra), extra)
+
+    def made(row: Any, extra: dict[str, Any]) -> Record:
+        if graph:
+            _graph_rows([row], kind)
+        return record_type(properties=row, extra=extra)  # type: ignore[no-any-return]
+
+    return _rows_each(raws, "$.results" if graph else "$.Results", first_index, built, typed)
+
+
+def _rows_each(
+    raws: list[Any],
+    prefix: str,
+    first_index: int,
+    built: Callable[[dict[str, Any]], Record],
+    typed: Callable[[Any], Record | None] | None = None,
+) -> Batch:
+    """One record per row of ``raws``: ``typed(raw)`` when it gives one, else ``built`` from the
+    row's plain values; a row that is not a JSON object is an error."""
     records: list[Record] = []
     errors: list[InvalidRecord] = []
     for pos, raw in enumerate(raws):
-        index, path = first_index + pos, f"{prefix}[{pos}]"
-        try:
-            row = kind.one.decode(raw)
-            extra: dict[str, Any] = {}
-        except DECODE_ERRORS:
+        record = typed(raw) if typed is not None else None
+        if record is None:
+            index, path = first_index + pos, f"{prefix}[{pos}]"
             try:
                 value = core.untyped(raw)
             except DECODE_ERRORS as exc:
@@ -380,12 +408,7 @@ def _each_row(raws: list[Any], kind: RowKind, record_type: Any, graph: bool, fir
             if not isinstance(value, dict):
                 errors.append(_not_a_row(index, path, value, raw))
                 continue
-            cells = {k: v for k, v in value.items() if not (k.endswith("@odata.type") and k[:-11] in value)}
-            extra = {}
-            row = _deep.build(kind.struct, cells, "$", extra)
-        if graph:
-            _graph_rows([row], kind)
-        record = record_type(properties=row, extra=extra)
+            record = built(value)
         record._src = (core.Origin(bytes(raw), "one", TIMES), 0)
         records.append(record)
     return Batch(records, errors)
@@ -426,22 +449,7 @@ def _untyped_rows(buf: bytes, first_index: int, why: str | None, raws: list[byte
     if raws is None:
         raws_all = _decoders()[1].decode(buf)
         raws = [bytes(r) for r in (raws_all.results or raws_all.Results or [])]
-    records: list[Record] = []
-    errors: list[InvalidRecord] = []
-    for pos, raw in enumerate(raws):
-        index, path = first_index + pos, f"{prefix}[{pos}]"
-        try:
-            value = core.untyped(raw)
-        except DECODE_ERRORS as exc:
-            errors.append(InvalidRecord(index, path, f"not JSON: {core.describe(exc)}", bytes(raw)))
-            continue
-        if not isinstance(value, dict):
-            errors.append(_not_a_row(index, path, value, raw))
-            continue
-        record = HuntingRecord(properties=unwrap_dynamic(value))
-        record._src = (core.Origin(bytes(raw), "one", TIMES), 0)
-        records.append(record)
-    return Batch(records, errors)
+    return _rows_each(raws, prefix, first_index, lambda value: HuntingRecord(properties=unwrap_dynamic(value)))
 
 
 def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None:
@@ -449,7 +457,6 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
         del value
         return _whole(buf, first_index)
     return None
-
 
 
 class _RowTimes:
