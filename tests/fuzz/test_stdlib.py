@@ -51,7 +51,7 @@ from typing import Any, Union
 
 import msgspec
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import m365parse
@@ -683,10 +683,17 @@ def test_generated_records_of_every_table(table: str, data: st.DataObject) -> No
     elif form == "bytes":
         check(units, payload, f"generated {table} in {shape}")
     else:
-        encoded = payload.decode("utf-8", "surrogatepass").encode(form, "surrogatepass")
+        text = payload.decode("utf-8", "surrogatepass")
+        # Two lone surrogates side by side (high, then low) are two code points in UTF-8 with
+        # surrogatepass but one character once written as UTF-16 or UTF-32: not the same input.
+        assume(_SURROGATE_PAIR.search(text) is None)
+        encoded = text.encode(form, "surrogatepass")
         if shape not in LINE_SHAPES:
             assert same(json.loads(encoded), json.loads(payload))
         check(units, encoded, f"generated {table} in {shape}, {form}")
+
+
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 
 def _with(strategy: st.SearchStrategy[dict[str, Any]], **keys: Any) -> st.SearchStrategy[dict[str, Any]]:
