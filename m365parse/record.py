@@ -30,6 +30,28 @@ ENVELOPE_KEYS = ("time", "tenantId", "operationName", "_TimeReceivedBySvc", "Ten
 _NOT_FROM_INPUT = Meta(min_length=1, max_length=0)
 
 
+class _NoExtra(dict):  # type: ignore[type-arg]
+    """The default of :attr:`Record.extra` and :attr:`Record.envelope_extra`: empty, shared, read-only.
+
+    Never handed out by the attributes (they give a record its own dict when first
+    read); seen only by what reads a record's fields without them
+    (``msgspec.structs.asdict``, ``msgspec.json.encode``): an empty dict.
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("the shared empty default of Record.extra is read-only: set the record's attribute")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _read_only
+
+    def __reduce__(self) -> str:
+        return "_NO_EXTRA"  # pickles (and copies) as the one shared instance
+
+
+_NO_EXTRA: dict[str, Any] = _NoExtra()
+
+
 class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_defaults=True, gc=False):
     """One decoded record: envelope values, typed ``properties``, and ``extra``.
 
@@ -69,9 +91,12 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
     # (_NOT_FROM_INPUT), so an input key spelled like their wire names cannot fill
     # them; such a record takes the per-record path and keeps the key in
     # envelope_extra.
-    extra: Annotated[dict[str, Any], _NOT_FROM_INPUT] = field(default_factory=dict, name="@m365parse.extra")
+    # Their default is one shared, read-only empty dict (no dict made and freed per
+    # record); the properties installed below the class give each record a dict of
+    # its own the first time it is read (see _own_dict).
+    extra: Annotated[dict[str, Any], _NOT_FROM_INPUT] = field(default=_NO_EXTRA, name="@m365parse.extra")
     envelope_extra: Annotated[dict[str, Any], _NOT_FROM_INPUT] = field(
-        default_factory=dict, name="@m365parse.envelope_extra"
+        default=_NO_EXTRA, name="@m365parse.envelope_extra"
     )
     # Where the record was decoded from, for the exact timestamps of
     # timestamp_ns(); set by the decoder, never part of equality or repr.
@@ -156,6 +181,30 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
                 continue
             parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _own_dict(name: str) -> property:
+    """``Record.<name>`` as a property over the struct's slot: a record whose slot holds the
+    shared default gets a dict of its own, stored, when the attribute is first read, so
+    ``record.extra[key] = value`` changes that record only."""
+    slot = Record.__dict__[name]  # msgspec's member descriptor of the field
+    get, put = slot.__get__, slot.__set__
+
+    def read(self: Record) -> dict[str, Any]:
+        value: dict[str, Any] = get(self, None)
+        if value is _NO_EXTRA:
+            value = {}
+            put(self, value)
+        return value
+
+    def write(self: Record, value: dict[str, Any]) -> None:
+        put(self, value)
+
+    return property(read, write, doc=slot.__doc__)
+
+
+Record.extra = _own_dict("extra")  # type: ignore[assignment]
+Record.envelope_extra = _own_dict("envelope_extra")  # type: ignore[assignment]
 
 
 class UnknownRecord(Record, kw_only=True):
