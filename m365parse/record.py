@@ -10,6 +10,7 @@ struct in ``properties``.  Records of tables the library does not know are
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
@@ -20,7 +21,7 @@ from ._values import exact_iso
 if TYPE_CHECKING:
     from .errors import InvalidRecord
 
-__all__ = ["Record", "UnknownRecord", "SiemRecord", "Batch", "ENVELOPE_KEYS"]
+__all__ = ["Record", "UnknownRecord", "SiemRecord", "Batch", "ENVELOPE_KEYS", "DECODED", "collected"]
 
 #: Envelope keys of a streamed record that are attributes of :class:`Record`
 #: (besides ``category`` and ``properties``).
@@ -205,6 +206,25 @@ def _own_dict(name: str) -> property:
 
 Record.extra = _own_dict("extra")  # type: ignore[assignment]
 Record.envelope_extra = _own_dict("envelope_extra")  # type: ignore[assignment]
+
+
+#: The list a one-pass decode running in this context collects its records in, as
+#: msgspec completes them (None: no such decode).  See :func:`collected`.
+DECODED: ContextVar[list[Record] | None] = ContextVar("m365parse_decoded", default=None)
+
+
+def collected(record: Record) -> None:
+    """``__post_init__`` of the streamed record types (``DeviceProcessEventsRecord``, ...).
+
+    msgspec calls it on each record it completes, in input order.  While a one-pass
+    decode collects (:data:`DECODED` holds a list), the record goes in that list, so
+    that when the decode fails at item *k* the records of items 0 to *k*-1 are not
+    lost with it: the decoder keeps them and resumes after item *k* rather than
+    decoding them again.  Otherwise it does nothing.
+    """
+    sink = DECODED.get()
+    if sink is not None:
+        sink.append(record)
 
 
 class UnknownRecord(Record, kw_only=True):
