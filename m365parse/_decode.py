@@ -419,6 +419,8 @@ def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True, resume
         if isinstance(fast_lines, Batch):
             return fast_lines
         resume = fast_lines
+    if resume is not None and resume.done is not None and resume.shape.lines is not None:
+        return _resume_lines(buf, first_index, resume)
     if resume is None:
         for shape in _shapes.SHAPES:
             if shape.bodies is not None:
@@ -457,6 +459,92 @@ def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True, resume
         items.append(line)
     flush()
     return Batch(records, errors)
+
+
+_NOT_WS = re.compile(rb"[^ \t\r\n]")
+
+
+def _line_at(buf: bytes, start: int, at: int) -> tuple[int, int] | None:
+    """The bytes ``[begin, end)`` of line ``at`` of ``buf`` from byte ``start``, counting
+    the lines that are not blank, as msgspec's ``decode_lines`` counts them (``$[at]``)."""
+    n = len(buf)
+    seen = 0
+    pos = start
+    while pos <= n:
+        end = buf.find(b"\n", pos)
+        if end < 0:
+            end = n
+        if _NOT_WS.search(buf, pos, end) is not None:
+            if seen == at:
+                return pos, end
+            seen += 1
+        pos = end + 1
+    return None
+
+
+def _resume_lines(buf: bytes, first_index: int, resume: Resume) -> Batch:
+    """JSON lines whose one-pass decode failed at line ``resume.at``, keeping the records it
+    completed (``resume.done``): that line is decoded on its own and the shape's one-pass
+    decode resumes on the lines after it, found by their offset (the input is not split
+    into lines: a bad line costs about itself).  Lines that do not resume so (not JSON,
+    another shape's) are decoded as :func:`decode_lines` decodes any lines."""
+    shape = resume.shape
+    lines = shape.lines
+    assert lines is not None
+    records: list[Record] = []
+    errors: list[InvalidRecord] = []
+    index = first_index
+    base = 0  # where the lines not decoded yet start
+    view = memoryview(buf)
+    alone = False  # whether the line at ``base`` is being decoded on its own after a one-pass decode failed on it
+    while True:
+        span = _line_at(buf, base, resume.at)
+        done = resume.done or []
+        if span is None or len(done) != resume.at:  # pragma: no cover - msgspec counts lines so
+            break
+        begin, end = span
+        if done:
+            # the records of the lines before it: their origin a copy of those lines
+            records += _batch(done, buf[base:begin], "lines", shape.times, None).records
+            index += len(done)
+        line = buf[begin:end].strip(_WS).removeprefix(_BOM)
+        whole = _sniffed(line) if line else None
+        if not line:
+            pass  # a line of a BOM alone: blank (nonblank_lines)
+        elif whole is not None:
+            batch = whole.whole(line, index)  # type: ignore[misc]
+            records += batch.records
+            errors += batch.errors
+            index += len(batch.records) + len(batch.errors)
+        else:
+            item, _ = _decode_one(line, index, "$")
+            if isinstance(item, Record):
+                records.append(item)
+            else:
+                errors.append(item)
+            index += 1
+        base = end + 1
+        if _NOT_WS.search(buf, base) is None:
+            return Batch(records, errors)  # nothing but blank lines left
+        try:
+            batch = lines(view[base:])  # type: ignore[arg-type]
+        except Resume as again:
+            resume = again
+            alone = False
+            if again.done is None:
+                break
+            continue
+        if batch is None:
+            if alone:
+                break  # the line after that one fails too: the lines left as any lines
+            resume = Resume(shape, 0, [])  # the first line left is a bad one: on its own
+            alone = True
+            continue
+        rest = buf[base:]  # the records' origin: bytes of their own, not a view of the input
+        records += _batch(batch.records, rest, "lines", shape.times, None).records
+        return Batch(records, errors)
+    rest_batch = decode_lines(buf[base:], index, try_fast=False)
+    return Batch(records + rest_batch.records, errors + rest_batch.errors)
 
 
 def _sniffed(buf: bytes) -> Shape | None:
