@@ -336,16 +336,24 @@ def several_values(buf: bytes) -> bool:
 
 
 def _decode_array(buf: bytes) -> Batch:
+    resume: Resume | None = None
     for shape in _shapes.SHAPES:
         if shape.array is not None:
-            batch = shape.array(buf)
+            try:
+                batch = shape.array(buf)
+            except Resume as failed:  # the items before it are that shape's: resume after it
+                resume = failed
+                break
             if batch is not None:
                 return batch
     try:
         raws: list[Any] = _RAW_ARRAY.decode(buf)
     except _DECODE_ERRORS:
         raws = split_array(buf, 0)
-    return decode_each(raws, "$")
+        resume = None  # (the split of a broken array need not agree with msgspec's count)
+    if resume is None:
+        return decode_each(raws, "$")
+    return decode_each(raws, "$", shape=resume.shape, failed_at=resume.at, done=resume.done)
 
 
 def _fast_lines(buf: bytes) -> Batch | Resume | None:

@@ -140,3 +140,15 @@ def test_a_run_that_fails_on_its_first_item_keeps_nothing() -> None:
     batch = m365parse.decode(b"[" + b",".join(raws) + b"]")
     _same(batch, _expected(raws, "$"), ("time", "Timestamp"))
     assert isinstance(batch.records[0], Record) and not isinstance(batch.records[0], InvalidRecord)
+
+
+def test_an_array_resumes_after_the_record_its_one_pass_decode_failed_at() -> None:
+    recs = _records(60)
+    _spoil(recs[40], "new column")
+    raws = [json.dumps(r).encode() for r in recs]
+    with pytest.raises(m365parse.shapes.Resume) as exc:
+        stream._array(b"[" + b",".join(raws) + b"]")
+    assert exc.value.at == 40 and exc.value.done is not None and len(exc.value.done) == 40
+    batch = m365parse.decode(b"[" + b",".join(raws) + b"]")
+    _same(batch, _expected(raws, "$"), ("time", "Timestamp"))
+    assert batch.records[40].extra == {"SomeNewColumn": "x"}

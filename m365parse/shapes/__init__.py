@@ -11,7 +11,8 @@ core in ``m365parse/_decode.py`` calls:
     its own (through :func:`m365parse._decode.decode_each`).
 ``array(buf) -> Batch | None``
     Fast one-pass decode of a JSON array of this shape's items; ``None`` when
-    anything in it needs the per-item fallback (or it is not this shape).
+    anything in it needs the per-item fallback (or it is not this shape).  It
+    may raise :class:`Resume` instead, as ``lines`` does.
 ``lines(buf) -> Batch | None``
     The same for JSON lines, one item per line.  Instead of returning None it
     may raise :class:`Resume`: the one-pass decode failed at item ``at`` after

@@ -226,10 +226,6 @@ def _bodies_records(buf: bytes) -> list[Record]:
     return zoned([record for body in _decoders().body.decode_lines(buf) for record in body.records])
 
 
-def _array_records(buf: bytes) -> list[Record]:
-    return zoned(_decoders().array.decode(buf))
-
-
 def _lines_records(buf: bytes) -> list[Record]:
     return _decoders().one.decode_lines(buf)
 
@@ -273,7 +269,14 @@ def _whole(buf: bytes, first_index: int = 0) -> Batch:
 
 
 def _array(buf: bytes) -> Batch | None:
-    return core.fast(_array_records, buf, "array", TIMES)
+    try:
+        return core.run(_array_run, buf, "array", TIMES, finish=zoned)
+    except DECODE_ERRORS as exc:
+        at = core.failed_item(exc)
+        done = core.kept(exc)
+    if at:  # the records before it decoded: streamed records, one the fast path rejects
+        raise Resume(SHAPE, at, done)
+    return None
 
 
 def _run(buf: bytes) -> Batch:
