@@ -76,6 +76,11 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
         envelope_extra: envelope keys other than the ones above, and original
             envelope values that did not fit their attribute.  Empty when none.
 
+    ``extra`` and ``envelope_extra`` are dicts of the record's own, made when first
+    read (a decode makes none for records that need none); what reads the struct's
+    fields directly (``msgspec.structs.asdict``, ``msgspec.json.encode``) sees an
+    empty, read-only dict for one never read.
+
     ``table`` names the table; ``properties`` is the table's struct (see
     :data:`m365parse.TABLES`).  Records compare equal when all of these are equal.
     """
