@@ -478,11 +478,13 @@ def _line_at(buf: bytes, start: int, at: int) -> tuple[int, int] | None:
     n = len(buf)
     seen = 0
     pos = start
+    find = buf.find
     while pos <= n:
-        end = buf.find(b"\n", pos)
+        end = find(b"\n", pos)
         if end < 0:
             end = n
-        if _NOT_WS.search(buf, pos, end) is not None:
+        # a line opening with "{" (most) is not blank; any other is searched
+        if (pos < end and buf[pos] == 0x7B) or _NOT_WS.search(buf, pos, end) is not None:
             if seen == at:
                 return pos, end
             seen += 1
