@@ -37,8 +37,8 @@ import msgspec
 from . import shapes as _shapes  # its SHAPES read at call time: either module may be imported first
 from ._stdjson import loads, loads_one, utf8
 from .errors import InvalidInput, InvalidRecord
-from .record import Batch, Record
-from .shapes import DECODE_ERRORS, Reject, Resume, Shape
+from .record import DECODED, Batch, Record
+from .shapes import DECODE_ERRORS, Partial, Reject, Resume, Shape
 from .shapes.siem import ALIASES as SIEM_ALIASES
 
 __all__ = [
@@ -246,9 +246,43 @@ def run(
     layout: str,
     times: Times,
     wrap: Callable[..., Record] | None = None,
+    *,
+    finish: Callable[[list[Record]], list[Record]] | None = None,
 ) -> Batch:
-    """:func:`fast`, raising the decoder's error (whose message names the item that failed)."""
-    return _batch(decode(buf), buf, layout, times, wrap)
+    """:func:`fast`, raising the decoder's error (whose message names the item that failed).
+
+    ``finish`` is applied to the records before they get their origin.  The decode
+    collects the records msgspec completes (:data:`m365parse.record.DECODED`): when it
+    fails after completing some, the error is a :class:`Partial` holding them (with
+    ``finish`` applied, without origin: see :func:`kept`), so that they need not be
+    decoded again.
+    """
+    sink: list[Record] = []
+    token = DECODED.set(sink)
+    try:
+        items = decode(buf)
+    except ValueError as exc:
+        if not sink:
+            raise
+        raise Partial(exc, finish(sink) if finish is not None else sink) from exc
+    finally:
+        DECODED.reset(token)
+    if finish is not None:
+        items = finish(items)
+    return _batch(items, buf, layout, times, wrap)
+
+
+def kept(exc: BaseException) -> list[Record] | None:
+    """The records a failed :func:`run` completed before the item it failed at (a
+    :class:`Partial`'s, without origin); None when the error kept none."""
+    return exc.records if isinstance(exc, Partial) else None
+
+
+def _with_origin(records: list[Record], raws: list[Any], times: Times) -> list[Record]:
+    """``records``, decoded from the items ``raws``, their origin a copy of those items' own
+    bytes as an array: what a run of just those items would have given them (the bytes they
+    were decoded from may hold an item that is not JSON, or hold more than they need)."""
+    return _batch(records, b"[" + b",".join(raws) + b"]", "array", times, None).records
 
 
 def _batch(items: list[Any], buf: bytes, layout: str, times: Times, wrap: Callable[..., Record] | None) -> Batch:
@@ -302,16 +336,24 @@ def several_values(buf: bytes) -> bool:
 
 
 def _decode_array(buf: bytes) -> Batch:
+    resume: Resume | None = None
     for shape in _shapes.SHAPES:
         if shape.array is not None:
-            batch = shape.array(buf)
+            try:
+                batch = shape.array(buf)
+            except Resume as failed:  # the items before it are that shape's: resume after it
+                resume = failed
+                break
             if batch is not None:
                 return batch
     try:
         raws: list[Any] = _RAW_ARRAY.decode(buf)
     except _DECODE_ERRORS:
         raws = split_array(buf, 0)
-    return decode_each(raws, "$")
+        resume = None  # (the split of a broken array need not agree with msgspec's count)
+    if resume is None:
+        return decode_each(raws, "$")
+    return decode_each(raws, "$", shape=resume.shape, failed_at=resume.at, done=resume.done)
 
 
 def _fast_lines(buf: bytes) -> Batch | Resume | None:
@@ -385,6 +427,8 @@ def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True, resume
         if isinstance(fast_lines, Batch):
             return fast_lines
         resume = fast_lines
+    if resume is not None and resume.done is not None and resume.shape.lines is not None:
+        return _resume_lines(buf, first_index, resume)
     if resume is None:
         for shape in _shapes.SHAPES:
             if shape.bodies is not None:
@@ -400,8 +444,9 @@ def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True, resume
         nonlocal index, resume
         if items:
             if resume is not None and index == first_index and resume.at < len(items):
-                # the first lines: those before the item the one-pass decode failed at decode in one run
-                batch = decode_each(items, None, index, shape=resume.shape, failed_at=resume.at)
+                # the first lines: those before the item the one-pass decode failed at are
+                # its records (resume.done), else they decode in one run
+                batch = decode_each(items, None, index, shape=resume.shape, failed_at=resume.at, done=resume.done)
             else:
                 batch = decode_each(items, None, index)
             resume = None
@@ -422,6 +467,94 @@ def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True, resume
         items.append(line)
     flush()
     return Batch(records, errors)
+
+
+_NOT_WS = re.compile(rb"[^ \t\r\n]")
+
+
+def _line_at(buf: bytes, start: int, at: int) -> tuple[int, int] | None:
+    """The bytes ``[begin, end)`` of line ``at`` of ``buf`` from byte ``start``, counting
+    the lines that are not blank, as msgspec's ``decode_lines`` counts them (``$[at]``)."""
+    n = len(buf)
+    seen = 0
+    pos = start
+    find = buf.find
+    while pos <= n:
+        end = find(b"\n", pos)
+        if end < 0:
+            end = n
+        # a line opening with "{" (most) is not blank; any other is searched
+        if (pos < end and buf[pos] == 0x7B) or _NOT_WS.search(buf, pos, end) is not None:
+            if seen == at:
+                return pos, end
+            seen += 1
+        pos = end + 1
+    return None
+
+
+def _resume_lines(buf: bytes, first_index: int, resume: Resume) -> Batch:
+    """JSON lines whose one-pass decode failed at line ``resume.at``, keeping the records it
+    completed (``resume.done``): that line is decoded on its own and the shape's one-pass
+    decode resumes on the lines after it, found by their offset (the input is not split
+    into lines: a bad line costs about itself).  Lines that do not resume so (not JSON,
+    another shape's) are decoded as :func:`decode_lines` decodes any lines."""
+    shape = resume.shape
+    lines = shape.lines
+    assert lines is not None
+    records: list[Record] = []
+    errors: list[InvalidRecord] = []
+    index = first_index
+    base = 0  # where the lines not decoded yet start
+    view = memoryview(buf)
+    alone = False  # whether the line at ``base`` is being decoded on its own after a one-pass decode failed on it
+    while True:
+        span = _line_at(buf, base, resume.at)
+        done = resume.done or []
+        if span is None or len(done) != resume.at:  # pragma: no cover - msgspec counts lines so
+            break
+        begin, end = span
+        if done:
+            # the records of the lines before it: their origin a copy of those lines
+            records += _batch(done, buf[base:begin], "lines", shape.times, None).records
+            index += len(done)
+        line = buf[begin:end].strip(_WS).removeprefix(_BOM)
+        whole = _sniffed(line) if line else None
+        if not line:
+            pass  # a line of a BOM alone: blank (nonblank_lines)
+        elif whole is not None:
+            batch = whole.whole(line, index)  # type: ignore[misc]
+            records += batch.records
+            errors += batch.errors
+            index += len(batch.records) + len(batch.errors)
+        else:
+            item, _ = _decode_one(line, index, "$")
+            if isinstance(item, Record):
+                records.append(item)
+            else:
+                errors.append(item)
+            index += 1
+        base = end + 1
+        if _NOT_WS.search(buf, base) is None:
+            return Batch(records, errors)  # nothing but blank lines left
+        try:
+            batch = lines(view[base:])  # type: ignore[arg-type]
+        except Resume as again:
+            resume = again
+            alone = False
+            if again.done is None:
+                break
+            continue
+        if batch is None:
+            if alone:
+                break  # the line after that one fails too: the lines left as any lines
+            resume = Resume(shape, 0, [])  # the first line left is a bad one: on its own
+            alone = True
+            continue
+        rest = buf[base:]  # the records' origin: bytes of their own, not a view of the input
+        records += _batch(batch.records, rest, "lines", shape.times, None).records
+        return Batch(records, errors)
+    rest_batch = decode_lines(buf[base:], index, try_fast=False)
+    return Batch(records + rest_batch.records, errors + rest_batch.errors)
 
 
 def _sniffed(buf: bytes) -> Shape | None:
@@ -448,6 +581,7 @@ def decode_each(
     *,
     shape: Shape | None = None,
     failed_at: int | None = None,
+    done: list[Record] | None = None,
 ) -> Batch:
     """Decode the elements of one array (``prefix`` is its path), resuming the fast path.
 
@@ -456,7 +590,9 @@ def decode_each(
     into an array.  A run that fails at an item decodes the items before it in one
     run, that item on its own (:func:`decode_one`), and goes on after it; so a bad
     item costs about itself and one run, not the whole array.  ``failed_at`` is
-    where a one-pass decode of the whole array failed, when known.  Every item
+    where a one-pass decode of the whole array failed, when known; ``done``, the
+    records that decode completed (of the items before ``failed_at``), when it
+    kept them (:class:`Partial`): they are taken as they are.  Every item
     ends up a record or an error, as if each were decoded on its own.  A
     ``prefix`` of None: the items are JSON lines, each a document (path ``$``).
     """
@@ -464,8 +600,12 @@ def decode_each(
     errors: list[InvalidRecord] = []
     n = len(raws)
     size = _RUN
+    start = 0
     if failed_at is not None and 0 <= failed_at < n and shape is not None and shape.run is not None:
         size = failed_at  # the items before the one that failed decode in one run
+        if done is not None and len(done) == failed_at:
+            records += _with_origin(done, raws[:failed_at], shape.times)  # decoded already
+            start = failed_at
     else:
         failed_at = None
 
@@ -483,7 +623,7 @@ def decode_each(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        _runs(raws, size=size, shape=shape, failed_at=failed_at, one=one, records=records)
+        _runs(raws, start=start, size=size, shape=shape, failed_at=failed_at, one=one, records=records)
     finally:
         if enabled:
             gc.enable()
@@ -493,15 +633,16 @@ def decode_each(
 def _runs(
     raws: list[Any],
     *,
+    start: int,
     size: int,
     shape: Shape | None,
     failed_at: int | None,
     one: Callable[[int], Shape | None],
     records: list[Record],
 ) -> None:
-    """The loop of :func:`decode_each`: runs of ``shape``, and ``one(i)`` for an item on its own."""
+    """The loop of :func:`decode_each` from item ``start``: runs of ``shape``, and ``one(i)`` for an item on its own."""
     n = len(raws)
-    pos = 0
+    pos = start
     while pos < n:
         if shape is None or shape.run is None or size < 1 or pos == failed_at:
             found = one(pos)
@@ -515,6 +656,14 @@ def _runs(
             batch = shape.run(b"[" + b",".join(chunk) + b"]")
         except _DECODE_ERRORS as exc:
             bad = failed_item(exc)
+            if bad is not None and 0 < bad < len(chunk) and isinstance(exc, Partial) and len(exc.records) == bad:
+                # the items before the one that failed: decoded already
+                records += _with_origin(exc.records, chunk[:bad], shape.times)
+                pos += bad
+                shape = one(pos) or shape
+                pos += 1
+                size = max(len(chunk) - bad - 1, _RUN)  # the rest of the run, at least
+                continue
             if bad is None or bad >= len(chunk):
                 # Not said where: halve the run; a run of one is that item on its own.
                 if len(chunk) == 1:

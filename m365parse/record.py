@@ -10,6 +10,7 @@ struct in ``properties``.  Records of tables the library does not know are
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
@@ -20,7 +21,7 @@ from ._values import exact_iso
 if TYPE_CHECKING:
     from .errors import InvalidRecord
 
-__all__ = ["Record", "UnknownRecord", "SiemRecord", "Batch", "ENVELOPE_KEYS"]
+__all__ = ["Record", "UnknownRecord", "SiemRecord", "Batch", "ENVELOPE_KEYS", "DECODED", "collected"]
 
 #: Envelope keys of a streamed record that are attributes of :class:`Record`
 #: (besides ``category`` and ``properties``).
@@ -28,6 +29,28 @@ ENVELOPE_KEYS = ("time", "tenantId", "operationName", "_TimeReceivedBySvc", "Ten
 
 #: Length bounds that no value satisfies: a field of this type is never decoded from input.
 _NOT_FROM_INPUT = Meta(min_length=1, max_length=0)
+
+
+class _NoExtra(dict):  # type: ignore[type-arg]
+    """The default of :attr:`Record.extra` and :attr:`Record.envelope_extra`: empty, shared, read-only.
+
+    Never handed out by the attributes (they give a record its own dict when first
+    read); seen only by what reads a record's fields without them
+    (``msgspec.structs.asdict``, ``msgspec.json.encode``): an empty dict.
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("the shared empty default of Record.extra is read-only: set the record's attribute")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _read_only
+
+    def __reduce__(self) -> str:
+        return "_NO_EXTRA"  # pickles (and copies) as the one shared instance
+
+
+_NO_EXTRA: dict[str, Any] = _NoExtra()
 
 
 class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_defaults=True, gc=False):
@@ -53,6 +76,11 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
         envelope_extra: envelope keys other than the ones above, and original
             envelope values that did not fit their attribute.  Empty when none.
 
+    ``extra`` and ``envelope_extra`` are dicts of the record's own, made when first
+    read (a decode makes none for records that need none); what reads the struct's
+    fields directly (``msgspec.structs.asdict``, ``msgspec.json.encode``) sees an
+    empty, read-only dict for one never read.
+
     ``table`` names the table; ``properties`` is the table's struct (see
     :data:`m365parse.TABLES`).  Records compare equal when all of these are equal.
     """
@@ -69,9 +97,12 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
     # (_NOT_FROM_INPUT), so an input key spelled like their wire names cannot fill
     # them; such a record takes the per-record path and keeps the key in
     # envelope_extra.
-    extra: Annotated[dict[str, Any], _NOT_FROM_INPUT] = field(default_factory=dict, name="@m365parse.extra")
+    # Their default is one shared, read-only empty dict (no dict made and freed per
+    # record); the properties installed below the class give each record a dict of
+    # its own the first time it is read (see _own_dict).
+    extra: Annotated[dict[str, Any], _NOT_FROM_INPUT] = field(default=_NO_EXTRA, name="@m365parse.extra")
     envelope_extra: Annotated[dict[str, Any], _NOT_FROM_INPUT] = field(
-        default_factory=dict, name="@m365parse.envelope_extra"
+        default=_NO_EXTRA, name="@m365parse.envelope_extra"
     )
     # Where the record was decoded from, for the exact timestamps of
     # timestamp_ns(); set by the decoder, never part of equality or repr.
@@ -156,6 +187,49 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
                 continue
             parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _own_dict(name: str) -> property:
+    """``Record.<name>`` as a property over the struct's slot: a record whose slot holds the
+    shared default gets a dict of its own, stored, when the attribute is first read, so
+    ``record.extra[key] = value`` changes that record only."""
+    slot = Record.__dict__[name]  # msgspec's member descriptor of the field
+    get, put = slot.__get__, slot.__set__
+
+    def read(self: Record) -> dict[str, Any]:
+        value: dict[str, Any] = get(self, None)
+        if value is _NO_EXTRA:
+            value = {}
+            put(self, value)
+        return value
+
+    def write(self: Record, value: dict[str, Any]) -> None:
+        put(self, value)
+
+    return property(read, write, doc=slot.__doc__)
+
+
+Record.extra = _own_dict("extra")  # type: ignore[assignment]
+Record.envelope_extra = _own_dict("envelope_extra")  # type: ignore[assignment]
+
+
+#: The list a one-pass decode running in this context collects its records in, as
+#: msgspec completes them (None: no such decode).  See :func:`collected`.
+DECODED: ContextVar[list[Record] | None] = ContextVar("m365parse_decoded", default=None)
+
+
+def collected(record: Record) -> None:
+    """``__post_init__`` of the streamed record types (``DeviceProcessEventsRecord``, ...).
+
+    msgspec calls it on each record it completes, in input order.  While a one-pass
+    decode collects (:data:`DECODED` holds a list), the record goes in that list, so
+    that when the decode fails at item *k* the records of items 0 to *k*-1 are not
+    lost with it: the decoder keeps them and resumes after item *k* rather than
+    decoding them again.  Otherwise it does nothing.
+    """
+    sink = DECODED.get()
+    if sink is not None:
+        sink.append(record)
 
 
 class UnknownRecord(Record, kw_only=True):

@@ -154,9 +154,9 @@ def test_json_lines_resume_after_the_line_the_one_pass_decode_names() -> None:
     data = b"\n\n" + b"\n".join(json.dumps(r).encode() for r in recs) + b"\n"
     batch = m365parse.decode(data)
     layouts = [rec._src[0]._shape for rec in batch.records]  # type: ignore[index]
-    assert layouts[:50] == ["array"] * 50  # the lines before it: one run
+    assert layouts[:50] == ["lines"] * 50  # the lines before it: kept from the one-pass decode
     assert layouts[50] == "one" and batch.records[50].extra == {"NewColumn": "x"}
-    assert layouts[51:] == ["array"] * 49
+    assert layouts[51:] == ["lines"] * 49  # the lines after it: the one-pass decode resumed
     lines = m365parse.JsonLinesDecoder()
     streamed = [*lines.feed(data).records, *lines.close().records]
     assert streamed == batch.records

@@ -11,7 +11,8 @@ core in ``m365parse/_decode.py`` calls:
     its own (through :func:`m365parse._decode.decode_each`).
 ``array(buf) -> Batch | None``
     Fast one-pass decode of a JSON array of this shape's items; ``None`` when
-    anything in it needs the per-item fallback (or it is not this shape).
+    anything in it needs the per-item fallback (or it is not this shape).  It
+    may raise :class:`Resume` instead, as ``lines`` does.
 ``lines(buf) -> Batch | None``
     The same for JSON lines, one item per line.  Instead of returning None it
     may raise :class:`Resume`: the one-pass decode failed at item ``at`` after
@@ -29,6 +30,10 @@ core in ``m365parse/_decode.py`` calls:
     else the decoder's ``ValueError``, whose message names the first item that
     failed (msgspec's path ``$[i]...``) when it can.  The core then decodes the
     items before it in one run, that item on its own, and resumes after it.
+    When the error is a :class:`Partial` (raised by :func:`m365parse._decode.run`
+    for record types that report the records msgspec completes, see
+    :func:`m365parse.record.collected`), the items before the one that failed
+    are its records: they are kept, not decoded again.
 ``unwrap(value, buf, first_index) -> Batch | None``
     ``value`` (the whole input decoded untyped, a dict) is an envelope of this
     shape that ``sniff`` did not see (keys in another order): its batch.
@@ -62,7 +67,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from ..record import Batch, Record
 
-__all__ = ["Shape", "Reject", "Resume", "SHAPES", "DECODE_ERRORS"]
+__all__ = ["Shape", "Reject", "Resume", "Partial", "SHAPES", "DECODE_ERRORS"]
 
 #: What a failed msgspec decode raises (DecodeError and UnicodeDecodeError are ValueErrors).
 DECODE_ERRORS = (ValueError, RecursionError)
@@ -78,12 +83,30 @@ class Reject(Exception):
 
 
 class Resume(Exception):
-    """Raised by a ``lines`` hook: its one-pass decode failed at item ``at`` (the items before it are ``shape``'s)."""
+    """Raised by a ``lines`` hook: its one-pass decode failed at item ``at`` (the items before it are ``shape``'s).
 
-    def __init__(self, shape: Shape, at: int) -> None:
+    ``done``: the records of the items before ``at``, when the failed decode kept them
+    (a :class:`Partial`'s); None when they are to be decoded again.
+    """
+
+    def __init__(self, shape: Shape, at: int, done: list[Record] | None = None) -> None:
         super().__init__(shape.name, at)
         self.shape = shape
         self.at = at
+        self.done = done
+
+
+class Partial(ValueError):
+    """A one-pass decode that failed, with the records it completed before it failed.
+
+    Its message is the decoder's (it names the item that failed, as msgspec's path
+    does); ``records`` are the records of the items before that one, in order, as
+    msgspec completed them (their origin not set yet: :func:`m365parse._decode.kept`).
+    """
+
+    def __init__(self, error: ValueError, records: list[Record]) -> None:
+        super().__init__(str(error))
+        self.records = records
 
 
 class Shape(NamedTuple):

@@ -256,14 +256,35 @@ def _schema_text(buf: bytes) -> tuple[bytes, bool] | None:
     return buf[start : end + 1], buf[m.start() + 1] == 0x73  # "schema": Graph
 
 
+class _Plan(NamedTuple):
+    """How whole responses of one schema text decode in one pass (cached per schema text)."""
+
+    kind: RowKind
+    decoder: msgspec.json.Decoder[Any]  # of the whole response
+    record_type: Any  # what each row is wrapped in
+    schema: list[Any]  # the schema decoded untyped, for Batch.envelope (copied per batch)
+    flat: bool  # whether each column of ``schema`` is an object of plain scalars (a copy of each is a deep copy)
+
+    def envelope_schema(self, schema_text: bytes) -> Any:
+        """The schema as a fresh plain value, for one batch's envelope."""
+        if self.flat:
+            return [column.copy() for column in self.schema]
+        return core.UNTYPED.decode(schema_text)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
 @functools.lru_cache(maxsize=256)
-def _one_pass(schema_text: bytes, graph: bool) -> tuple[RowKind, msgspec.json.Decoder[Any]] | None:
-    """The row kind and a one-pass decoder of whole responses whose schema is ``schema_text``."""
+def _one_pass(schema_text: bytes, graph: bool) -> _Plan | None:
+    """How whole responses whose schema is ``schema_text`` decode in one pass."""
     try:
         columns = msgspec.json.decode(schema_text, type=list[_Column])
         kind = row_type(_schema_of(columns), graph)
     except (ValueError, TypeError):
         return None
+    schema: list[Any] = core.UNTYPED.decode(schema_text)
+    flat = all(isinstance(c, dict) and all(isinstance(v, _SCALARS) for v in c.values()) for c in schema)
     names = ("schema", "results") if graph else ("Schema", "Results")
     response = msgspec.defstruct(
         "_Response",
@@ -276,7 +297,7 @@ def _one_pass(schema_text: bytes, graph: bool) -> tuple[RowKind, msgspec.json.De
         kw_only=True,
         forbid_unknown_fields=True,
     )
-    return kind, msgspec.json.Decoder(response, strict=False)
+    return _Plan(kind, msgspec.json.Decoder(response, strict=False), _record_type(kind), schema, flat)
 
 
 def _fast_whole(buf: bytes) -> Batch | None:
@@ -288,7 +309,7 @@ def _fast_whole(buf: bytes) -> Batch | None:
     plan = _one_pass(schema_text, graph)
     if plan is None:
         return None
-    kind, decoder = plan
+    kind, decoder = plan.kind, plan.decoder
     envelope: dict[str, Any] = {}
 
     def rows(data: bytes) -> list[Any]:
@@ -303,10 +324,10 @@ def _fast_whole(buf: bytes) -> Batch | None:
             envelope["@odata.context"] = response.context
         if response.Stats is not msgspec.UNSET:
             envelope["Stats"] = response.Stats
-        envelope["schema" if graph else "Schema"] = msgspec.json.decode(schema_text)
+        envelope["schema" if graph else "Schema"] = plan.envelope_schema(schema_text)
         return decoded
 
-    batch = core.fast(rows, buf, "rows", TIMES, wrap=_record_type(kind))
+    batch = core.fast(rows, buf, "rows", TIMES, wrap=plan.record_type)
     if batch is not None:
         batch.envelope = envelope
     return batch

@@ -38,6 +38,7 @@ class _Decoders(NamedTuple):
     array: msgspec.json.Decoder[Any]
     one: msgspec.json.Decoder[Any]
     raw_body: msgspec.json.Decoder[Any]
+    raw_records: msgspec.json.Decoder[Any]
     envelope_plan: dict[str, Any]
 
 
@@ -55,6 +56,10 @@ def _decoders() -> _Decoders:
         array=msgspec.json.Decoder(list[union], strict=False),  # type: ignore[valid-type]
         one=msgspec.json.Decoder(union, strict=False),
         raw_body=msgspec.json.Decoder(raw_body),
+        # the records of a body that has no other key (its envelope is then {})
+        raw_records=msgspec.json.Decoder(
+            msgspec.defstruct("_RawRecords", [("records", list[Raw])], forbid_unknown_fields=True)
+        ),
         envelope_plan=coercer(Record),
     )
 
@@ -214,35 +219,46 @@ def _sniff(buf: bytes) -> bool:
 
 
 def _body_records(buf: bytes) -> list[Record]:
-    return zoned(_decoders().body.decode(buf).records)
+    return _decoders().body.decode(buf).records  # type: ignore[no-any-return]
 
 
 def _bodies_records(buf: bytes) -> list[Record]:
     return zoned([record for body in _decoders().body.decode_lines(buf) for record in body.records])
 
 
-def _array_records(buf: bytes) -> list[Record]:
-    return zoned(_decoders().array.decode(buf))
-
-
 def _lines_records(buf: bytes) -> list[Record]:
-    return zoned(_decoders().one.decode_lines(buf))
+    return _decoders().one.decode_lines(buf)
+
+
+def _array_run(buf: bytes) -> list[Record]:
+    return _decoders().array.decode(buf)  # type: ignore[no-any-return]
 
 
 def _whole(buf: bytes, first_index: int = 0) -> Batch:
     """An Event Hubs body (or several, one per line)."""
     try:
-        return core.run(_body_records, buf, "body", TIMES)
+        return core.run(_body_records, buf, "body", TIMES, finish=zoned)
     except DECODE_ERRORS as exc:
         failed_at = core.failed_item(exc)
+        done = core.kept(exc)
+    raws: list[Any] | None = None
+    others = False  # whether the body has keys besides "records"
     try:
-        raws: list[Any] = _decoders().raw_body.decode(buf).records
+        raws = _decoders().raw_records.decode(buf).records
     except DECODE_ERRORS:
-        pass
-    else:
-        # The fast path resumes after the record that failed (runs of the array decoder).
-        batch = core.decode_each(raws, "$.records", first_index=first_index, shape=SHAPE, failed_at=failed_at)
-        batch.envelope = core.envelope(buf, ("records",))  # the body's other keys, if it has any
+        try:
+            raws = _decoders().raw_body.decode(buf).records
+            others = True
+        except DECODE_ERRORS:
+            pass
+    if raws is not None:
+        # The fast path resumes after the record that failed (runs of the array decoder),
+        # the records before it kept from the failed pass.
+        batch = core.decode_each(
+            raws, "$.records", first_index=first_index, shape=SHAPE, failed_at=failed_at, done=done
+        )
+        if others:
+            batch.envelope = core.envelope(buf, ("records",))  # the body's other keys
         return batch
     lines = core.nonblank_lines(buf)
     if sum(1 for line in lines if BODY_START.match(line)) > 1:
@@ -253,20 +269,28 @@ def _whole(buf: bytes, first_index: int = 0) -> Batch:
 
 
 def _array(buf: bytes) -> Batch | None:
-    return core.fast(_array_records, buf, "array", TIMES)
+    try:
+        return core.run(_array_run, buf, "array", TIMES, finish=zoned)
+    except DECODE_ERRORS as exc:
+        at = core.failed_item(exc)
+        done = core.kept(exc)
+    if at:  # the records before it decoded: streamed records, one the fast path rejects
+        raise Resume(SHAPE, at, done)
+    return None
 
 
 def _run(buf: bytes) -> Batch:
-    return core.run(_array_records, buf, "array", TIMES)
+    return core.run(_array_run, buf, "array", TIMES, finish=zoned)
 
 
 def _lines(buf: bytes) -> Batch | None:
     try:
-        return core.run(_lines_records, buf, "lines", TIMES)
+        return core.run(_lines_records, buf, "lines", TIMES, finish=zoned)
     except DECODE_ERRORS as exc:
         at = core.failed_item(exc)
+        done = core.kept(exc)
     if at:  # the records before it decoded: streamed records, one the fast path rejects
-        raise Resume(SHAPE, at)
+        raise Resume(SHAPE, at, done)
     return None
 
 

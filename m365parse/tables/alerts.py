@@ -12,7 +12,7 @@ from typing import ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record
+from ..record import Record, collected
 
 __all__ = ["AlertEvidence", "AlertEvidenceRecord", "AlertInfo", "AlertInfoRecord"]
 
@@ -42,6 +42,7 @@ class AlertInfoRecord(Record, tag_field="category", tag="AdvancedHunting-AlertIn
 
     _table: ClassVar[str] = "AlertInfo"
     properties: AlertInfo
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class AlertEvidence(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -100,3 +101,4 @@ class AlertEvidenceRecord(Record, tag_field="category", tag="AdvancedHunting-Ale
 
     _table: ClassVar[str] = "AlertEvidence"
     properties: AlertEvidence
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

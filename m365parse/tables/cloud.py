@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct, field
 
 from .. import _values as _v
-from ..record import Record
+from ..record import Record, collected
 
 __all__ = ["CloudAuditEvents", "CloudAuditEventsRecord", "CloudDnsEvents", "CloudDnsEventsRecord", "CloudPolicyEnforcementEvents", "CloudPolicyEnforcementEventsRecord", "CloudProcessEvents", "CloudProcessEventsRecord", "CloudStorageAggregatedEvents", "CloudStorageAggregatedEventsRecord"]
 
@@ -60,6 +60,7 @@ class CloudAuditEventsRecord(Record, tag_field="category", tag="AdvancedHunting-
 
     _table: ClassVar[str] = "CloudAuditEvents"
     properties: CloudAuditEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class CloudProcessEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -109,6 +110,7 @@ class CloudProcessEventsRecord(Record, tag_field="category", tag="AdvancedHuntin
 
     _table: ClassVar[str] = "CloudProcessEvents"
     properties: CloudProcessEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class CloudStorageAggregatedEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -165,6 +167,7 @@ class CloudStorageAggregatedEventsRecord(Record, tag_field="category", tag="Adva
 
     _table: ClassVar[str] = "CloudStorageAggregatedEvents"
     properties: CloudStorageAggregatedEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class CloudDnsEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -206,6 +209,7 @@ class CloudDnsEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Cl
 
     _table: ClassVar[str] = "CloudDnsEvents"
     properties: CloudDnsEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class CloudPolicyEnforcementEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -236,3 +240,4 @@ class CloudPolicyEnforcementEventsRecord(Record, tag_field="category", tag="Adva
 
     _table: ClassVar[str] = "CloudPolicyEnforcementEvents"
     properties: CloudPolicyEnforcementEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

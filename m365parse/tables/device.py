@@ -12,7 +12,7 @@ from typing import ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record
+from ..record import Record, collected
 
 __all__ = ["DeviceEvents", "DeviceEventsRecord", "DeviceFileCertificateInfo", "DeviceFileCertificateInfoRecord", "DeviceFileEvents", "DeviceFileEventsRecord", "DeviceImageLoadEvents", "DeviceImageLoadEventsRecord", "DeviceInfo", "DeviceInfoRecord", "DeviceLogonEvents", "DeviceLogonEventsRecord", "DeviceNetworkEvents", "DeviceNetworkEventsRecord", "DeviceNetworkInfo", "DeviceNetworkInfoRecord", "DeviceProcessEvents", "DeviceProcessEventsRecord", "DeviceRegistryEvents", "DeviceRegistryEventsRecord"]
 
@@ -81,6 +81,7 @@ class DeviceInfoRecord(Record, tag_field="category", tag="AdvancedHunting-Device
 
     _table: ClassVar[str] = "DeviceInfo"
     properties: DeviceInfo
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceNetworkInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -115,6 +116,7 @@ class DeviceNetworkInfoRecord(Record, tag_field="category", tag="AdvancedHunting
 
     _table: ClassVar[str] = "DeviceNetworkInfo"
     properties: DeviceNetworkInfo
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceProcessEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -202,6 +204,7 @@ class DeviceProcessEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "DeviceProcessEvents"
     properties: DeviceProcessEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceNetworkEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -263,6 +266,7 @@ class DeviceNetworkEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "DeviceNetworkEvents"
     properties: DeviceNetworkEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceFileEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -337,6 +341,7 @@ class DeviceFileEventsRecord(Record, tag_field="category", tag="AdvancedHunting-
 
     _table: ClassVar[str] = "DeviceFileEvents"
     properties: DeviceFileEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceRegistryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -396,6 +401,7 @@ class DeviceRegistryEventsRecord(Record, tag_field="category", tag="AdvancedHunt
 
     _table: ClassVar[str] = "DeviceRegistryEvents"
     properties: DeviceRegistryEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceLogonEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -461,6 +467,7 @@ class DeviceLogonEventsRecord(Record, tag_field="category", tag="AdvancedHunting
 
     _table: ClassVar[str] = "DeviceLogonEvents"
     properties: DeviceLogonEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceImageLoadEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -519,6 +526,7 @@ class DeviceImageLoadEventsRecord(Record, tag_field="category", tag="AdvancedHun
 
     _table: ClassVar[str] = "DeviceImageLoadEvents"
     properties: DeviceImageLoadEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -600,6 +608,7 @@ class DeviceEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Devi
 
     _table: ClassVar[str] = "DeviceEvents"
     properties: DeviceEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceFileCertificateInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -634,3 +643,4 @@ class DeviceFileCertificateInfoRecord(Record, tag_field="category", tag="Advance
 
     _table: ClassVar[str] = "DeviceFileCertificateInfo"
     properties: DeviceFileCertificateInfo
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

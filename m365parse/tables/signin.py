@@ -12,7 +12,7 @@ from typing import ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record
+from ..record import Record, collected
 
 __all__ = ["AADSignInEventsBeta", "AADSignInEventsBetaRecord", "AADSpnSignInEventsBeta", "AADSpnSignInEventsBetaRecord", "EntraIdSignInEvents", "EntraIdSignInEventsRecord", "EntraIdSpnSignInEvents", "EntraIdSpnSignInEventsRecord"]
 
@@ -83,6 +83,7 @@ class EntraIdSignInEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "EntraIdSignInEvents"
     properties: EntraIdSignInEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class EntraIdSpnSignInEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -127,6 +128,7 @@ class EntraIdSpnSignInEventsRecord(Record, tag_field="category", tag="AdvancedHu
 
     _table: ClassVar[str] = "EntraIdSpnSignInEvents"
     properties: EntraIdSpnSignInEvents
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class AADSignInEventsBeta(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -188,6 +190,7 @@ class AADSignInEventsBetaRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "AADSignInEventsBeta"
     properties: AADSignInEventsBeta
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class AADSpnSignInEventsBeta(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -223,3 +226,4 @@ class AADSpnSignInEventsBetaRecord(Record, tag_field="category", tag="AdvancedHu
 
     _table: ClassVar[str] = "AADSpnSignInEventsBeta"
     properties: AADSpnSignInEventsBeta
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

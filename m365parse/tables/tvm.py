@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record
+from ..record import Record, collected
 
 __all__ = ["DeviceBaselineComplianceAssessment", "DeviceBaselineComplianceAssessmentKB", "DeviceBaselineComplianceAssessmentKBRecord", "DeviceBaselineComplianceAssessmentRecord", "DeviceBaselineComplianceProfiles", "DeviceBaselineComplianceProfilesRecord", "DeviceTvmBrowserExtensions", "DeviceTvmBrowserExtensionsKB", "DeviceTvmBrowserExtensionsKBRecord", "DeviceTvmBrowserExtensionsRecord", "DeviceTvmCertificateInfo", "DeviceTvmCertificateInfoRecord", "DeviceTvmHardwareFirmware", "DeviceTvmHardwareFirmwareRecord", "DeviceTvmInfoGathering", "DeviceTvmInfoGatheringKB", "DeviceTvmInfoGatheringKBRecord", "DeviceTvmInfoGatheringRecord", "DeviceTvmSecureConfigurationAssessment", "DeviceTvmSecureConfigurationAssessmentKB", "DeviceTvmSecureConfigurationAssessmentKBRecord", "DeviceTvmSecureConfigurationAssessmentRecord", "DeviceTvmSoftwareEvidenceBeta", "DeviceTvmSoftwareEvidenceBetaRecord", "DeviceTvmSoftwareInventory", "DeviceTvmSoftwareInventoryRecord", "DeviceTvmSoftwareVulnerabilities", "DeviceTvmSoftwareVulnerabilitiesKB", "DeviceTvmSoftwareVulnerabilitiesKBRecord", "DeviceTvmSoftwareVulnerabilitiesRecord"]
 
@@ -42,6 +42,7 @@ class DeviceTvmSoftwareInventoryRecord(Record, tag_field="category", tag="Advanc
 
     _table: ClassVar[str] = "DeviceTvmSoftwareInventory"
     properties: DeviceTvmSoftwareInventory
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmSoftwareVulnerabilities(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -71,6 +72,7 @@ class DeviceTvmSoftwareVulnerabilitiesRecord(Record, tag_field="category", tag="
 
     _table: ClassVar[str] = "DeviceTvmSoftwareVulnerabilities"
     properties: DeviceTvmSoftwareVulnerabilities
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmSoftwareVulnerabilitiesKB(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -95,6 +97,7 @@ class DeviceTvmSoftwareVulnerabilitiesKBRecord(Record, tag_field="category", tag
 
     _table: ClassVar[str] = "DeviceTvmSoftwareVulnerabilitiesKB"
     properties: DeviceTvmSoftwareVulnerabilitiesKB
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmSoftwareEvidenceBeta(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -118,6 +121,7 @@ class DeviceTvmSoftwareEvidenceBetaRecord(Record, tag_field="category", tag="Adv
 
     _table: ClassVar[str] = "DeviceTvmSoftwareEvidenceBeta"
     properties: DeviceTvmSoftwareEvidenceBeta
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmSecureConfigurationAssessment(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -146,6 +150,7 @@ class DeviceTvmSecureConfigurationAssessmentRecord(Record, tag_field="category",
 
     _table: ClassVar[str] = "DeviceTvmSecureConfigurationAssessment"
     properties: DeviceTvmSecureConfigurationAssessment
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmSecureConfigurationAssessmentKB(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -172,6 +177,7 @@ class DeviceTvmSecureConfigurationAssessmentKBRecord(Record, tag_field="category
 
     _table: ClassVar[str] = "DeviceTvmSecureConfigurationAssessmentKB"
     properties: DeviceTvmSecureConfigurationAssessmentKB
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmBrowserExtensions(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -198,6 +204,7 @@ class DeviceTvmBrowserExtensionsRecord(Record, tag_field="category", tag="Advanc
 
     _table: ClassVar[str] = "DeviceTvmBrowserExtensions"
     properties: DeviceTvmBrowserExtensions
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmBrowserExtensionsKB(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -225,6 +232,7 @@ class DeviceTvmBrowserExtensionsKBRecord(Record, tag_field="category", tag="Adva
 
     _table: ClassVar[str] = "DeviceTvmBrowserExtensionsKB"
     properties: DeviceTvmBrowserExtensionsKB
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmCertificateInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -255,6 +263,7 @@ class DeviceTvmCertificateInfoRecord(Record, tag_field="category", tag="Advanced
 
     _table: ClassVar[str] = "DeviceTvmCertificateInfo"
     properties: DeviceTvmCertificateInfo
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmHardwareFirmware(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -279,6 +288,7 @@ class DeviceTvmHardwareFirmwareRecord(Record, tag_field="category", tag="Advance
 
     _table: ClassVar[str] = "DeviceTvmHardwareFirmware"
     properties: DeviceTvmHardwareFirmware
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmInfoGathering(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -301,6 +311,7 @@ class DeviceTvmInfoGatheringRecord(Record, tag_field="category", tag="AdvancedHu
 
     _table: ClassVar[str] = "DeviceTvmInfoGathering"
     properties: DeviceTvmInfoGathering
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmInfoGatheringKB(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -322,6 +333,7 @@ class DeviceTvmInfoGatheringKBRecord(Record, tag_field="category", tag="Advanced
 
     _table: ClassVar[str] = "DeviceTvmInfoGatheringKB"
     properties: DeviceTvmInfoGatheringKB
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceBaselineComplianceAssessment(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -350,6 +362,7 @@ class DeviceBaselineComplianceAssessmentRecord(Record, tag_field="category", tag
 
     _table: ClassVar[str] = "DeviceBaselineComplianceAssessment"
     properties: DeviceBaselineComplianceAssessment
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceBaselineComplianceAssessmentKB(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -378,6 +391,7 @@ class DeviceBaselineComplianceAssessmentKBRecord(Record, tag_field="category", t
 
     _table: ClassVar[str] = "DeviceBaselineComplianceAssessmentKB"
     properties: DeviceBaselineComplianceAssessmentKB
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceBaselineComplianceProfiles(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -407,3 +421,4 @@ class DeviceBaselineComplianceProfilesRecord(Record, tag_field="category", tag="
 
     _table: ClassVar[str] = "DeviceBaselineComplianceProfiles"
     properties: DeviceBaselineComplianceProfiles
+    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
