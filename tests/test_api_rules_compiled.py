@@ -188,3 +188,96 @@ def test_a_record_made_by_hand_normalizes_without_an_origin() -> None:
     assert doc["m365_defender"]["graph_alert"]["title"] == "t"
     flat = m365parse.normalize(record, "jsa")
     assert isinstance(flat["DeviceTime"], ExactDatetime) and flat["DeviceTime"].isoformat_exact() == "2026-07-01T12:00:00.25Z"
+
+
+# --- to_dict(): the generated fill functions against the iterative reference ---------------
+
+
+def _reference(record: Any) -> Any:
+    """to_dict()["properties"] as the iterative walk makes it (every member visited, exact_iso per datetime)."""
+    return record._plain_iterative(record.properties, "$")
+
+
+def _generated_alerts(count: int) -> list[m365parse.Record]:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.api_shapes import encode
+
+    return [r for unit in encode("graph", count, 50, seed=3) for r in m365parse.decode(unit).records]
+
+
+def test_to_dict_is_the_iterative_walk_on_every_sample_and_generated_alert() -> None:
+    records = _records() + _generated_alerts(200)
+    for record in records:
+        if not hasattr(record, "_plain_iterative"):
+            continue  # hunting rows of a known table
+        got = record.to_dict()["properties"]
+        want = _reference(record)
+        assert json.dumps(got) == json.dumps(want), record.table
+
+
+def test_to_dict_of_nested_evidence_lists_changed_after_decoding() -> None:
+    page = next(p for p in SAMPLES if p.name == "GraphAlertPage.json").read_bytes()
+    records = m365parse.decode(page).records
+    record = next(r for r in records if len(r.properties.evidence or []) >= 3)
+    evidence = record.properties.evidence
+    # an item dropped, one moved, one added by hand: the views no longer line up with the list
+    moved = evidence.pop(0)
+    evidence.append(moved)
+    evidence[0].createdDateTime = datetime(2031, 5, 6, 7, 8, 9, 1, tzinfo=timezone.utc)
+    props = record.to_dict()["properties"]
+    assert json.dumps(props) == json.dumps(_reference(record))
+    assert props["evidence"][0]["createdDateTime"] == "2031-05-06T07:08:09.000001Z"
+    # a datetime replaced by a value of another type is written as that value
+    record.properties.createdDateTime = "not a datetime"  # type: ignore[assignment]
+    assert record.to_dict()["properties"]["createdDateTime"] == "not a datetime"
+
+
+def test_to_dict_reads_seven_digits_and_non_canonical_texts_at_every_depth() -> None:
+    page = json.loads(next(p for p in SAMPLES if p.name == "GraphAlertPage.json").read_bytes())
+    alert = page["value"][0]
+    forms = ["2026-07-01T10:00:00.1234567Z", "2026-07-01T10:00:00.1200000Z", "2026-07-01T10:00:00+00:00",
+             "2026-07-01T12:00:00.5+02:00", "2026-07-01T10:00:00Z", "2026-07-01t10:00:00.9999999z"]
+    alerts = []
+    for i, text in enumerate(forms):
+        item = copy.deepcopy(alert)
+        item["createdDateTime"] = text
+        for ev in item["evidence"]:
+            ev["createdDateTime"] = forms[(i + 1) % len(forms)]
+        alerts.append(item)
+    records = m365parse.decode(json.dumps({"value": alerts})).records
+    assert len(records) == len(forms)
+    for record in records:
+        props = record.to_dict()["properties"]
+        assert json.dumps(props) == json.dumps(_reference(record))
+        if isinstance(record.properties.createdDateTime, datetime):
+            assert props["createdDateTime"] == exact_iso(record, "createdDateTime")
+        for i, ev in enumerate(record.properties.evidence):
+            if isinstance(ev.createdDateTime, datetime):
+                assert props["evidence"][i]["createdDateTime"] == exact_iso(record, f"evidence[{i}].createdDateTime")
+
+
+def test_to_dict_of_hunting_rows_typed_untyped_and_of_a_known_table() -> None:
+    schema = [{"Name": "Timestamp", "Type": "DateTime"}, {"Name": "Odd name", "Type": "String"},
+              {"Name": "Extra", "Type": "Dynamic"}]
+    rows = [{"Timestamp": "2026-07-01T10:00:00.1234567Z", "Odd name": "a", "Extra": {"x": [1, {"y": None}]}},
+            {"Timestamp": "2026-07-01T10:00:00+00:00", "Odd name": None, "Extra": None}]
+    batch = m365parse.decode(json.dumps({"Schema": schema, "Results": rows}))
+    assert [r.table for r in batch.records] == ["HuntingRow", "HuntingRow"]
+    first, second = batch.records
+    assert first.to_dict()["properties"] == {"Timestamp": "2026-07-01T10:00:00.1234567Z", "Odd name": "a",
+                                             "Extra": {"x": [1, {"y": None}]}}
+    assert second.to_dict()["properties"] == {"Timestamp": "2026-07-01T10:00:00Z"}
+    for record in batch.records:
+        assert json.dumps(record.to_dict()["properties"]) == json.dumps(_reference(record))
+    # a row kept as a dict (its schema could not be used): as it arrived
+    from m365parse.api.records import HuntingRecord
+
+    kept = HuntingRecord(properties={"Timestamp": "2026-07-01T10:00:00Z", "n": 1})
+    assert kept.to_dict()["properties"] == {"Timestamp": "2026-07-01T10:00:00Z", "n": 1}
+    # rows of a known table are records of that table: the table's to_dict(), not ApiRecord's
+    mde = next(p for p in SAMPLES if p.name == "HuntingMde.json").read_bytes()
+    for record in m365parse.decode(mde).records:
+        assert record.table == "AlertInfo" and not isinstance(record, HuntingRecord)
+        assert record.to_dict()["properties"]["Timestamp"] == exact_iso(record, "Timestamp")
