@@ -281,3 +281,22 @@ def test_to_dict_of_hunting_rows_typed_untyped_and_of_a_known_table() -> None:
     for record in m365parse.decode(mde).records:
         assert record.table == "AlertInfo" and not isinstance(record, HuntingRecord)
         assert record.to_dict()["properties"]["Timestamp"] == exact_iso(record, "Timestamp")
+
+
+def test_exact_ns_of_the_nested_rules_is_timestamp_ns_in_every_form() -> None:
+    from m365parse.mappings.api_rules import Func, Item, compile_rules, exact_ns
+
+    texts = [*_time_texts(2000), "2026-12-31T23:59:59.9999996Z", "2026-12-31T23:59:59.9999995Z",
+             "2026-12-31T23:59:59.9999994Z", "1999-01-01T00:00:00.0000005Z", "2026-07-01T10:00:00.000000001Z"]
+    schema = [{"Name": "Timestamp", "Type": "DateTime"}]
+    batch = m365parse.decode(json.dumps({"Schema": schema, "Results": [{"Timestamp": t} for t in texts]}))
+    normalize = compile_rules({"ns": Func.of(exact_ns, "Timestamp")}, True)
+    with_item = compile_rules({"ns": Func.of(exact_ns, "Timestamp"), "row": Item()}, True)  # texts from to_dict()
+    checked = 0
+    for record in batch.records:
+        if record.properties.Timestamp is None:
+            continue  # a text msgspec does not take: kept in extra
+        checked += 1
+        want = m365parse.timestamp_ns(record, "Timestamp")
+        assert normalize(record)["ns"] == want == with_item(record)["ns"], record.properties.Timestamp
+    assert checked > 1000

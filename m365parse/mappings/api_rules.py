@@ -336,11 +336,16 @@ class _Exact:
     def ns(self) -> int:
         text = self.text()
         value = self.value
-        if value.tzinfo is _UTC and text[:19] == value.isoformat()[:19] and text[-1] == "Z":
-            # the text's second is the value's: the fraction is all that is left to read
+        if value.tzinfo is _UTC and len(text) >= 20 and text[-1] == "Z":
+            # The text is the value's, canonical, with the digits msgspec rounded (half up at the
+            # 7th): when its fraction rounds to the value's microsecond, the second is the
+            # value's too (a fraction that rounded up into the next second does not), and the
+            # fraction is all that is left to read.
             frac = text[20:-1]
-            delta = value - _EPOCH
-            return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+            fraction = int(frac.ljust(9, "0")) if frac else 0
+            if (fraction + 500) // 1000 == value.microsecond:
+                delta = value - _EPOCH
+                return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + fraction
         ns = parse_ns(text)
         assert ns is not None
         return ns
