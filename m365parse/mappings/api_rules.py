@@ -837,10 +837,13 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
                 if value is None or value in _BLANK:
                     continue
                 # ECS, OCSF: datetimes as exact ISO 8601 text
-                if isinstance(value, times):
-                    value = exact_text_of(value)
-                elif type(value) is list:
+                cls = value.__class__
+                if cls is _Exact:
+                    value = value.text()
+                elif cls is list:
                     value = [exact_text_of(v) if isinstance(v, times) else v for v in value]
+                elif cls is not str and cls is not int and isinstance(value, times):
+                    value = exact_text_of(value)
             node = nodes[where]
             if node is None:
                 node = make(nodes, where)
