@@ -442,30 +442,40 @@ class _Node:
             reader = _skip
         else:
             get = operator.attrgetter(*(attr for attr, _, _ in steps))
+            # per member: 0, a leaf of one path without [*] (its slot k); 1, another leaf; 2, walked below
             ops = tuple(
-                (name, child, not child.members and child.star is None, child.single, child.multi)
+                (
+                    (0 if len(child.single) == 1 and not child.multi else 1)
+                    if not child.members and child.star is None
+                    else 2,
+                    name,
+                    child,
+                    child.single[0] if child.single else -1,
+                )
                 for _, name, child in steps
             )
             one = len(steps) == 1
 
             def reader(value: Any, R: list[Any], record: _Ctx, path: str) -> None:
                 values = (get(value),) if one else get(value)
-                for (name, child, only_leaf, single, multi), item in zip(ops, values, strict=True):
+                for (mode, name, child, k), item in zip(ops, values, strict=False):  # as many as get takes
                     if item is None:
                         continue
-                    if not only_leaf:
+                    if mode == 0:
+                        R[k] = child.leaf(item, record, f"{path}.{name}") if isinstance(item, _CONVERT) else item
+                    elif mode == 2:
                         child.visit(item, R, record, f"{path}.{name}")
-                        continue
-                    if isinstance(item, _CONVERT):
-                        item = child.leaf(item, record, f"{path}.{name}")
-                    for k in single:
-                        R[k] = item
-                    for k in multi:
-                        found = R[k]
-                        if found is None:
-                            R[k] = [item]
-                        else:
-                            found.append(item)
+                    else:
+                        if isinstance(item, _CONVERT):
+                            item = child.leaf(item, record, f"{path}.{name}")
+                        for k in child.single:
+                            R[k] = item
+                        for k in child.multi:
+                            found = R[k]
+                            if found is None:
+                                R[k] = [item]
+                            else:
+                                found.append(item)
 
         if len(self.readers) >= _MAX_READERS:  # row structs come and go with hunting schemas
             self.readers.clear()
