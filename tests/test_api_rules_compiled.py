@@ -300,3 +300,56 @@ def test_exact_ns_of_the_nested_rules_is_timestamp_ns_in_every_form() -> None:
         want = m365parse.timestamp_ns(record, "Timestamp")
         assert normalize(record)["ns"] == want == with_item(record)["ns"], record.properties.Timestamp
     assert checked > 1000
+
+
+# --- the generated normalizers hold no rule data -------------------------------------------
+
+
+def _names_and_literals(source: str) -> tuple[set[str], set[str]]:
+    import io
+    import keyword
+    import re
+    import tokenize
+
+    made = re.compile(r"_?[a-z]+\d+\Z")
+    names, literals = set(), set()
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string) and not made.match(tok.string):
+            names.add(tok.string)
+        elif tok.type in (tokenize.STRING, tokenize.NUMBER):
+            literals.add(tok.string)
+    return names, literals
+
+
+@pytest.mark.parametrize("rule_set", RULE_SETS)
+def test_generated_normalizers_use_only_names_they_made(rule_set: str) -> None:
+    from m365parse.mappings.api_rules import GENERATED_NAMES
+
+    nested = not rule_set.startswith("jsa")
+    for kind in ("GraphAlert", "GraphIncident", "MdeAlert", "XdrIncident", "XdrAlert", "HuntingRow"):
+        fn = normalizer_for(rule_set, kind, nested)
+        assert fn is not None and fn.__doc__
+        names, literals = _names_and_literals(fn.__doc__)
+        assert names <= GENERATED_NAMES, (kind, names - GENERATED_NAMES)
+        assert not literals, (kind, literals)
+
+
+def test_hostile_rule_data_reaches_the_generated_code_as_values_only() -> None:
+    from m365parse.mappings.api_rules import GENERATED_NAMES, Collect, Const, First, Func, Text, compile_rules
+
+    hostile = "x'); __import__('os').system('echo pwned'); ('"
+    rules = {
+        hostile: Const(hostile),
+        f"a.{hostile}.b": First.of(hostile, "title"),
+        "c\nreturn None": Func.of(lambda v: v, hostile),
+        "d": Text(Collect.of(f"{hostile}[*]")),
+        '"""': Const([hostile]),
+    }
+    for nested in (False, True):
+        fn = compile_rules(rules, nested)
+        names, literals = _names_and_literals(fn.__doc__ or "")
+        assert names <= GENERATED_NAMES and not literals
+        record = next(r for r in _records() if r.table == "GraphAlert")
+        doc = fn(record)
+        assert json.dumps(_plain(doc), default=str) == json.dumps(_plain(_expected(rules, record, nested)), default=str)
+        assert not nested or doc["x'); __import__('os')"]["system('echo pwned'); ('"] == hostile

@@ -730,11 +730,16 @@ def exact_text_of(value: Any) -> Any:
     return value
 
 
+def _plain_path(spec: Any) -> bool:
+    """Whether ``spec`` is a path that reaches one value (no ``[*]``)."""
+    return isinstance(spec, str) and "*" not in _steps(spec)
+
+
 def _uses_item(spec: Any) -> bool:
     return isinstance(spec, Item) or any(_uses_item(item) for item in _children(spec))
 
 
-_CONST, _SLOT, _FN, _CONSTS = 0, 1, 2, 3
+_CONST, _SLOT, _FN, _CONSTS, _FIRST, _CALL = 0, 1, 2, 3, 4, 5
 
 
 def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dict[str, Any]]:
@@ -769,6 +774,20 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
             if k is not None:
                 fields.append((_SLOT, k, where, leaf))
                 continue
+        if isinstance(spec, First) and all(_plain_path(item) for item in spec.specs):
+            slots = tuple(compiler.path(item) for item in spec.specs)
+            if None not in slots:  # the first of values of paths without [*]: read from their slots
+                fields.append((_FIRST, slots, where, leaf))
+                continue
+        if isinstance(spec, Func) and id(spec) not in compiler.shared:
+            # fn(...) of its arguments: a path without [*] read from its slot, another spec by its function
+            args = tuple(
+                (_SLOT, k) if _plain_path(item) and (k := compiler.path(item)) is not None
+                else (_FN, compiler.spec_fn(item))
+                for item in spec.specs
+            )
+            fields.append((_CALL, (spec.fn, args), where, leaf))
+            continue
         fields.append((_FN, compiler.spec_fn(spec), where, leaf))
     # a run of constants of one object is set by one dict.update (same keys, same order)
     merged: list[tuple[int, Any, int, str]] = []
@@ -781,89 +800,146 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
         else:
             merged.append(field)
     plan = tuple(merged)
-    links = tuple(chain)
-    no_nodes = [None] * (len(chain) - 1)
-
-    def make(nodes: list[Any], index: int) -> dict[str, Any]:
-        above, name = links[index]
-        parent = nodes[above]
-        if parent is None:
-            parent = make(nodes, above)
-        child = parent.get(name)
-        if child is None:
-            child = parent[name] = {}
-        nodes[index] = child
-        return child  # type: ignore[no-any-return]
-
     root = compiler.root
-    size = len(compiler.ids)
     walk = bool(root.members)
     # to_dict() first when a rule needs it: the item's datetimes are then read from it
     whole_first = nested and any(_uses_item(spec) for spec in rules.values())
-    times = (_Exact, ExactDatetime)
+    return _generate_normalizer(plan, tuple(chain), nested, whole_first, walk, root, (None,) * len(compiler.ids))
 
-    readers = root.readers
-    nones = (None,) * size
 
-    def normalize(record: Record) -> dict[str, Any]:
-        ctx = R = _Ctx(nones)
-        ctx.record = record
-        ctx.memo = None
-        ctx._whole = record.to_dict() if whole_first else None
-        if walk:
-            props = record.properties
-            if props is not None:
-                reader = readers.get(type(props))
-                if reader is not None:  # the item's struct: read at once
-                    reader(props, R, ctx, "$")
-                else:
-                    root.visit(props, R, ctx, "$")
-        out: dict[str, Any] = {}
-        if not nested:
-            for kind, how, _, leaf in plan:
-                if kind == _CONST:
-                    out[leaf] = how
-                    continue
-                if kind == _CONSTS:
-                    out.update(how)
-                    continue
-                value = R[how] if kind == _SLOT else how(ctx)
-                if value is None or value in _BLANK:  # _empty(value), inline
-                    continue
-                out[leaf] = value
-            return out
-        nodes: list[Any] = [out, *no_nodes]
-        for kind, how, where, leaf in plan:
-            if kind == _CONST:
-                value = how
-            elif kind == _CONSTS:
-                node = nodes[where]
-                if node is None:
-                    node = make(nodes, where)
-                node.update(how)
-                continue
-            else:
-                value = R[how] if kind == _SLOT else how(ctx)
-                if value is None or value in _BLANK:
-                    continue
-                # ECS, OCSF: datetimes as exact ISO 8601 text
-                cls = value.__class__
-                if cls is _Exact:
-                    value = value.text()
-                elif cls is list:
-                    value = [exact_text_of(v) if isinstance(v, times) else v for v in value]
-                elif cls is not str and cls is not int and isinstance(value, times):
-                    value = exact_text_of(value)
-            node = nodes[where]
-            if node is None:
-                node = make(nodes, where)
-            node[leaf] = value
+#: The names the generated normalizers use besides those made by _generate_normalizer
+#: (``_k3``, ``n2``: a letter or two and a number); no literal appears in their source.
+GENERATED_NAMES = frozenset({
+    "normalize", "record", "ctx", "R", "out", "props", "reader", "v", "c", "x",  # its variables
+    "memo", "_whole", "properties", "__class__", "to_dict", "text", "clear", "get", "update",  # attributes
+})
+
+
+def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
+    plan: tuple[tuple[int, Any, int, str], ...],
+    links: tuple[tuple[int, str], ...],
+    nested: bool,
+    whole_first: bool,
+    walk: bool,
+    root: _Node,
+    nones: tuple[None, ...],
+) -> Callable[[Record], dict[str, Any]]:
+    """The normalizer of a compiled kind as one generated function (its source in ``__doc__``).
+
+    Straight-line code, one statement group per target field, in the order of the rules:
+    what the interpreted loop over the plan did per field and record (a dispatch on the
+    kind of spec, a lookup of the target's object) is settled once, here.  Only names made
+    here appear in the source; every constant, key and function is a variable of its
+    namespace, so no rule data (and nothing of any record) is ever compiled.
+    """
+    ns: dict[str, Any] = {
+        "_ctx0": _Ctx,
+        "_nones0": nones,
+        "_blank0": _BLANK,
+        "_exact0": _Exact,
+        "_times0": (_Exact, ExactDatetime),
+        "_textof0": exact_text_of,
+        "_rget0": root.readers.get,  # the dict stays the same object when the bounded cache clears it
+        "_visit0": root.visit,
+        "_path0": "$",
+        "_str0": str,
+        "_int0": int,
+        "_list0": list,
+        "_isinst0": isinstance,
+    }
+    counter = [0]
+
+    def name(value: Any, prefix: str) -> str:
+        counter[0] += 1
+        ident = f"{prefix}{counter[0]}"
+        ns[ident] = value
+        return ident
+
+    node_var = ["out", *(f"n{i}" for i in range(1, len(links)))]
+
+    def ensure(index: int, indent: str) -> list[str]:
+        """The code that makes object ``index`` of the output (and those above it) when not made yet."""
+        if index == 0:
+            return []
+        above, member = links[index]
+        key = name(member, "_k")
+        var, parent = node_var[index], node_var[above]
+        return [
+            f"{indent}if {var} is None:",
+            *ensure(above, indent + "    "),
+            f"{indent}    {var} = {parent}.get({key})",
+            f"{indent}    if {var} is None:",
+            f"{indent}        {var} = {parent}[{key}] = {{}}",
+        ]
+
+    lines = [
+        "def normalize(record):",
+        "    ctx = R = _ctx0(_nones0)",
+        "    ctx.record = record",
+        "    ctx.memo = None",
+        "    ctx._whole = record.to_dict()" if whole_first else "    ctx._whole = None",
+    ]
+    if walk:
+        lines += [
+            "    props = record.properties",
+            "    if props is not None:",
+            "        reader = _rget0(props.__class__)",
+            "        if reader is not None:",  # the item's struct: read at once
+            "            reader(props, R, ctx, _path0)",
+            "        else:",
+            "            _visit0(props, R, ctx, _path0)",
+        ]
+    lines.append("    out = {}")
+    if nested and len(links) > 1:
+        lines.append("    " + " = ".join(node_var[1:]) + " = None")
+    for kind, how, where, leaf in plan:
+        var = node_var[where] if nested else "out"
+        made = ensure(where, "    ") if nested else []
+        if kind == _CONST:
+            lines += [*made, f"    {var}[{name(leaf, '_k')}] = {name(how, '_c')}"]
+            continue
+        if kind == _CONSTS:
+            lines += [*made, f"    {var}.update({name(how, '_c')})"]
+            continue
+        if kind == _SLOT:
+            lines.append(f"    v = R[{name(how, '_s')}]")
+        elif kind == _FIRST:  # the first that is not empty
+            first, *others = how
+            lines.append(f"    v = R[{name(first, '_s')}]")
+            indent = "    "
+            for k in others:
+                lines += [f"{indent}if v is None or v in _blank0:", f"{indent}    v = R[{name(k, '_s')}]"]
+                indent += "    "
+        elif kind == _CALL:
+            fn, args = how
+            values = ", ".join(
+                f"R[{name(arg, '_s')}]" if arg_kind == _SLOT else f"{name(arg, '_f')}(ctx)" for arg_kind, arg in args
+            )
+            lines.append(f"    v = {name(fn, '_f')}({values})")
+        else:
+            lines.append(f"    v = {name(how, '_f')}(ctx)")
+        lines.append("    if v is not None and v not in _blank0:")  # _empty(v), inline
+        if nested:  # ECS, OCSF: datetimes as exact ISO 8601 text
+            lines += [
+                "        c = v.__class__",
+                "        if c is _exact0:",
+                "            v = v.text()",
+                "        elif c is _list0:",
+                "            v = [_textof0(x) if _isinst0(x, _times0) else x for x in v]",
+                "        elif c is not _str0 and c is not _int0 and _isinst0(v, _times0):",
+                "            v = _textof0(v)",
+            ]
+            lines += ["    " + line for line in made]
+        lines.append(f"        {var}[{name(leaf, '_k')}] = v")
+    if nested:
         # The context's _Exact values refer to it: a cycle, which reference counting alone
         # would not free (and records, untracked by the collector, would stay with it).
-        ctx.clear()
-        ctx.memo = None
-        return out
-
+        lines += ["    ctx.clear()", "    ctx.memo = None"]
+    lines.append("    return out")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, "<m365parse API rules>", "exec"), ns)  # noqa: S102 - names made here only
+    normalize: Callable[[Record], dict[str, Any]] = ns["normalize"]
+    normalize.__doc__ = source
     return normalize
 
 
