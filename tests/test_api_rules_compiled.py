@@ -332,6 +332,20 @@ def test_generated_normalizers_use_only_names_they_made(rule_set: str) -> None:
         names, literals = _names_and_literals(fn.__doc__)
         assert names <= GENERATED_NAMES, (kind, names - GENERATED_NAMES)
         assert not literals, (kind, literals)
+        for record in _records():
+            if record.table == kind:
+                fn(record)
+        # the readers of the struct types the records had, at every node of the paths
+        nodes = [fn.__globals__["_visit0"].__self__]
+        readers = []
+        while nodes:
+            node = nodes.pop()
+            readers += [r for r in node.readers.values() if r.__doc__ and r.__doc__.startswith("def reader")]
+            nodes += list(node.members.values()) + ([node.star] if node.star is not None else [])
+        assert readers or (kind == "HuntingRow" and rule_set != "jsa")
+        for reader in readers:
+            names, literals = _names_and_literals(reader.__doc__)
+            assert names <= GENERATED_NAMES and not literals, (kind, names - GENERATED_NAMES, literals)
 
 
 def test_hostile_rule_data_reaches_the_generated_code_as_values_only() -> None:

@@ -437,50 +437,63 @@ class _Node:
         fields: Any = struct_type
         names = dict(zip(fields.__struct_encode_fields__, fields.__struct_fields__, strict=True))
         steps = [(names[name], name, child) for name, child in self.members.items() if name in names]
-        reader: _Reader
-        if not steps:
-            reader = _skip
-        else:
-            get = operator.attrgetter(*(attr for attr, _, _ in steps))
-            # per member: 0, a leaf of one path without [*] (its slot k); 1, another leaf; 2, walked below
-            ops = tuple(
-                (
-                    (0 if len(child.single) == 1 and not child.multi else 1)
-                    if not child.members and child.star is None
-                    else 2,
-                    name,
-                    child,
-                    child.single[0] if child.single else -1,
-                )
-                for _, name, child in steps
-            )
-            one = len(steps) == 1
-
-            def reader(value: Any, R: list[Any], record: _Ctx, path: str) -> None:
-                values = (get(value),) if one else get(value)
-                for (mode, name, child, k), item in zip(ops, values, strict=False):  # as many as get takes
-                    if item is None:
-                        continue
-                    if mode == 0:
-                        R[k] = child.leaf(item, record, f"{path}.{name}") if isinstance(item, _CONVERT) else item
-                    elif mode == 2:
-                        child.visit(item, R, record, f"{path}.{name}")
-                    else:
-                        if isinstance(item, _CONVERT):
-                            item = child.leaf(item, record, f"{path}.{name}")
-                        for k in child.single:
-                            R[k] = item
-                        for k in child.multi:
-                            found = R[k]
-                            if found is None:
-                                R[k] = [item]
-                            else:
-                                found.append(item)
-
+        reader = _generate_reader(steps) if steps else _skip
         if len(self.readers) >= _MAX_READERS:  # row structs come and go with hunting schemas
             self.readers.clear()
         self.readers[struct_type] = reader
         return reader
+
+
+def _generate_reader(steps: list[tuple[str, str, _Node]]) -> _Reader:
+    """The reader of a struct type by a node: one ``attrgetter`` call takes the members
+    (attribute, JSON name, child node) the node's children read, then straight-line code
+    stores or walks each one that is not None."""
+    ns: dict[str, Any] = {"_get0": operator.attrgetter(*(attr for attr, _, _ in steps)), "_isinst0": isinstance}
+    ns["_conv0"] = _CONVERT
+    made = [0]
+
+    def name(value: Any, prefix: str) -> str:
+        made[0] += 1
+        ident = f"{prefix}{made[0]}"
+        ns[ident] = value
+        return ident
+
+    items = [f"v{i}" for i in range(len(steps))]
+    lines = ["def reader(value, R, ctx, path):", f"    {items[0]} = _get0(value)" if len(steps) == 1 else
+             f"    {', '.join(items)} = _get0(value)"]
+    for item, (_, member, child) in zip(items, steps, strict=True):
+        lines.append(f"    if {item} is not None:")
+        key = name("." + member, "_k")  # the member's JSON path below the struct's: path + key
+        if child.members or child.star is not None:  # walked below
+            lines.append(f"        {name(child.visit, '_f')}({item}, R, ctx, path + {key})")
+            continue
+        leaf = name(child.leaf, "_f")
+        lines.append(f"        if _isinst0({item}, _conv0):")
+        lines.append(f"            {item} = {leaf}({item}, ctx, path + {key})")
+        for k in child.single:
+            lines.append(f"        R[{name(k, '_s')}] = {item}")
+        for k in child.multi:
+            slot = name(k, "_s")
+            lines += [
+                f"        x = R[{slot}]",
+                "        if x is None:",
+                f"            R[{slot}] = [{item}]",
+                "        else:",
+                f"            x.append({item})",
+            ]
+    return _compile("\n".join(lines) + "\n", ns, "reader")  # type: ignore[no-any-return]
+
+
+def _compile(source: str, ns: dict[str, Any], function: str) -> Any:
+    """The function ``function`` that ``source`` defines, compiled with the names of ``ns``; its source as ``__doc__``.
+
+    The sources come from the generators of this module only, which write names they made
+    and nothing else: every constant, key and function is a value of ``ns``.
+    """
+    exec(compile(source, "<m365parse API rules>", "exec"), ns)  # noqa: S102 - names made by this module only
+    fn = ns[function]
+    fn.__doc__ = source
+    return fn
 
 
 class _Ctx(list[Any]):
@@ -807,11 +820,11 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
     return _generate_normalizer(plan, tuple(chain), nested, whole_first, walk, root, (None,) * len(compiler.ids))
 
 
-#: The names the generated normalizers use besides those made by _generate_normalizer
+#: The names the generated normalizers and readers use besides those their generators made
 #: (``_k3``, ``n2``: a letter or two and a number); no literal appears in their source.
 GENERATED_NAMES = frozenset({
-    "normalize", "record", "ctx", "R", "out", "props", "reader", "v", "c", "x",  # its variables
-    "memo", "_whole", "properties", "__class__", "to_dict", "text", "clear", "get", "update",  # attributes
+    "normalize", "record", "ctx", "R", "out", "props", "reader", "v", "c", "x", "value", "path",  # variables
+    "memo", "_whole", "properties", "__class__", "to_dict", "text", "clear", "get", "update", "append",  # attributes
 })
 
 
@@ -936,11 +949,7 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
         # would not free (and records, untracked by the collector, would stay with it).
         lines += ["    ctx.clear()", "    ctx.memo = None"]
     lines.append("    return out")
-    source = "\n".join(lines) + "\n"
-    exec(compile(source, "<m365parse API rules>", "exec"), ns)  # noqa: S102 - names made here only
-    normalize: Callable[[Record], dict[str, Any]] = ns["normalize"]
-    normalize.__doc__ = source
-    return normalize
+    return _compile("\n".join(lines) + "\n", ns, "normalize")  # type: ignore[no-any-return]
 
 
 def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Record], dict[str, Any]] | None:
