@@ -367,3 +367,15 @@ def test_hostile_rule_data_reaches_the_generated_code_as_values_only() -> None:
         doc = fn(record)
         assert json.dumps(_plain(doc), default=str) == json.dumps(_plain(_expected(rules, record, nested)), default=str)
         assert not nested or doc["x'); __import__('os')"]["system('echo pwned'); ('"] == hostile
+
+
+def test_generated_fill_functions_use_only_names_they_made() -> None:
+    from m365parse.api.records import _FILLS, FILL_NAMES
+
+    for record in _records() + _generated_alerts(20):
+        record.to_dict()
+    fills = [f for f in _FILLS.values() if (f.__doc__ or "").startswith("def fill")]
+    assert len(fills) >= 5
+    for fill in fills:
+        names, literals = _names_and_literals(fill.__doc__)
+        assert names <= FILL_NAMES and not literals, (names - FILL_NAMES, literals)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import msgspec
 from msgspec import Struct
 
+from .._codegen import compile_function
 from .._values import agrees, exact_iso
 from ..record import Record
 from ..shapes._deep import child_path
@@ -177,41 +178,44 @@ def _fill_of(struct_type: type) -> Any:
     elif getter is None:
         fill = _no_datetime
     else:
-        fill = _fill_function(getter, tuple((key, kind == _DT) for key, kind, _ in fields))
+        keys = {key for key, _, _ in fields}
+        attrs = tuple(f.name for f in msgspec.structs.fields(struct_type) if f.encode_name in keys)
+        fill = _fill_function(attrs, tuple((key, kind == _DT) for key, kind, _ in fields))
     if len(_FILLS) >= _MAX_PLANS:  # row structs come and go with hunting schemas: a bounded cache
         _FILLS.clear()
     _FILLS[struct_type] = fill
     return fill
 
 
-def _fill_function(getter: Any, fields: tuple[tuple[str, bool], ...]) -> _Fill:
-    """The fill function of a struct type: ``getter`` takes the members that may hold a datetime,
-    ``fields`` are their (JSON name, whether a datetime and nothing else)."""
-    if len(fields) == 1:
-        ((key, flat),) = fields
-        one = getter
+def _fill_function(attrs: tuple[str, ...], fields: tuple[tuple[str, bool], ...]) -> _Fill:
+    """The fill function of a struct type, generated: its members ``attrs`` that may hold a
+    datetime, their (JSON name, whether a datetime and nothing else), one statement group each."""
+    ns: dict[str, Any] = {
+        "_get0": operator.attrgetter(*attrs),
+        "_str0": str,
+        "_agrees0": agrees,
+        "_dt0": _dt_slow,
+        "_nested0": _nested,
+    }
+    items = [f"v{i}" for i in range(len(attrs))]
+    lines = ["def fill(record, value, out, view, path):", f"    {', '.join(items)} = _get0(value)"]
+    for i, (item, (key, flat)) in enumerate(zip(items, fields, strict=True)):
+        ns[f"_k{i}"] = key
+        lines += [f"    if {item} is not None:", f"        t = view.get(_k{i})"]
+        if flat:
+            lines += [
+                f"        if t.__class__ is _str0 and _agrees0(t, {item}):",
+                f"            out[_k{i}] = t",
+                "        else:",
+                f"            _dt0(record, {item}, t, out, _k{i}, path)",
+            ]
+        else:
+            lines.append(f"        _nested0(record, {item}, t, out, _k{i}, path)")
+    return compile_function("\n".join(lines) + "\n", ns, "fill")  # type: ignore[no-any-return]
 
-        def fill_one(record: Any, value: Any, out: Any, view: Any, path: str) -> None:
-            (v,) = one(value)
-            if v is not None:
-                t = view.get(key)
-                if flat and t.__class__ is str and agrees(t, v):
-                    out[key] = t
-                else:
-                    _dt_slow(record, v, t, out, key, path)
 
-        return fill_one
-
-    def fill(record: Any, value: Any, out: Any, view: Any, path: str) -> None:
-        for (key, flat), v in zip(fields, getter(value)):  # noqa: B905 - as many as the getter takes
-            if v is not None:
-                t = view.get(key)
-                if flat and t.__class__ is str and agrees(t, v):
-                    out[key] = t
-                else:
-                    _dt_slow(record, v, t, out, key, path)
-
-    return fill
+#: The names a generated fill function uses besides those it made (``v0``, ``_k1``).
+FILL_NAMES = frozenset({"fill", "record", "value", "out", "view", "path", "t", "get", "__class__"})
 
 
 def _dt_slow(record: Any, value: Any, text: Any, out: Any, key: Any, path: str) -> None:  # noqa: PLR0917 - hot path

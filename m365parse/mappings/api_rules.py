@@ -49,6 +49,7 @@ from typing import Any, NamedTuple
 
 from msgspec import Struct
 
+from .._codegen import compile_function
 from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns, path_steps
 from ..api.records import ApiRecord, exact_text
 from ..errors import MappingError
@@ -481,19 +482,7 @@ def _generate_reader(steps: list[tuple[str, str, _Node]]) -> _Reader:
                 "        else:",
                 f"            x.append({item})",
             ]
-    return _compile("\n".join(lines) + "\n", ns, "reader")  # type: ignore[no-any-return]
-
-
-def _compile(source: str, ns: dict[str, Any], function: str) -> Any:
-    """The function ``function`` that ``source`` defines, compiled with the names of ``ns``; its source as ``__doc__``.
-
-    The sources come from the generators of this module only, which write names they made
-    and nothing else: every constant, key and function is a value of ``ns``.
-    """
-    exec(compile(source, "<m365parse API rules>", "exec"), ns)  # noqa: S102 - names made by this module only
-    fn = ns[function]
-    fn.__doc__ = source
-    return fn
+    return compile_function("\n".join(lines) + "\n", ns, "reader")  # type: ignore[no-any-return]
 
 
 class _Ctx(list[Any]):
@@ -949,7 +938,7 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
         # would not free (and records, untracked by the collector, would stay with it).
         lines += ["    ctx.clear()", "    ctx.memo = None"]
     lines.append("    return out")
-    return _compile("\n".join(lines) + "\n", ns, "normalize")  # type: ignore[no-any-return]
+    return compile_function("\n".join(lines) + "\n", ns, "normalize")  # type: ignore[no-any-return]
 
 
 def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Record], dict[str, Any]] | None:

@@ -1,8 +1,8 @@
 """Security: nothing derived from input is evaluated; generated mapping code holds no rule data.
 
 The library compiles Python in two places, the mapping compiler
-(``m365parse/mappings/registry.py``) and its counterpart for the API kinds
-(``m365parse/mappings/api_rules.py``), from rule sets, which are trusted code
+(``m365parse/mappings/registry.py``) and ``m365parse/_codegen.py`` (the API kinds'
+normalizers, from their rules, and ``to_dict()``'s per-type code), from rule sets, which are trusted code
 (see the threat model in README.md).  These tests keep it that way: any other
 ``eval``/``exec``/``compile`` fails here, and the generated source is checked to
 contain only identifiers the compiler made, whatever the rule data and the input
@@ -36,9 +36,10 @@ DYNAMIC = {"eval", "exec", "compile", "__import__", "breakpoint"}
 ALLOWED = {
     ("mappings/registry.py", "build", "compile"),
     ("mappings/registry.py", "build", "exec"),
-    # the API kinds' normalizers (their source is checked in tests/test_api_rules_compiled.py)
-    ("mappings/api_rules.py", "_compile", "compile"),
-    ("mappings/api_rules.py", "_compile", "exec"),
+    # the API kinds' normalizers and readers, to_dict()'s fill functions (their sources are
+    # checked in tests/test_api_rules_compiled.py)
+    ("_codegen.py", "compile_function", "compile"),
+    ("_codegen.py", "compile_function", "exec"),
 }
 #: Modules the library has no business using on input (I/O lives in __main__.py only).
 FORBIDDEN_IMPORTS = {"pickle", "marshal", "shelve", "subprocess", "socket", "ctypes", "code", "codeop"}
