@@ -244,8 +244,14 @@ def _nested(record: Any, value: Any, view: Any, out: Any, key: Any, path: str) -
         where = child_path(path, key) if key.__class__ is str else f"{path}[{key}]"
         views = view if view.__class__ is list and len(view) == len(value) else None
         items = out[key]
+        fills = _FILLS
         for pos, item in enumerate(value):
-            if isinstance(item, _NESTED):
+            fill = fills.get(item.__class__)  # a struct type seen before (evidence items): called here
+            if fill is not None and fill is not _ITERATIVE:
+                if fill is not _no_datetime:
+                    sub = views[pos] if views is not None else None
+                    fill(record, item, items[pos], sub if sub.__class__ is dict else _NO_VIEW, f"{where}[{pos}]")
+            elif isinstance(item, _NESTED):
                 _nested(record, item, views[pos] if views is not None else None, items, pos, where)
 
 
