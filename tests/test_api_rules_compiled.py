@@ -349,7 +349,7 @@ def test_generated_normalizers_use_only_names_they_made(rule_set: str) -> None:
 
 
 def test_hostile_rule_data_reaches_the_generated_code_as_values_only() -> None:
-    from m365parse.mappings.api_rules import GENERATED_NAMES, Collect, Const, First, Func, Text, compile_rules
+    from m365parse.mappings.api_rules import GENERATED_NAMES, Apply, Collect, Const, First, Func, Text, compile_rules
 
     hostile = "x'); __import__('os').system('echo pwned'); ('"
     rules = {
@@ -358,6 +358,11 @@ def test_hostile_rule_data_reaches_the_generated_code_as_values_only() -> None:
         "c\nreturn None": Func.of(lambda v: v, hostile),
         "d": Text(Collect.of(f"{hostile}[*]")),
         '"""': Const([hostile]),
+        # Collect and Apply(Collect) as generated code: [*] paths, a list member, a plain path, a function
+        "e": Collect.of("evidence[*].ipAddress", "mitreTechniques", "title", Func.of(lambda v: [v, v], "severity"),
+                        "evidence[*].loggedOnUsers[*].accountName", "evidence[0].deviceDnsName"),
+        "f": Apply(Collect.of("evidence[*].ipInterfaces[*]", "evidence[*].ipAddress"), ("ip", "ipv6")),
+        "g": Collect.of(hostile, f"{hostile}[*]"),
     }
     for nested in (False, True):
         fn = compile_rules(rules, nested)
@@ -367,6 +372,7 @@ def test_hostile_rule_data_reaches_the_generated_code_as_values_only() -> None:
         doc = fn(record)
         assert json.dumps(_plain(doc), default=str) == json.dumps(_plain(_expected(rules, record, nested)), default=str)
         assert not nested or doc["x'); __import__('os')"]["system('echo pwned'); ('"] == hostile
+        assert len(doc["e"]) >= 4 and doc["f"]
 
 
 def test_generated_fill_functions_use_only_names_they_made() -> None:

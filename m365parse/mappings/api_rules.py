@@ -737,11 +737,29 @@ def _plain_path(spec: Any) -> bool:
     return isinstance(spec, str) and "*" not in _steps(spec)
 
 
+def _star_path(spec: Any) -> bool:
+    """Whether ``spec`` is a path with ``[*]``: the compiled walk gathers its values into a list."""
+    return isinstance(spec, str) and "[*]" in spec
+
+
+def _apply_each(values: list[Any], fns: tuple[Callable[[Any], Any], ...]) -> list[Any]:
+    """``values`` through each transform of ``fns`` (as ``Apply`` does to a list): flattened, without repeats."""
+    for fn in fns:
+        results: list[Any] = []
+        for item in values:
+            result = fn(item)
+            for r in result if isinstance(result, list) else [result]:
+                if r is not None and r not in _BLANK and r not in results:
+                    results.append(r)
+        values = results
+    return values
+
+
 def _uses_item(spec: Any) -> bool:
     return isinstance(spec, Item) or any(_uses_item(item) for item in _children(spec))
 
 
-_CONST, _SLOT, _FN, _CONSTS, _FIRST, _CALL = 0, 1, 2, 3, 4, 5
+_CONST, _SLOT, _FN, _CONSTS, _FIRST, _CALL, _COLLECT = 0, 1, 2, 3, 4, 5, 6
 
 
 def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dict[str, Any]]:
@@ -781,6 +799,16 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
             if None not in slots:  # the first of values of paths without [*]: read from their slots
                 fields.append((_FIRST, slots, where, leaf))
                 continue
+        collect, transforms = (spec.spec, spec.transforms) if isinstance(spec, Apply) else (spec, ())
+        if isinstance(collect, Collect) and id(spec) not in compiler.shared and id(collect) not in compiler.shared:
+            # every value of its specs: a [*] path's values read from its slot, another spec's by its function
+            parts = tuple(
+                (_SLOT, k) if _star_path(item) and (k := compiler.path(item)) is not None
+                else (_FN, compiler.spec_fn(item))
+                for item in collect.specs
+            )
+            fields.append((_COLLECT, (parts, tuple(transform(t) for t in transforms)), where, leaf))
+            continue
         if isinstance(spec, Func) and id(spec) not in compiler.shared:
             # fn(...) of its arguments: a path without [*] read from its slot, another spec by its function
             args = tuple(
@@ -848,6 +876,8 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
         "_int0": int,
         "_list0": list,
         "_isinst0": isinstance,
+        "_none0": (),
+        "_each0": _apply_each,
     }
     counter = [0]
 
@@ -918,6 +948,17 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
                 f"R[{name(arg, '_s')}]" if arg_kind == _SLOT else f"{name(arg, '_f')}(ctx)" for arg_kind, arg in args
             )
             lines.append(f"    v = {name(fn, '_f')}({values})")
+        elif kind == _COLLECT:  # every value not empty, without repeats (Collect), through the transforms (Apply)
+            parts, fns = how
+            lines.append("    v = []")
+            for part_kind, part in parts:
+                if part_kind == _SLOT:  # the values of a [*] path (its slot: a list, or None)
+                    lines.append(f"    for x in R[{name(part, '_s')}] or _none0:")
+                else:
+                    lines += [f"    c = {name(part, '_f')}(ctx)", "    for x in c if _isinst0(c, _list0) else (c,):"]
+                lines += ["        if x is not None and x not in _blank0 and x not in v:", "            v.append(x)"]
+            if fns:
+                lines.append(f"    v = _each0(v, {name(fns, '_c')})")
         else:
             lines.append(f"    v = {name(how, '_f')}(ctx)")
         lines.append("    if v is not None and v not in _blank0:")  # _empty(v), inline
