@@ -385,3 +385,16 @@ def test_generated_fill_functions_use_only_names_they_made() -> None:
     for fill in fills:
         names, literals = _names_and_literals(fill.__doc__)
         assert names <= FILL_NAMES and not literals, (names - FILL_NAMES, literals)
+
+
+def test_apply_of_a_first_gives_no_value_to_its_transforms_when_every_path_is_empty() -> None:
+    from m365parse.api.records import HuntingRecord
+    from m365parse.mappings.api_rules import Apply, First, compile_rules
+
+    rules = {"a": Apply(First.of("B", "A"), ("const:x",)), "b": Apply(First.of("A", "C"), ("const:x",)),
+             "c": Apply(First.of("A", "L"), ("snake_case",))}
+    record = HuntingRecord(properties={"A": "", "B": [], "C": "Some Value", "L": ["One Two", "", "Three"]})
+    for nested in (False, True):
+        got = compile_rules(rules, nested)(record)
+        assert got == _expected(rules, record, nested)
+        assert "a" not in got and got["b"] == "x" and got["c"] == ["one_two", "three"]

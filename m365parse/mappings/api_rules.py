@@ -755,6 +755,16 @@ def _apply_each(values: list[Any], fns: tuple[Callable[[Any], Any], ...]) -> lis
     return values
 
 
+def _apply_value(value: Any, fns: tuple[Callable[[Any], Any], ...]) -> Any:
+    """``value`` through each transform of ``fns``, as ``Apply`` does (a list item by item)."""
+    for fn in fns:
+        if isinstance(value, list):
+            value = _apply_each(value, (fn,))
+        elif value is not None:
+            value = fn(value)
+    return value
+
+
 def _uses_item(spec: Any) -> bool:
     return isinstance(spec, Item) or any(_uses_item(item) for item in _children(spec))
 
@@ -794,10 +804,11 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
             if k is not None:
                 fields.append((_SLOT, k, where, leaf))
                 continue
-        if isinstance(spec, First) and all(_plain_path(item) for item in spec.specs):
-            slots = tuple(compiler.path(item) for item in spec.specs)
+        first, transforms = (spec.spec, spec.transforms) if isinstance(spec, Apply) else (spec, ())
+        if isinstance(first, First) and id(spec) not in compiler.shared and all(_plain_path(i) for i in first.specs):
+            slots = tuple(compiler.path(item) for item in first.specs)
             if None not in slots:  # the first of values of paths without [*]: read from their slots
-                fields.append((_FIRST, slots, where, leaf))
+                fields.append((_FIRST, (slots, tuple(transform(t) for t in transforms)), where, leaf))
                 continue
         collect, transforms = (spec.spec, spec.transforms) if isinstance(spec, Apply) else (spec, ())
         if isinstance(collect, Collect) and id(spec) not in compiler.shared and id(collect) not in compiler.shared:
@@ -878,6 +889,7 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
         "_isinst0": isinstance,
         "_none0": (),
         "_each0": _apply_each,
+        "_apply0": _apply_value,
     }
     counter = [0]
 
@@ -935,13 +947,15 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
             continue
         if kind == _SLOT:
             lines.append(f"    v = R[{name(how, '_s')}]")
-        elif kind == _FIRST:  # the first that is not empty
-            first, *others = how
+        elif kind == _FIRST:  # the first that is not empty (through the transforms of an Apply)
+            (first, *others), fns = how
             lines.append(f"    v = R[{name(first, '_s')}]")
             indent = "    "
             for k in others:
                 lines += [f"{indent}if v is None or v in _blank0:", f"{indent}    v = R[{name(k, '_s')}]"]
                 indent += "    "
+            if fns:  # an empty first is no value: not given to the transforms
+                lines += ["    if v is not None and v not in _blank0:", f"        v = _apply0(v, {name(fns, '_c')})"]
         elif kind == _CALL:
             fn, args = how
             values = ", ".join(
