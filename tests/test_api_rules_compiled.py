@@ -398,3 +398,25 @@ def test_apply_of_a_first_gives_no_value_to_its_transforms_when_every_path_is_em
         got = compile_rules(rules, nested)(record)
         assert got == _expected(rules, record, nested)
         assert "a" not in got and got["b"] == "x" and got["c"] == ["one_two", "three"]
+
+
+@pytest.mark.parametrize("rule_set", RULE_SETS)
+def test_rows_kept_as_dicts_and_typed_rows_normalize_as_the_rules_say(rule_set: str) -> None:
+    nested = not rule_set.startswith("jsa")
+    rows = [{"Timestamp": "2026-07-01T10:00:00.1234567Z", "DeviceName": "d1", "AccountName": "", "AccountUpn": "u@x",
+             "RemoteIP": "10.0.0.1", "Extra": {"k": [1, None]}},
+            {"TimeGenerated": "2026-07-01T10:00:00Z", "IPAddress": "::1"}]
+    typed_schema = [{"Name": k, "Type": "DateTime" if k in ("Timestamp", "TimeGenerated") else "Dynamic" if k == "Extra"
+                     else "String"} for k in dict.fromkeys(k for row in rows for k in row)]
+    untyped = m365parse.decode(json.dumps({"Schema": "not a schema", "Results": rows})).records
+    typed = m365parse.decode(json.dumps({"Schema": typed_schema, "Results": rows})).records
+    assert [type(r.properties) for r in untyped] == [dict, dict]
+    assert all(not isinstance(r.properties, dict) and r.table == "HuntingRow" for r in typed)
+    fn = normalizer_for(rule_set, "HuntingRow", nested)
+    assert fn is not None
+    for record in [*untyped, *typed]:
+        got = fn(record)
+        want = _expected(_rules(rule_set, "HuntingRow"), record, nested)
+        assert json.dumps(_plain(got), default=str) == json.dumps(_plain(want), default=str)
+    assert untyped[0].to_dict()["properties"] == rows[0]
+    assert typed[0].to_dict()["properties"] == rows[0]
