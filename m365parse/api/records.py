@@ -70,10 +70,9 @@ def exact_text(record: Record, value: datetime, column: str, text: Any) -> str:
 
 # --- to_dict(): msgspec converts the item at C speed, datetimes are then made exact --------------
 
-_DT, _NEST = 1, 2
-_Plan = tuple[Any, tuple[tuple[str, int, str], ...], bool]
-#: Struct type -> (a getter of the fields that may hold a datetime, their (JSON name, _DT or _NEST,
-#: the column their original value is asked for by), whether to_builtins gives what _plain gives).
+_Plan = tuple[tuple[str, ...], tuple[tuple[str, bool], ...], bool]
+#: Struct type -> (the attributes of its members that may hold a datetime, their (JSON name,
+#: whether a datetime and nothing else), whether to_builtins gives what _plain gives).
 _DT_PLANS: dict[type, _Plan] = {}
 #: Struct types whose plans are kept (the generated API structs are about 80; a hunting
 #: response's schema makes a row struct of its own).
@@ -92,16 +91,15 @@ def _may_hold_datetime(tp: Any, seen: frozenset[type]) -> bool:
     if origin is typing.Annotated:
         return _may_hold_datetime(typing.get_args(tp)[0], seen)
     if origin is None or origin is dict:
-        return False
+        return False  # str, int, dict[str, Any], Any: plain JSON
     return any(_may_hold_datetime(a, seen) for a in typing.get_args(tp))  # list[...], unions
-    return False  # str, int, dict[str, Any], Any: plain JSON
 
 
 def _dt_plan(struct_type: type) -> _Plan:
     plan = _DT_PLANS.get(struct_type)
     if plan is None:
         attrs: list[str] = []
-        out: list[tuple[str, int, str]] = []
+        fields: list[tuple[str, bool]] = []
         for f in msgspec.structs.fields(struct_type):
             if not _may_hold_datetime(f.type, frozenset({struct_type})):
                 continue
@@ -109,20 +107,10 @@ def _dt_plan(struct_type: type) -> _Plan:
             args = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_args(tp) else [tp]
             flat = [typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a for a in args]
             attrs.append(f.name)
-            kind = _DT if flat == [datetime] else _NEST
-            # a member of the item is read by its name (the value as it arrived, text or not)
-            plain_name = "." not in f.encode_name and "[" not in f.encode_name
-            out.append((f.encode_name, kind, f.encode_name if kind == _DT or plain_name else "$." + f.encode_name))
-        if not attrs:
-            getter = None
-        elif len(attrs) == 1:
-            one = operator.attrgetter(attrs[0])
-            getter = lambda value: (one(value),)  # noqa: E731
-        else:
-            getter = operator.attrgetter(*attrs)
+            fields.append((f.encode_name, flat == [datetime]))
         if len(_DT_PLANS) >= _MAX_PLANS:  # row structs come and go with hunting schemas: a bounded cache
             _DT_PLANS.clear()
-        plan = _DT_PLANS[struct_type] = (getter, tuple(out), _simple(struct_type))
+        plan = _DT_PLANS[struct_type] = (tuple(attrs), tuple(fields), _simple(struct_type))
     return plan
 
 
@@ -172,15 +160,13 @@ def _fill_of(struct_type: type) -> Any:
     fill = _FILLS.get(struct_type)
     if fill is not None:
         return fill
-    getter, fields, simple = _DT_PLANS.get(struct_type) or _dt_plan(struct_type)
+    attrs, fields, simple = _DT_PLANS.get(struct_type) or _dt_plan(struct_type)
     if not simple:
         fill = _ITERATIVE
-    elif getter is None:
+    elif not attrs:
         fill = _no_datetime
     else:
-        keys = {key for key, _, _ in fields}
-        attrs = tuple(f.name for f in msgspec.structs.fields(struct_type) if f.encode_name in keys)
-        fill = _fill_function(attrs, tuple((key, kind == _DT) for key, kind, _ in fields))
+        fill = _fill_function(attrs, fields)
     if len(_FILLS) >= _MAX_PLANS:  # row structs come and go with hunting schemas: a bounded cache
         _FILLS.clear()
     _FILLS[struct_type] = fill
