@@ -420,3 +420,25 @@ def test_rows_kept_as_dicts_and_typed_rows_normalize_as_the_rules_say(rule_set: 
         assert json.dumps(_plain(got), default=str) == json.dumps(_plain(want), default=str)
     assert untyped[0].to_dict()["properties"] == rows[0]
     assert typed[0].to_dict()["properties"] == rows[0]
+
+
+def test_row_structs_of_one_shape_share_their_generated_code_not_their_values() -> None:
+    from m365parse.api.records import _FILLS
+
+    records = []
+    for column, when in (("A", "2026-07-01T10:00:00.1234567Z"), ("B", "2027-01-02T03:04:05.5Z")):
+        schema = [{"Name": "Timestamp", "Type": "DateTime"}, {"Name": column, "Type": "String"},
+                  {"Name": "DeviceName", "Type": "String"}]
+        row = {"Timestamp": when, column: column.lower(), "DeviceName": f"dev-{column}"}
+        (record,) = m365parse.decode(json.dumps({"Schema": schema, "Results": [row]})).records
+        records.append(record)
+        assert record.to_dict()["properties"] == row
+    first, second = (_FILLS[type(r.properties)] for r in records)
+    assert first is not second and first.__code__ is second.__code__
+    for rule_set in RULE_SETS:
+        nested = not rule_set.startswith("jsa")
+        fn = normalizer_for(rule_set, "HuntingRow", nested)
+        assert fn is not None
+        for record in records:
+            want = _expected(_rules(rule_set, "HuntingRow"), record, nested)
+            assert json.dumps(_plain(fn(record)), default=str) == json.dumps(_plain(want), default=str)
