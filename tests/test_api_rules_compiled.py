@@ -188,3 +188,257 @@ def test_a_record_made_by_hand_normalizes_without_an_origin() -> None:
     assert doc["m365_defender"]["graph_alert"]["title"] == "t"
     flat = m365parse.normalize(record, "jsa")
     assert isinstance(flat["DeviceTime"], ExactDatetime) and flat["DeviceTime"].isoformat_exact() == "2026-07-01T12:00:00.25Z"
+
+
+# --- to_dict(): the generated fill functions against the iterative reference ---------------
+
+
+def _reference(record: Any) -> Any:
+    """to_dict()["properties"] as the iterative walk makes it (every member visited, exact_iso per datetime)."""
+    return record._plain_iterative(record.properties, "$")
+
+
+def _generated_alerts(count: int) -> list[m365parse.Record]:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.api_shapes import encode
+
+    return [r for unit in encode("graph", count, 50, seed=3) for r in m365parse.decode(unit).records]
+
+
+def test_to_dict_is_the_iterative_walk_on_every_sample_and_generated_alert() -> None:
+    records = _records() + _generated_alerts(200)
+    for record in records:
+        if not hasattr(record, "_plain_iterative"):
+            continue  # hunting rows of a known table
+        got = record.to_dict()["properties"]
+        want = _reference(record)
+        assert json.dumps(got) == json.dumps(want), record.table
+
+
+def test_to_dict_of_nested_evidence_lists_changed_after_decoding() -> None:
+    page = next(p for p in SAMPLES if p.name == "GraphAlertPage.json").read_bytes()
+    records = m365parse.decode(page).records
+    record = next(r for r in records if len(r.properties.evidence or []) >= 3)
+    evidence = record.properties.evidence
+    # an item dropped, one moved, one added by hand: the views no longer line up with the list
+    moved = evidence.pop(0)
+    evidence.append(moved)
+    evidence[0].createdDateTime = datetime(2031, 5, 6, 7, 8, 9, 1, tzinfo=timezone.utc)
+    props = record.to_dict()["properties"]
+    assert json.dumps(props) == json.dumps(_reference(record))
+    assert props["evidence"][0]["createdDateTime"] == "2031-05-06T07:08:09.000001Z"
+    # a datetime replaced by a value of another type is written as that value
+    record.properties.createdDateTime = "not a datetime"  # type: ignore[assignment]
+    assert record.to_dict()["properties"]["createdDateTime"] == "not a datetime"
+
+
+def test_to_dict_reads_seven_digits_and_non_canonical_texts_at_every_depth() -> None:
+    page = json.loads(next(p for p in SAMPLES if p.name == "GraphAlertPage.json").read_bytes())
+    alert = page["value"][0]
+    forms = ["2026-07-01T10:00:00.1234567Z", "2026-07-01T10:00:00.1200000Z", "2026-07-01T10:00:00+00:00",
+             "2026-07-01T12:00:00.5+02:00", "2026-07-01T10:00:00Z", "2026-07-01t10:00:00.9999999z"]
+    alerts = []
+    for i, text in enumerate(forms):
+        item = copy.deepcopy(alert)
+        item["createdDateTime"] = text
+        for ev in item["evidence"]:
+            ev["createdDateTime"] = forms[(i + 1) % len(forms)]
+        alerts.append(item)
+    records = m365parse.decode(json.dumps({"value": alerts})).records
+    assert len(records) == len(forms)
+    for record in records:
+        props = record.to_dict()["properties"]
+        assert json.dumps(props) == json.dumps(_reference(record))
+        if isinstance(record.properties.createdDateTime, datetime):
+            assert props["createdDateTime"] == exact_iso(record, "createdDateTime")
+        for i, ev in enumerate(record.properties.evidence):
+            if isinstance(ev.createdDateTime, datetime):
+                assert props["evidence"][i]["createdDateTime"] == exact_iso(record, f"evidence[{i}].createdDateTime")
+
+
+def test_to_dict_of_hunting_rows_typed_untyped_and_of_a_known_table() -> None:
+    schema = [{"Name": "Timestamp", "Type": "DateTime"}, {"Name": "Odd name", "Type": "String"},
+              {"Name": "Extra", "Type": "Dynamic"}]
+    rows = [{"Timestamp": "2026-07-01T10:00:00.1234567Z", "Odd name": "a", "Extra": {"x": [1, {"y": None}]}},
+            {"Timestamp": "2026-07-01T10:00:00+00:00", "Odd name": None, "Extra": None}]
+    batch = m365parse.decode(json.dumps({"Schema": schema, "Results": rows}))
+    assert [r.table for r in batch.records] == ["HuntingRow", "HuntingRow"]
+    first, second = batch.records
+    assert first.to_dict()["properties"] == {"Timestamp": "2026-07-01T10:00:00.1234567Z", "Odd name": "a",
+                                             "Extra": {"x": [1, {"y": None}]}}
+    assert second.to_dict()["properties"] == {"Timestamp": "2026-07-01T10:00:00Z"}
+    for record in batch.records:
+        assert json.dumps(record.to_dict()["properties"]) == json.dumps(_reference(record))
+    # a row kept as a dict (its schema could not be used): as it arrived
+    from m365parse.api.records import HuntingRecord
+
+    kept = HuntingRecord(properties={"Timestamp": "2026-07-01T10:00:00Z", "n": 1})
+    assert kept.to_dict()["properties"] == {"Timestamp": "2026-07-01T10:00:00Z", "n": 1}
+    # rows of a known table are records of that table: the table's to_dict(), not ApiRecord's
+    mde = next(p for p in SAMPLES if p.name == "HuntingMde.json").read_bytes()
+    for record in m365parse.decode(mde).records:
+        assert record.table == "AlertInfo" and not isinstance(record, HuntingRecord)
+        assert record.to_dict()["properties"]["Timestamp"] == exact_iso(record, "Timestamp")
+
+
+def test_exact_ns_of_the_nested_rules_is_timestamp_ns_in_every_form() -> None:
+    from m365parse.mappings.api_rules import Func, Item, compile_rules, exact_ns
+
+    texts = [*_time_texts(2000), "2026-12-31T23:59:59.9999996Z", "2026-12-31T23:59:59.9999995Z",
+             "2026-12-31T23:59:59.9999994Z", "1999-01-01T00:00:00.0000005Z", "2026-07-01T10:00:00.000000001Z"]
+    schema = [{"Name": "Timestamp", "Type": "DateTime"}]
+    batch = m365parse.decode(json.dumps({"Schema": schema, "Results": [{"Timestamp": t} for t in texts]}))
+    normalize = compile_rules({"ns": Func.of(exact_ns, "Timestamp")}, True)
+    with_item = compile_rules({"ns": Func.of(exact_ns, "Timestamp"), "row": Item()}, True)  # texts from to_dict()
+    checked = 0
+    for record in batch.records:
+        if record.properties.Timestamp is None:
+            continue  # a text msgspec does not take: kept in extra
+        checked += 1
+        want = m365parse.timestamp_ns(record, "Timestamp")
+        assert normalize(record)["ns"] == want == with_item(record)["ns"], record.properties.Timestamp
+    assert checked > 1000
+
+
+# --- the generated normalizers hold no rule data -------------------------------------------
+
+
+def _names_and_literals(source: str) -> tuple[set[str], set[str]]:
+    import io
+    import keyword
+    import re
+    import tokenize
+
+    made = re.compile(r"_?[a-z]+\d+\Z")
+    names, literals = set(), set()
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string) and not made.match(tok.string):
+            names.add(tok.string)
+        elif tok.type in (tokenize.STRING, tokenize.NUMBER):
+            literals.add(tok.string)
+    return names, literals
+
+
+@pytest.mark.parametrize("rule_set", RULE_SETS)
+def test_generated_normalizers_use_only_names_they_made(rule_set: str) -> None:
+    from m365parse.mappings.api_rules import GENERATED_NAMES
+
+    nested = not rule_set.startswith("jsa")
+    for kind in ("GraphAlert", "GraphIncident", "MdeAlert", "XdrIncident", "XdrAlert", "HuntingRow"):
+        fn = normalizer_for(rule_set, kind, nested)
+        assert fn is not None and fn.__doc__
+        names, literals = _names_and_literals(fn.__doc__)
+        assert names <= GENERATED_NAMES, (kind, names - GENERATED_NAMES)
+        assert not literals, (kind, literals)
+        for record in _records():
+            if record.table == kind:
+                fn(record)
+        # the readers of the struct types the records had, at every node of the paths
+        nodes = [fn.__globals__["_visit0"].__self__]
+        readers = []
+        while nodes:
+            node = nodes.pop()
+            readers += [r for r in node.readers.values() if r.__doc__ and r.__doc__.startswith("def reader")]
+            nodes += list(node.members.values()) + ([node.star] if node.star is not None else [])
+        assert readers or (kind == "HuntingRow" and rule_set != "jsa")
+        for reader in readers:
+            names, literals = _names_and_literals(reader.__doc__)
+            assert names <= GENERATED_NAMES and not literals, (kind, names - GENERATED_NAMES, literals)
+
+
+def test_hostile_rule_data_reaches_the_generated_code_as_values_only() -> None:
+    from m365parse.mappings.api_rules import GENERATED_NAMES, Apply, Collect, Const, First, Func, Text, compile_rules
+
+    hostile = "x'); __import__('os').system('echo pwned'); ('"
+    rules = {
+        hostile: Const(hostile),
+        f"a.{hostile}.b": First.of(hostile, "title"),
+        "c\nreturn None": Func.of(lambda v: v, hostile),
+        "d": Text(Collect.of(f"{hostile}[*]")),
+        '"""': Const([hostile]),
+        # Collect and Apply(Collect) as generated code: [*] paths, a list member, a plain path, a function
+        "e": Collect.of("evidence[*].ipAddress", "mitreTechniques", "title", Func.of(lambda v: [v, v], "severity"),
+                        "evidence[*].loggedOnUsers[*].accountName", "evidence[0].deviceDnsName"),
+        "f": Apply(Collect.of("evidence[*].ipInterfaces[*]", "evidence[*].ipAddress"), ("ip", "ipv6")),
+        "g": Collect.of(hostile, f"{hostile}[*]"),
+    }
+    for nested in (False, True):
+        fn = compile_rules(rules, nested)
+        names, literals = _names_and_literals(fn.__doc__ or "")
+        assert names <= GENERATED_NAMES and not literals
+        record = next(r for r in _records() if r.table == "GraphAlert")
+        doc = fn(record)
+        assert json.dumps(_plain(doc), default=str) == json.dumps(_plain(_expected(rules, record, nested)), default=str)
+        assert not nested or doc["x'); __import__('os')"]["system('echo pwned'); ('"] == hostile
+        assert len(doc["e"]) >= 4 and doc["f"]
+
+
+def test_generated_fill_functions_use_only_names_they_made() -> None:
+    from m365parse.api.records import _FILLS, FILL_NAMES
+
+    for record in _records() + _generated_alerts(20):
+        record.to_dict()
+    fills = [f for f in _FILLS.values() if (f.__doc__ or "").startswith("def fill")]
+    assert len(fills) >= 5
+    for fill in fills:
+        names, literals = _names_and_literals(fill.__doc__)
+        assert names <= FILL_NAMES and not literals, (names - FILL_NAMES, literals)
+
+
+def test_apply_of_a_first_gives_no_value_to_its_transforms_when_every_path_is_empty() -> None:
+    from m365parse.api.records import HuntingRecord
+    from m365parse.mappings.api_rules import Apply, First, compile_rules
+
+    rules = {"a": Apply(First.of("B", "A"), ("const:x",)), "b": Apply(First.of("A", "C"), ("const:x",)),
+             "c": Apply(First.of("A", "L"), ("snake_case",))}
+    record = HuntingRecord(properties={"A": "", "B": [], "C": "Some Value", "L": ["One Two", "", "Three"]})
+    for nested in (False, True):
+        got = compile_rules(rules, nested)(record)
+        assert got == _expected(rules, record, nested)
+        assert "a" not in got and got["b"] == "x" and got["c"] == ["one_two", "three"]
+
+
+@pytest.mark.parametrize("rule_set", RULE_SETS)
+def test_rows_kept_as_dicts_and_typed_rows_normalize_as_the_rules_say(rule_set: str) -> None:
+    nested = not rule_set.startswith("jsa")
+    rows = [{"Timestamp": "2026-07-01T10:00:00.1234567Z", "DeviceName": "d1", "AccountName": "", "AccountUpn": "u@x",
+             "RemoteIP": "10.0.0.1", "Extra": {"k": [1, None]}},
+            {"TimeGenerated": "2026-07-01T10:00:00Z", "IPAddress": "::1"}]
+    typed_schema = [{"Name": k, "Type": "DateTime" if k in ("Timestamp", "TimeGenerated") else "Dynamic" if k == "Extra"
+                     else "String"} for k in dict.fromkeys(k for row in rows for k in row)]
+    untyped = m365parse.decode(json.dumps({"Schema": "not a schema", "Results": rows})).records
+    typed = m365parse.decode(json.dumps({"Schema": typed_schema, "Results": rows})).records
+    assert [type(r.properties) for r in untyped] == [dict, dict]
+    assert all(not isinstance(r.properties, dict) and r.table == "HuntingRow" for r in typed)
+    fn = normalizer_for(rule_set, "HuntingRow", nested)
+    assert fn is not None
+    for record in [*untyped, *typed]:
+        got = fn(record)
+        want = _expected(_rules(rule_set, "HuntingRow"), record, nested)
+        assert json.dumps(_plain(got), default=str) == json.dumps(_plain(want), default=str)
+    assert untyped[0].to_dict()["properties"] == rows[0]
+    assert typed[0].to_dict()["properties"] == rows[0]
+
+
+def test_row_structs_of_one_shape_share_their_generated_code_not_their_values() -> None:
+    from m365parse.api.records import _FILLS
+
+    records = []
+    for column, when in (("A", "2026-07-01T10:00:00.1234567Z"), ("B", "2027-01-02T03:04:05.5Z")):
+        schema = [{"Name": "Timestamp", "Type": "DateTime"}, {"Name": column, "Type": "String"},
+                  {"Name": "DeviceName", "Type": "String"}]
+        row = {"Timestamp": when, column: column.lower(), "DeviceName": f"dev-{column}"}
+        (record,) = m365parse.decode(json.dumps({"Schema": schema, "Results": [row]})).records
+        records.append(record)
+        assert record.to_dict()["properties"] == row
+    first, second = (_FILLS[type(r.properties)] for r in records)
+    assert first is not second and first.__code__ is second.__code__
+    for rule_set in RULE_SETS:
+        nested = not rule_set.startswith("jsa")
+        fn = normalizer_for(rule_set, "HuntingRow", nested)
+        assert fn is not None
+        for record in records:
+            want = _expected(_rules(rule_set, "HuntingRow"), record, nested)
+            assert json.dumps(_plain(fn(record)), default=str) == json.dumps(_plain(want), default=str)

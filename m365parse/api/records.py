@@ -10,14 +10,17 @@ in :func:`m365parse.timestamp_ns` and :func:`m365parse.exact_datetime`.
 
 from __future__ import annotations
 
+import gc
 import operator
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
 import msgspec
 from msgspec import Struct
 
+from .._codegen import compile_function
 from .._values import agrees, exact_iso
 from ..record import Record
 from ..shapes._deep import child_path
@@ -67,10 +70,9 @@ def exact_text(record: Record, value: datetime, column: str, text: Any) -> str:
 
 # --- to_dict(): msgspec converts the item at C speed, datetimes are then made exact --------------
 
-_DT, _NEST = 1, 2
-_Plan = tuple[Any, tuple[tuple[str, int, str], ...], bool]
-#: Struct type -> (a getter of the fields that may hold a datetime, their (JSON name, _DT or _NEST,
-#: the column their original value is asked for by), whether to_builtins gives what _plain gives).
+_Plan = tuple[tuple[str, ...], tuple[tuple[str, bool], ...], bool]
+#: Struct type -> (the attributes of its members that may hold a datetime, their (JSON name,
+#: whether a datetime and nothing else), whether to_builtins gives what _plain gives).
 _DT_PLANS: dict[type, _Plan] = {}
 #: Struct types whose plans are kept (the generated API structs are about 80; a hunting
 #: response's schema makes a row struct of its own).
@@ -89,16 +91,15 @@ def _may_hold_datetime(tp: Any, seen: frozenset[type]) -> bool:
     if origin is typing.Annotated:
         return _may_hold_datetime(typing.get_args(tp)[0], seen)
     if origin is None or origin is dict:
-        return False
+        return False  # str, int, dict[str, Any], Any: plain JSON
     return any(_may_hold_datetime(a, seen) for a in typing.get_args(tp))  # list[...], unions
-    return False  # str, int, dict[str, Any], Any: plain JSON
 
 
 def _dt_plan(struct_type: type) -> _Plan:
     plan = _DT_PLANS.get(struct_type)
     if plan is None:
         attrs: list[str] = []
-        out: list[tuple[str, int, str]] = []
+        fields: list[tuple[str, bool]] = []
         for f in msgspec.structs.fields(struct_type):
             if not _may_hold_datetime(f.type, frozenset({struct_type})):
                 continue
@@ -106,20 +107,10 @@ def _dt_plan(struct_type: type) -> _Plan:
             args = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_args(tp) else [tp]
             flat = [typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a for a in args]
             attrs.append(f.name)
-            kind = _DT if flat == [datetime] else _NEST
-            # a member of the item is read by its name (the value as it arrived, text or not)
-            plain_name = "." not in f.encode_name and "[" not in f.encode_name
-            out.append((f.encode_name, kind, f.encode_name if kind == _DT or plain_name else "$." + f.encode_name))
-        if not attrs:
-            getter = None
-        elif len(attrs) == 1:
-            one = operator.attrgetter(attrs[0])
-            getter = lambda value: (one(value),)  # noqa: E731
-        else:
-            getter = operator.attrgetter(*attrs)
+            fields.append((f.encode_name, flat == [datetime]))
         if len(_DT_PLANS) >= _MAX_PLANS:  # row structs come and go with hunting schemas: a bounded cache
             _DT_PLANS.clear()
-        plan = _DT_PLANS[struct_type] = (getter, tuple(out), _simple(struct_type))
+        plan = _DT_PLANS[struct_type] = (tuple(attrs), tuple(fields), _simple(struct_type))
     return plan
 
 
@@ -136,6 +127,150 @@ def _simple(struct_type: type) -> bool:
             _SIMPLE.clear()
         simple = _SIMPLE[struct_type] = bool(config.omit_defaults) and all(d is None for d in defaults)
     return simple
+
+
+# --- to_dict(): one generated function per struct type puts the exact datetime texts -----------
+#
+# msgspec's to_builtins converts the item at C speed (datetimes as datetime objects); a
+# struct type's fill function then replaces each datetime by its exact text, reading the
+# text as it arrived from the item's view (the item decoded untyped, fetched once per
+# record) and descending only into the members that may hold a datetime.
+
+#: No view of the object (no origin, or not an object where one was expected).
+_NO_VIEW: dict[str, Any] = {}
+_Fill = Callable[[Any, Any, Any, Any, str], None]
+#: Struct type -> its fill function, or _ITERATIVE (to_builtins does not give what _plain gives).
+_FILLS: dict[type, Any] = {}
+
+
+def _no_datetime(record: Any, value: Any, out: Any, view: Any, path: str) -> None:
+    """The fill function of a struct type that holds no datetime."""
+
+
+def _iterative(record: Any, value: Any, out: Any, view: Any, path: str) -> None:
+    """The mark of a struct type converted by ``_plain_iterative`` (never called)."""
+    raise AssertionError("not a fill function")
+
+
+_ITERATIVE: Any = _iterative
+
+
+def _fill_of(struct_type: type) -> Any:
+    """The fill function of ``struct_type`` (generated once), or _ITERATIVE."""
+    fill = _FILLS.get(struct_type)
+    if fill is not None:
+        return fill
+    attrs, fields, simple = _DT_PLANS.get(struct_type) or _dt_plan(struct_type)
+    if not simple:
+        fill = _ITERATIVE
+    elif not attrs:
+        fill = _no_datetime
+    else:
+        fill = _fill_function(attrs, fields)
+    if len(_FILLS) >= _MAX_PLANS:  # row structs come and go with hunting schemas: a bounded cache
+        _FILLS.clear()
+    _FILLS[struct_type] = fill
+    return fill
+
+
+def _fill_function(attrs: tuple[str, ...], fields: tuple[tuple[str, bool], ...]) -> _Fill:
+    """The fill function of a struct type, generated: its members ``attrs`` that may hold a
+    datetime, their (JSON name, whether a datetime and nothing else), one statement group each."""
+    ns: dict[str, Any] = {
+        "_get0": operator.attrgetter(*attrs),
+        "_str0": str,
+        "_agrees0": agrees,
+        "_dt0": _dt_slow,
+        "_nested0": _nested,
+    }
+    items = [f"v{i}" for i in range(len(attrs))]
+    lines = ["def fill(record, value, out, view, path):", f"    {', '.join(items)} = _get0(value)"]
+    for i, (item, (key, flat)) in enumerate(zip(items, fields, strict=True)):
+        ns[f"_k{i}"] = key
+        lines += [f"    if {item} is not None:", f"        t = view.get(_k{i})"]
+        if flat:
+            lines += [
+                f"        if t.__class__ is _str0 and _agrees0(t, {item}):",
+                f"            out[_k{i}] = t",
+                "        else:",
+                f"            _dt0(record, {item}, t, out, _k{i}, path)",
+            ]
+        else:
+            lines.append(f"        _nested0(record, {item}, t, out, _k{i}, path)")
+    return compile_function("\n".join(lines) + "\n", ns, "fill")  # type: ignore[no-any-return]
+
+
+#: The names a generated fill function uses besides those it made (``v0``, ``_k1``).
+FILL_NAMES = frozenset({"fill", "record", "value", "out", "view", "path", "t", "get", "__class__"})
+
+
+def _dt_slow(record: Any, value: Any, text: Any, out: Any, key: Any, path: str) -> None:  # noqa: PLR0917 - hot path
+    """``out[key]``: the exact text of ``value`` whose text as it arrived (None: unknown) is not canonical."""
+    if isinstance(value, datetime):
+        found = _as_arrived(text, value)
+        out[key] = found if found is not None else exact_iso(record, child_path(path, key) if key.__class__ is str else f"{path}[{key}]")
+    else:
+        _nested(record, value, text, out, key, path)
+
+
+def _nested(record: Any, value: Any, view: Any, out: Any, key: Any, path: str) -> None:  # noqa: PLR0917 - hot path
+    """Puts the exact datetime texts into ``out[key]``, the to_builtins form of ``value`` (member or item ``key``)."""
+    if isinstance(value, datetime):
+        _dt_slow(record, value, view, out, key, path)
+    elif isinstance(value, Struct):
+        fill = _FILLS.get(value.__class__) or _fill_of(value.__class__)
+        if fill is _no_datetime:
+            return
+        where = child_path(path, key) if key.__class__ is str else f"{path}[{key}]"
+        if fill is _ITERATIVE:
+            out[key] = record._plain_iterative(value, where)
+        else:
+            fill(record, value, out[key], view if view.__class__ is dict else _NO_VIEW, where)
+    elif value.__class__ is list:
+        where = child_path(path, key) if key.__class__ is str else f"{path}[{key}]"
+        views = view if view.__class__ is list and len(view) == len(value) else None
+        items = out[key]
+        fills = _FILLS
+        for pos, item in enumerate(value):
+            fill = fills.get(item.__class__)  # a struct type seen before (evidence items): called here
+            if fill is not None and fill is not _ITERATIVE:
+                if fill is not _no_datetime:
+                    sub = views[pos] if views is not None else None
+                    fill(record, item, items[pos], sub if sub.__class__ is dict else _NO_VIEW, f"{where}[{pos}]")
+            elif isinstance(item, _NESTED):
+                _nested(record, item, views[pos] if views is not None else None, items, pos, where)
+
+
+#: The exact-timestamp readers whose views are the items decoded untyped (``text`` is ``view.get``).
+_DICT_TIMES: list[Any] = []
+
+
+def _dict_times() -> list[Any]:
+    if not _DICT_TIMES:
+        from ..shapes import hunting, odata
+
+        _DICT_TIMES.extend((odata.TIMES, hunting.TIMES))
+    return _DICT_TIMES
+
+
+def _views_of(origin: Any) -> list[Any]:
+    """The views of every record of ``origin``, loaded on first use with the collector off.
+
+    The untyped views are many small dicts and lists, and no cycle: a collection that
+    their allocations set off would walk every live object for nothing (about half
+    of the time of the load, on Graph alert pages).
+    """
+    views = origin._views
+    if views is None:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            views = origin._views_list()
+        finally:
+            if enabled:
+                gc.enable()
+    return views  # type: ignore[no-any-return]
+
 
 
 class ApiRecord(Record, kw_only=True):
@@ -161,18 +296,34 @@ class ApiRecord(Record, kw_only=True):
         """
         props = self.properties
         plain = None
-        if isinstance(props, Struct) and (_DT_PLANS.get(type(props)) or _dt_plan(type(props)))[2]:
-            try:
-                plain = msgspec.to_builtins(props, builtin_types=(datetime,))
-                self._exact_struct(props, plain, None, "$")
-            except RecursionError:  # plain JSON nested deeper than msgspec converts: the iterative way
-                plain = None
+        if isinstance(props, Struct):
+            fill = _FILLS.get(props.__class__) or _fill_of(props.__class__)
+            if fill is not _ITERATIVE:
+                try:
+                    plain = msgspec.to_builtins(props, builtin_types=(datetime,))
+                    if fill is not _no_datetime:
+                        fill(self, props, plain, self._item_view(), "$")
+                except RecursionError:  # plain JSON nested deeper than msgspec converts: the iterative way
+                    plain = None
         return {
             "table": self.table,
             "envelope": dict(self.envelope_extra),
             "properties": plain if plain is not None else self._plain_iterative(props, "$"),
             "extra": dict(self.extra),
         }
+
+    def _item_view(self) -> dict[str, Any]:
+        """The item as it arrived, decoded untyped (datetimes as their texts); an empty dict when unknown."""
+        src = self._src
+        if src.__class__ is tuple:
+            origin, pos = src
+            if origin._times in (_DICT_TIMES or _dict_times()):
+                views = _views_of(origin)
+                if 0 <= pos < len(views):
+                    view = views[pos]
+                    if view.__class__ is dict:
+                        return view
+        return _NO_VIEW
 
     def _original(self, column: str) -> Any:
         """The value at ``column`` (a JSON path below the item) as it arrived; None when unknown."""
@@ -181,74 +332,24 @@ class ApiRecord(Record, kw_only=True):
             origin, pos = src
             if column.startswith("$.") and "." not in column[2:] and "[" not in column:
                 column = column[2:]  # a member of the item: read without parsing a path
+            _views_of(origin)  # loaded with the collector off
             return origin.original_text(self, pos, column, False)
         return None
 
     def _plain(self, value: Any, path: str) -> Any:
         """``value``, found at JSON path ``path`` of the item, as plain JSON-ready data."""
-        if isinstance(value, Struct) and _simple(type(value)):
-            try:
-                out = msgspec.to_builtins(value, builtin_types=(datetime,))
-                self._exact_struct(value, out, None if path == "$" else self._original(path), path)
-                return out
-            except RecursionError:  # plain JSON nested deeper than msgspec converts: the iterative way
-                pass
+        if isinstance(value, Struct):
+            fill = _FILLS.get(value.__class__) or _fill_of(value.__class__)
+            if fill is not _ITERATIVE:
+                try:
+                    out = msgspec.to_builtins(value, builtin_types=(datetime,))
+                    if fill is not _no_datetime:
+                        view = self._item_view() if path == "$" else self._original(path)
+                        fill(self, value, out, view if view.__class__ is dict else _NO_VIEW, path)
+                    return out
+                except RecursionError:  # plain JSON nested deeper than msgspec converts: the iterative way
+                    pass
         return self._plain_iterative(value, path)
-
-    def _exact_struct(self, value: Any, out: dict[str, Any], view: Any, path: str) -> None:
-        """Replaces the datetimes of ``out`` (``value`` through to_builtins) by their exact text.
-
-        ``view`` is the object as it arrived (None: read each top-level member from the origin).
-        """
-        plan = _DT_PLANS.get(type(value))
-        getter, fields, _ = plan if plan is not None else _dt_plan(type(value))
-        if getter is None:
-            return
-        original = None
-        if view is None and path == "$":
-            src = self._src
-            if type(src) is tuple:
-                origin, pos = src
-                original = origin.original_text
-        elif type(view) is not dict:
-            view = None
-        for (key, _, column), item in zip(fields, getter(value), strict=True):
-            if item is None:
-                continue
-            if original is not None:
-                sub = original(self, pos, column, False)
-            else:
-                sub = view.get(key) if view is not None else None
-            if isinstance(item, datetime):
-                text = _as_arrived(sub, item)
-                out[key] = text if text is not None else exact_iso(self, child_path(path, key))
-            elif isinstance(item, Struct):
-                plan = _DT_PLANS.get(type(item)) or _dt_plan(type(item))
-                if plan[2]:
-                    if plan[0] is not None:
-                        self._exact_struct(item, out[key], sub, child_path(path, key))
-                else:
-                    out[key] = self._plain_iterative(item, child_path(path, key))
-            elif type(item) is list:
-                self._exact_list(item, out[key], sub, child_path(path, key))
-
-    def _exact_list(self, value: list[Any], out: list[Any], view: Any, path: str) -> None:
-        views = view if type(view) is list and len(view) == len(value) else None
-        for pos, item in enumerate(value):
-            if isinstance(item, _NESTED):
-                sub = views[pos] if views is not None else None
-                if isinstance(item, datetime):
-                    text = _as_arrived(sub, item)
-                    out[pos] = text if text is not None else exact_iso(self, f"{path}[{pos}]")
-                elif isinstance(item, Struct):
-                    plan = _DT_PLANS.get(type(item)) or _dt_plan(type(item))
-                    if plan[2]:
-                        if plan[0] is not None:
-                            self._exact_struct(item, out[pos], sub, f"{path}[{pos}]")
-                    else:
-                        out[pos] = self._plain_iterative(item, f"{path}[{pos}]")
-                else:
-                    self._exact_list(item, out[pos], sub, f"{path}[{pos}]")
 
     def _plain_iterative(self, value: Any, path: str) -> Any:
         # Iterative: a list of plain JSON (``domains``, a dynamic hunting column) nests

@@ -171,6 +171,10 @@ def _attacks(path: str) -> Func:
 # --- evidence --------------------------------------------------------------------------
 
 
+#: ``isinstance(x, _MAPPING)``: a dict (what to_dict() gives) without the ABC's check, or another mapping.
+_MAPPING = (dict, Mapping)
+
+
 def _text(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value
@@ -194,7 +198,7 @@ def _hashes(item: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _file(item: Any, name_key: str = "fileName", path_key: str = "filePath") -> dict[str, Any] | None:
-    if not isinstance(item, Mapping):
+    if not isinstance(item, _MAPPING):
         return None
     name = _text(item.get(name_key))
     if name is None:
@@ -209,7 +213,7 @@ def _file(item: Any, name_key: str = "fileName", path_key: str = "filePath") -> 
 
 
 def _user(item: Any) -> dict[str, Any] | None:
-    if not isinstance(item, Mapping):
+    if not isinstance(item, _MAPPING):
         return None
     out: dict[str, Any] = {}
     _set(out, "name", _text(item.get("accountName")))
@@ -220,51 +224,69 @@ def _user(item: Any) -> dict[str, Any] | None:
     return out or None
 
 
+#: ``@odata.type`` -> the evidence kind it names (``"#microsoft.graph.security.userEvidence"`` -> ``"user"``).
+_KINDS: dict[str, str] = {}
+_VERDICT_IDS = {"unknown": 0, "suspicious": 4, "malicious": 2, "nothreatsfound": 5}
+_VERDICT_CAPTIONS = {0: "Unknown", 2: "True Positive", 4: "Suspicious", 5: "Benign"}
+
+
 def _evidence_type(item: Mapping[str, Any]) -> str:
     odata = item.get("@odata.type")
     if isinstance(odata, str):
-        return odata.rsplit(".", 1)[-1].removesuffix("Evidence").lower()
+        kind = _KINDS.get(odata)
+        if kind is None:
+            kind = odata.rsplit(".", 1)[-1].removesuffix("Evidence").lower()
+            if len(_KINDS) < 1024:  # the types Microsoft sends: a few dozen
+                _KINDS[odata] = kind
+        return kind
     entity = item.get("entityType")
     return entity.lower() if isinstance(entity, str) else ""
 
 
 def _evidence(item: Any) -> dict[str, Any]:
     """One OCSF evidences item of a Graph evidence item or an MDE/XDR evidence or entity."""
-    if not isinstance(item, Mapping):
+    if not isinstance(item, _MAPPING):
         return {"data": item}
     kind = _evidence_type(item)
+    get = item.get
     out: dict[str, Any] = {}
-    _set(out, "name", _text(item.get("@odata.type") or item.get("entityType")))
-    if kind in ("device", "machine"):
-        device: dict[str, Any] = {"type_id": 0, "type": "Unknown"}
-        _set(device, "hostname", _text(item.get("deviceDnsName") or item.get("hostName")))
-        _set(device, "uid", _text(item.get("mdeDeviceId") or item.get("mdatpDeviceId") or item.get("deviceId")))
-        out["device"] = device
-    if kind in ("user", "process", "mailbox"):
-        _set(out, "user", _user(item.get("userAccount", item)))
-    if kind == "process":
-        process: dict[str, Any] = {}
-        pid = item.get("processId")
-        if isinstance(pid, int) and not isinstance(pid, bool):
-            process["pid"] = pid
-        _set(process, "cmd_line", _text(item.get("processCommandLine")))
-        _set(process, "file", _file(item.get("imageFile")) or _file(item))
-        if process:
-            out["process"] = process
-    if kind == "file":
-        _set(out, "file", _file(item.get("fileDetails")) or _file(item))
-    if kind == "url":
-        _set(out, "url", {"url_string": url} if (url := _text(item.get("url"))) else None)
-    if kind == "ip":
-        _set(out, "src_endpoint", {"ip": ip} if (ip := _text(item.get("ipAddress"))) else None)
-    verdict = item.get("verdict")
+    name = _text(get("@odata.type") or get("entityType"))
+    if name is not None:
+        out["name"] = name
+    if kind in _SPECIAL_KINDS:
+        if kind in ("device", "machine"):
+            device: dict[str, Any] = {"type_id": 0, "type": "Unknown"}
+            _set(device, "hostname", _text(get("deviceDnsName") or get("hostName")))
+            _set(device, "uid", _text(get("mdeDeviceId") or get("mdatpDeviceId") or get("deviceId")))
+            out["device"] = device
+        if kind in ("user", "process", "mailbox"):
+            _set(out, "user", _user(get("userAccount", item)))
+        if kind == "process":
+            process: dict[str, Any] = {}
+            pid = get("processId")
+            if isinstance(pid, int) and not isinstance(pid, bool):
+                process["pid"] = pid
+            _set(process, "cmd_line", _text(get("processCommandLine")))
+            _set(process, "file", _file(get("imageFile")) or _file(item))
+            if process:
+                out["process"] = process
+        if kind == "file":
+            _set(out, "file", _file(get("fileDetails")) or _file(item))
+        if kind == "url":
+            _set(out, "url", {"url_string": url} if (url := _text(get("url"))) else None)
+        if kind == "ip":
+            _set(out, "src_endpoint", {"ip": ip} if (ip := _text(get("ipAddress"))) else None)
+    verdict = get("verdict")
     if isinstance(verdict, str) and verdict.strip():
-        key = verdict.strip().lower()
-        vid = {"unknown": 0, "suspicious": 4, "malicious": 2, "nothreatsfound": 5}.get(key, 99)
+        vid = _VERDICT_IDS.get(verdict.strip().lower(), 99)
         out["verdict_id"] = vid
-        out["verdict"] = verdict if vid == 99 else {0: "Unknown", 2: "True Positive", 4: "Suspicious", 5: "Benign"}[vid]
+        out["verdict"] = verdict if vid == 99 else _VERDICT_CAPTIONS[vid]
     out["data"] = dict(item)
     return out
+
+
+#: The evidence kinds that have attributes of their own (besides name, verdict and data).
+_SPECIAL_KINDS = frozenset({"device", "machine", "user", "process", "mailbox", "file", "url", "ip"})
 
 
 def _evidences(path: str) -> Func:
@@ -477,7 +499,7 @@ def _finding_info_list(kind: str, incident_uid: str, incident_title: str, create
         alerts = item.get("alerts")
         out: list[dict[str, Any]] = []
         for i, alert in enumerate(alerts if isinstance(alerts, list) else []):
-            if not isinstance(alert, Mapping):
+            if not isinstance(alert, _MAPPING):
                 continue
             info: dict[str, Any] = {}
             _set(info, "uid", _text(alert.get(uid_key)) or f"{_text(incident)}/{i}")

@@ -49,6 +49,7 @@ from typing import Any, NamedTuple
 
 from msgspec import Struct
 
+from .._codegen import compile_function
 from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns, path_steps
 from ..api.records import ApiRecord, exact_text
 from ..errors import MappingError
@@ -336,11 +337,16 @@ class _Exact:
     def ns(self) -> int:
         text = self.text()
         value = self.value
-        if value.tzinfo is _UTC and text[:19] == value.isoformat()[:19] and text[-1] == "Z":
-            # the text's second is the value's: the fraction is all that is left to read
+        if value.tzinfo is _UTC and len(text) >= 20 and text[-1] == "Z":
+            # The text is the value's, canonical, with the digits msgspec rounded (half up at the
+            # 7th): when its fraction rounds to the value's microsecond, the second is the
+            # value's too (a fraction that rounded up into the next second does not), and the
+            # fraction is all that is left to read.
             frac = text[20:-1]
-            delta = value - _EPOCH
-            return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+            fraction = int(frac.ljust(9, "0")) if frac else 0
+            if (fraction + 500) // 1000 == value.microsecond:
+                delta = value - _EPOCH
+                return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + fraction
         ns = parse_ns(text)
         assert ns is not None
         return ns
@@ -432,40 +438,51 @@ class _Node:
         fields: Any = struct_type
         names = dict(zip(fields.__struct_encode_fields__, fields.__struct_fields__, strict=True))
         steps = [(names[name], name, child) for name, child in self.members.items() if name in names]
-        reader: _Reader
-        if not steps:
-            reader = _skip
-        else:
-            get = operator.attrgetter(*(attr for attr, _, _ in steps))
-            ops = tuple(
-                (name, child, not child.members and child.star is None, child.single, child.multi)
-                for _, name, child in steps
-            )
-            one = len(steps) == 1
-
-            def reader(value: Any, R: list[Any], record: _Ctx, path: str) -> None:
-                values = (get(value),) if one else get(value)
-                for (name, child, only_leaf, single, multi), item in zip(ops, values, strict=True):
-                    if item is None:
-                        continue
-                    if not only_leaf:
-                        child.visit(item, R, record, f"{path}.{name}")
-                        continue
-                    if isinstance(item, _CONVERT):
-                        item = child.leaf(item, record, f"{path}.{name}")
-                    for k in single:
-                        R[k] = item
-                    for k in multi:
-                        found = R[k]
-                        if found is None:
-                            R[k] = [item]
-                        else:
-                            found.append(item)
-
+        reader = _generate_reader(steps) if steps else _skip
         if len(self.readers) >= _MAX_READERS:  # row structs come and go with hunting schemas
             self.readers.clear()
         self.readers[struct_type] = reader
         return reader
+
+
+def _generate_reader(steps: list[tuple[str, str, _Node]]) -> _Reader:
+    """The reader of a struct type by a node: one ``attrgetter`` call takes the members
+    (attribute, JSON name, child node) the node's children read, then straight-line code
+    stores or walks each one that is not None."""
+    ns: dict[str, Any] = {"_get0": operator.attrgetter(*(attr for attr, _, _ in steps)), "_isinst0": isinstance}
+    ns["_conv0"] = _CONVERT
+    made = [0]
+
+    def name(value: Any, prefix: str) -> str:
+        made[0] += 1
+        ident = f"{prefix}{made[0]}"
+        ns[ident] = value
+        return ident
+
+    items = [f"v{i}" for i in range(len(steps))]
+    lines = ["def reader(value, R, ctx, path):", f"    {items[0]} = _get0(value)" if len(steps) == 1 else
+             f"    {', '.join(items)} = _get0(value)"]
+    for item, (_, member, child) in zip(items, steps, strict=True):
+        lines.append(f"    if {item} is not None:")
+        key = name("." + member, "_k")  # the member's JSON path below the struct's: path + key
+        if child.members or child.star is not None:  # walked below
+            lines.append(f"        {name(child.visit, '_f')}({item}, R, ctx, path + {key})")
+            continue
+        leaf = name(child.leaf, "_f")
+        lines.append(f"        if _isinst0({item}, _conv0):")
+        lines.append(f"            {item} = {leaf}({item}, ctx, path + {key})")
+        for k in child.single:
+            lines.append(f"        R[{name(k, '_s')}] = {item}")
+        for k in child.multi:
+            slot = name(k, "_s")
+            lines += [
+                f"        x = R[{slot}]",
+                "        if x is None:",
+                f"            R[{slot}] = [{item}]",
+                "        else:",
+                f"            x.append({item})",
+            ]
+    return compile_function("\n".join(lines) + "\n", ns, "reader")  # type: ignore[no-any-return]
 
 
 class _Ctx(list[Any]):
@@ -715,11 +732,44 @@ def exact_text_of(value: Any) -> Any:
     return value
 
 
+def _plain_path(spec: Any) -> bool:
+    """Whether ``spec`` is a path that reaches one value (no ``[*]``)."""
+    return isinstance(spec, str) and "*" not in _steps(spec)
+
+
+def _star_path(spec: Any) -> bool:
+    """Whether ``spec`` is a path with ``[*]``: the compiled walk gathers its values into a list."""
+    return isinstance(spec, str) and "[*]" in spec
+
+
+def _apply_each(values: list[Any], fns: tuple[Callable[[Any], Any], ...]) -> list[Any]:
+    """``values`` through each transform of ``fns`` (as ``Apply`` does to a list): flattened, without repeats."""
+    for fn in fns:
+        results: list[Any] = []
+        for item in values:
+            result = fn(item)
+            for r in result if isinstance(result, list) else [result]:
+                if r is not None and r not in _BLANK and r not in results:
+                    results.append(r)
+        values = results
+    return values
+
+
+def _apply_value(value: Any, fns: tuple[Callable[[Any], Any], ...]) -> Any:
+    """``value`` through each transform of ``fns``, as ``Apply`` does (a list item by item)."""
+    for fn in fns:
+        if isinstance(value, list):
+            value = _apply_each(value, (fn,))
+        elif value is not None:
+            value = fn(value)
+    return value
+
+
 def _uses_item(spec: Any) -> bool:
     return isinstance(spec, Item) or any(_uses_item(item) for item in _children(spec))
 
 
-_CONST, _SLOT, _FN, _CONSTS = 0, 1, 2, 3
+_CONST, _SLOT, _FN, _CONSTS, _FIRST, _CALL, _COLLECT = 0, 1, 2, 3, 4, 5, 6
 
 
 def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dict[str, Any]]:
@@ -754,6 +804,31 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
             if k is not None:
                 fields.append((_SLOT, k, where, leaf))
                 continue
+        first, transforms = (spec.spec, spec.transforms) if isinstance(spec, Apply) else (spec, ())
+        if isinstance(first, First) and id(spec) not in compiler.shared and all(_plain_path(i) for i in first.specs):
+            slots = tuple(compiler.path(item) for item in first.specs)
+            if None not in slots:  # the first of values of paths without [*]: read from their slots
+                fields.append((_FIRST, (slots, tuple(transform(t) for t in transforms)), where, leaf))
+                continue
+        collect, transforms = (spec.spec, spec.transforms) if isinstance(spec, Apply) else (spec, ())
+        if isinstance(collect, Collect) and id(spec) not in compiler.shared and id(collect) not in compiler.shared:
+            # every value of its specs: a [*] path's values read from its slot, another spec's by its function
+            parts = tuple(
+                (_SLOT, k) if _star_path(item) and (k := compiler.path(item)) is not None
+                else (_FN, compiler.spec_fn(item))
+                for item in collect.specs
+            )
+            fields.append((_COLLECT, (parts, tuple(transform(t) for t in transforms)), where, leaf))
+            continue
+        if isinstance(spec, Func) and id(spec) not in compiler.shared:
+            # fn(...) of its arguments: a path without [*] read from its slot, another spec by its function
+            args = tuple(
+                (_SLOT, k) if _plain_path(item) and (k := compiler.path(item)) is not None
+                else (_FN, compiler.spec_fn(item))
+                for item in spec.specs
+            )
+            fields.append((_CALL, (spec.fn, args), where, leaf))
+            continue
         fields.append((_FN, compiler.spec_fn(spec), where, leaf))
     # a run of constants of one object is set by one dict.update (same keys, same order)
     merged: list[tuple[int, Any, int, str]] = []
@@ -766,87 +841,159 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
         else:
             merged.append(field)
     plan = tuple(merged)
-    links = tuple(chain)
-    no_nodes = [None] * (len(chain) - 1)
-
-    def make(nodes: list[Any], index: int) -> dict[str, Any]:
-        above, name = links[index]
-        parent = nodes[above]
-        if parent is None:
-            parent = make(nodes, above)
-        child = parent.get(name)
-        if child is None:
-            child = parent[name] = {}
-        nodes[index] = child
-        return child  # type: ignore[no-any-return]
-
     root = compiler.root
-    size = len(compiler.ids)
     walk = bool(root.members)
     # to_dict() first when a rule needs it: the item's datetimes are then read from it
     whole_first = nested and any(_uses_item(spec) for spec in rules.values())
-    times = (_Exact, ExactDatetime)
+    return _generate_normalizer(plan, tuple(chain), nested, whole_first, walk, root, (None,) * len(compiler.ids))
 
-    readers = root.readers
-    nones = (None,) * size
 
-    def normalize(record: Record) -> dict[str, Any]:
-        ctx = R = _Ctx(nones)
-        ctx.record = record
-        ctx.memo = None
-        ctx._whole = record.to_dict() if whole_first else None
-        if walk:
-            props = record.properties
-            if props is not None:
-                reader = readers.get(type(props))
-                if reader is not None:  # the item's struct: read at once
-                    reader(props, R, ctx, "$")
+#: The names the generated normalizers and readers use besides those their generators made
+#: (``_k3``, ``n2``: a letter or two and a number); no literal appears in their source.
+GENERATED_NAMES = frozenset({
+    "normalize", "record", "ctx", "R", "out", "props", "reader", "v", "c", "x", "value", "path",  # variables
+    "memo", "_whole", "properties", "__class__", "to_dict", "text", "clear", "get", "update", "append",  # attributes
+})
+
+
+def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
+    plan: tuple[tuple[int, Any, int, str], ...],
+    links: tuple[tuple[int, str], ...],
+    nested: bool,
+    whole_first: bool,
+    walk: bool,
+    root: _Node,
+    nones: tuple[None, ...],
+) -> Callable[[Record], dict[str, Any]]:
+    """The normalizer of a compiled kind as one generated function (its source in ``__doc__``).
+
+    Straight-line code, one statement group per target field, in the order of the rules:
+    what the interpreted loop over the plan did per field and record (a dispatch on the
+    kind of spec, a lookup of the target's object) is settled once, here.  Only names made
+    here appear in the source; every constant, key and function is a variable of its
+    namespace, so no rule data (and nothing of any record) is ever compiled.
+    """
+    ns: dict[str, Any] = {
+        "_ctx0": _Ctx,
+        "_nones0": nones,
+        "_blank0": _BLANK,
+        "_exact0": _Exact,
+        "_times0": (_Exact, ExactDatetime),
+        "_textof0": exact_text_of,
+        "_rget0": root.readers.get,  # the dict stays the same object when the bounded cache clears it
+        "_visit0": root.visit,
+        "_path0": "$",
+        "_str0": str,
+        "_int0": int,
+        "_list0": list,
+        "_isinst0": isinstance,
+        "_none0": (),
+        "_each0": _apply_each,
+        "_apply0": _apply_value,
+    }
+    counter = [0]
+
+    def name(value: Any, prefix: str) -> str:
+        counter[0] += 1
+        ident = f"{prefix}{counter[0]}"
+        ns[ident] = value
+        return ident
+
+    node_var = ["out", *(f"n{i}" for i in range(1, len(links)))]
+
+    def ensure(index: int, indent: str) -> list[str]:
+        """The code that makes object ``index`` of the output (and those above it) when not made yet."""
+        if index == 0:
+            return []
+        above, member = links[index]
+        key = name(member, "_k")
+        var, parent = node_var[index], node_var[above]
+        return [
+            f"{indent}if {var} is None:",
+            *ensure(above, indent + "    "),
+            f"{indent}    {var} = {parent}.get({key})",
+            f"{indent}    if {var} is None:",
+            f"{indent}        {var} = {parent}[{key}] = {{}}",
+        ]
+
+    lines = [
+        "def normalize(record):",
+        "    ctx = R = _ctx0(_nones0)",
+        "    ctx.record = record",
+        "    ctx.memo = None",
+        "    ctx._whole = record.to_dict()" if whole_first else "    ctx._whole = None",
+    ]
+    if walk:
+        lines += [
+            "    props = record.properties",
+            "    if props is not None:",
+            "        reader = _rget0(props.__class__)",
+            "        if reader is not None:",  # the item's struct: read at once
+            "            reader(props, R, ctx, _path0)",
+            "        else:",
+            "            _visit0(props, R, ctx, _path0)",
+        ]
+    lines.append("    out = {}")
+    if nested and len(links) > 1:
+        lines.append("    " + " = ".join(node_var[1:]) + " = None")
+    for kind, how, where, leaf in plan:
+        var = node_var[where] if nested else "out"
+        made = ensure(where, "    ") if nested else []
+        if kind == _CONST:
+            lines += [*made, f"    {var}[{name(leaf, '_k')}] = {name(how, '_c')}"]
+            continue
+        if kind == _CONSTS:
+            lines += [*made, f"    {var}.update({name(how, '_c')})"]
+            continue
+        if kind == _SLOT:
+            lines.append(f"    v = R[{name(how, '_s')}]")
+        elif kind == _FIRST:  # the first that is not empty (through the transforms of an Apply)
+            (first, *others), fns = how
+            lines.append(f"    v = R[{name(first, '_s')}]")
+            indent = "    "
+            for k in others:
+                lines += [f"{indent}if v is None or v in _blank0:", f"{indent}    v = R[{name(k, '_s')}]"]
+                indent += "    "
+            if fns:  # an empty first is no value: not given to the transforms
+                lines += ["    if v is not None and v not in _blank0:", f"        v = _apply0(v, {name(fns, '_c')})"]
+        elif kind == _CALL:
+            fn, args = how
+            values = ", ".join(
+                f"R[{name(arg, '_s')}]" if arg_kind == _SLOT else f"{name(arg, '_f')}(ctx)" for arg_kind, arg in args
+            )
+            lines.append(f"    v = {name(fn, '_f')}({values})")
+        elif kind == _COLLECT:  # every value not empty, without repeats (Collect), through the transforms (Apply)
+            parts, fns = how
+            lines.append("    v = []")
+            for part_kind, part in parts:
+                if part_kind == _SLOT:  # the values of a [*] path (its slot: a list, or None)
+                    lines.append(f"    for x in R[{name(part, '_s')}] or _none0:")
                 else:
-                    root.visit(props, R, ctx, "$")
-        out: dict[str, Any] = {}
-        if not nested:
-            for kind, how, _, leaf in plan:
-                if kind == _CONST:
-                    out[leaf] = how
-                    continue
-                if kind == _CONSTS:
-                    out.update(how)
-                    continue
-                value = R[how] if kind == _SLOT else how(ctx)
-                if value is None or value in _BLANK:  # _empty(value), inline
-                    continue
-                out[leaf] = value
-            return out
-        nodes: list[Any] = [out, *no_nodes]
-        for kind, how, where, leaf in plan:
-            if kind == _CONST:
-                value = how
-            elif kind == _CONSTS:
-                node = nodes[where]
-                if node is None:
-                    node = make(nodes, where)
-                node.update(how)
-                continue
-            else:
-                value = R[how] if kind == _SLOT else how(ctx)
-                if value is None or value in _BLANK:
-                    continue
-                # ECS, OCSF: datetimes as exact ISO 8601 text
-                if isinstance(value, times):
-                    value = exact_text_of(value)
-                elif type(value) is list:
-                    value = [exact_text_of(v) if isinstance(v, times) else v for v in value]
-            node = nodes[where]
-            if node is None:
-                node = make(nodes, where)
-            node[leaf] = value
+                    lines += [f"    c = {name(part, '_f')}(ctx)", "    for x in c if _isinst0(c, _list0) else (c,):"]
+                lines += ["        if x is not None and x not in _blank0 and x not in v:", "            v.append(x)"]
+            if fns:
+                lines.append(f"    v = _each0(v, {name(fns, '_c')})")
+        else:
+            lines.append(f"    v = {name(how, '_f')}(ctx)")
+        lines.append("    if v is not None and v not in _blank0:")  # _empty(v), inline
+        if nested:  # ECS, OCSF: datetimes as exact ISO 8601 text
+            lines += [
+                "        c = v.__class__",
+                "        if c is _exact0:",
+                "            v = v.text()",
+                "        elif c is _list0:",
+                "            v = [_textof0(x) if _isinst0(x, _times0) else x for x in v]",
+                "        elif c is not _str0 and c is not _int0 and _isinst0(v, _times0):",
+                "            v = _textof0(v)",
+            ]
+            lines += ["    " + line for line in made]
+        lines.append(f"        {var}[{name(leaf, '_k')}] = v")
+    if nested:
         # The context's _Exact values refer to it: a cycle, which reference counting alone
         # would not free (and records, untracked by the collector, would stay with it).
-        ctx.clear()
-        ctx.memo = None
-        return out
-
-    return normalize
+        lines += ["    ctx.clear()", "    ctx.memo = None"]
+    lines.append("    return out")
+    return compile_function("\n".join(lines) + "\n", ns, "normalize")  # type: ignore[no-any-return]
 
 
 def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Record], dict[str, Any]] | None:

@@ -1,7 +1,8 @@
 """Security: nothing derived from input is evaluated; generated mapping code holds no rule data.
 
-The library compiles Python in exactly one place, the mapping compiler
-(``m365parse/mappings/registry.py``), from rule sets, which are trusted code
+The library compiles Python in two places, the mapping compiler
+(``m365parse/mappings/registry.py``) and ``m365parse/_codegen.py`` (the API kinds'
+normalizers, from their rules, and ``to_dict()``'s per-type code), from rule sets, which are trusted code
 (see the threat model in README.md).  These tests keep it that way: any other
 ``eval``/``exec``/``compile`` fails here, and the generated source is checked to
 contain only identifiers the compiler made, whatever the rule data and the input
@@ -32,7 +33,14 @@ from ._support import TRIED, examples
 PACKAGE = Path(m365parse.__file__).resolve().parent
 DYNAMIC = {"eval", "exec", "compile", "__import__", "breakpoint"}
 #: (file, enclosing function, call) that may compile code: the mapping compiler only.
-ALLOWED = {("mappings/registry.py", "build", "compile"), ("mappings/registry.py", "build", "exec")}
+ALLOWED = {
+    ("mappings/registry.py", "build", "compile"),
+    ("mappings/registry.py", "build", "exec"),
+    # the API kinds' normalizers and readers, to_dict()'s fill functions (their sources are
+    # checked in tests/test_api_rules_compiled.py)
+    ("_codegen.py", "compile_function", "compile"),
+    ("_codegen.py", "compile_function", "exec"),
+}
 #: Modules the library has no business using on input (I/O lives in __main__.py only).
 FORBIDDEN_IMPORTS = {"pickle", "marshal", "shelve", "subprocess", "socket", "ctypes", "code", "codeop"}
 
