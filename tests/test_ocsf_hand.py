@@ -1,0 +1,83 @@
+"""Hand-written golden OCSF events: what the "ocsf" rule set must give, written by a person.
+
+The golden files of ``tests/golden_ocsf/`` were made by running the rule set and reading its
+output: they catch changes, not mistakes. The documents of ``tests/golden_ocsf_hand/`` were
+made the other way round. For each table or API kind, one realistic input record
+(``<Table>/<case>.input.json``, most of them taken from ``tests/golden_ocsf/<Table>/samples.input.json``)
+was read, and the OCSF 1.8.0 event it must become (``<Table>/<case>.expected.json``) was written by
+hand, attribute by attribute, WITHOUT running the rule set on it, from:
+
+- what each column means (Microsoft's schema and API references, ``/work/shared/reference/schema/``
+  and ``.../api/`` when the documents were written; the tables' docs online);
+- the class ``OCSF.md`` names for the table and ActionType;
+- the OCSF 1.8.0 class and object attributes, types and enums (``tests/data/ocsf/`` and the
+  compiled schema): ``time`` in milliseconds, the ``*_dt`` of the ``datetime`` profile with all
+  seven digits, captions matching their ids, ``type_uid = class_uid * 100 + activity_id``.
+
+Then the test below compared the two. Each difference was decided from the references: either
+the rule set was wrong (fixed in ``m365parse/mappings/ocsf/``, with its CHANGELOG line; the
+document is its regression test) or the document was (corrected). The documents compare as
+whole events: an attribute too many or too few fails.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import m365parse
+
+from .ocsf_schema import check_event
+
+HAND = Path(__file__).resolve().parent / "golden_ocsf_hand"
+CASES = sorted(HAND.glob("*/*.input.json"))
+
+
+def _differences(expected: Any, got: Any, path: str = "") -> list[str]:
+    """Every place where two JSON values differ, as ``path: expected != got`` lines."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        out: list[str] = []
+        for key in sorted(set(expected) | set(got)):
+            where = f"{path}.{key}" if path else key
+            if key not in got:
+                out.append(f"{where}: missing (expected {expected[key]!r})")
+            elif key not in expected:
+                out.append(f"{where}: not expected (got {got[key]!r})")
+            else:
+                out += _differences(expected[key], got[key], where)
+        return out
+    if isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
+        return [d for i, (e, g) in enumerate(zip(expected, got)) for d in _differences(e, g, f"{path}[{i}]")]
+    if type(expected) is not type(got) or expected != got:
+        return [f"{path}: expected {expected!r}, got {got!r}"]
+    return []
+
+
+def test_the_comparison_sees_every_kind_of_difference() -> None:
+    assert _differences({"a": 1, "b": [1, 2]}, {"a": 1, "b": [1, 2]}) == []
+    assert _differences({"a": 1}, {"a": 1.0}) == ["a: expected 1, got 1.0"]
+    assert _differences({"a": {"b": 1}}, {"a": {}}) == ["a.b: missing (expected 1)"]
+    assert _differences({}, {"c": 2}) == ["c: not expected (got 2)"]
+    assert _differences({"l": [1]}, {"l": [1, 2]}) == ["l: expected [1], got [1, 2]"]
+    assert _differences([{"x": True}], [{"x": 1}]) == ["[0].x: expected True, got 1"]
+
+
+def test_there_are_documents() -> None:
+    assert len(CASES) >= 1
+    for path in CASES:
+        assert path.with_name(path.name.replace(".input.", ".expected.")).exists(), path
+
+
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.name.split('.')[0]}" for p in CASES])
+def test_hand_written_event(path: Path) -> None:
+    expected = json.loads(path.with_name(path.name.replace(".input.", ".expected.")).read_text("utf-8"))
+    batch = m365parse.decode(path.read_bytes())
+    assert batch.errors == []
+    assert len(batch.records) == 1, "one record a document"
+    check_event(expected)  # the document itself is a valid OCSF 1.8.0 event
+    got = json.loads(json.dumps(m365parse.normalize(batch.records[0], "ocsf")))
+    differences = _differences(expected, got)
+    assert differences == [], "\n".join(differences)
