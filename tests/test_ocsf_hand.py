@@ -81,3 +81,21 @@ def test_hand_written_event(path: Path) -> None:
     got = json.loads(json.dumps(m365parse.normalize(batch.records[0], "ocsf")))
     differences = _differences(expected, got)
     assert differences == [], "\n".join(differences)
+
+
+def test_logon_session_zero_is_no_session() -> None:
+    """The transform behind DeviceLogonEvents/failed's missing ``session``: LogonId 0 is no logon session."""
+    from m365parse.mappings.transforms import transform
+
+    step = transform("logon_session")
+    assert [step(v) for v in (4462931, "4462931", 0, "0", "", None, True, -1, "x")] == [
+        "4462931",
+        "4462931",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]

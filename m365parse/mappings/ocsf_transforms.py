@@ -166,6 +166,15 @@ def _pid(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+def _logon_session(value: Any) -> str | None:
+    """A Windows logon session id (``LogonId``, a positive integer or its text) as text; 0 (no session) is None."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return str(value)
+
+
 def _long_string(value: Any) -> dict[str, Any] | None:
     """A text as an OCSF ``long_string`` object: ``{"value": text}``; None for blank text and non-text."""
     return {"value": value} if isinstance(value, str) and value.strip() else None
@@ -245,8 +254,9 @@ def _wrap(key: str) -> Transform:
     return wrap
 
 
-#: Transforms that keep every valid value of their column but reject others (a bad address, a port out of range).
-FALLIBLE = ("ip", "port", "int")
+#: Transforms that keep every valid value of their column but reject others (a bad address, a port out of range,
+#: the logon session 0).
+FALLIBLE = ("ip", "port", "int", "logon_session")
 
 
 def _rejected(name: str) -> Transform:
@@ -273,6 +283,7 @@ OCSF_TRANSFORMS: dict[str, Transform] = {
     "ocsf_tactic_attacks": _tactic_attacks,
     "ocsf_dns_answers": _dns_answers,
     "long_string": _long_string,
+    "logon_session": _logon_session,
     "ocsf_error_status": _error_status,
     "http_status": _http_status,
     "pid": _pid,

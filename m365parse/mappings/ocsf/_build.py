@@ -394,7 +394,7 @@ def build(mapping: TableMapping) -> Rules:
     return {t: s for t, s in out.items() if s is not None}
 
 
-_LOSSLESS = frozenset({"ip", "iso", "epoch_ms", "int", "str", "text", "port", "json_value", "list"})
+_LOSSLESS = frozenset({"ip", "iso", "epoch_ms", "int", "str", "text", "port", "json_value", "list", "logon_session"})
 #: What keeps every value, the valid and the others: a value that ``ip``, ``port`` or ``int`` rejects is not kept.
 _WHOLE = _LOSSLESS - frozenset(FALLIBLE)
 

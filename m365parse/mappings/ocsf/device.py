@@ -312,6 +312,20 @@ LOGON_TYPE_NAMES = {
 }
 LOGON_STATUS = {"LogonSuccess": 1, "LogonFailed": 2}
 
+#: A logon's Protocol (upper-cased: Defender for Identity writes "Ntlm", "Ldap") -> OCSF auth_protocol_id.
+AUTH_PROTOCOLS = {"NTLM": 1, "KERBEROS": 2, "LDAP": 12}
+AUTH_PROTOCOL_NAMES = {"NTLM": "NTLM", "KERBEROS": "Kerberos", "LDAP": "LDAP"}
+
+
+def auth_protocol(column: str) -> Rules:
+    """OCSF ``auth_protocol_id`` and its caption from a protocol name; another name is 99 (Other) with its text."""
+    upper = col(column, "text", "upper")
+    return {
+        "auth_protocol_id": first(lookup(upper, AUTH_PROTOCOLS), col(column, "present:99")),
+        "auth_protocol": first(lookup(upper, AUTH_PROTOCOL_NAMES), col(column, "text")),
+    }
+
+
 LOGON_EVENTS = TableMapping(
     "DeviceLogonEvents",
     common=_device_common("DeviceLogonEvents"),
@@ -327,9 +341,9 @@ LOGON_EVENTS = TableMapping(
                 "src_endpoint.hostname": "RemoteDeviceName",
                 "dst_endpoint.hostname": "DeviceName",
                 "status_detail": "FailureReason",
-                "session.uid": col("LogonId", "str"),
-                "auth_protocol": "Protocol",
-                "is_remote": "IsInitiatingProcessRemoteSession",
+                # LogonId 0 (a failed logon's) is no logon session
+                "session.uid": col("LogonId", "logon_session"),
+                **auth_protocol("Protocol"),
             },
             # a failed logon is a Logon with status Failure, never a Logoff
             activity={"LogonSuccess": 1, "LogonFailed": 1, "LogonAttempted": 1},

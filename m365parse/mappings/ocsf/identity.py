@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..specs import Rules, col, first, lookup
 from ._build import Plan, TableMapping, times
 from ._common import base, user
-from .device import LOGON_TYPE_NAMES, LOGON_TYPES
+from .device import LOGON_TYPE_NAMES, LOGON_TYPES, auth_protocol
 
 _ACCOUNT = ("AccountName", "AccountUpn", "AccountSid", "AccountObjectId")
 
@@ -48,7 +48,7 @@ IDENTITY_LOGON_EVENTS = TableMapping(
                 **_endpoints(),
                 "logon_type_id": lookup("LogonType", LOGON_TYPES, 99),
                 "logon_type": first(lookup("LogonType", LOGON_TYPE_NAMES), col("LogonType", "text")),
-                "auth_protocol": "Protocol",
+                **auth_protocol("Protocol"),
                 "status_detail": "FailureReason",
             },
             activity={"LogonSuccess": 1, "LogonFailed": 1},

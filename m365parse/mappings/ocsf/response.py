@@ -108,7 +108,7 @@ DISRUPTION_AND_RESPONSE = TableMapping(
                 "logon_type": lookup("LogonType", _LOGON_TYPE_CAPTIONS, "Other"),
                 "auth_protocol_id": lookup("AuthenticationProtocol", _AUTH_PROTOCOLS, 99),
                 "auth_protocol": col("AuthenticationProtocol", "text"),
-                "session.uid": col("LogonId", "str"),
+                "session.uid": col("LogonId", "logon_session"),
                 "service.name": "Service",
                 **_BLOCKED_RULES,
             },
