@@ -244,6 +244,21 @@ FILE_EVENTS = TableMapping(
 _KEY_ACTIONS = {"RegistryKeyCreated": 1, "RegistryKeyDeleted": 4, "RegistryKeyRenamed": 5}
 _VALUE_ACTIONS = {"RegistryValueSet": 2, "RegistryValueDeleted": 4}
 
+#: RegistryValueType (upper-cased) -> OCSF reg_value.type_id and its caption (Windows' REG_* name).
+_REG_TYPES = {
+    "BINARY": (1, "REG_BINARY"),
+    "DWORD": (2, "REG_DWORD"),
+    "DWORDBIGENDIAN": (3, "REG_DWORD_BIG_ENDIAN"),
+    "EXPANDSTRING": (4, "REG_EXPAND_SZ"),
+    "LINK": (5, "REG_LINK"),
+    "MULTISTRING": (6, "REG_MULTI_SZ"),
+    "NONE": (7, "REG_NONE"),
+    "QWORD": (8, "REG_QWORD"),
+    "QWORDLITTLEENDIAN": (9, "REG_QWORD_LITTLE_ENDIAN"),
+    "STRING": (10, "REG_SZ"),
+}
+_REG_TYPE = col("RegistryValueType", "text", "upper")
+
 REGISTRY_EVENTS = TableMapping(
     "DeviceRegistryEvents",
     common=_device_common("DeviceRegistryEvents"),
@@ -262,7 +277,13 @@ REGISTRY_EVENTS = TableMapping(
                 "reg_value.path": "RegistryKey",
                 "reg_value.name": "RegistryValueName",
                 "reg_value.data": "RegistryValueData",
-                "reg_value.type": "RegistryValueType",
+                # type is the caption of type_id (REG_DWORD); a type OCSF does not list is 99 with its name
+                "reg_value.type_id": first(
+                    lookup(_REG_TYPE, {k: v[0] for k, v in _REG_TYPES.items()}), col("RegistryValueType", "present:99")
+                ),
+                "reg_value.type": first(
+                    lookup(_REG_TYPE, {k: v[1] for k, v in _REG_TYPES.items()}), col("RegistryValueType", "text")
+                ),
                 # the value before: in the same key unless PreviousRegistryKey says otherwise
                 **guarded(
                     has("PreviousRegistryValueName"),
