@@ -411,7 +411,15 @@ _PROCESS_ACTIONS = {
     "ProcessCreatedUsingWmiQuery": 1,
     "ProcessPrimaryTokenModified": 5,
 }
+#: Inject ActionTypes -> OCSF injection_type_id (1 Remote Thread, 3 Queue APC); the others are 99 (Other),
+#: with the ActionType as injection_type.
+_INJECTIONS = {a: (99, a) for a, activity in _PROCESS_ACTIONS.items() if activity == 4} | {
+    "CreateRemoteThreadApiCall": (1, "Remote Thread"),
+    "QueueUserApcRemoteApiCall": (3, "Queue APC"),
+}
 _TARGET_PROCESS: Rules = {
+    "injection_type_id": lookup("ActionType", {a: v[0] for a, v in _INJECTIONS.items()}),
+    "injection_type": lookup("ActionType", {a: v[1] for a, v in _INJECTIONS.items()}),
     **prefixed(
         "process",
         {
