@@ -99,3 +99,19 @@ def test_logon_session_zero_is_no_session() -> None:
         None,
         None,
     ]
+
+
+def test_task_command_reads_the_first_exec_action() -> None:
+    """The transform behind DeviceEvents/scheduled_task_created's ``job.cmd_line``."""
+    from m365parse.mappings.transforms import transform
+
+    step = transform("task_command")
+    task = (
+        "<Task><Actions><Exec><Command>C:\\Program Files\\X\\x.exe</Command>"
+        "<Arguments>/a &quot;b&amp;c&quot;</Arguments></Exec>"
+        "<Exec><Command>second.exe</Command></Exec></Actions></Task>"
+    )
+    assert step(task) == '"C:\\Program Files\\X\\x.exe" /a "b&c"'
+    assert step("<Task><Actions><Exec>\r\n <Command>cmd.exe</Command>\r\n</Exec></Actions></Task>") == "cmd.exe"
+    assert step('<Task><Actions><Exec><Command>"C:\\a b\\c.exe"</Command></Exec></Actions></Task>') == '"C:\\a b\\c.exe"'
+    assert [step(v) for v in ("<Task/>", "<Exec><Command> </Command></Exec>", "", None, 3)] == [None] * 5

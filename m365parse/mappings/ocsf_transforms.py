@@ -8,6 +8,7 @@ transform they never raise and give ``None`` when there is nothing to keep.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -175,6 +176,26 @@ def _logon_session(value: Any) -> str | None:
     return str(value)
 
 
+_EXEC = re.compile(
+    r"<Exec\b[^>]*>\s*<Command>([^<]*)</Command>(?:\s*<Arguments>([^<]*)</Arguments>)?", re.IGNORECASE
+)
+
+
+def _task_command(value: Any) -> str | None:
+    """The command line of a scheduled task's XML definition (``TaskContent``): its first ``Exec`` action's
+    ``Command`` (quoted when it holds a space) and ``Arguments``, XML entities decoded; None without one."""
+    found = _EXEC.search(value) if isinstance(value, str) else None
+    if found is None:
+        return None
+    command = html.unescape(found.group(1)).strip()
+    arguments = html.unescape(found.group(2) or "").strip()
+    if not command:
+        return None
+    if " " in command and not command.startswith('"'):
+        command = f'"{command}"'
+    return f"{command} {arguments}" if arguments else command
+
+
 def _long_string(value: Any) -> dict[str, Any] | None:
     """A text as an OCSF ``long_string`` object: ``{"value": text}``; None for blank text and non-text."""
     return {"value": value} if isinstance(value, str) and value.strip() else None
@@ -283,6 +304,7 @@ OCSF_TRANSFORMS: dict[str, Transform] = {
     "ocsf_tactic_attacks": _tactic_attacks,
     "ocsf_dns_answers": _dns_answers,
     "long_string": _long_string,
+    "task_command": _task_command,
     "logon_session": _logon_session,
     "ocsf_error_status": _error_status,
     "http_status": _http_status,

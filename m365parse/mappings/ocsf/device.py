@@ -534,7 +534,8 @@ DEVICE_EVENTS = TableMapping(
             1006,
             {
                 "job.name": col(_AF, "json_value", "get:TaskName", "text"),
-                "job.cmd_line": col(_AF, "json_value", "get:TaskContent", "text"),
+                # TaskContent is the task's XML definition: the command line is its first Exec action's
+                "job.cmd_line": col(_AF, "json_value", "get:TaskContent", "text", "task_command"),
             },
             actions=frozenset(_JOB_ACTIONS),
             activity=_JOB_ACTIONS,
