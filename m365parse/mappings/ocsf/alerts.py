@@ -67,6 +67,7 @@ _EVIDENCE: Rules = {
     "device.hostname": "DeviceName",
     "device.uid": "DeviceId",
     "device.type_id": first(col("DeviceId", "present:0"), col("DeviceName", "present:0")),
+    "device.type": first(col("DeviceId", "present_text:Unknown"), col("DeviceName", "present_text:Unknown")),
     **user("user", "AccountName", "AccountDomain", "AccountSid", "AccountUpn", "AccountObjectId"),
     "url.url_string": "RemoteUrl",
     "src_endpoint.ip": {"if": "evidence_source", "then": col("RemoteIP", "ip"), "else": col("LocalIP", "ip")},
@@ -113,6 +114,9 @@ _SIEM_EVIDENCE: Rules = {
     "device.uid": "DeviceID",
     "device.type_id": first(
         *(col(c, "present:0") for c in ("DeviceID", "ComputerDnsName", "MachineName", "MachineDomain"))
+    ),
+    "device.type": first(
+        *(col(c, "present_text:Unknown") for c in ("DeviceID", "ComputerDnsName", "MachineName", "MachineDomain"))
     ),
     **user("user", "UserName", "UserDomain"),
     "url.url_string": "Url",
