@@ -136,6 +136,7 @@ def _tactic_attacks(value: Any) -> list[dict[str, Any]] | None:
 
 
 _DNS_ANSWERS = transform("dns_answers")
+_LIST = transform("list")
 
 
 def _dns_answers(value: Any) -> list[dict[str, Any]] | None:
@@ -230,6 +231,12 @@ def _email(value: Any) -> str | None:
     return value if isinstance(value, str) and len(value) <= 512 and _EMAIL.match(value) else None
 
 
+def _email_list(value: Any) -> list[str] | None:
+    """The e-mail addresses of a list of them (a JSON array, its text, or a packed list); None without one."""
+    found = [v for v in _LIST(value) or () if _email(v)]
+    return found or None
+
+
 def _present(arg: str) -> Transform:
     if not (arg.isascii() and arg.lstrip("-").isdigit()):
         raise KeyError(f"present:{arg}")
@@ -311,6 +318,7 @@ OCSF_TRANSFORMS: dict[str, Transform] = {
     "pid": _pid,
     "port": _port,
     "email": _email,
+    "email_list": _email_list,
     "text": _text,
 }
 
