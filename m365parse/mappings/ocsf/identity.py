@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..specs import Rules, col, first, lookup
-from ._build import Plan, TableMapping, times
+from ._build import Plan, TableMapping, objects_of, times
 from ._common import base, user
 from .device import LOGON_TYPE_NAMES, LOGON_TYPES, auth_protocol
 
@@ -218,6 +218,12 @@ CLOUD_APP_EVENTS = TableMapping(
                 "api.operation": "ActionType",
                 "api.service.name": "Application",
                 "api.request.uid": "ReportId",
+                # the object the activity was on
+                "resources": {
+                    "call": objects_of(
+                        "resources", "CloudAppEvents", {"name": "ObjectName", "type": "ObjectType", "uid": "ObjectId"}
+                    )
+                },
             },
             default_activity=99,
             needs=(
