@@ -115,3 +115,21 @@ def test_task_command_reads_the_first_exec_action() -> None:
     assert step("<Task><Actions><Exec>\r\n <Command>cmd.exe</Command>\r\n</Exec></Actions></Task>") == "cmd.exe"
     assert step('<Task><Actions><Exec><Command>"C:\\a b\\c.exe"</Command></Exec></Actions></Task>') == '"C:\\a b\\c.exe"'
     assert [step(v) for v in ("<Task/>", "<Exec><Command> </Command></Exec>", "", None, 3)] == [None] * 5
+
+
+def test_a_member_removed_from_a_group_is_remove_user() -> None:
+    """The other side of IdentityDirectoryEvents/added_to_group: FROM.GROUP names the group left."""
+    from .conftest import body, record
+
+    fields = '{"FROM.GROUP":"Domain Admins","TARGET_OBJECT.USER":"SQL Agent Service"}'
+    props = {"ActionType": "Group Membership changed", "TargetAccountUpn": "svc-sqlagent@contoso.com", "AdditionalFields": fields}
+    (rec,) = m365parse.decode(body(record("IdentityDirectoryEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["activity_id"], event["activity_name"], event["type_uid"]) == (
+        3006,
+        4,
+        "Remove User",
+        300604,
+    )
+    assert event["group"] == {"name": "Domain Admins"}

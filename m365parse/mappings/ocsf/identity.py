@@ -97,25 +97,22 @@ IDENTITY_DIRECTORY_EVENTS = TableMapping(
     "IdentityDirectoryEvents",
     common=base("IdentityDirectoryEvents"),
     plans=(
-        Plan(
-            3006,
-            {
-                **_user("actor.user"),
-                **_TARGET,
-                "group.name": first(
-                    col("AdditionalFields", "json_value", "get:TO.GROUP", "text"),
-                    col("AdditionalFields", "json_value", "get:FROM.GROUP", "text"),
-                ),
-                **_endpoints(dst=False),
-            },
-            actions=_GROUP_ACTIONS,
-            default_activity=99,
-            needs=(
-                (
-                    ("AdditionalFields", "json_value", "get:TO.GROUP", "text"),
-                    ("AdditionalFields", "json_value", "get:FROM.GROUP", "text"),
-                ),
-            ),
+        # a member added to (TO.GROUP) or removed from (FROM.GROUP) a group: Add User, Remove User
+        *(
+            Plan(
+                3006,
+                {
+                    **_user("actor.user"),
+                    **_TARGET,
+                    "group.name": col("AdditionalFields", "json_value", f"get:{key}", "text"),
+                    **_endpoints(dst=False),
+                },
+                actions=_GROUP_ACTIONS,
+                activity=dict.fromkeys(_GROUP_ACTIONS, activity),
+                default_activity=activity,
+                needs=((("AdditionalFields", "json_value", f"get:{key}", "text"),),),
+            )
+            for key, activity in (("TO.GROUP", 3), ("FROM.GROUP", 4))
         ),
         Plan(
             3001,
