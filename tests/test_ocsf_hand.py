@@ -133,3 +133,15 @@ def test_a_member_removed_from_a_group_is_remove_user() -> None:
         300604,
     )
     assert event["group"] == {"name": "Domain Admins"}
+
+
+def test_a_siem_alert_file_path_that_has_the_name_already_stays() -> None:
+    """SiemAlert/edr's FilePath is a folder; Microsoft's field list shows it with the name too (Robocopy.exe)."""
+    alert = {"AlertId": "da1", "AlertTime": "2024-05-14T08:42:07Z", "FileName": "Robocopy.exe"}
+    for path in ("C:\\Windows\\System32\\Robocopy.exe", "C:\\Windows\\System32"):
+        (rec,) = m365parse.decode(json.dumps([{**alert, "FilePath": path}]).encode()).records
+        event = m365parse.normalize(rec, "ocsf")
+        check_event(event)
+        assert event["evidences"][0]["file"]["path"] == "C:\\Windows\\System32\\Robocopy.exe"
+        assert event["evidences"][0]["file"]["parent_folder"] == "C:\\Windows\\System32"
+        assert event["unmapped"]["FilePath"] == path
