@@ -124,7 +124,11 @@ def user(  # noqa: PLR0917 - the columns of one user, in the order OCSF lists th
     rules: Rules = {"name": name}
     if domain:
         rules["domain"] = domain
-    if sid:
+    if sid and object_id and isinstance(sid, str):
+        # the SID when the record has one, else the object id; the object id is uid_alt beside a SID
+        rules["uid"] = when(has(sid), sid, object_id)
+        rules["uid_alt"] = when(has(sid), object_id)
+    elif sid:
         rules["uid"] = sid
         if object_id:
             rules["uid_alt"] = object_id

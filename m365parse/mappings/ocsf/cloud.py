@@ -153,7 +153,8 @@ _BEHAVIOR_EVIDENCE: Rules = {
 
 BEHAVIOR_ENTITIES = TableMapping(
     "BehaviorEntities",
-    common=base("BehaviorEntities"),
+    # no severity column, as BehaviorInfo: Unknown (0) for both rows of one behavior
+    common={**base("BehaviorEntities"), **_severity()},
     plans=(
         Plan(
             2004,
