@@ -145,3 +145,15 @@ def test_a_siem_alert_file_path_that_has_the_name_already_stays() -> None:
         assert event["evidences"][0]["file"]["path"] == "C:\\Windows\\System32\\Robocopy.exe"
         assert event["evidences"][0]["file"]["parent_folder"] == "C:\\Windows\\System32"
         assert event["unmapped"]["FilePath"] == path
+
+
+@pytest.mark.parametrize(("action", "activity"), [("CloudAuditEventDelete", 4), ("Update", 3), ("CloudAuditEventOther", 99)])
+def test_cloud_audit_actions_are_api_activities(action: str, activity: int) -> None:
+    """CloudAuditEvents/list_keys is an Other; the documented Create/Read/Update/Delete (and prefixed) are theirs."""
+    from .conftest import body, record
+
+    props = {"ActionType": action, "Account": "avery.lin@contoso.com", "IPAddress": "203.0.113.14", "ReportId": "r1"}
+    (rec,) = m365parse.decode(body(record("CloudAuditEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (6003, activity, 600300 + activity)

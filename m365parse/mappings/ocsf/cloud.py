@@ -347,6 +347,12 @@ CLOUD_AUDIT_EVENTS = TableMapping(
                     )
                 ),
             },
+            # the documented ActionTypes, and their prefixed form seen in real records (CloudAuditEventOther)
+            activity={
+                f"{prefix}{action}": activity
+                for prefix in ("", "CloudAuditEvent")
+                for action, activity in (("Create", 1), ("Read", 2), ("Update", 3), ("Delete", 4))
+            },
             default_activity=99,
             needs=(
                 ("Account",),
