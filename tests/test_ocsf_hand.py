@@ -157,3 +157,15 @@ def test_cloud_audit_actions_are_api_activities(action: str, activity: int) -> N
     event = m365parse.normalize(rec, "ocsf")
     check_event(event)
     assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (6003, activity, 600300 + activity)
+
+
+@pytest.mark.parametrize(("code", "status"), [("200", 1), ("304", 1), ("403", 2), ("503", 2), ("", 0), ("Active", 0)])
+def test_a_graph_api_call_s_outcome_is_its_http_status(code: str, status: int) -> None:
+    """GraphAPIAuditEvents/list_users succeeded (200); a refused call is a Failure."""
+    from .conftest import body, record
+
+    props = {"RequestMethod": "GET", "ServicePrincipalId": "sp1", "IpAddress": "198.51.100.23", "ResponseStatusCode": code}
+    (rec,) = m365parse.decode(body(record("GraphAPIAuditEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["status_id"], event["status"]) == (status, ["Unknown", "Success", "Failure"][status])

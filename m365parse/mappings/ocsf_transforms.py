@@ -161,6 +161,13 @@ def _http_status(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599 else None
 
 
+def _http_outcome(value: Any) -> int | None:
+    """OCSF ``status_id`` of an HTTP status code (an integer): 1 (Success) below 400, 2 (Failure) from 400 on."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return 1 if value < 400 else 2
+
+
 def _pid(value: Any) -> int | None:
     """A process id (a non-negative integer, or its text) from a column typed as text; None for anything else."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 20:
@@ -315,6 +322,7 @@ OCSF_TRANSFORMS: dict[str, Transform] = {
     "logon_session": _logon_session,
     "ocsf_error_status": _error_status,
     "http_status": _http_status,
+    "http_outcome": _http_outcome,
     "pid": _pid,
     "port": _port,
     "email": _email,

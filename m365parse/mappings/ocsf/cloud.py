@@ -396,6 +396,8 @@ GRAPH_API_AUDIT_EVENTS = TableMapping(
             activity=_METHODS,
             activity_column="RequestMethod",
             default_activity=99,
+            # the HTTP status: 1xx to 3xx Success, 4xx and 5xx Failure
+            status=lookup(col("ResponseStatusCode", "http_status", "http_outcome"), {1: 1, 2: 2}, 0),
             needs=(
                 ("AccountObjectId", "ServicePrincipalId", "ApplicationId"),
                 ("RequestMethod",),
