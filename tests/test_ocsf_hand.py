@@ -169,3 +169,15 @@ def test_a_graph_api_call_s_outcome_is_its_http_status(code: str, status: int) -
     event = m365parse.normalize(rec, "ocsf")
     check_event(event)
     assert (event["status_id"], event["status"]) == (status, ["Unknown", "Success", "Failure"][status])
+
+
+@pytest.mark.parametrize(("sub_type", "activity"), [("request", 1), ("response", 2), ("", 6), ("other", 6)])
+def test_a_cloud_dns_event_is_a_query_or_a_response(sub_type: str, activity: int) -> None:
+    """CloudDnsEvents/nxdomain is a response; DnsEventSubType (documented: request, response) says which."""
+    from .conftest import body, record
+
+    props = {"ActionType": "DnsQueryResponse", "DnsQuery": "x.example.net", "DnsEventSubType": sub_type}
+    (rec,) = m365parse.decode(body(record("CloudDnsEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (4003, activity, 400300 + activity)

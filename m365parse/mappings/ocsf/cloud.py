@@ -314,6 +314,9 @@ CLOUD_DNS_EVENTS = TableMapping(
                 "actor.process.name": "ProcessName",
             },
             # a query and its answer, seen by the sensor: Traffic
+            # DnsEventSubType says which side of the exchange the record is (documented: request, response)
+            activity={"request": 1, "Request": 1, "response": 2, "Response": 2},
+            activity_column="DnsEventSubType",
             default_activity=6,
             needs=(("DnsQuery",),),
             profiles=("datetime", "host"),
