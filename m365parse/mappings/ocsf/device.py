@@ -334,8 +334,9 @@ LOGON_TYPE_NAMES = {
 LOGON_STATUS = {"LogonSuccess": 1, "LogonFailed": 2}
 
 #: A logon's Protocol (upper-cased: Defender for Identity writes "Ntlm", "Ldap") -> OCSF auth_protocol_id.
-AUTH_PROTOCOLS = {"NTLM": 1, "KERBEROS": 2, "LDAP": 12}
-AUTH_PROTOCOL_NAMES = {"NTLM": "NTLM", "KERBEROS": "Kerberos", "LDAP": "LDAP"}
+#: "Undefined" (DisruptionAndResponseEvents' documented value for none) is 0, Unknown.
+AUTH_PROTOCOLS = {"NTLM": 1, "KERBEROS": 2, "LDAP": 12, "UNDEFINED": 0}
+AUTH_PROTOCOL_NAMES = {"NTLM": "NTLM", "KERBEROS": "Kerberos", "LDAP": "LDAP", "UNDEFINED": "Unknown"}
 
 
 def auth_protocol(column: str) -> Rules:
