@@ -1110,7 +1110,7 @@ def test_software_evidence_browser_extensions_malicious_files_and_campaigns() ->
         "CampaignInfo", CampaignId="9344", CampaignName="Qakbot", NetworkMessageId="f55e", RecipientEmailAddress="a@b.com"
     )
     assert campaign["finding_info"] == {"uid": "9344", "title": "Qakbot"}
-    assert campaign["evidences"] == [{"email": {"uid": "f55e", "to": ["a@b.com"]}}]
+    assert campaign["evidences"] == [{"email": {"uid": "f55e", "smtp_to": ["a@b.com"]}}]
 
 
 def test_attack_disruption_takes_the_class_of_what_it_blocked() -> None:

@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from functools import partial
-
-from ...record import Record
 from ..specs import Rules, col, collect, const, first
-from ._build import (
-    Plan,
-    TableMapping,
-    file_object,
-    getattr_none,
-    guarded,
-    has,
-    md5,
-    objects_of,
-    prefixed,
-    sha1,
-    sha256,
-    times,
-)
-from ._common import base, user
+from ._build import Plan, TableMapping, file_object, guarded, has, md5, objects_of, prefixed, sha1, sha256, times
+from ._common import base, path_in_folder, user
 
 FINDING = ("datetime", "host", "incident", "security_control")
 
@@ -121,39 +105,11 @@ ALERT_EVIDENCE = TableMapping(
     ),
 )
 
-def _path_parts(record: Record) -> tuple[str, str] | None:
-    """(full path, folder) of a SIEM alert's file: its ``FilePath`` is the folder (the name joined to it), or
-    already the full path."""
-    props = record.properties
-    get = props.get if isinstance(props, dict) else partial(getattr_none, props)
-    name, where = get("FileName"), get("FilePath")
-    if not (isinstance(name, str) and name.strip() and isinstance(where, str) and where.strip()):
-        return None
-    sep = "/" if "/" in where and "\\" not in where else "\\"
-    whole = where.rstrip("\\/")
-    if whole.lower().endswith((sep + name).lower()):
-        return whole, whole[: -len(name) - 1]
-    return f"{whole}{sep}{name}", where
-
-
-def _file_path(record: Record) -> str | None:
-    """A SIEM alert file's full path: ``FilePath`` (a folder) and ``FileName`` joined."""
-    parts = _path_parts(record)
-    return parts[0] if parts else None
-
-
-def _file_folder(record: Record) -> str | None:
-    """A SIEM alert file's folder."""
-    parts = _path_parts(record)
-    return parts[1] if parts and parts[1] else None
-
-
 _SIEM_EVIDENCE: Rules = {
     **file_object(
         "file",
         "FileName",
-        path={"call": _file_path},
-        parent_folder={"call": _file_folder},
+        **path_in_folder("FileName", "FilePath"),  # the SIEM API's FilePath is the folder
         md5=md5("Md5"),
         sha1=sha1("Sha1"),
         sha256=sha256("Sha256"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...tables import DOCUMENTED_TYPES
 from ..specs import Rules, col, collect, const, first, lookup
 from ._build import Plan, TableMapping, _fitted, file_object, guarded, has, objects_of, prefixed, sha256, times
-from ._common import base, user
+from ._common import base, path_in_folder, user
 from .alerts import _EVIDENCE, _attacks, _severity
 from .device import _RCODE_CAPTIONS, _RCODES
 
@@ -195,7 +195,7 @@ FILE_MALICIOUS_CONTENT = TableMapping(
                             **file_object(
                                 "file",
                                 "FileName",
-                                path="FolderPath",
+                                **path_in_folder("FileName", "FolderPath"),  # FolderPath is the folder
                                 size="FileSize",
                                 sha256=sha256("SHA256"),
                                 **times("created_time", "FileCreationTime"),
@@ -229,7 +229,10 @@ CAMPAIGN_INFO = TableMapping(
                     "call": objects_of(
                         "evidences",
                         "CampaignInfo",
-                        {"email.uid": "NetworkMessageId", "email.to": collect(col("RecipientEmailAddress", "email"))},
+                        {
+                            "email.uid": "NetworkMessageId",
+                            "email.smtp_to": collect(col("RecipientEmailAddress", "email")),
+                        },
                     )
                 },
                 "is_alert": const(False),
