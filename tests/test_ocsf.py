@@ -889,7 +889,7 @@ def test_behavior_entities_are_the_evidence_of_their_behavior() -> None:
     assert (event["class_uid"], event["is_alert"], event["finding_info"]["uid"]) == (2004, False, "cc3d")
     assert event["attacks"] == [{"tactic": {"uid": "TA0007", "name": "Discovery"}}]
     (evidence,) = event["evidences"]
-    assert evidence["device"] == {"hostname": "ws-fin-0142", "uid": "7f3e", "type_id": 0}
+    assert evidence["device"] == {"hostname": "ws-fin-0142", "uid": "7f3e", "type_id": 0, "type": "Unknown"}
     assert (evidence["src_endpoint"], evidence["dst_endpoint"]) == ({"ip": "10.20.4.17"}, {"ip": "203.0.113.50"})
     assert evidence["file"]["hashes"] == [
         {"algorithm_id": 2, "algorithm": "SHA-1", "value": "da39a3ee5e6b4b0d3255bfef95601890afd80709"}
@@ -1110,7 +1110,7 @@ def test_software_evidence_browser_extensions_malicious_files_and_campaigns() ->
         "CampaignInfo", CampaignId="9344", CampaignName="Qakbot", NetworkMessageId="f55e", RecipientEmailAddress="a@b.com"
     )
     assert campaign["finding_info"] == {"uid": "9344", "title": "Qakbot"}
-    assert campaign["evidences"] == [{"email": {"uid": "f55e", "to": ["a@b.com"]}}]
+    assert campaign["evidences"] == [{"email": {"uid": "f55e", "smtp_to": ["a@b.com"]}}]
 
 
 def test_attack_disruption_takes_the_class_of_what_it_blocked() -> None:

@@ -204,7 +204,15 @@ def _file(item: Any, name_key: str = "fileName", path_key: str = "filePath") -> 
     if name is None:
         return None
     out: dict[str, Any] = {"name": name, "type_id": 1, "type": "Regular File"}
-    _set(out, "path", _text(item.get(path_key)))
+    folder = _text(item.get(path_key))
+    if folder is not None:  # the APIs' filePath is the folder; OCSF's path includes the name
+        sep = "/" if "/" in folder and "\\" not in folder else "\\"
+        whole = folder.rstrip("\\/")
+        if whole.lower().endswith((sep + name).lower()):
+            out["path"] = whole
+        else:
+            out["parent_folder"] = folder
+            out["path"] = f"{whole}{sep}{name}"
     size = item.get("fileSize")
     if isinstance(size, int) and not isinstance(size, bool):
         out["size"] = size

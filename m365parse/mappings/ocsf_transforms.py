@@ -8,6 +8,7 @@ transform they never raise and give ``None`` when there is nothing to keep.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -135,6 +136,7 @@ def _tactic_attacks(value: Any) -> list[dict[str, Any]] | None:
 
 
 _DNS_ANSWERS = transform("dns_answers")
+_LIST = transform("list")
 
 
 def _dns_answers(value: Any) -> list[dict[str, Any]] | None:
@@ -159,11 +161,47 @@ def _http_status(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599 else None
 
 
+def _http_outcome(value: Any) -> int | None:
+    """OCSF ``status_id`` of an HTTP status code (an integer): 1 (Success) below 400, 2 (Failure) from 400 on."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return 1 if value < 400 else 2
+
+
 def _pid(value: Any) -> int | None:
     """A process id (a non-negative integer, or its text) from a column typed as text; None for anything else."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 20:
         value = int(value)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _logon_session(value: Any) -> str | None:
+    """A Windows logon session id (``LogonId``, a positive integer or its text) as text; 0 (no session) is None."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return str(value)
+
+
+_EXEC = re.compile(
+    r"<Exec\b[^>]*>\s*<Command>([^<]*)</Command>(?:\s*<Arguments>([^<]*)</Arguments>)?", re.IGNORECASE
+)
+
+
+def _task_command(value: Any) -> str | None:
+    """The command line of a scheduled task's XML definition (``TaskContent``): its first ``Exec`` action's
+    ``Command`` (quoted when it holds a space) and ``Arguments``, XML entities decoded; None without one."""
+    found = _EXEC.search(value) if isinstance(value, str) else None
+    if found is None:
+        return None
+    command = html.unescape(found.group(1)).strip()
+    arguments = html.unescape(found.group(2) or "").strip()
+    if not command:
+        return None
+    if " " in command and not command.startswith('"'):
+        command = f'"{command}"'
+    return f"{command} {arguments}" if arguments else command
 
 
 def _long_string(value: Any) -> dict[str, Any] | None:
@@ -198,6 +236,12 @@ _EMAIL = re.compile(r"[a-zA-Z0-9!#$%&'*+\-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\.[a-zA-Z0-
 def _email(value: Any) -> str | None:
     """An e-mail address as OCSF's ``email_t`` has it (``name@domain.tld``); None for other text."""
     return value if isinstance(value, str) and len(value) <= 512 and _EMAIL.match(value) else None
+
+
+def _email_list(value: Any) -> list[str] | None:
+    """The e-mail addresses of a list of them (a JSON array, its text, or a packed list); None without one."""
+    found = [v for v in _LIST(value) or () if _email(v)]
+    return found or None
 
 
 def _present(arg: str) -> Transform:
@@ -245,8 +289,9 @@ def _wrap(key: str) -> Transform:
     return wrap
 
 
-#: Transforms that keep every valid value of their column but reject others (a bad address, a port out of range).
-FALLIBLE = ("ip", "port", "int")
+#: Transforms that keep every valid value of their column but reject others (a bad address, a port out of range,
+#: the logon session 0).
+FALLIBLE = ("ip", "port", "int", "logon_session")
 
 
 def _rejected(name: str) -> Transform:
@@ -273,11 +318,15 @@ OCSF_TRANSFORMS: dict[str, Transform] = {
     "ocsf_tactic_attacks": _tactic_attacks,
     "ocsf_dns_answers": _dns_answers,
     "long_string": _long_string,
+    "task_command": _task_command,
+    "logon_session": _logon_session,
     "ocsf_error_status": _error_status,
     "http_status": _http_status,
+    "http_outcome": _http_outcome,
     "pid": _pid,
     "port": _port,
     "email": _email,
+    "email_list": _email_list,
     "text": _text,
 }
 

@@ -211,6 +211,20 @@ def mapping_table(rule_set: RuleSet | None = None) -> str:
     ]
     lines += [f"| {table} | {why} |" for table, why in BASE_EVENT_TABLES.items()]
     lines.append("")
+    lines += [
+        "## Testing",
+        "",
+        "- Every event the tests make (samples, every plan's ActionTypes, random records) is checked against",
+        "  the OCSF 1.8.0 schema (`tests/ocsf_schema.py`): required attributes, no attribute outside the class",
+        "  and its declared profiles, types, enums and captions.",
+        "- `tests/golden_ocsf/`: events made by running the rule set and checked by eye; they catch changes.",
+        "- `tests/golden_ocsf_hand/` (`tests/test_ocsf_hand.py`): for each table and API kind covered, one",
+        "  input record and the event it must become, written by hand, attribute by attribute, from what the",
+        "  columns mean (Microsoft's schema and API documentation), the class this page names, and the OCSF",
+        "  1.8.0 class and object attributes, without running the rule set; compared as whole events. Where",
+        "  the rule set and a document differed, the references decided which was wrong, and it was fixed.",
+        "",
+    ]
     for table in [t for t in DOCUMENTED_TYPES if t != "SiemAlert"] + ["SiemAlert", ALL]:
         title = "Records of unknown tables" if table == ALL else table
         lines += [f"## {title}", "", "| attribute | from |", "|---|---|"]

@@ -147,7 +147,8 @@ class Plan:
 
     ``actions``: the ``ActionType`` values that take this plan (``None``: every
     value that no other plan of the table names, an absent one included, and the
-    records of a named plan whose needs are not met).
+    records of named plans whose needs are not met); several plans may name one
+    ``ActionType``: the first whose needs are met takes the record.
     ``activity``: ``ActionType`` -> ``activity_id``; ``default_activity`` for the
     others.  ``needs``: lists of columns of which at least one must have a value
     (what the class requires; an item may be ``(column, transform, ...)``).  ``status``: a spec of ``status_id``.
@@ -217,14 +218,14 @@ def _met(groups: tuple[tuple[Need, ...], ...]) -> Callable[[Callable[[str], Any]
 def _classifier(mapping: TableMapping) -> Callable[[Record], int]:
     """``record -> index of its plan`` (``len(plans)``: the Base Event)."""
     plans = mapping.plans
-    named: dict[str, int] = {}
+    named: dict[str, tuple[int, ...]] = {}  # ActionType -> its plans, in order
     default = None
     for i, plan in enumerate(plans):
         if plan.actions is None:
             default = i if default is None else default
         else:
             for action in plan.actions:
-                named.setdefault(action, i)
+                named[action] = (*named.get(action, ()), i)
     fallback = len(plans)
     needs = [_met(plan.needs) for plan in plans]
     last: list[Any] = [None, None, fallback]
@@ -236,13 +237,15 @@ def _classifier(mapping: TableMapping) -> Callable[[Record], int]:
         # one record is classified once, whatever number of conditions ask
         if record is last[0] and action is last[1]:
             return int(last[2])
-        first = named.get(action, default) if isinstance(action, str) else default
         index = fallback
-        # the plan of the ActionType, else the table's default plan: the first whose needs are met
-        if first is not None and needs[first](get):
-            index = first
-        elif default is not None and default != first and needs[default](get):
-            index = default
+        # the plans of the ActionType, else the table's default plan: the first whose needs are met
+        for i in named.get(action, ()) if isinstance(action, str) else ():
+            if needs[i](get):
+                index = i
+                break
+        else:
+            if default is not None and needs[default](get):
+                index = default
         last[:] = [record, action, index]
         return index
 
@@ -394,7 +397,7 @@ def build(mapping: TableMapping) -> Rules:
     return {t: s for t, s in out.items() if s is not None}
 
 
-_LOSSLESS = frozenset({"ip", "iso", "epoch_ms", "int", "str", "text", "port", "json_value", "list"})
+_LOSSLESS = frozenset({"ip", "iso", "epoch_ms", "int", "str", "text", "port", "json_value", "list", "logon_session"})
 #: What keeps every value, the valid and the others: a value that ``ip``, ``port`` or ``int`` rejects is not kept.
 _WHOLE = _LOSSLESS - frozenset(FALLIBLE)
 

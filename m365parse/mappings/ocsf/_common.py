@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from ..._values import exact_iso
@@ -124,7 +125,11 @@ def user(  # noqa: PLR0917 - the columns of one user, in the order OCSF lists th
     rules: Rules = {"name": name}
     if domain:
         rules["domain"] = domain
-    if sid:
+    if sid and object_id and isinstance(sid, str):
+        # the SID when the record has one, else the object id; the object id is uid_alt beside a SID
+        rules["uid"] = when(has(sid), sid, object_id)
+        rules["uid_alt"] = when(has(sid), object_id)
+    elif sid:
         rules["uid"] = sid
         if object_id:
             rules["uid_alt"] = object_id
@@ -135,6 +140,35 @@ def user(  # noqa: PLR0917 - the columns of one user, in the order OCSF lists th
     if display:
         rules["full_name"] = display
     return prefixed(prefix, rules)
+
+
+def path_in_folder(name: str, folder: str) -> Rules:
+    """OCSF file ``path`` (the full path) and ``parent_folder`` from a file-name column and a column that holds
+    the folder (``C:\\Windows``, or a URL): joined; a folder column that already ends with the name is the path."""
+
+    def parts(record: Record) -> tuple[str, str | None] | None:
+        props = record.properties
+        get = props.get if isinstance(props, dict) else partial(getattr, props)
+        base_name, where = get(name, None), get(folder, None)
+        if not (isinstance(base_name, str) and base_name.strip() and isinstance(where, str) and where.strip()):
+            return None
+        sep = "/" if "/" in where and "\\" not in where else "\\"
+        whole = where.rstrip("\\/")
+        if whole.lower().endswith((sep + base_name).lower()):
+            return whole, whole[: -len(base_name) - 1] or None
+        return f"{whole}{sep}{base_name}", where
+
+    def path(record: Record) -> str | None:
+        found = parts(record)
+        return found[0] if found else None
+
+    def parent_folder(record: Record) -> str | None:
+        found = parts(record)
+        return found[1] if found else None
+
+    path.__doc__ = f"``{folder}`` and ``{name}`` joined (``{folder}`` alone when it ends with the name)."
+    parent_folder.__doc__ = f"The folder of ``{folder}``."
+    return {"path": {"call": path}, "parent_folder": {"call": parent_folder}}
 
 
 def integrity(column: str) -> Rules:

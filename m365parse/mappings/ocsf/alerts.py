@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..specs import Rules, col, collect, const, first
 from ._build import Plan, TableMapping, file_object, guarded, has, md5, objects_of, prefixed, sha1, sha256, times
-from ._common import base, user
+from ._common import base, path_in_folder, user
 
 FINDING = ("datetime", "host", "incident", "security_control")
 
@@ -67,6 +67,7 @@ _EVIDENCE: Rules = {
     "device.hostname": "DeviceName",
     "device.uid": "DeviceId",
     "device.type_id": first(col("DeviceId", "present:0"), col("DeviceName", "present:0")),
+    "device.type": first(col("DeviceId", "present_text:Unknown"), col("DeviceName", "present_text:Unknown")),
     **user("user", "AccountName", "AccountDomain", "AccountSid", "AccountUpn", "AccountObjectId"),
     "url.url_string": "RemoteUrl",
     "src_endpoint.ip": {"if": "evidence_source", "then": col("RemoteIP", "ip"), "else": col("LocalIP", "ip")},
@@ -105,7 +106,14 @@ ALERT_EVIDENCE = TableMapping(
 )
 
 _SIEM_EVIDENCE: Rules = {
-    **file_object("file", "FileName", path="FilePath", md5=md5("Md5"), sha1=sha1("Sha1"), sha256=sha256("Sha256")),
+    **file_object(
+        "file",
+        "FileName",
+        **path_in_folder("FileName", "FilePath"),  # the SIEM API's FilePath is the folder
+        md5=md5("Md5"),
+        sha1=sha1("Sha1"),
+        sha256=sha256("Sha256"),
+    ),
     "process.cmd_line": "CommandLine",
     "device.hostname": "ComputerDnsName",
     "device.name": "MachineName",
@@ -113,6 +121,9 @@ _SIEM_EVIDENCE: Rules = {
     "device.uid": "DeviceID",
     "device.type_id": first(
         *(col(c, "present:0") for c in ("DeviceID", "ComputerDnsName", "MachineName", "MachineDomain"))
+    ),
+    "device.type": first(
+        *(col(c, "present_text:Unknown") for c in ("DeviceID", "ComputerDnsName", "MachineName", "MachineDomain"))
     ),
     **user("user", "UserName", "UserDomain"),
     "url.url_string": "Url",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...tables import DOCUMENTED_TYPES
 from ..specs import Rules, col, collect, const, first, lookup
 from ._build import Plan, TableMapping, _fitted, file_object, guarded, has, objects_of, prefixed, sha256, times
-from ._common import base, user
+from ._common import base, path_in_folder, user
 from .alerts import _EVIDENCE, _attacks, _severity
 from .device import _RCODE_CAPTIONS, _RCODES
 
@@ -153,7 +153,8 @@ _BEHAVIOR_EVIDENCE: Rules = {
 
 BEHAVIOR_ENTITIES = TableMapping(
     "BehaviorEntities",
-    common=base("BehaviorEntities"),
+    # no severity column, as BehaviorInfo: Unknown (0) for both rows of one behavior
+    common={**base("BehaviorEntities"), **_severity()},
     plans=(
         Plan(
             2004,
@@ -194,7 +195,7 @@ FILE_MALICIOUS_CONTENT = TableMapping(
                             **file_object(
                                 "file",
                                 "FileName",
-                                path="FolderPath",
+                                **path_in_folder("FileName", "FolderPath"),  # FolderPath is the folder
                                 size="FileSize",
                                 sha256=sha256("SHA256"),
                                 **times("created_time", "FileCreationTime"),
@@ -228,7 +229,10 @@ CAMPAIGN_INFO = TableMapping(
                     "call": objects_of(
                         "evidences",
                         "CampaignInfo",
-                        {"email.uid": "NetworkMessageId", "email.to": collect(col("RecipientEmailAddress", "email"))},
+                        {
+                            "email.uid": "NetworkMessageId",
+                            "email.smtp_to": collect(col("RecipientEmailAddress", "email")),
+                        },
                     )
                 },
                 "is_alert": const(False),
@@ -313,6 +317,9 @@ CLOUD_DNS_EVENTS = TableMapping(
                 "actor.process.name": "ProcessName",
             },
             # a query and its answer, seen by the sensor: Traffic
+            # DnsEventSubType says which side of the exchange the record is (documented: request, response)
+            activity={"request": 1, "Request": 1, "response": 2, "Response": 2},
+            activity_column="DnsEventSubType",
             default_activity=6,
             needs=(("DnsQuery",),),
             profiles=("datetime", "host"),
@@ -345,6 +352,12 @@ CLOUD_AUDIT_EVENTS = TableMapping(
                         for c in ("AzureResourceId", "AwsResourceName", "GcpFullResourceName", "ResourceId")
                     )
                 ),
+            },
+            # the documented ActionTypes, and their prefixed form seen in real records (CloudAuditEventOther)
+            activity={
+                f"{prefix}{action}": activity
+                for prefix in ("", "CloudAuditEvent")
+                for action, activity in (("Create", 1), ("Read", 2), ("Update", 3), ("Delete", 4))
             },
             default_activity=99,
             needs=(
@@ -389,6 +402,8 @@ GRAPH_API_AUDIT_EVENTS = TableMapping(
             activity=_METHODS,
             activity_column="RequestMethod",
             default_activity=99,
+            # the HTTP status: 1xx to 3xx Success, 4xx and 5xx Failure
+            status=lookup(col("ResponseStatusCode", "http_status", "http_outcome"), {1: 1, 2: 2}, 0),
             needs=(
                 ("AccountObjectId", "ServicePrincipalId", "ApplicationId"),
                 ("RequestMethod",),

@@ -244,6 +244,21 @@ FILE_EVENTS = TableMapping(
 _KEY_ACTIONS = {"RegistryKeyCreated": 1, "RegistryKeyDeleted": 4, "RegistryKeyRenamed": 5}
 _VALUE_ACTIONS = {"RegistryValueSet": 2, "RegistryValueDeleted": 4}
 
+#: RegistryValueType (upper-cased) -> OCSF reg_value.type_id and its caption (Windows' REG_* name).
+_REG_TYPES = {
+    "BINARY": (1, "REG_BINARY"),
+    "DWORD": (2, "REG_DWORD"),
+    "DWORDBIGENDIAN": (3, "REG_DWORD_BIG_ENDIAN"),
+    "EXPANDSTRING": (4, "REG_EXPAND_SZ"),
+    "LINK": (5, "REG_LINK"),
+    "MULTISTRING": (6, "REG_MULTI_SZ"),
+    "NONE": (7, "REG_NONE"),
+    "QWORD": (8, "REG_QWORD"),
+    "QWORDLITTLEENDIAN": (9, "REG_QWORD_LITTLE_ENDIAN"),
+    "STRING": (10, "REG_SZ"),
+}
+_REG_TYPE = col("RegistryValueType", "text", "upper")
+
 REGISTRY_EVENTS = TableMapping(
     "DeviceRegistryEvents",
     common=_device_common("DeviceRegistryEvents"),
@@ -262,7 +277,13 @@ REGISTRY_EVENTS = TableMapping(
                 "reg_value.path": "RegistryKey",
                 "reg_value.name": "RegistryValueName",
                 "reg_value.data": "RegistryValueData",
-                "reg_value.type": "RegistryValueType",
+                # type is the caption of type_id (REG_DWORD); a type OCSF does not list is 99 with its name
+                "reg_value.type_id": first(
+                    lookup(_REG_TYPE, {k: v[0] for k, v in _REG_TYPES.items()}), col("RegistryValueType", "present:99")
+                ),
+                "reg_value.type": first(
+                    lookup(_REG_TYPE, {k: v[1] for k, v in _REG_TYPES.items()}), col("RegistryValueType", "text")
+                ),
                 # the value before: in the same key unless PreviousRegistryKey says otherwise
                 **guarded(
                     has("PreviousRegistryValueName"),
@@ -312,6 +333,21 @@ LOGON_TYPE_NAMES = {
 }
 LOGON_STATUS = {"LogonSuccess": 1, "LogonFailed": 2}
 
+#: A logon's Protocol (upper-cased: Defender for Identity writes "Ntlm", "Ldap") -> OCSF auth_protocol_id.
+#: "Undefined" (DisruptionAndResponseEvents' documented value for none) is 0, Unknown.
+AUTH_PROTOCOLS = {"NTLM": 1, "KERBEROS": 2, "LDAP": 12, "UNDEFINED": 0}
+AUTH_PROTOCOL_NAMES = {"NTLM": "NTLM", "KERBEROS": "Kerberos", "LDAP": "LDAP", "UNDEFINED": "Unknown"}
+
+
+def auth_protocol(column: str) -> Rules:
+    """OCSF ``auth_protocol_id`` and its caption from a protocol name; another name is 99 (Other) with its text."""
+    upper = col(column, "text", "upper")
+    return {
+        "auth_protocol_id": first(lookup(upper, AUTH_PROTOCOLS), col(column, "present:99")),
+        "auth_protocol": first(lookup(upper, AUTH_PROTOCOL_NAMES), col(column, "text")),
+    }
+
+
 LOGON_EVENTS = TableMapping(
     "DeviceLogonEvents",
     common=_device_common("DeviceLogonEvents"),
@@ -327,9 +363,9 @@ LOGON_EVENTS = TableMapping(
                 "src_endpoint.hostname": "RemoteDeviceName",
                 "dst_endpoint.hostname": "DeviceName",
                 "status_detail": "FailureReason",
-                "session.uid": col("LogonId", "str"),
-                "auth_protocol": "Protocol",
-                "is_remote": "IsInitiatingProcessRemoteSession",
+                # LogonId 0 (a failed logon's) is no logon session
+                "session.uid": col("LogonId", "logon_session"),
+                **auth_protocol("Protocol"),
             },
             # a failed logon is a Logon with status Failure, never a Logoff
             activity={"LogonSuccess": 1, "LogonFailed": 1, "LogonAttempted": 1},
@@ -376,7 +412,15 @@ _PROCESS_ACTIONS = {
     "ProcessCreatedUsingWmiQuery": 1,
     "ProcessPrimaryTokenModified": 5,
 }
+#: Inject ActionTypes -> OCSF injection_type_id (1 Remote Thread, 3 Queue APC); the others are 99 (Other),
+#: with the ActionType as injection_type.
+_INJECTIONS = {a: (99, a) for a, activity in _PROCESS_ACTIONS.items() if activity == 4} | {
+    "CreateRemoteThreadApiCall": (1, "Remote Thread"),
+    "QueueUserApcRemoteApiCall": (3, "Queue APC"),
+}
 _TARGET_PROCESS: Rules = {
+    "injection_type_id": lookup("ActionType", {a: v[0] for a, v in _INJECTIONS.items()}),
+    "injection_type": lookup("ActionType", {a: v[1] for a, v in _INJECTIONS.items()}),
     **prefixed(
         "process",
         {
@@ -491,7 +535,8 @@ DEVICE_EVENTS = TableMapping(
             1006,
             {
                 "job.name": col(_AF, "json_value", "get:TaskName", "text"),
-                "job.cmd_line": col(_AF, "json_value", "get:TaskContent", "text"),
+                # TaskContent is the task's XML definition: the command line is its first Exec action's
+                "job.cmd_line": col(_AF, "json_value", "get:TaskContent", "text", "task_command"),
             },
             actions=frozenset(_JOB_ACTIONS),
             activity=_JOB_ACTIONS,

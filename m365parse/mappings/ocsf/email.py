@@ -7,6 +7,8 @@ from ._build import Plan, TableMapping, file_object, objects_of, sha256
 from ._common import base
 
 _DIRECTIONS = {"Inbound": 1, "Outbound": 2, "Intra-org": 3, "IntraOrg": 3}
+_AUTH = ("SPF", "DKIM", "DMARC")
+_AUTH_COLUMN = "AuthenticationDetails"
 _DIRECTION_NAMES = {"Inbound": "Inbound", "Outbound": "Outbound", "Intra-org": "Internal", "IntraOrg": "Internal"}
 
 
@@ -30,7 +32,11 @@ def _email(direction: bool = True) -> Rules:
         "email.subject": "Subject",
         "email.from": col("SenderFromAddress", "email"),
         "email.smtp_from": col("SenderMailFromAddress", "email"),
-        "email.to": collect(col("RecipientEmailAddress", "email")),
+        # RecipientEmailAddress is the recipient the message was delivered to (after distribution list
+        # expansion): the envelope's RCPT TO; the To and Cc columns are the headers'
+        "email.smtp_to": collect(col("RecipientEmailAddress", "email")),
+        "email.to": col("To", "email_list"),
+        "email.cc": col("Cc", "email_list"),
         "email.size": "EmailSize",
     }
     if direction:
@@ -50,6 +56,8 @@ EMAIL_EVENTS = TableMapping(
             4009,
             {
                 **_email(),
+                # SPF, DKIM and DMARC results
+                **{f"email_auth.{k.lower()}": col(_AUTH_COLUMN, "json_value", f"get:{k}", "text") for k in _AUTH},
                 # the sending server's address
                 "src_endpoint.ip": first(col("SenderIPv4", "ip"), col("SenderIPv6", "ip")),
             },

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..specs import Rules, col, first, lookup
-from ._build import Plan, TableMapping, times
+from ._build import Plan, TableMapping, objects_of, times
 from ._common import base, user
-from .device import LOGON_TYPE_NAMES, LOGON_TYPES
+from .device import LOGON_TYPE_NAMES, LOGON_TYPES, auth_protocol
 
 _ACCOUNT = ("AccountName", "AccountUpn", "AccountSid", "AccountObjectId")
 
@@ -48,7 +48,7 @@ IDENTITY_LOGON_EVENTS = TableMapping(
                 **_endpoints(),
                 "logon_type_id": lookup("LogonType", LOGON_TYPES, 99),
                 "logon_type": first(lookup("LogonType", LOGON_TYPE_NAMES), col("LogonType", "text")),
-                "auth_protocol": "Protocol",
+                **auth_protocol("Protocol"),
                 "status_detail": "FailureReason",
             },
             activity={"LogonSuccess": 1, "LogonFailed": 1},
@@ -97,25 +97,22 @@ IDENTITY_DIRECTORY_EVENTS = TableMapping(
     "IdentityDirectoryEvents",
     common=base("IdentityDirectoryEvents"),
     plans=(
-        Plan(
-            3006,
-            {
-                **_user("actor.user"),
-                **_TARGET,
-                "group.name": first(
-                    col("AdditionalFields", "json_value", "get:TO.GROUP", "text"),
-                    col("AdditionalFields", "json_value", "get:FROM.GROUP", "text"),
-                ),
-                **_endpoints(dst=False),
-            },
-            actions=_GROUP_ACTIONS,
-            default_activity=99,
-            needs=(
-                (
-                    ("AdditionalFields", "json_value", "get:TO.GROUP", "text"),
-                    ("AdditionalFields", "json_value", "get:FROM.GROUP", "text"),
-                ),
-            ),
+        # a member added to (TO.GROUP) or removed from (FROM.GROUP) a group: Add User, Remove User
+        *(
+            Plan(
+                3006,
+                {
+                    **_user("actor.user"),
+                    **_TARGET,
+                    "group.name": col("AdditionalFields", "json_value", f"get:{key}", "text"),
+                    **_endpoints(dst=False),
+                },
+                actions=_GROUP_ACTIONS,
+                activity=dict.fromkeys(_GROUP_ACTIONS, activity),
+                default_activity=activity,
+                needs=((("AdditionalFields", "json_value", f"get:{key}", "text"),),),
+            )
+            for key, activity in (("TO.GROUP", 3), ("FROM.GROUP", 4))
         ),
         Plan(
             3001,
@@ -218,6 +215,12 @@ CLOUD_APP_EVENTS = TableMapping(
                 "api.operation": "ActionType",
                 "api.service.name": "Application",
                 "api.request.uid": "ReportId",
+                # the object the activity was on
+                "resources": {
+                    "call": objects_of(
+                        "resources", "CloudAppEvents", {"name": "ObjectName", "type": "ObjectType", "uid": "ObjectId"}
+                    )
+                },
             },
             default_activity=99,
             needs=(

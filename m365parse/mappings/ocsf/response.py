@@ -27,7 +27,7 @@ from __future__ import annotations
 from ..specs import Rules, col, const, lookup
 from ._build import Plan, TableMapping, prefixed
 from ._common import base, device, endpoint, user
-from .device import LOGON_TYPE_NAMES, LOGON_TYPES
+from .device import LOGON_TYPE_NAMES, LOGON_TYPES, auth_protocol
 
 TABLE = "DisruptionAndResponseEvents"
 
@@ -70,8 +70,6 @@ _LOGON_TYPE_CAPTIONS = {
     **{label: LOGON_TYPE_NAMES[name] for label, name in _DOC_LOGON_TYPES.items()},
 }
 
-#: AuthenticationProtocol -> OCSF auth_protocol_id ("Undefined" is Unknown).
-_AUTH_PROTOCOLS = {"NTLM": 1, "Kerberos": 2, "Undefined": 0}
 
 _SIDES: Rules = {
     **endpoint("src_endpoint", "SourceIPAddress", "SourcePort", "SourceDeviceName"),
@@ -106,9 +104,8 @@ DISRUPTION_AND_RESPONSE = TableMapping(
                 **_SIDES,
                 "logon_type_id": lookup("LogonType", _LOGON_TYPE_IDS, 99),
                 "logon_type": lookup("LogonType", _LOGON_TYPE_CAPTIONS, "Other"),
-                "auth_protocol_id": lookup("AuthenticationProtocol", _AUTH_PROTOCOLS, 99),
-                "auth_protocol": col("AuthenticationProtocol", "text"),
-                "session.uid": col("LogonId", "str"),
+                **auth_protocol("AuthenticationProtocol"),
+                "session.uid": col("LogonId", "logon_session"),
                 "service.name": "Service",
                 **_BLOCKED_RULES,
             },

@@ -19,14 +19,17 @@ from ._common import base, device
 from .alerts import _severity
 
 
-def _joined(*columns: str) -> Callable[[Record], str | None]:
-    """``record -> "<a>/<b>/..."`` of the columns' values, None unless the first two have one."""
+def _joined(*columns: str, optional: tuple[str, ...] = ()) -> Callable[[Record], str | None]:
+    """``record -> "<a>/<b>/..."`` of the columns' values, None unless the first two have one; the ``optional``
+    columns follow only when they have a value."""
 
     def uid(record: Record) -> str | None:
         props = record.properties
         values = [props.get(c) if isinstance(props, dict) else getattr(props, c, None) for c in columns]
         if any(v is None or v == "" for v in values[:2]):
             return None
+        extra = [props.get(c) if isinstance(props, dict) else getattr(props, c, None) for c in optional]
+        values += [v for v in extra if v is not None and v != ""]
         return "/".join("" if v is None else str(v) for v in values)
 
     uid.__name__ = "finding_uid"
@@ -153,9 +156,12 @@ _COMPLIANCE = {True: 1, False: 3}
 _COMPLIANCE_NAMES = {True: "Pass", False: "Fail"}
 
 
-def _configuration(table: str, *, category: bool) -> TableMapping:
+def _configuration(table: str, *, category: bool, profile: bool = False) -> TableMapping:
+    # a baseline assesses one configuration once per profile: the profile is part of the finding's id
     rules: Rules = {
-        "finding_info.uid": {"call": _joined("DeviceId", "ConfigurationId")},
+        "finding_info.uid": {
+            "call": _joined("DeviceId", "ConfigurationId", optional=("ProfileId",) if profile else ())
+        },
         "finding_info.title": "ConfigurationId",
         "compliance.control": "ConfigurationId",
         "compliance.status_id": lookup("IsCompliant", _COMPLIANCE, 0),
@@ -172,7 +178,7 @@ def _configuration(table: str, *, category: bool) -> TableMapping:
 
 
 SECURE_CONFIGURATION = _configuration("DeviceTvmSecureConfigurationAssessment", category=True)
-BASELINE_COMPLIANCE = _configuration("DeviceBaselineComplianceAssessment", category=False)
+BASELINE_COMPLIANCE = _configuration("DeviceBaselineComplianceAssessment", category=False, profile=True)
 
 # what Defender gathered about a device (its configuration, in AdditionalFields, stays in unmapped)
 INFO_GATHERING = TableMapping(

@@ -1,0 +1,183 @@
+"""Hand-written golden OCSF events: what the "ocsf" rule set must give, written by a person.
+
+The golden files of ``tests/golden_ocsf/`` were made by running the rule set and reading its
+output: they catch changes, not mistakes. The documents of ``tests/golden_ocsf_hand/`` were
+made the other way round. For each table or API kind, one realistic input record
+(``<Table>/<case>.input.json``, most of them taken from ``tests/golden_ocsf/<Table>/samples.input.json``)
+was read, and the OCSF 1.8.0 event it must become (``<Table>/<case>.expected.json``) was written by
+hand, attribute by attribute, WITHOUT running the rule set on it, from:
+
+- what each column means (Microsoft's schema and API references, ``/work/shared/reference/schema/``
+  and ``.../api/`` when the documents were written; the tables' docs online);
+- the class ``OCSF.md`` names for the table and ActionType;
+- the OCSF 1.8.0 class and object attributes, types and enums (``tests/data/ocsf/`` and the
+  compiled schema): ``time`` in milliseconds, the ``*_dt`` of the ``datetime`` profile with all
+  seven digits, captions matching their ids, ``type_uid = class_uid * 100 + activity_id``.
+
+Then the test below compared the two. Each difference was decided from the references: either
+the rule set was wrong (fixed in ``m365parse/mappings/ocsf/``, with its CHANGELOG line; the
+document is its regression test) or the document was (corrected). The documents compare as
+whole events: an attribute too many or too few fails.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import m365parse
+
+from .ocsf_schema import check_event
+
+HAND = Path(__file__).resolve().parent / "golden_ocsf_hand"
+CASES = sorted(HAND.glob("*/*.input.json"))
+
+
+def _differences(expected: Any, got: Any, path: str = "") -> list[str]:
+    """Every place where two JSON values differ, as ``path: expected != got`` lines."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        out: list[str] = []
+        for key in sorted(set(expected) | set(got)):
+            where = f"{path}.{key}" if path else key
+            if key not in got:
+                out.append(f"{where}: missing (expected {expected[key]!r})")
+            elif key not in expected:
+                out.append(f"{where}: not expected (got {got[key]!r})")
+            else:
+                out += _differences(expected[key], got[key], where)
+        return out
+    if isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
+        return [d for i, (e, g) in enumerate(zip(expected, got)) for d in _differences(e, g, f"{path}[{i}]")]
+    if type(expected) is not type(got) or expected != got:
+        return [f"{path}: expected {expected!r}, got {got!r}"]
+    return []
+
+
+def test_the_comparison_sees_every_kind_of_difference() -> None:
+    assert _differences({"a": 1, "b": [1, 2]}, {"a": 1, "b": [1, 2]}) == []
+    assert _differences({"a": 1}, {"a": 1.0}) == ["a: expected 1, got 1.0"]
+    assert _differences({"a": {"b": 1}}, {"a": {}}) == ["a.b: missing (expected 1)"]
+    assert _differences({}, {"c": 2}) == ["c: not expected (got 2)"]
+    assert _differences({"l": [1]}, {"l": [1, 2]}) == ["l: expected [1], got [1, 2]"]
+    assert _differences([{"x": True}], [{"x": 1}]) == ["[0].x: expected True, got 1"]
+
+
+def test_there_are_documents() -> None:
+    assert len(CASES) >= 1
+    for path in CASES:
+        assert path.with_name(path.name.replace(".input.", ".expected.")).exists(), path
+
+
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.name.split('.')[0]}" for p in CASES])
+def test_hand_written_event(path: Path) -> None:
+    expected = json.loads(path.with_name(path.name.replace(".input.", ".expected.")).read_text("utf-8"))
+    batch = m365parse.decode(path.read_bytes())
+    assert batch.errors == []
+    assert len(batch.records) == 1, "one record a document"
+    check_event(expected)  # the document itself is a valid OCSF 1.8.0 event
+    got = json.loads(json.dumps(m365parse.normalize(batch.records[0], "ocsf")))
+    differences = _differences(expected, got)
+    assert differences == [], "\n".join(differences)
+
+
+def test_logon_session_zero_is_no_session() -> None:
+    """The transform behind DeviceLogonEvents/failed's missing ``session``: LogonId 0 is no logon session."""
+    from m365parse.mappings.transforms import transform
+
+    step = transform("logon_session")
+    assert [step(v) for v in (4462931, "4462931", 0, "0", "", None, True, -1, "x")] == [
+        "4462931",
+        "4462931",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+
+
+def test_task_command_reads_the_first_exec_action() -> None:
+    """The transform behind DeviceEvents/scheduled_task_created's ``job.cmd_line``."""
+    from m365parse.mappings.transforms import transform
+
+    step = transform("task_command")
+    task = (
+        "<Task><Actions><Exec><Command>C:\\Program Files\\X\\x.exe</Command>"
+        "<Arguments>/a &quot;b&amp;c&quot;</Arguments></Exec>"
+        "<Exec><Command>second.exe</Command></Exec></Actions></Task>"
+    )
+    assert step(task) == '"C:\\Program Files\\X\\x.exe" /a "b&c"'
+    assert step("<Task><Actions><Exec>\r\n <Command>cmd.exe</Command>\r\n</Exec></Actions></Task>") == "cmd.exe"
+    assert step('<Task><Actions><Exec><Command>"C:\\a b\\c.exe"</Command></Exec></Actions></Task>') == '"C:\\a b\\c.exe"'
+    assert [step(v) for v in ("<Task/>", "<Exec><Command> </Command></Exec>", "", None, 3)] == [None] * 5
+
+
+def test_a_member_removed_from_a_group_is_remove_user() -> None:
+    """The other side of IdentityDirectoryEvents/added_to_group: FROM.GROUP names the group left."""
+    from .conftest import body, record
+
+    fields = '{"FROM.GROUP":"Domain Admins","TARGET_OBJECT.USER":"SQL Agent Service"}'
+    props = {"ActionType": "Group Membership changed", "TargetAccountUpn": "svc-sqlagent@contoso.com", "AdditionalFields": fields}
+    (rec,) = m365parse.decode(body(record("IdentityDirectoryEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["activity_id"], event["activity_name"], event["type_uid"]) == (
+        3006,
+        4,
+        "Remove User",
+        300604,
+    )
+    assert event["group"] == {"name": "Domain Admins"}
+
+
+def test_a_siem_alert_file_path_that_has_the_name_already_stays() -> None:
+    """SiemAlert/edr's FilePath is a folder; Microsoft's field list shows it with the name too (Robocopy.exe)."""
+    alert = {"AlertId": "da1", "AlertTime": "2024-05-14T08:42:07Z", "FileName": "Robocopy.exe"}
+    for path in ("C:\\Windows\\System32\\Robocopy.exe", "C:\\Windows\\System32"):
+        (rec,) = m365parse.decode(json.dumps([{**alert, "FilePath": path}]).encode()).records
+        event = m365parse.normalize(rec, "ocsf")
+        check_event(event)
+        assert event["evidences"][0]["file"]["path"] == "C:\\Windows\\System32\\Robocopy.exe"
+        assert event["evidences"][0]["file"]["parent_folder"] == "C:\\Windows\\System32"
+        assert event["unmapped"]["FilePath"] == path
+
+
+@pytest.mark.parametrize(("action", "activity"), [("CloudAuditEventDelete", 4), ("Update", 3), ("CloudAuditEventOther", 99)])
+def test_cloud_audit_actions_are_api_activities(action: str, activity: int) -> None:
+    """CloudAuditEvents/list_keys is an Other; the documented Create/Read/Update/Delete (and prefixed) are theirs."""
+    from .conftest import body, record
+
+    props = {"ActionType": action, "Account": "avery.lin@contoso.com", "IPAddress": "203.0.113.14", "ReportId": "r1"}
+    (rec,) = m365parse.decode(body(record("CloudAuditEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (6003, activity, 600300 + activity)
+
+
+@pytest.mark.parametrize(("code", "status"), [("200", 1), ("304", 1), ("403", 2), ("503", 2), ("", 0), ("Active", 0)])
+def test_a_graph_api_call_s_outcome_is_its_http_status(code: str, status: int) -> None:
+    """GraphAPIAuditEvents/list_users succeeded (200); a refused call is a Failure."""
+    from .conftest import body, record
+
+    props = {"RequestMethod": "GET", "ServicePrincipalId": "sp1", "IpAddress": "198.51.100.23", "ResponseStatusCode": code}
+    (rec,) = m365parse.decode(body(record("GraphAPIAuditEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["status_id"], event["status"]) == (status, ["Unknown", "Success", "Failure"][status])
+
+
+@pytest.mark.parametrize(("sub_type", "activity"), [("request", 1), ("response", 2), ("", 6), ("other", 6)])
+def test_a_cloud_dns_event_is_a_query_or_a_response(sub_type: str, activity: int) -> None:
+    """CloudDnsEvents/nxdomain is a response; DnsEventSubType (documented: request, response) says which."""
+    from .conftest import body, record
+
+    props = {"ActionType": "DnsQueryResponse", "DnsQuery": "x.example.net", "DnsEventSubType": sub_type}
+    (rec,) = m365parse.decode(body(record("CloudDnsEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (4003, activity, 400300 + activity)
