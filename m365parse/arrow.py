@@ -686,6 +686,7 @@ def _twins() -> tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any], dict
             [(f.encode_name, _textual(f.type), None) for f in msgspec.structs.fields(props)],
             kw_only=True,
             forbid_unknown_fields=cfg.forbid_unknown_fields,
+            gc=False,
         )
         envelope = [
             (f.encode_name, _textual(f.type), None)
@@ -700,6 +701,7 @@ def _twins() -> tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any], dict
             forbid_unknown_fields=True,
             tag_field=rcfg.tag_field,
             tag=rcfg.tag,
+            gc=False,
         )
         twins[twin] = record_type
     union = Union[tuple(twins)]  # type: ignore[valid-type]  # noqa: UP007
