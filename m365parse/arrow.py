@@ -710,6 +710,7 @@ def _twins() -> tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any], dict
 
 
 _BODY_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"records"[ \t\r\n]*:[ \t\r\n]*\[')
+_LINES_START = re.compile(rb"\s*\{")
 
 
 def _one_decode(buf: bytes) -> dict[str, pa.Table] | None:
@@ -737,7 +738,7 @@ def _one_decode_tables(buf: bytes, spark: bool) -> dict[str, tuple[pa.Table, lis
     try:
         if _BODY_START.match(data):
             items = body.decode(data).records
-        elif data.lstrip()[:1] == b"{":
+        elif _LINES_START.match(data):
             items = one.decode_lines(data)
         else:
             return None
