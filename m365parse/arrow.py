@@ -98,6 +98,7 @@ UNKNOWN = "unknown"
 ERRORS = "errors"
 
 NS = pa.timestamp("ns", tz="UTC")
+_SPARK_TS = pa.timestamp("us", tz="UTC")
 _JSON = pa.json_()
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _ENC = msgspec.json.Encoder()
@@ -552,22 +553,11 @@ def _json_column(values: Iterable[Any]) -> pa.Array[Any]:
     return pa.ExtensionArray.from_storage(_JSON, pa.array(values, pa.string()))
 
 
-def _finish(b: _Build, fresh: pa.Array[Any] | None = None) -> pa.Table:
-    """The table of a build whose columns are all converted; ``fresh``: the records are
-    twins of the one-decode path (no ``extra``, ``envelope_extra``: they are empty), and
-    ``fresh`` is a null JSON array at least as long as the build, sliced for them."""
+def _finish(b: _Build) -> pa.Table:
+    """The table of a build whose columns are all converted."""
     records = b.records
     arrays: list[Any] = b.arrays
     for col in b.plan.trailer:
-        if fresh is not None and col.name in ("extra", "envelope_extra"):
-            if col.name == "envelope_extra" or not b.misfits.rows:
-                arrays.append(fresh.slice(0, len(records)))
-                continue
-            extras: list[Any] = [None] * len(records)
-            for row, more in b.misfits.rows.items():
-                extras[row] = _ENC.encode(more)
-            arrays.append(_json_column(extras))
-            continue
         if col.name == "category":
             arrays.append(pa.array([r.category for r in records], pa.string()))
         elif col.name == "properties":
@@ -696,6 +686,7 @@ def _twins() -> tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any], dict
             [(f.encode_name, _textual(f.type), None) for f in msgspec.structs.fields(props)],
             kw_only=True,
             forbid_unknown_fields=cfg.forbid_unknown_fields,
+            gc=False,
         )
         envelope = [
             (f.encode_name, _textual(f.type), None)
@@ -710,6 +701,7 @@ def _twins() -> tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any], dict
             forbid_unknown_fields=True,
             tag_field=rcfg.tag_field,
             tag=rcfg.tag,
+            gc=False,
         )
         twins[twin] = record_type
     union = Union[tuple(twins)]  # type: ignore[valid-type]  # noqa: UP007
@@ -718,6 +710,7 @@ def _twins() -> tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any], dict
 
 
 _BODY_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"records"[ \t\r\n]*:[ \t\r\n]*\[')
+_LINES_START = re.compile(rb"\s*\{")
 
 
 def _one_decode(buf: bytes) -> dict[str, pa.Table] | None:
@@ -731,14 +724,21 @@ def one_decode_tables(buf: bytes) -> dict[str, tuple[pa.Table, list[int]]] | Non
 
     Positions count the records of ``buf``.  Returns None when ``buf`` needs
     :func:`m365parse.decode` (any record with a problem, a datetime text not in
-    the canonical form, another shape): then decode it and use :func:`tables_of`.
+    the canonical form, a value a column cannot hold, another shape): then decode
+    it and use :func:`tables_of`.
     """
+    return _one_decode_tables(buf, False)
+
+
+def _one_decode_tables(buf: bytes, spark: bool) -> dict[str, tuple[pa.Table, list[int]]] | None:
+    """:func:`one_decode_tables`; ``spark``: in the Arrow types of the Spark helper
+    (``timestamp[us]`` and ``<column>_ns``, JSON as plain strings)."""
     body, one, twins = _twins()
     data = buf[3:] if buf.startswith(b"\xef\xbb\xbf") else buf
     try:
         if _BODY_START.match(data):
             items = body.decode(data).records
-        elif data.lstrip()[:1] == b"{":
+        elif _LINES_START.match(data):
             items = one.decode_lines(data)
         else:
             return None
@@ -750,36 +750,14 @@ def one_decode_tables(buf: bytes) -> dict[str, tuple[pa.Table, list[int]]] | Non
     gc.disable()
     try:
         groups = _groups(items)
-        builds = []
-        for twin, (group, _positions) in groups.items():
-            record_type = twins[twin]
-            b = _Build(_plan(record_type, _properties_type(record_type), record_type._table), group)
-            envelope = b.plan.envelope
-            if len(envelope) > 1:  # every envelope column in one C-speed pass
-                picked = zip(*map(operator.attrgetter(*(c.attr for c in envelope)), group), strict=True)
-                for col, values in zip(envelope, picked, strict=True):
-                    b.add(col, values)
-            else:
-                for col in envelope:
-                    b.add(col, [getattr(r, col.attr) for r in group])
-            rows = [msgspec.structs.astuple(r.properties) for r in group]
-            for col, values in zip(b.plan.columns, zip(*rows, strict=True), strict=True):
-                b.add(col, values)
-            builds.append(b)
-        stamps = [(b, slot, values) for b in builds for slot, col, values in b.jobs if col.kind == "timestamp"]
-        for b in builds:
-            b.jobs = [job for job in b.jobs if job[1].kind != "timestamp"]
-        if not _texts_to_stamps(stamps):
-            return None
-        _resolve(builds)
+        built = _columnar([(_layout(twins[twin], spark), group) for twin, (group, _) in groups.items()], spark)
     finally:
         if enabled:
             gc.enable()
+    if built is None:
+        return None
     out: dict[str, tuple[pa.Table, list[int]]] = {}
-    nulls = pa.nulls(max(len(b.records) for b in builds), _JSON)
-    for b, (_group, positions) in zip(builds, groups.values(), strict=True):
-        table = _finish(b, fresh=nulls)
-        name = b.plan.table
+    for (name, table), (_group, positions) in zip(built, groups.values(), strict=True):
         if name in out:  # two record types of one table
             before, earlier = out[name]
             table, positions = pa.concat_tables([before, table]), earlier + positions
@@ -787,24 +765,135 @@ def one_decode_tables(buf: bytes) -> dict[str, tuple[pa.Table, list[int]]] | Non
     return out
 
 
-def _texts_to_stamps(jobs: list[tuple[_Build, int, Sequence[Any]]]) -> bool:
-    """Fill the datetime columns from their texts; False when a text needs decode()."""
-    if not jobs:
-        return True
-    texts = list(itertools.chain.from_iterable(job[2] for job in jobs))
+# The tables of a block are built kind by kind: every value of one kind of column
+# (strings, integers, datetime texts, ...) of every table of the block goes into one
+# Python list and one Arrow conversion, and each column is a zero-copy slice of it.
+# Arrow calls have a fixed cost (a few µs) that would otherwise be paid per column
+# and table; what is left per column is one slice.
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How to build a twin's table: its envelope getter, the kind of every gathered
+    column (envelope, then properties), and where each output column comes from."""
+
+    table: str
+    envelope: Any  # operator.attrgetter of the envelope attributes, or None
+    single: bool  # one envelope attribute (the getter gives a value, not a tuple)
+    kinds: tuple[str, ...]  # of the gathered columns
+    by_kind: tuple[tuple[str, tuple[int, ...]], ...]  # kind -> gathered columns of that kind
+    sources: tuple[tuple[str, int], ...]  # output column -> (array, column number within its kind)
+    schema: pa.Schema
+
+
+@functools.cache
+def _layout(record_type: type[Record], spark: bool) -> _Layout:
+    plan = _plan(record_type, _properties_type(record_type), record_type._table)
+    gathered = (*plan.envelope, *plan.columns)
+    kinds = tuple(c.kind for c in gathered)
+    by_kind: dict[str, list[int]] = {}
+    within: list[int] = []
+    for i, kind in enumerate(kinds):
+        within.append(len(by_kind.setdefault(kind, [])))
+        by_kind[kind].append(i)
+    sources: list[tuple[str, int]] = []
+    fields: list[pa.Field[Any]] = []
+    for i, col in enumerate(gathered):
+        if spark and col.kind == "timestamp":
+            sources += [("timestamp_us", within[i]), ("timestamp", within[i])]
+            fields += [pa.field(col.name, _SPARK_TS), pa.field(col.name + "_ns", pa.int64())]
+        else:
+            sources.append((col.kind, within[i]))
+            fields.append(pa.field(col.name, pa.string() if col.kind == "json" else _ARROW_TYPES[col.kind]))
+    for col in plan.trailer:  # extra, envelope_extra: empty for the twins, null
+        sources.append(("null", 0))
+        fields.append(pa.field(col.name, pa.string()))
+    attrs = [c.attr for c in plan.envelope]
+    return _Layout(
+        plan.table,
+        operator.attrgetter(*attrs) if attrs else None,
+        len(attrs) == 1,
+        kinds,
+        tuple((k, tuple(v)) for k, v in by_kind.items()),
+        tuple(sources),
+        pa.schema(fields) if spark else plan.schema,
+    )
+
+
+def _columnar(parts: list[tuple[_Layout, list[Any]]], spark: bool) -> list[tuple[str, pa.Table]] | None:
+    """The table of each (layout, twin records) of a block; None when a value needs decode()."""
+    pieces: dict[str, list[Sequence[Any]]] = {}
+    held: dict[str, int] = {}  # values of each kind so far
+    starts: list[dict[str, int]] = []
+    astuple = msgspec.structs.astuple
+    for layout, group in parts:
+        n = len(group)
+        if layout.envelope is None:
+            columns: list[Sequence[Any]] = []
+        elif layout.single:
+            columns = [list(map(layout.envelope, group))]
+        else:
+            columns = list(zip(*map(layout.envelope, group), strict=True))
+        columns += zip(*[astuple(r.properties) for r in group], strict=True)
+        if len(columns) != len(layout.kinds):  # a struct without fields
+            return None
+        start = {"null": 0}
+        for kind, numbers in layout.by_kind:
+            start[kind] = held.get(kind, 0)
+            held[kind] = start[kind] + n * len(numbers)
+            pieces.setdefault(kind, []).extend([columns[i] for i in numbers])
+        start["timestamp_us"] = start.get("timestamp", 0)
+        starts.append(start)
     try:
-        arr: Any = pa.array(texts, pa.string())
-        canonical: Any = pc.fill_null(pc.match_substring_regex(arr, _CANONICAL), True)
-        if not pc.all(canonical).as_py():
-            return False
-        stamps = arr.cast(NS)
-    except (ValueError, TypeError, OverflowError, pa.ArrowException):
-        return False
-    start = 0
-    for b, slot, values in jobs:
-        b.arrays[slot] = stamps.slice(start, len(values))
-        start += len(values)
-    return True
+        arrays = _kind_arrays(pieces, spark)
+    except (ValueError, TypeError, OverflowError, UnicodeError, pa.ArrowException):
+        return None  # an integer beyond int64, a datetime text Arrow does not take, ...
+    if arrays is None:
+        return None
+    arrays["null"] = pa.nulls(max(len(group) for _, group in parts), pa.string() if spark else _JSON)
+    out = []
+    for (layout, group), start in zip(parts, starts, strict=True):
+        n = len(group)
+        cols = [arrays[kind].slice(start[kind] + j * n, n) for kind, j in layout.sources]
+        out.append((layout.table, pa.Table.from_arrays(cols, schema=layout.schema)))
+    return out
+
+
+def _kind_arrays(pieces: dict[str, list[Sequence[Any]]], spark: bool) -> dict[str, pa.Array[Any]] | None:
+    """One Arrow array per kind of the columns' values, end to end; None when a
+    datetime text is not in the canonical form (it needs decode())."""
+    enc = _ENC.encode
+    out: dict[str, pa.Array[Any]] = {}
+    for kind, columns in pieces.items():
+        flat = list(itertools.chain.from_iterable(columns))
+        if kind == "text":
+            flat = [v if v is None or v.__class__ is str else enc(v) for v in flat]
+        elif kind == "json":
+            flat = [None if v is None else enc(v) for v in flat]
+        elif kind == "timestamp":
+            texts: Any = pa.array(flat, pa.string())
+            if not pc.all(pc.fill_null(pc.match_substring_regex(texts, _CANONICAL), True)).as_py():
+                return None
+            stamps = texts.cast(NS)
+            if spark:
+                ns = stamps.cast(pa.int64())
+                out["timestamp"], out["timestamp_us"] = ns, _round_us(ns).cast(_SPARK_TS)
+            else:
+                out["timestamp"] = stamps
+            continue
+        array = pa.array(flat, pa.string() if kind in ("text", "json") else _ARROW_TYPES[kind])
+        out[kind] = pa.ExtensionArray.from_storage(_JSON, array) if kind == "json" and not spark else array
+    return out
+
+
+def _round_us(ns: pa.Array[Any]) -> pa.Array[Any]:
+    """Nanoseconds to microseconds rounded half up, as msgspec rounds the decoded datetimes."""
+    values: Any = ns
+    low = pc.min(values).as_py()
+    if low is None or low >= 0:
+        shifted: Any = pc.add(values, pa.scalar(500, pa.int64()))
+        return pc.divide(shifted, pa.scalar(1000, pa.int64()))  # type: ignore[no-any-return]
+    return pa.array([None if v is None else (v + 500) // 1000 for v in values.to_pylist()], pa.int64())
 
 
 def to_arrow(

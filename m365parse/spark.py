@@ -46,7 +46,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -116,15 +115,6 @@ def spark_schema(table: str) -> T.StructType:
     return T.StructType(list(_spark_fields(table)))
 
 
-def _round_us(ns: pa.Array[Any]) -> pa.Array[Any]:
-    """Nanoseconds to microseconds rounded half up, as msgspec rounds the decoded datetimes."""
-    values: Any = ns
-    if pc.min(values).as_py() is not None and pc.min(values).as_py() >= 0:
-        shifted: Any = pc.add(values, pa.scalar(500, pa.int64()))
-        return pc.divide(shifted, pa.scalar(1000, pa.int64()))  # type: ignore[no-any-return]
-    return pa.array([None if v is None else (v + 500) // 1000 for v in values.to_pylist()], pa.int64())
-
-
 def to_spark_arrow(table: pa.Table) -> pa.Table:
     """A table of :mod:`m365parse.arrow` in the Arrow types Spark takes (its :func:`spark_schema`)."""
     arrays: list[Any] = []
@@ -136,7 +126,7 @@ def to_spark_arrow(table: pa.Table) -> pa.Table:
             names.append(f.name)
         elif pa.types.is_timestamp(f.type):
             ns = data.cast(pa.int64())
-            arrays += [_round_us(ns).cast(_SPARK_TS), ns]
+            arrays += [ma._round_us(ns).cast(_SPARK_TS), ns]
             names += [f.name, f.name + "_ns"]
         else:
             arrays.append(data)
@@ -236,13 +226,14 @@ def _with_kept(table: pa.Table, source: pa.RecordBatch, keep: Sequence[str], row
 
 
 def _clean_lines(values: list[Any]) -> dict[str, tuple[pa.Table, list[int]]] | None:
-    """Rows of one clean record each (no blank, null or multi-line row), decoded once."""
+    """Rows of one clean record each (no blank, null or multi-line row), decoded once,
+    as tables in the Arrow types Spark takes (those of :func:`to_spark_arrow`)."""
     if not values or any(v is None for v in values):
         return None
     lines = [_as_bytes(v) for v in values]
-    if any(not line.strip() or b"\n" in line or b"\r" in line for line in lines):
+    if any(not line or line.isspace() or b"\n" in line or b"\r" in line for line in lines):
         return None
-    found = ma.one_decode_tables(b"\n".join(lines))
+    found = ma._one_decode_tables(b"\n".join(lines), True)  # in Spark's types already
     if found is None or sum(len(p) for _, p in found.values()) != len(lines):
         return None
     return found  # the positions of records are their rows
@@ -258,7 +249,7 @@ def _pack(
         parts: list[tuple[str, pa.Table]] = []
         if clean is not None:
             for name, (table, rows) in clean.items():
-                parts.append((name, _with_kept(to_spark_arrow(table), source, keep, rows)))
+                parts.append((name, _with_kept(table, source, keep, rows)))
         else:
             found = _decode_rows(values, lines)
             for name, (table, positions) in ma.tables_of(found.records).items():

@@ -408,6 +408,10 @@ def test_one_decode_path_is_taken_for_clean_input_only() -> None:
         assert _check(m365parse.decode(data), ma.to_arrow(data)) > 0
     # beyond nanoseconds: decode() and the misfit rule (test above) take it
     assert ma._one_decode(body(record("DeviceProcessEvents", Timestamp="0001-01-01T00:00:00Z"))) is None
+    # a value a column cannot hold (an integer beyond int64): decode() and the misfit rule too
+    big = body(record("DeviceProcessEvents", Timestamp="2024-05-14T08:41:56.5950497Z", ProcessId=2**70))
+    assert ma._one_decode(big) is None
+    assert json.loads(ma.to_arrow(big)["DeviceProcessEvents"].column("extra")[0].as_py()) == {"ProcessId": 2**70}
 
 
 def test_one_decode_tables_equal_tables_of_decode() -> None:

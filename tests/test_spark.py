@@ -80,6 +80,30 @@ def test_spark_schema() -> None:
         assert len(ms.spark_schema(table).fields) > len(ma.schema(table))
 
 
+def test_clean_lines_come_in_spark_types_equal_to_spark_arrow() -> None:
+    # the one pass builds clean JSON lines in Spark's Arrow types at once: the same
+    # tables as to_spark_arrow() of to_arrow()'s, microseconds rounded as decode() does
+    import msgspec
+
+    lines = b"".join(
+        msgspec.json.encode(r) + b"\n"
+        for p in SAMPLES
+        if p.name != "SiemAlert.json"
+        for r in msgspec.json.decode(p.read_bytes())["records"]
+    )
+    lines += msgspec.json.encode(record("DeviceInfo", Timestamp="1969-12-31T23:59:59.9999995Z")) + b"\n"  # before 1970
+    direct = ms._clean_lines(lines.splitlines())
+    via = ma.one_decode_tables(lines)
+    assert direct is not None and via is not None and set(direct) == set(via)
+    for name, (table, rows) in via.items():
+        assert direct[name][1] == rows
+        assert direct[name][0].equals(ms.to_spark_arrow(table)), name
+        assert direct[name][0].schema.names == ms.spark_schema(name).fieldNames()
+    info = direct["DeviceInfo"][0].slice(direct["DeviceInfo"][0].num_rows - 1)
+    assert info.column("Timestamp_ns").to_pylist() == [-500]
+    assert info.column("Timestamp").cast(pa.int64()).to_pylist() == [0]  # half up, as decode() rounds
+
+
 def test_event_hubs_bodies_one_dataframe_per_table(spark: Any) -> None:
     bodies: list[bytes | None] = [p.read_bytes() for p in SAMPLES]
     bodies += [b"not json at all {", None, b'{"records": [{"category": 1}]}']
