@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import pyarrow as pa
 
+from . import _json
 from ._ocsf_attributes import BASE_TYPES, CLASSES, OBJECTS, VERSION
 from .errors import M365ParseError
 
@@ -24,7 +24,6 @@ __all__ = ["schema", "tables"]
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_ENC = msgspec.json.Encoder()
 
 # What a value of each kind must be (bool is an int in Python: told apart below).
 _SCALARS: dict[str, tuple[type, ...]] = {
@@ -142,7 +141,7 @@ def _value(attr: _Attr, value: Any, path: str) -> Any:
         return [_value(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
     kind = attr.kind
     if kind == "json":
-        return _ENC.encode(value).decode("utf-8", "surrogatepass")
+        return _json.encode(value).decode()  # a lone surrogate as its \udXXX escape: valid UTF-8, lossless
     if kind == "struct":
         if not isinstance(value, dict):
             raise _Bad(f"{path}: expected an object, got {type(value).__name__}")
@@ -171,6 +170,7 @@ def _object(children: Mapping[str, _Attr], obj: Mapping[str, Any], path: str) ->
 def tables(events: Iterable[Mapping[str, Any]], depth: int, time_type: str) -> dict[int, pa.Table]:
     """:func:`m365parse.arrow.ocsf_tables`."""
     groups: dict[int, list[dict[str, Any]]] = {}
+    positions: dict[int, list[int]] = {}
     for index, event in enumerate(events):
         uid = event.get("class_uid") if isinstance(event, Mapping) else None
         if isinstance(uid, bool) or not isinstance(uid, int) or uid not in CLASSES:
@@ -180,4 +180,31 @@ def tables(events: Iterable[Mapping[str, Any]], depth: int, time_type: str) -> d
         except _Bad as e:
             raise ValueError(str(e)) from None
         groups.setdefault(uid, []).append(row)
-    return {uid: pa.Table.from_pylist(rows, schema=_schema(uid, depth, time_type)) for uid, rows in groups.items()}
+        positions.setdefault(uid, []).append(index)
+    out = {}
+    for uid, rows in groups.items():
+        try:
+            out[uid] = pa.Table.from_pylist(rows, schema=_schema(uid, depth, time_type))
+        except UnicodeEncodeError:
+            for row, index in zip(rows, positions[uid], strict=True):
+                path = _lone_surrogate(row, f"event {index} (class {uid})")
+                if path is not None:
+                    raise ValueError(f"{path}: a text with a lone surrogate (Arrow strings are UTF-8)") from None
+            raise
+    return out
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The path of the first text in a row that UTF-8 cannot encode (a lone surrogate), or None."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return path
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _lone_surrogate(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+        if found is not None:
+            return found
+    return None

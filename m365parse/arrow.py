@@ -68,6 +68,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import _json
 from ._decode import decode
 from ._lines import JsonLinesDecoder
 from ._values import format_ns, timestamp_ns
@@ -283,13 +284,31 @@ def schema(table: str | type[msgspec.Struct], *, envelope: bool = True) -> pa.Sc
 
 
 def _json_text(value: Any) -> str | None:
-    return None if value is None else _ENC.encode(value).decode("utf-8", "surrogatepass")
+    # the library's encoder: a lone surrogate is written as its \udXXX escape (valid UTF-8, lossless)
+    return None if value is None else _json.encode(value).decode()
 
 
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return _json_text(value)
+
+
+def _text_array(values: Sequence[Any], column: str, misfits: _Misfits) -> pa.Array[Any]:
+    """A string column value by value: a text Arrow cannot hold (a lone surrogate: Arrow
+    strings are UTF-8) is null there and kept in the row's ``extra``, as decode() keeps
+    a value that does not fit its column."""
+    fixed = []
+    for row, v in enumerate(values):
+        v = _text(v)
+        if v is not None:
+            try:
+                v.encode()
+            except UnicodeEncodeError:
+                misfits.add(row, column, v)
+                v = None
+        fixed.append(v)
+    return pa.array(fixed, pa.string())
 
 
 def _json_or_null(value: Any) -> str | None:
@@ -449,13 +468,16 @@ def _resolve(builds: Sequence[_Build]) -> None:
             continue
         flat = list(itertools.chain.from_iterable(job[3] for job in jobs))
         enc = _ENC.encode
-        if kind == "text":
-            flat = [v if v is None or v.__class__ is str else enc(v) for v in flat]
-        elif kind == "json":
-            flat = [None if v is None else enc(v) for v in flat]
         try:
+            if kind == "text":
+                flat = [v if v is None or v.__class__ is str else enc(v) for v in flat]
+            elif kind == "json":
+                flat = [None if v is None else enc(v) for v in flat]
             whole = pa.array(flat, pa.string() if kind in _PREPARE else _ARROW_TYPES[kind])
-        except (OverflowError, pa.ArrowInvalid):  # an integer beyond int64: column by column
+        except (OverflowError, pa.ArrowInvalid, UnicodeEncodeError):
+            # an integer beyond int64, a lone surrogate: column by column
+            if kind not in ("int", "str", "text", "json"):
+                raise
             whole = None
         if kind == "json" and whole is not None:
             whole = pa.ExtensionArray.from_storage(_JSON, whole)
@@ -466,10 +488,10 @@ def _resolve(builds: Sequence[_Build]) -> None:
                 b.arrays[slot] = whole.slice(start, n)
             elif kind == "int":
                 b.arrays[slot] = _int_array(vals, col.name, b.misfits)
-            else:
-                # text that Arrow refuses (lone surrogates): as _json_text writes it
-                array = pa.array([_PREPARE[kind](v) for v in vals], pa.string())
-                b.arrays[slot] = pa.ExtensionArray.from_storage(_JSON, array) if kind == "json" else array
+            elif kind in ("str", "text"):
+                b.arrays[slot] = _text_array(vals, col.name, b.misfits)
+            else:  # JSON values holding lone surrogates: escaped, as _json_text writes them
+                b.arrays[slot] = _json_column([_json_text(v) for v in vals])
             start += n
 
 
@@ -566,11 +588,9 @@ def _finish(b: _Build) -> pa.Table:
             extras = [r.extra for r in records]
             for row, more in b.misfits.rows.items():
                 extras[row] = {**extras[row], **more}
-            enc = _ENC.encode
-            arrays.append(_json_column([enc(e) if e else None for e in extras]))
+            arrays.append(_json_column([_json_or_null(e) for e in extras]))
         else:
-            enc = _ENC.encode
-            arrays.append(_json_column([enc(e) if e else None for e in (r.envelope_extra for r in records)]))
+            arrays.append(_json_column([_json_or_null(r.envelope_extra) for r in records]))
     return pa.Table.from_arrays(arrays, schema=b.plan.schema)
 
 
@@ -861,7 +881,15 @@ def _columnar(parts: list[tuple[_Layout, list[Any]]], spark: bool) -> list[tuple
 
 def _kind_arrays(pieces: dict[str, list[Sequence[Any]]], spark: bool) -> dict[str, pa.Array[Any]] | None:
     """One Arrow array per kind of the columns' values, end to end; None when a
-    datetime text is not in the canonical form (it needs decode())."""
+    datetime text is not in the canonical form or a text holds a lone surrogate
+    (it needs decode())."""
+    try:
+        return _kind_arrays_of(pieces, spark)
+    except UnicodeEncodeError:  # Arrow strings are UTF-8: decode() keeps such a text in extra
+        return None
+
+
+def _kind_arrays_of(pieces: dict[str, list[Sequence[Any]]], spark: bool) -> dict[str, pa.Array[Any]] | None:
     enc = _ENC.encode
     out: dict[str, pa.Array[Any]] = {}
     for kind, columns in pieces.items():
@@ -1061,7 +1089,9 @@ def ocsf_tables(
 
     Raises ``ValueError`` naming the event's position and the attribute's path when
     an event is not a dict with a known ``class_uid``, has an attribute its class
-    does not define, or a value of another type than the attribute's; nothing is
+    does not define, a value of another type than the attribute's, or a text with a
+    lone surrogate in a string attribute (Arrow strings are UTF-8; in ``unmapped`` and
+    other JSON attributes it is written as its ``\\udXXX`` escape); nothing is
     dropped silently.
     """
     from ._ocsf_arrow import tables as ocsf_tables_of

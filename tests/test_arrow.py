@@ -262,6 +262,28 @@ def test_values_a_column_cannot_hold_go_to_extra() -> None:
     assert table.column("Timestamp").cast(pa.int64())[1].as_py() == 1715676116595049700
 
 
+@pytest.mark.parametrize("lines", [False, True])
+def test_a_text_with_a_lone_surrogate_goes_to_extra(lines: bool) -> None:
+    # Arrow strings are UTF-8: a lone surrogate (json.loads and decode() read the escape)
+    # cannot be in a string column; as any value a column cannot hold, it is kept in extra.
+    records = [
+        record("DeviceProcessEvents", FileName="a\ud800b", AdditionalFields={"x": "c\udc00"}, NewColumn="z\udfff"),
+        record("DeviceProcessEvents", FileName="ok.exe", AdditionalFields="plain\ud801", ProcessId=7),
+    ]
+    data = b"\n".join(json.dumps(r).encode() for r in records) if lines else body(*records)
+    batch = m365parse.decode(data)
+    assert not batch.errors and batch.records[0].properties.FileName == "a\ud800b"
+    tables = ma.to_arrow(data)
+    assert list(tables) == ["DeviceProcessEvents"]
+    rows = _actual_rows(tables["DeviceProcessEvents"])
+    assert rows[0]["FileName"] is None and rows[1]["FileName"] == "ok.exe" and rows[1]["ProcessId"] == 7
+    assert json.loads(rows[0]["AdditionalFields"]) == {"x": "c\udc00"}  # JSON text: the escape, lossless
+    assert rows[1]["AdditionalFields"] is None
+    assert json.loads(rows[0]["extra"]) == {"NewColumn": "z\udfff", "FileName": "a\ud800b"}
+    assert json.loads(rows[1]["extra"]) == {"AdditionalFields": "plain\ud801"}
+    assert [name for name, _ in ma.iter_arrow([data])] == ["DeviceProcessEvents"]
+
+
 def test_errors_and_unknown_tables() -> None:
     data = (
         json.dumps(record("DeviceInfo", DeviceName="a")).encode()

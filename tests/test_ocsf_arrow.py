@@ -223,3 +223,17 @@ def test_unmapped_is_json_text() -> None:
     (table,) = ma.ocsf_tables([_event(unmapped=unmapped)]).values()
     (text,) = table.column("unmapped").to_pylist()
     assert json.loads(text) == unmapped
+
+
+def test_lone_surrogates_escaped_in_json_and_named_in_strings() -> None:
+    sample = json.loads((Path(m365parse.__file__).parent / "samples" / "DeviceProcessEvents.json").read_text())
+    rec = sample["records"][0] if isinstance(sample, dict) else sample[0]
+    rec["properties"]["NewColumn"] = "x\ud800"
+    events = m365parse.normalize_batch(m365parse.decode(json.dumps(rec)), "ocsf")
+    (table,) = ma.ocsf_tables(events).values()
+    unmapped = json.loads(table.column("unmapped")[0].as_py())
+    assert unmapped["extra"] == {"NewColumn": "x\ud800"}  # the escape in JSON text: read back as it was
+    rec["properties"]["FileName"] = "a\ud800b"
+    events = m365parse.normalize_batch(m365parse.decode(json.dumps(rec)), "ocsf")
+    with pytest.raises(ValueError, match=r"event 0 \(class 1007\)\.process\.name: a text with a lone surrogate"):
+        ma.ocsf_tables(events)
