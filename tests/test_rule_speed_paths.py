@@ -386,3 +386,17 @@ def test_first_ip_after_a_cached_first_item() -> None:
     assert _first_ip("::ffff:10.0.0.5;x") == "10.0.0.5"
     assert _first_ip("::ffff:10.0.0.5") == "10.0.0.5"  # the cached form of the first item, not the item
     assert "[10.0.0.5]" not in _FIRST_IPS
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-05-14T08:41:56.5950497Z", "2024-05-14T08:41:56.5950493Z", "2024-05-14T08:41:56.0000003Z"]
+)
+def test_seven_digits_agree_with_the_same_instant_only(text: str) -> None:
+    value = _decoded(text)
+    assert agrees(text, value) == _agrees_reference(text, value) is True
+    other_zone = value.astimezone(timezone(timedelta(hours=2)))  # the same instant: agrees, the slow way
+    assert agrees(text, other_zone) == _agrees_reference(text, other_zone) is True
+    exact = m365parse.ExactDatetime.from_datetime(value)  # a subclass: the slow way
+    assert agrees(text, exact) is True
+    for changed in (value.replace(tzinfo=None), value + timedelta(microseconds=1), text, None, value.date()):
+        assert agrees(text, changed) is False
