@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import m365parse
 from m365parse._values import _parse_canonical_310, agrees, exact_iso, format_ns
@@ -273,3 +275,128 @@ def test_a_transform_without_a_memo_gives_what_the_transform_gives(text: str) ->
     expected = transform("first_ip")(text)
     for _ in range(2):
         assert m365parse.normalize(rec, "jsa").get("SourceIP") == (expected or None)
+
+
+# --- the fast paths of this pass: agrees' steps for 7 digits, the head cache of first_ip, list/ip_list ----
+
+
+def _agrees_reference(text: Any, value: Any) -> bool:
+    """``agrees`` as the canonical pattern says it, the slow way."""
+    if not isinstance(text, str) or not reg_values._CANONICAL.match(text) or not text.isascii():
+        return False
+    try:
+        parsed = reg_values._parse_canonical(text) + reg_values._HALF_UP.get(text[26:27], timedelta(0))
+    except (ValueError, OverflowError):
+        return False
+    return bool(parsed == value)
+
+
+reg_values = importlib.import_module("m365parse._values")
+
+_TEXT_CHARS = "0123456789-T:.Zz +t\u0661"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    base=st.sampled_from(
+        [
+            "2024-05-14T08:41:56.5950497Z",
+            "2024-05-14T08:41:56.5950495Z",
+            "2024-05-14T08:41:56.9999996Z",
+            "2024-05-14T08:41:56.0000001Z",
+            "2024-05-14T08:41:56Z",
+            "2024-05-14T08:41:56.59505Z",
+            "2024-05-14T08:41:56.5950490Z",  # a trailing zero: not canonical
+            "2024-05-14T08:41:56.5950000Z",
+            "2024-05-14T08:41:56.595049Z",
+            "2024-05-14T10:41:56.5950497+02:00",
+            "9999-12-31T23:59:59.9999994Z",
+            "0001-01-01T00:00:00.0000001Z",
+        ]
+    ),
+    edits=st.lists(st.tuples(st.integers(0, 29), st.sampled_from(_TEXT_CHARS + "\x00")), max_size=2),
+    shift=st.sampled_from([0, 1, -1, 100_000]),
+)
+def test_agrees_is_the_canonical_pattern_and_the_decoded_value(
+    base: str, edits: list[tuple[int, str]], shift: int
+) -> None:
+    value = _decoded(base) + timedelta(microseconds=shift) if shift and base[:4] not in ("9999", "0001") else _decoded(base)
+    text = base
+    for pos, char in edits:  # a character replaced, or (NUL) removed
+        text = text[:pos] + ("" if char == "\x00" else char) + text[pos + 1 :]
+    assert agrees(text, value) == _agrees_reference(text, value)
+
+
+def _ip_list_reference(value: Any) -> Any:
+    from m365parse.mappings.transforms import _distinct, _ip, _split
+
+    return _distinct(_ip(item) for item in _split(value) or ())
+
+
+def _list_reference(value: Any) -> Any:
+    from m365parse.mappings.transforms import _split
+
+    return [i for i in _split(value) or () if isinstance(i, str)] or None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "10.1.2.3;10.1.2.4",
+        " 10.1.2.3 , 10.1.2.3 ;fe80::0001",
+        "-; ;--;10.0.0.1",
+        "",
+        "   ",
+        '["10.0.0.9", 7, ["10.0.0.8"]]',
+        '{"a": 1}',
+        "x" * 70 + ";10.0.0.2",
+        ";".join(f"10.0.{i // 256}.{i % 256}" for i in range(200)),  # a text over 1024 characters
+        ["10.0.0.1", " 10.0.0.1 ", "", "fe80::1"],
+        ["10.0.0.1", None, 5, ["10.0.0.2"]],
+        [],
+        5,
+        None,
+        {"a": "10.0.0.1"},
+    ],
+)
+def test_list_and_ip_list_give_what_split_gives(value: Any) -> None:
+    from m365parse.mappings.transforms import _ip_list, _list
+
+    for _ in range(2):  # the second time through the caches
+        assert _ip_list(value) == _ip_list_reference(value)
+        assert _list(value) == _list_reference(value)
+    out = _list(value)
+    if out:
+        out.append("changed")  # a list of its own
+        assert _list(value) == _list_reference(value)
+
+
+def test_first_ip_after_a_cached_first_item() -> None:
+    from m365parse.mappings.transforms import _FIRST_IPS, _SPLIT, _first_ip, _ip
+
+    def expected(text: str) -> Any:
+        if text.strip()[:1] in ("[", "{"):
+            return _ip(text)
+        return next((ip for part in _SPLIT.split(text.strip()) if (ip := _ip(part.strip())) is not None), None)
+
+    assert _first_ip("10.9.8.7;10.0.0.1") == "10.9.8.7"
+    assert _FIRST_IPS.get("10.9.8.7") == "10.9.8.7"
+    for text in ["10.9.8.7", "10.9.8.7;", "10.9.8.7 ;x", " 10.9.8.7;x", "10.9.8.7,10.1.1.1", "10.9.8.70;x", "10.9.8.7\t"]:
+        assert _first_ip(text) == expected(text), text
+    assert _first_ip("::ffff:10.0.0.5;x") == "10.0.0.5"
+    assert _first_ip("::ffff:10.0.0.5") == "10.0.0.5"  # the cached form of the first item, not the item
+    assert "[10.0.0.5]" not in _FIRST_IPS
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-05-14T08:41:56.5950497Z", "2024-05-14T08:41:56.5950493Z", "2024-05-14T08:41:56.0000003Z"]
+)
+def test_seven_digits_agree_with_the_same_instant_only(text: str) -> None:
+    value = _decoded(text)
+    assert agrees(text, value) == _agrees_reference(text, value) is True
+    other_zone = value.astimezone(timezone(timedelta(hours=2)))  # the same instant: agrees, the slow way
+    assert agrees(text, other_zone) == _agrees_reference(text, other_zone) is True
+    exact = m365parse.ExactDatetime.from_datetime(value)  # a subclass: the slow way
+    assert agrees(text, exact) is True
+    for changed in (value.replace(tzinfo=None), value + timedelta(microseconds=1), text, None, value.date()):
+        assert agrees(text, changed) is False

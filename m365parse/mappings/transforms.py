@@ -148,16 +148,33 @@ def _first(value: Any) -> Any:
 
 
 def _first_ip(value: Any) -> str | None:
+    if value.__class__ is str:
+        # A packed list whose first item is an address seen before (a device's own address): one look-up
+        found = _FIRST_IPS.get(value.partition(";")[0])
+        if found is not None:
+            return found
     if isinstance(value, str):
         text = value.strip()
         if text[:1] not in ("[", "{"):  # packed text, not JSON: what _split would split
             # the first item (what _SPLIT.split gives first), most often an address itself
-            found = _ip(text.partition(";")[0].partition(",")[0].strip())
+            head = text.partition(";")[0].partition(",")[0].strip()
+            found = _ip(head)
             if found is not None:
+                if head and head[0] not in "[{" and value.startswith(head) and value[len(head) : len(head) + 1] in ";":
+                    # ``value.partition(";")[0]`` is ``head`` exactly: the next value with that first item
+                    # gives ``found`` (it is stripped, has no comma, starts no JSON: read as here)
+                    if len(_FIRST_IPS) >= _FIRST_IPS_SIZE:
+                        _FIRST_IPS.clear()
+                    _FIRST_IPS[head] = found
                 return found
             return _first_ip_text(text) if len(text) <= 1024 else _first_ip_of(_SPLIT.split(text))
     items = _split(value)
     return _ip(items) if items else None
+
+
+#: ``first_ip``'s first items known to be addresses: item -> address.
+_FIRST_IPS: dict[str, str] = {}
+_FIRST_IPS_SIZE = 4096
 
 
 @functools.lru_cache(maxsize=4096)
@@ -176,7 +193,36 @@ def _first_ip_of(parts: list[str]) -> str | None:
 
 def _ip_list(value: Any) -> list[str] | None:
     """Every valid IP address of a packed list, in order, without repeats."""
-    return _distinct(_ip(item) for item in _split(value) or ())
+    items = _texts_of(value)
+    if items is None:
+        return _distinct(_ip(item) for item in _split(value) or ())
+    out: list[str] = []
+    for item in items:  # what _split keeps of texts (stripped, not empty), then _ip and _distinct, inline
+        text = item.strip()
+        if text and len(text) <= 64:
+            found = _ip_text(text)
+            if found is not None and found not in out:
+                out.append(found)
+    return out or None
+
+
+def _texts_of(value: Any) -> list[str] | tuple[str, ...] | None:
+    """The items of a packed text (a tuple, cached) or of a list of texts, as ``_split`` reads them; else None.
+
+    A JSON text, a long text or a list with other items than texts: None (``_split`` reads those).
+    """
+    kind = value.__class__
+    if kind is str:
+        text = value.strip()
+        if text[:1] in ("[", "{") or len(text) > 1024:
+            return None
+        return _split_text(text)
+    if kind is list:
+        for item in value:
+            if item.__class__ is not str:
+                return None
+        return value  # type: ignore[no-any-return]
+    return None
 
 
 def _mitre_ids(value: Any) -> list[str] | None:
@@ -369,6 +415,11 @@ def _json_value(value: Any) -> Any:
 
 def _list(value: Any) -> list[str] | None:
     """A packed list as a list of its texts (``split``, keeping only the text items)."""
+    if value.__class__ is str:
+        text = value.strip()
+        if text[:1] not in ("[", "{") and len(text) <= 1024:
+            items = _split_text(text)  # what _split gives of such a text: texts only
+            return list(items) if items else None
     return [i for i in _split(value) or () if isinstance(i, str)] or None
 
 
