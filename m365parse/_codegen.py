@@ -13,7 +13,7 @@ from __future__ import annotations
 from types import CodeType
 from typing import Any
 
-__all__ = ["compile_function"]
+__all__ = ["compile_function", "Names"]
 
 #: Source -> its compiled code (bounded: a source is a function of a struct's shape).
 _CODE: dict[str, CodeType] = {}
@@ -32,3 +32,18 @@ def compile_function(source: str, ns: dict[str, Any], function: str) -> Any:
     fn = ns[function]
     fn.__doc__ = source
     return fn
+
+
+class Names:
+    """Names values for generated code: ``names(value, "_k")`` stores ``value`` in the
+    namespace ``ns`` under a new identifier (``_k1``, ``_k2``, ...) and returns it."""
+
+    def __init__(self, ns: dict[str, Any]) -> None:
+        self.ns = ns
+        self.count = 0
+
+    def __call__(self, value: Any, prefix: str) -> str:
+        self.count += 1
+        ident = f"{prefix}{self.count}"
+        self.ns[ident] = value
+        return ident

@@ -47,3 +47,26 @@ def test_a_dropped_batch_is_freed_without_the_collector(path: Path) -> None:
         if enabled:
             gc.enable()
 
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_normalize_batch_restores_the_collector(enabled: bool) -> None:
+    # normalize_batch() runs with the collector off and gives it back as it found it,
+    # also when a rule raises.
+    batch = m365parse.decode(INPUTS[0].read_bytes())
+
+    def fail(record: m365parse.Record) -> str:
+        assert not gc.isenabled()  # off while the records are normalized
+        raise RuntimeError("a rule that fails")
+
+    failing = m365parse.RuleSet("failing-rule", {"*": {"x": fail}})
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert m365parse.normalize_batch(batch, "jsa")
+        assert gc.isenabled() is enabled
+        with pytest.raises(RuntimeError, match="a rule that fails"):
+            m365parse.normalize_batch(batch, failing)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -294,21 +294,10 @@ class ApiRecord(Record, kw_only=True):
         that are ``None`` left out); datetimes at any depth are UTC ISO 8601 strings
         with every fractional digit that arrived.
         """
-        props = self.properties
-        plain = None
-        if isinstance(props, Struct):
-            fill = _FILLS.get(props.__class__) or _fill_of(props.__class__)
-            if fill is not _ITERATIVE:
-                try:
-                    plain = msgspec.to_builtins(props, builtin_types=(datetime,))
-                    if fill is not _no_datetime:
-                        fill(self, props, plain, self._item_view(), "$")
-                except RecursionError:  # plain JSON nested deeper than msgspec converts: the iterative way
-                    plain = None
         return {
             "table": self.table,
             "envelope": dict(self.envelope_extra),
-            "properties": plain if plain is not None else self._plain_iterative(props, "$"),
+            "properties": self._plain(self.properties, "$"),
             "extra": dict(self.extra),
         }
 

@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 
 from msgspec import Struct
 
-from .._codegen import compile_function
+from .._codegen import Names, compile_function
 from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns, path_steps
 from ..api.records import ApiRecord, exact_text
 from ..errors import MappingError
@@ -451,13 +451,7 @@ def _generate_reader(steps: list[tuple[str, str, _Node]]) -> _Reader:
     stores or walks each one that is not None."""
     ns: dict[str, Any] = {"_get0": operator.attrgetter(*(attr for attr, _, _ in steps)), "_isinst0": isinstance}
     ns["_conv0"] = _CONVERT
-    made = [0]
-
-    def name(value: Any, prefix: str) -> str:
-        made[0] += 1
-        ident = f"{prefix}{made[0]}"
-        ns[ident] = value
-        return ident
+    name = Names(ns)
 
     items = [f"v{i}" for i in range(len(steps))]
     lines = ["def reader(value, R, ctx, path):", f"    {items[0]} = _get0(value)" if len(steps) == 1 else
@@ -891,13 +885,7 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
         "_each0": _apply_each,
         "_apply0": _apply_value,
     }
-    counter = [0]
-
-    def name(value: Any, prefix: str) -> str:
-        counter[0] += 1
-        ident = f"{prefix}{counter[0]}"
-        ns[ident] = value
-        return ident
+    name = Names(ns)
 
     node_var = ["out", *(f"n{i}" for i in range(1, len(links)))]
 

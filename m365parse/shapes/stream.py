@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from datetime import timezone
 from operator import attrgetter
 from typing import Any, NamedTuple, Union
@@ -268,15 +269,22 @@ def _whole(buf: bytes, first_index: int = 0) -> Batch:
     return core.decode_each(raws, "$.records", first_index=first_index)
 
 
-def _array(buf: bytes) -> Batch | None:
+def _resumable(decode: Callable[[bytes], list[Record]], buf: bytes, layout: str) -> Batch | None:
+    """The one-pass decode of ``buf``; when it fails at an item after the first, :class:`Resume`
+    there with the records it kept (streamed records, one the fast path rejects); None: not
+    streamed records."""
     try:
-        return core.run(_array_run, buf, "array", TIMES, finish=zoned)
+        return core.run(decode, buf, layout, TIMES, finish=zoned)
     except DECODE_ERRORS as exc:
         at = core.failed_item(exc)
         done = core.kept(exc)
-    if at:  # the records before it decoded: streamed records, one the fast path rejects
+    if at:
         raise Resume(SHAPE, at, done)
     return None
+
+
+def _array(buf: bytes) -> Batch | None:
+    return _resumable(_array_run, buf, "array")
 
 
 def _run(buf: bytes) -> Batch:
@@ -284,14 +292,7 @@ def _run(buf: bytes) -> Batch:
 
 
 def _lines(buf: bytes) -> Batch | None:
-    try:
-        return core.run(_lines_records, buf, "lines", TIMES, finish=zoned)
-    except DECODE_ERRORS as exc:
-        at = core.failed_item(exc)
-        done = core.kept(exc)
-    if at:  # the records before it decoded: streamed records, one the fast path rejects
-        raise Resume(SHAPE, at, done)
-    return None
+    return _resumable(_lines_records, buf, "lines")
 
 
 def _bodies(buf: bytes) -> Batch | None:
