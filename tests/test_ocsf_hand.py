@@ -181,3 +181,21 @@ def test_a_cloud_dns_event_is_a_query_or_a_response(sub_type: str, activity: int
     event = m365parse.normalize(rec, "ocsf")
     check_event(event)
     assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (4003, activity, 400300 + activity)
+
+
+@pytest.mark.parametrize(
+    ("direction", "activity", "direction_id"),
+    [("Inbound", 2, 1), ("Outbound", 1, 2), ("Intra-org", 2, 3), ("", 2, 0)],
+)
+def test_mail_sent_out_is_send_and_mail_delivered_is_receive(direction: str, activity: int, direction_id: int) -> None:
+    """EmailEvents: outbound mail is Email Activity Send; inbound and intra-org mail, delivered to a
+    mailbox of the organization, is Receive (was Receive for all)."""
+    from .conftest import body, record
+
+    props = {"NetworkMessageId": "5e1c0d3a-0000-4000-8000-00000000000a", "EmailDirection": direction}
+    (rec,) = m365parse.decode(body(record("EmailEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (4009, activity, 400900 + activity)
+    assert event["activity_name"] == {1: "Send", 2: "Receive"}[activity]
+    assert event.get("direction_id", 0) == direction_id

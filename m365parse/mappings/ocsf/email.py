@@ -61,6 +61,10 @@ EMAIL_EVENTS = TableMapping(
                 # the sending server's address
                 "src_endpoint.ip": first(col("SenderIPv4", "ip"), col("SenderIPv6", "ip")),
             },
+            # mail the organization sends out is Send; inbound and intra-org mail, delivered to a
+            # mailbox of the organization, is Receive
+            activity={"Outbound": 1},
+            activity_column="EmailDirection",
             default_activity=2,
             needs=(EMAIL_NEEDS,),
         ),
