@@ -199,3 +199,33 @@ def test_mail_sent_out_is_send_and_mail_delivered_is_receive(direction: str, act
     assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (4009, activity, 400900 + activity)
     assert event["activity_name"] == {1: "Send", 2: "Receive"}[activity]
     assert event.get("direction_id", 0) == direction_id
+
+
+@pytest.mark.parametrize("kind", ["XdrIncident", "XdrAlert", "GraphAlert", "MdeAlert", "GraphIncident"])
+def test_the_assignee_of_alerts_and_incidents(kind: str) -> None:
+    """assignedTo (a UPN, or Automation) is the finding's assignee, not an unmapped key."""
+    doc = json.loads((HAND.parent / "golden_ocsf" / kind / "samples.input.json").read_text("utf-8"))
+    items = doc["value"] if isinstance(doc, dict) and "value" in doc else doc if isinstance(doc, list) else [doc]
+    items[0]["assignedTo"] = "Automation"
+    for item in items[1:]:
+        item["assignedTo"] = None
+    events = m365parse.normalize_batch(m365parse.decode(json.dumps(doc)), "ocsf")
+    for event in events:
+        check_event(event)
+    assert events[0]["assignee"] == {"name": "Automation"}
+    assert "assignedTo" not in events[0].get("unmapped", {})
+    assert all("assignee" not in event for event in events[1:])
+
+
+def test_an_mde_alert_is_about_its_machine() -> None:
+    """MDE alerts name the machine they are about (machineId, computerDnsName): the finding's device."""
+    doc = json.loads((HAND.parent / "golden_ocsf" / "MdeAlert" / "samples.input.json").read_text("utf-8"))
+    items = doc["value"] if isinstance(doc, dict) and "value" in doc else doc if isinstance(doc, list) else [doc]
+    item = items[0]
+    item["machineId"], item["computerDnsName"] = "0" * 40, None
+    event = m365parse.normalize_batch(m365parse.decode(json.dumps(item)), "ocsf")[0]
+    check_event(event)
+    assert event["device"] == {"type_id": 0, "type": "Unknown", "uid": "0" * 40}
+    item["machineId"] = None
+    event = m365parse.normalize_batch(m365parse.decode(json.dumps(item)), "ocsf")[0]
+    assert "device" not in event

@@ -329,6 +329,7 @@ KEPT: dict[str, frozenset[str]] = {
             "alertWebUrl",
             "evidence",
             "tenantId",
+            "assignedTo",
         }
     ),
     "MdeAlert": frozenset(
@@ -344,6 +345,9 @@ KEPT: dict[str, frozenset[str]] = {
             "lastEventTime",
             "evidence",
             "aadTenantId",
+            "assignedTo",
+            "machineId",
+            "computerDnsName",
         }
     ),
     "XdrAlert": frozenset(
@@ -358,11 +362,12 @@ KEPT: dict[str, frozenset[str]] = {
             "firstActivity",
             "lastActivity",
             "entities",
+            "assignedTo",
         }
     ),
     # an incident's last update is kept in finding_info_list only when it came without alerts
-    "GraphIncident": frozenset({"id", "displayName", "createdDateTime", "incidentWebUrl", "tenantId"}),
-    "XdrIncident": frozenset({"incidentName", "createdTime", "incidentUri"}),
+    "GraphIncident": frozenset({"id", "displayName", "createdDateTime", "incidentWebUrl", "tenantId", "assignedTo"}),
+    "XdrIncident": frozenset({"incidentName", "createdTime", "incidentUri", "assignedTo"}),
     "HuntingRow": frozenset(),
 }
 
@@ -433,6 +438,20 @@ def _severity(path: str) -> dict[str, Any]:
     return {"severity_id": Func.of(severity_id, path), "severity": caption}
 
 
+def _assignee(value: Any) -> dict[str, Any] | None:
+    """`{name: assignedTo}`: the user the item is assigned to (a UPN, or `Automation`)"""
+    name = _text(value)
+    return None if name is None else {"name": name}
+
+
+def _machine(uid: Any, hostname: Any) -> dict[str, Any] | None:
+    """the alert's machine: `{type_id: 0, type: Unknown, uid: machineId, hostname: computerDnsName}`"""
+    device: dict[str, Any] = {}
+    _set(device, "hostname", _text(hostname))
+    _set(device, "uid", _text(uid))
+    return {"type_id": 0, "type": "Unknown", **device} if device else None
+
+
 def _alert(
     kind: str,
     *,
@@ -445,6 +464,7 @@ def _alert(
     evidence: str,
     tenant: str | None,
     feature: Any,
+    machine: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     status_id, status = _enum("status", ALERT_STATUS, _ALERT_STATUS_NAMES)
     verdict_id, verdict = _verdict("classification", "determination")
@@ -476,9 +496,12 @@ def _alert(
         "finding_info.last_seen_time_dt": last,
         "finding_info.attacks": _attacks("mitreTechniques"),
         "evidences": _evidences(evidence),
+        "assignee": Func.of(_assignee, "assignedTo"),
         **_metadata(kind, uid, created, ["datetime", "incident"], feature),
         "unmapped": _unmapped(kind),
     }
+    if machine is not None:  # the device the alert is about (MDE: machineId, computerDnsName)
+        rules["device"] = Func.of(_machine, *machine)
     if url:
         rules["finding_info.src_url"] = url
     if tenant:
@@ -577,6 +600,7 @@ def _incident(
         "verdict": verdict,
         "message": title,
         "src_url": url,
+        "assignee": Func.of(_assignee, "assignedTo"),
         "finding_info_list": _finding_info_list(
             kind, uid if isinstance(uid, str) else "incidentId", title, created, modified
         ),
@@ -612,6 +636,7 @@ RULES: KindRules = {
         evidence="evidence",
         tenant="aadTenantId",
         feature=Const("Microsoft Defender for Endpoint"),
+        machine=("machineId", "computerDnsName"),
     ),
     "XdrAlert": _alert(
         "XdrAlert",
