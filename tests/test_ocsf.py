@@ -305,7 +305,11 @@ def test_type_uid_follows_class_and_activity(table: str) -> None:
     for rec in _sample(table):
         event = m365parse.normalize(rec, "ocsf")
         assert event["type_uid"] == event["class_uid"] * 100 + event["activity_id"]
-        assert event["type_name"] == f"{event['class_name']}: {event['activity_name']}"
+        # type_name is the type_uid's caption; for Other (99) activity_name is the source's own value
+        activity = "Other" if event["activity_id"] == 99 else event["activity_name"]
+        assert event["type_name"] == f"{event['class_name']}: {activity}"
+        if event["activity_id"] == 99:
+            assert event["activity_name"] == (getattr(rec.properties, "ActionType", None) or "Other")
 
 
 def test_the_actor_is_the_initiating_process() -> None:
@@ -480,7 +484,9 @@ def test_protection_events_carry_action_and_disposition(action: str, action_id: 
 
 def test_a_record_without_what_its_class_needs_is_a_base_event() -> None:
     event = _event("DeviceFileEvents", ActionType="FileCreated", FolderPath="C:\\x")  # no file name, no actor
-    assert event["class_uid"] == 0 and event["activity_name"] == "Other"
+    # Other (99), named by the source's own value, as OCSF asks
+    assert (event["class_uid"], event["activity_id"], event["activity_name"]) == (0, 99, "FileCreated")
+    assert event["type_name"] == "Base Event: Other"
     assert event["unmapped"]["FolderPath"] == "C:\\x"
     event = _event("DeviceEvents")  # no ActionType at all
     assert (event["class_uid"], event["activity_id"], event["type_name"]) == (0, 0, "Base Event: Unknown")

@@ -27,7 +27,9 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
   activity Other, or Unknown without an ActionType): valid OCSF whatever the
   record holds, everything in ``unmapped``.
 - ``type_uid`` is always ``class_uid * 100 + activity_id``; every ``*_id`` has its
-  caption (``class_name``, ``activity_name``, ``type_name``, ``severity``, ...).
+  caption (``class_name``, ``activity_name``, ``type_name``, ``severity``, ...), except
+  that an activity Other (99) is named by the record's own value (its ``ActionType``),
+  as OCSF asks of 99, and ``type_name`` stays ``<class>: Other``.
   Outcomes are ``status_id`` (a failed logon is a Logon with status Failure).
 - **Time.** ``time`` is ms since the epoch (OCSF's ``timestamp_t``, rounded down);
   the exact instant with all 7 digits is in ``time_dt`` (the ``datetime`` profile,

@@ -284,7 +284,7 @@ def _classification(class_uid: int, plan: Plan | None) -> Rules:
         activity = plan.default_activity if plan is not None else 99
         rules |= {
             "activity_id": const(activity),
-            "activity_name": const(activities[activity]),
+            "activity_name": _activity_name(None if plan is None else plan.activity_column, {}, activity, activities),
             "type_uid": const(class_uid * 100 + activity),
             "type_name": const(f"{caption}: {activities[activity]}"),
         }
@@ -294,7 +294,7 @@ def _classification(class_uid: int, plan: Plan | None) -> Rules:
         default = plan.default_activity
         rules |= {
             "activity_id": lookup(column, ids, default),
-            "activity_name": lookup(column, {a: activities[i] for a, i in ids.items()}, activities[default]),
+            "activity_name": _activity_name(column, {a: activities[i] for a, i in ids.items()}, default, activities),
             "type_uid": lookup(
                 column, {a: class_uid * 100 + i for a, i in ids.items()}, class_uid * 100 + default
             ),
@@ -305,6 +305,17 @@ def _classification(class_uid: int, plan: Plan | None) -> Rules:
             ),
         }
     return rules
+
+
+def _activity_name(column: str | None, names: Mapping[str, str], default: int, activities: Mapping[int, str]) -> Spec:
+    """``activity_name``: the caption of the activity the column's value names (``names``), else of
+    ``default``; for Other (99) the source's own value, as OCSF asks ("the event activity is not
+    mapped: see the activity_name attribute, which contains a data source specific value"), and
+    ``Other`` when the record has none."""
+    if default != 99 or column is None:
+        return lookup(column, names, activities[default]) if names else const(activities[default])
+    own = col(column, "text")
+    return first(lookup(column, names), own, const(activities[99])) if names else first(own, const(activities[99]))
 
 
 def _status_caption(class_uid: int, status: Spec) -> Spec:
@@ -355,7 +366,7 @@ def build(mapping: TableMapping) -> Rules:
     base["metadata.profiles"] = const(list(mapping.base_profiles))
     if "ActionType" in cols:  # an ActionType, but none of a class: activity Other; none at all: Unknown
         base["activity_id"] = first(col("ActionType", "present:99"), const(0))
-        base["activity_name"] = first(col("ActionType", "present_text:Other"), const("Unknown"))
+        base["activity_name"] = first(col("ActionType", "text"), const("Unknown"))  # Other: the ActionType itself
         base["type_uid"] = first(col("ActionType", "present:99"), const(0))
         base["type_name"] = first(col("ActionType", "present_text:Base Event: Other"), const("Base Event: Unknown"))
     all_rules = [*per_plan, base]
