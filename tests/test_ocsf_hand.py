@@ -229,3 +229,14 @@ def test_an_mde_alert_is_about_its_machine() -> None:
     item["machineId"] = None
     event = m365parse.normalize_batch(m365parse.decode(json.dumps(item)), "ocsf")[0]
     assert "device" not in event
+
+
+@pytest.mark.parametrize("kind", ["GraphIncident", "GraphAlert", "MdeAlert", "XdrAlert", "XdrIncident"])
+def test_a_finding_without_a_severity_is_unknown_with_its_caption(kind: str) -> None:
+    """severity_id 0 comes with its caption, Unknown (a Graph incident without a severity had none)."""
+    doc = json.loads((HAND.parent / "golden_ocsf" / kind / "samples.input.json").read_text("utf-8"))
+    items = doc["value"] if isinstance(doc, dict) and "value" in doc else doc if isinstance(doc, list) else [doc]
+    items[0]["severity"] = None
+    event = m365parse.normalize_batch(m365parse.decode(json.dumps(items[0])), "ocsf")[0]
+    check_event(event)
+    assert (event["severity_id"], event["severity"]) == (0, "Unknown")

@@ -435,7 +435,11 @@ def _severity(path: str) -> dict[str, Any]:
         value = sid.fn(v)
         return 0 if value is None else int(value)
 
-    return {"severity_id": Func.of(severity_id, path), "severity": caption}
+    def severity(v: Any) -> str:
+        """caption of that id (the raw `severity` for 99; Unknown when there is none)"""
+        return caption.fn(v) or _SEVERITY_NAMES[0]
+
+    return {"severity_id": Func.of(severity_id, path), "severity": Func.of(severity, path)}
 
 
 def _assignee(value: Any) -> dict[str, Any] | None:
