@@ -312,6 +312,20 @@ def test_type_uid_follows_class_and_activity(table: str) -> None:
             assert event["activity_name"] == (getattr(rec.properties, "ActionType", None) or "Other")
 
 
+@pytest.mark.parametrize("table", TABLES)
+def test_severity_is_unknown_for_findings_that_have_none(table: str) -> None:
+    # a finding of a table without a severity column: Unknown (0); an activity or inventory event: Informational
+    from m365parse.tables import DOCUMENTED_TYPES
+
+    has_severity = any("Severity" in column for column in DOCUMENTED_TYPES[table])
+    for rec in _sample(table):
+        event = m365parse.normalize(rec, "ocsf")
+        if 2000 <= event["class_uid"] < 3000 and not has_severity:
+            assert (event["severity_id"], event["severity"]) == (0, "Unknown"), event["class_name"]
+        elif event["class_uid"] // 1000 in (1, 3, 4, 5, 6, 201):
+            assert (event["severity_id"], event["severity"]) == (1, "Informational"), event["class_name"]
+
+
 def test_the_actor_is_the_initiating_process() -> None:
     for table in ("DeviceNetworkEvents", "DeviceFileEvents", "DeviceRegistryEvents", "DeviceImageLoadEvents"):
         for rec in _sample(table):

@@ -39,7 +39,9 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
   a time); ``time_dt`` and ``original_time`` are then absent.
 - **Severity.** Alerts: Informational 1, Low 2, Medium 3, High 4 (OCSF's own
   scale), other text 99 (Other) with the text in ``severity``.  Activity and
-  inventory events carry no severity: 1 (Informational).
+  inventory events carry no severity: 1 (Informational); a finding of a table
+  without a severity column (a behavior, an antivirus detection, a configuration
+  assessment) is 0 (Unknown): nothing in the record says how severe it is.
 - **Actor.** The initiating process is ``actor.process`` (its parent
   ``actor.process.parent_process``, its account ``actor.user`` and
   ``actor.process.user``); DeviceProcessEvents' created process is ``process``,

@@ -318,6 +318,20 @@ def _activity_name(column: str | None, names: Mapping[str, str], default: int, a
     return first(lookup(column, names), own, const(activities[99])) if names else first(own, const(activities[99]))
 
 
+#: The severity of every event a table's rules do not give one: an activity or inventory event is Informational.
+_INFORMATIONAL = const(1)
+
+
+def _finding_severity(mapping: TableMapping, plan: Plan) -> Rules:
+    """A finding (category 2) of a table that has no severity is of Unknown severity (0): an
+    activity is Informational, but a finding's severity is what nothing in the record says."""
+    if plan.class_uid // 1000 != 2 or "severity_id" in plan.rules:
+        return {}
+    if mapping.common.get("severity_id") != _INFORMATIONAL:  # the table's own severity
+        return {}
+    return {"severity_id": const(0), "severity": const("Unknown")}
+
+
 def _status_caption(class_uid: int, status: Spec) -> Spec:
     """``status``: the caption of what the ``status_id`` spec (a look-up) gives."""
     captions = CLASSES[class_uid][5]
@@ -355,7 +369,8 @@ def build(mapping: TableMapping) -> Rules:
     # per plan (and the Base Event last): its whole rules
     per_plan: list[Rules] = []
     for plan in mapping.plans:
-        rules = _fitted({**mapping.common, **_classification(plan.class_uid, plan), **plan.rules}, cols)
+        classified = {**_classification(plan.class_uid, plan), **_finding_severity(mapping, plan)}
+        rules = _fitted({**mapping.common, **classified, **plan.rules}, cols)
         rules["metadata.profiles"] = const(list(plan.profiles))
         if plan.status is not None:
             rules["status_id"] = plan.status
