@@ -101,6 +101,17 @@ class Origin:
     def __repr__(self) -> str:
         return f"<m365parse origin: {self._shape}, {len(self._data)} bytes>"
 
+    # Pickled (with a record, or a batch) without what it read again: the views are read
+    # again on first use after unpickling, so a record pickles the same before and after
+    # timestamp_ns() read its origin.
+    def __getstate__(self) -> tuple[bytes, str, Times]:
+        return self._data, self._shape, self._times
+
+    def __setstate__(self, state: tuple[bytes, str, Times]) -> None:
+        self._data, self._shape, self._times = state
+        self._views = None
+        self._texts = None
+
     def _views_list(self) -> list[Any]:
         if self._views is None:
             views: Any = None

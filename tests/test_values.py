@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -265,3 +266,19 @@ def test_a_hunting_datetime_column_whose_name_is_not_a_plain_name_is_written() -
     assert m365parse.timestamp_ns(rec, '$["a.b"]') == 1704067200_123456700
     for name in m365parse.registry:
         m365parse.normalize(rec, name)
+
+
+@pytest.mark.parametrize("name", ["DeviceProcessEvents.json", "SiemAlert.json", "api/GraphAlertPage.json", "api/MdeAlertPage.json"])
+def test_a_record_pickles_after_its_exact_timestamps_were_read(name: str) -> None:
+    # the origin pickles without the views it read (they are read again after unpickling)
+    import pickle
+
+    data = (Path(m365parse.__file__).parent / "samples" / name).read_bytes()
+    batch = m365parse.decode(data)
+    record = batch.records[0]
+    plain = record.to_dict()  # reads the origin's texts
+    for copy in (pickle.loads(pickle.dumps(record)), pickle.loads(pickle.dumps(batch)).records[0]):
+        assert copy == record and copy.to_dict() == plain
+    if name == "DeviceProcessEvents.json":
+        ns = m365parse.timestamp_ns(record, "Timestamp")
+        assert ns % 1000 and m365parse.timestamp_ns(pickle.loads(pickle.dumps(record)), "Timestamp") == ns

@@ -483,6 +483,9 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
 class _RowTimes:
     """The datetime strings of flat rows (hunting results, exported rows): the rows decoded untyped."""
 
+    def __reduce__(self) -> str:
+        return "TIMES"  # pickled as the module's one instance (its cached decoders do not pickle)
+
     def load(self, data: bytes, layout: str, typed: bool) -> Any:
         if layout == "lines":  # flat rows one per line (Log Analytics export)
             return core.UNTYPED.decode_lines(data)

@@ -166,6 +166,9 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
 class _ApiTimes:
     """The datetime strings of API records: the item decoded untyped, looked up by JSON path."""
 
+    def __reduce__(self) -> str:
+        return "TIMES"  # pickled as the module's one instance (its cached decoders do not pickle)
+
     def load(self, data: bytes, layout: str, typed: bool) -> Any:
         if layout == "lines":
             return core.UNTYPED.decode_lines(data)

@@ -71,6 +71,9 @@ def _decoders() -> _Decoders:
 class _Times:
     """The datetime strings of streamed records and SIEM alerts, and nothing else."""
 
+    def __reduce__(self) -> str:
+        return "TIMES"  # pickled as the module's one instance (its cached decoders do not pickle)
+
     @functools.cached_property
     def spellings(self) -> dict[str, str]:
         from .siem import SPELLINGS  # siem imports this module
