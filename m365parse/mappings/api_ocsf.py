@@ -188,6 +188,14 @@ def _set(obj: dict[str, Any], key: str, value: Any) -> None:
         obj[key] = value
 
 
+def _device(uid: Any, hostname: Any) -> dict[str, Any]:
+    """An OCSF device of an alert or an evidence: its type unknown, its hostname and uid when given."""
+    device: dict[str, Any] = {"type_id": 0, "type": "Unknown"}
+    _set(device, "hostname", _text(hostname))
+    _set(device, "uid", _text(uid))
+    return device
+
+
 def _hashes(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for key, algorithm_id, name in (("md5", 1, "MD5"), ("sha1", 2, "SHA-1"), ("sha256", 3, "SHA-256")):
@@ -263,10 +271,9 @@ def _evidence(item: Any) -> dict[str, Any]:
         out["name"] = name
     if kind in _SPECIAL_KINDS:
         if kind in ("device", "machine"):
-            device: dict[str, Any] = {"type_id": 0, "type": "Unknown"}
-            _set(device, "hostname", _text(get("deviceDnsName") or get("hostName")))
-            _set(device, "uid", _text(get("mdeDeviceId") or get("mdatpDeviceId") or get("deviceId")))
-            out["device"] = device
+            out["device"] = _device(
+                get("mdeDeviceId") or get("mdatpDeviceId") or get("deviceId"), get("deviceDnsName") or get("hostName")
+            )
         if kind in ("user", "process", "mailbox"):
             _set(out, "user", _user(get("userAccount", item)))
         if kind == "process":
@@ -450,10 +457,8 @@ def _assignee(value: Any) -> dict[str, Any] | None:
 
 def _machine(uid: Any, hostname: Any) -> dict[str, Any] | None:
     """the alert's machine: `{type_id: 0, type: Unknown, uid: machineId, hostname: computerDnsName}`"""
-    device: dict[str, Any] = {}
-    _set(device, "hostname", _text(hostname))
-    _set(device, "uid", _text(uid))
-    return {"type_id": 0, "type": "Unknown", **device} if device else None
+    device = _device(uid, hostname)
+    return device if len(device) > 2 else None
 
 
 def _alert(
