@@ -318,8 +318,8 @@ def _activity_name(column: str | None, names: Mapping[str, str], default: int, a
     return first(lookup(column, names), own, const(activities[99])) if names else first(own, const(activities[99]))
 
 
-#: The severity of every event a table's rules do not give one: an activity or inventory event is Informational.
-_INFORMATIONAL = const(1)
+#: The severity of an event whose table gives none (an activity or inventory event).
+INFORMATIONAL: Rules = {"severity_id": const(1), "severity": const("Informational")}
 
 
 def _finding_severity(mapping: TableMapping, plan: Plan) -> Rules:
@@ -327,7 +327,7 @@ def _finding_severity(mapping: TableMapping, plan: Plan) -> Rules:
     activity is Informational, but a finding's severity is what nothing in the record says."""
     if plan.class_uid // 1000 != 2 or "severity_id" in plan.rules:
         return {}
-    if mapping.common.get("severity_id") != _INFORMATIONAL:  # the table's own severity
+    if mapping.common.get("severity_id") != INFORMATIONAL["severity_id"]:  # the table's own severity
         return {}
     return {"severity_id": const(0), "severity": const("Unknown")}
 

@@ -8,7 +8,7 @@ from typing import Any
 from ..._values import exact_iso
 from ...record import Record
 from ..specs import Rules, col, const, first, lookup, when
-from ._build import PRODUCT, VENDOR, VERSION, Need, dt, file_object, has, md5, ms, prefixed, sha1, sha256
+from ._build import INFORMATIONAL, PRODUCT, VENDOR, VERSION, Need, dt, file_object, has, md5, ms, prefixed, sha1, sha256
 
 #: Defender's product of each table, as ``metadata.product.feature.name``.
 FEATURES = {
@@ -61,8 +61,7 @@ def base(table: str | None, time: str = "Timestamp", fallback_time: str | None =
         # time_dt and original_time are the event's own time only, exact (one shared value)
         "time": first(*times, const(0)),
         "time_dt": dt(time),
-        "severity_id": const(1),
-        "severity": const("Informational"),
+        **INFORMATIONAL,
         "metadata.version": const(VERSION),
         "metadata.product.name": const(PRODUCT),
         "metadata.product.vendor_name": const(VENDOR),

@@ -24,6 +24,11 @@ from ._common import base
 
 _COLLECT = 2
 
+def _node(side: str) -> Rules:
+    """A node of the exposure graph as an OCSF resource: ``side`` is "" (a node), "Source" or "Target"."""
+    return {"uid": f"{side}NodeId", "name": f"{side}NodeName", "type": f"{side}NodeLabel"}
+
+
 EXPOSURE_GRAPH_NODES = TableMapping(
     "ExposureGraphNodes",
     common=base("ExposureGraphNodes"),
@@ -35,12 +40,7 @@ EXPOSURE_GRAPH_NODES = TableMapping(
                     "call": objects_of(
                         "resources",
                         "ExposureGraphNodes",
-                        {
-                            "uid": "NodeId",
-                            "name": "NodeName",
-                            "type": "NodeLabel",
-                            "data": "NodeProperties",
-                        },
+                        {**_node(""), "data": "NodeProperties"},
                     )
                 },
             },
@@ -51,10 +51,6 @@ EXPOSURE_GRAPH_NODES = TableMapping(
 )
 
 _EDGES = "ExposureGraphEdges"
-
-
-def _node(side: str) -> Rules:
-    return {"uid": f"{side}NodeId", "name": f"{side}NodeName", "type": f"{side}NodeLabel"}
 
 
 EXPOSURE_GRAPH_EDGES = TableMapping(
