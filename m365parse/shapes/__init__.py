@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from ..record import Batch, Record
 
-__all__ = ["Shape", "Reject", "Resume", "Partial", "SHAPES", "DECODE_ERRORS"]
+__all__ = ["Shape", "Reject", "Resume", "Partial", "SHAPES", "DECODE_ERRORS", "ModuleTimes"]
 
 #: What a failed msgspec decode raises (DecodeError and UnicodeDecodeError are ValueErrors).
 DECODE_ERRORS = (ValueError, RecursionError)
@@ -107,6 +107,14 @@ class Partial(ValueError):
     def __init__(self, error: ValueError, records: list[Record]) -> None:
         super().__init__(str(error))
         self.records = records
+
+
+class ModuleTimes:
+    """Base of a shape's times reader (``m365parse._decode.Times``), the one instance of its module, named ``TIMES``:
+    it pickles as that instance (the decoders it caches do not pickle), so an origin does."""
+
+    def __reduce__(self) -> str:
+        return "TIMES"
 
 
 class Shape(NamedTuple):

@@ -33,7 +33,7 @@ from .._values import JsonText, Timestamp, resolve_path
 from ..errors import InvalidInput, InvalidRecord
 from ..record import Batch, Record
 from ..tables import RECORD_TYPES, TABLES, UNDOCUMENTED
-from . import DECODE_ERRORS, Shape, _deep
+from . import DECODE_ERRORS, ModuleTimes, Shape, _deep
 
 __all__ = ["SHAPE", "row_type"]
 
@@ -480,11 +480,8 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
     return None
 
 
-class _RowTimes:
+class _RowTimes(ModuleTimes):
     """The datetime strings of flat rows (hunting results, exported rows): the rows decoded untyped."""
-
-    def __reduce__(self) -> str:
-        return "TIMES"  # pickled as the module's one instance (its cached decoders do not pickle)
 
     def load(self, data: bytes, layout: str, typed: bool) -> Any:
         if layout == "lines":  # flat rows one per line (Log Analytics export)

@@ -23,7 +23,7 @@ from .. import _decode as core
 from .._stdjson import loads
 from .._values import resolve_path
 from ..record import Batch, Record
-from . import DECODE_ERRORS, Shape
+from . import DECODE_ERRORS, ModuleTimes, Shape
 
 __all__ = ["SHAPE", "TIMES", "page_type", "page_hook", "context_of"]
 
@@ -163,11 +163,8 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
 
 
 
-class _ApiTimes:
+class _ApiTimes(ModuleTimes):
     """The datetime strings of API records: the item decoded untyped, looked up by JSON path."""
-
-    def __reduce__(self) -> str:
-        return "TIMES"  # pickled as the module's one instance (its cached decoders do not pickle)
 
     def load(self, data: bytes, layout: str, typed: bool) -> Any:
         if layout == "lines":

@@ -24,7 +24,7 @@ from .._stdjson import loads, records_member
 from .._values import build_struct, coercer
 from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES
-from . import DECODE_ERRORS, Reject, Resume, Shape
+from . import DECODE_ERRORS, ModuleTimes, Reject, Resume, Shape
 
 __all__ = ["SHAPE", "TIMES", "BODY_START"]
 
@@ -68,11 +68,8 @@ def _decoders() -> _Decoders:
 # --- where records came from (for timestamp_ns) ---------------------------------
 
 
-class _Times:
+class _Times(ModuleTimes):
     """The datetime strings of streamed records and SIEM alerts, and nothing else."""
-
-    def __reduce__(self) -> str:
-        return "TIMES"  # pickled as the module's one instance (its cached decoders do not pickle)
 
     @functools.cached_property
     def spellings(self) -> dict[str, str]:
