@@ -201,11 +201,17 @@ def test_mail_sent_out_is_send_and_mail_delivered_is_receive(direction: str, act
     assert event.get("direction_id", 0) == direction_id
 
 
+def _api_sample(kind: str) -> tuple[Any, list[dict[str, Any]]]:
+    """The golden OCSF input of an API kind, and its items (a page's ``value``, an array, or the one item)."""
+    doc = json.loads((HAND.parent / "golden_ocsf" / kind / "samples.input.json").read_text("utf-8"))
+    items = doc["value"] if isinstance(doc, dict) and "value" in doc else doc if isinstance(doc, list) else [doc]
+    return doc, items
+
+
 @pytest.mark.parametrize("kind", ["XdrIncident", "XdrAlert", "GraphAlert", "MdeAlert", "GraphIncident"])
 def test_the_assignee_of_alerts_and_incidents(kind: str) -> None:
     """assignedTo (a UPN, or Automation) is the finding's assignee, not an unmapped key."""
-    doc = json.loads((HAND.parent / "golden_ocsf" / kind / "samples.input.json").read_text("utf-8"))
-    items = doc["value"] if isinstance(doc, dict) and "value" in doc else doc if isinstance(doc, list) else [doc]
+    doc, items = _api_sample(kind)
     items[0]["assignedTo"] = "Automation"
     for item in items[1:]:
         item["assignedTo"] = None
@@ -219,8 +225,7 @@ def test_the_assignee_of_alerts_and_incidents(kind: str) -> None:
 
 def test_an_mde_alert_is_about_its_machine() -> None:
     """MDE alerts name the machine they are about (machineId, computerDnsName): the finding's device."""
-    doc = json.loads((HAND.parent / "golden_ocsf" / "MdeAlert" / "samples.input.json").read_text("utf-8"))
-    items = doc["value"] if isinstance(doc, dict) and "value" in doc else doc if isinstance(doc, list) else [doc]
+    _, items = _api_sample("MdeAlert")
     item = items[0]
     item["machineId"], item["computerDnsName"] = "0" * 40, None
     event = m365parse.normalize_batch(m365parse.decode(json.dumps(item)), "ocsf")[0]
@@ -234,8 +239,7 @@ def test_an_mde_alert_is_about_its_machine() -> None:
 @pytest.mark.parametrize("kind", ["GraphIncident", "GraphAlert", "MdeAlert", "XdrAlert", "XdrIncident"])
 def test_a_finding_without_a_severity_is_unknown_with_its_caption(kind: str) -> None:
     """severity_id 0 comes with its caption, Unknown (a Graph incident without a severity had none)."""
-    doc = json.loads((HAND.parent / "golden_ocsf" / kind / "samples.input.json").read_text("utf-8"))
-    items = doc["value"] if isinstance(doc, dict) and "value" in doc else doc if isinstance(doc, list) else [doc]
+    _, items = _api_sample(kind)
     items[0]["severity"] = None
     event = m365parse.normalize_batch(m365parse.decode(json.dumps(items[0])), "ocsf")[0]
     check_event(event)
