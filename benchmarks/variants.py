@@ -131,6 +131,30 @@ def _normalize(ruleset: str) -> Callable[[str, dict[str, Any]], Setup]:
     return setup
 
 
+def _normalized(ruleset: str) -> Callable[[str, dict[str, Any]], Setup]:
+    """``decode_normalized(unit, ruleset)``: the records decoded for the rule set (the columns it reads)."""
+
+    def setup(shape: str, options: dict[str, Any]) -> Setup:
+        decode_normalized = getattr(m365parse, "decode_normalized", None)
+        if decode_normalized is None:
+            raise Unavailable("m365parse.decode_normalized does not exist yet")
+        registry = getattr(m365parse, "registry", None)
+        if registry is not None and _listed(registry, ruleset) is False:
+            raise Unavailable(f"rule set {ruleset!r} is not in m365parse.registry")
+
+        def run(unit: bytes) -> Any:
+            return decode_normalized(unit, ruleset)
+
+        def count(result: Any) -> int:
+            if result.errors:
+                raise RuntimeError(f"m365parse reported {len(result.errors)} errors: {result.errors[0]}")
+            return len(result.events)
+
+        return run, count
+
+    return setup
+
+
 def _incremental(shape: str, options: dict[str, Any]) -> Setup:
     if shape != "lines":
         raise Unavailable("reads JSON lines only", "n/a")
@@ -253,6 +277,24 @@ VARIANTS: dict[str, Variant] = {
             "decode + normalize ocsf",
             "m365parse.normalize_batch(decode(unit), 'ocsf') (or normalize per record)",
             _normalize("ocsf"),
+        ),
+        Variant(
+            "normalized+jsa",
+            "decode_normalized jsa",
+            "m365parse.decode_normalized(unit, 'jsa'): decodes the columns the rule set reads",
+            _normalized("jsa"),
+        ),
+        Variant(
+            "normalized+ecs",
+            "decode_normalized ecs",
+            "m365parse.decode_normalized(unit, 'ecs')",
+            _normalized("ecs"),
+        ),
+        Variant(
+            "normalized+ocsf",
+            "decode_normalized ocsf",
+            "m365parse.decode_normalized(unit, 'ocsf')",
+            _normalized("ocsf"),
         ),
         Variant(
             "incremental",

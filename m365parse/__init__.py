@@ -25,7 +25,7 @@ from .record import Batch, Record, SiemRecord, UnknownRecord
 if TYPE_CHECKING:
     from ._decode import decode
     from ._lines import JsonLinesDecoder
-    from .mappings import RuleSet, normalize, normalize_batch
+    from .mappings import NormalizedBatch, RuleSet, decode_normalized, normalize, normalize_batch
     from .mappings.registry import registry
     from .tables import TABLES
 
@@ -40,6 +40,8 @@ _LAZY = {
     "JsonLinesDecoder": "._lines",
     "normalize": ".mappings",
     "normalize_batch": ".mappings",
+    "decode_normalized": ".mappings",
+    "NormalizedBatch": ".mappings",
     "registry": ".mappings",
     "RuleSet": ".mappings",
     "TABLES": ".tables",
@@ -67,6 +69,8 @@ __all__ = [
     "expand",
     "normalize",
     "normalize_batch",
+    "decode_normalized",
+    "NormalizedBatch",
     "registry",
     "RuleSet",
     "TABLES",

@@ -26,7 +26,7 @@ def test_no_decoder_and_no_api_struct_is_built_at_import() -> None:
     code = (
         "import sys, m365parse\n"
         "from m365parse.shapes import stream, siem, alerts, hunting\n"
-        "assert stream._decoders.cache_info().currsize == 0\n"
+        "assert stream._decoders_of.cache_info().currsize == 0\n"
         "assert siem._decoders.cache_info().currsize == 0\n"
         "assert alerts._alert.cache_info().currsize == 0\n"
         "assert hunting._decoders.cache_info().currsize == 0\n"

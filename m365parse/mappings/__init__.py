@@ -2,7 +2,8 @@
 
 :data:`registry` holds the named rule sets (``"jsa"`` and ``"ecs"`` with its
 variants built in); :func:`normalize`
-applies one to a record, :func:`normalize_batch` to a batch.  See
+applies one to a record, :func:`normalize_batch` to a batch, :func:`decode_normalized`
+to the bytes (decoding only the columns the rule set reads).  See
 :mod:`m365parse.mappings.registry` for the rule language and
 :mod:`m365parse.mappings.transforms` for the named transforms.
 """
@@ -10,9 +11,25 @@ applies one to a record, :func:`normalize_batch` to a batch.  See
 import importlib
 from collections.abc import Callable
 
-from .registry import ENTRY_POINT_GROUP, RuleSet, normalize, normalize_batch, registry
+from .registry import (
+    ENTRY_POINT_GROUP,
+    NormalizedBatch,
+    RuleSet,
+    decode_normalized,
+    normalize,
+    normalize_batch,
+    registry,
+)
 
-__all__ = ["RuleSet", "registry", "normalize", "normalize_batch", "ENTRY_POINT_GROUP"]
+__all__ = [
+    "RuleSet",
+    "registry",
+    "normalize",
+    "normalize_batch",
+    "decode_normalized",
+    "NormalizedBatch",
+    "ENTRY_POINT_GROUP",
+]
 
 #: Built-in rule set name -> (module of this package, name of the RuleSet in it).
 #: A module is imported, and its rule set built, on the first use of one of its names.

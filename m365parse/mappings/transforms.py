@@ -26,7 +26,7 @@ from .._values import ExactDatetime, expand_value, format_ns
 from ..errors import InvalidJSONText
 from ..record import Record
 
-__all__ = ["TRANSFORMS", "CONDITIONS", "transform", "describe"]
+__all__ = ["TRANSFORMS", "CONDITIONS", "CONDITION_COLUMNS", "transform", "describe"]
 
 Transform = Callable[[Any], Any]
 
@@ -896,6 +896,15 @@ def _evidence_source(record: Record) -> bool:
 
 
 CONDITIONS.update({"inbound": _inbound, "egress": _egress, "evidence_source": _evidence_source})
+
+#: The columns each condition reads (what :meth:`m365parse.RuleSet.projection` decodes for it).
+#: A condition missing here makes its rules read every column.
+CONDITION_COLUMNS: dict[str, frozenset[str]] = {
+    "network_request": frozenset({"RequestAccountName", "RequestSourceIP"}),
+    "inbound": frozenset({"ActionType", "AdditionalFields"}),
+    "egress": frozenset({"ActionType", "AdditionalFields"}),
+    "evidence_source": frozenset({"EvidenceDirection"}),
+}
 
 
 def describe() -> dict[str, str]:

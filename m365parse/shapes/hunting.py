@@ -28,6 +28,7 @@ import msgspec
 from msgspec import Raw, Struct
 
 from .. import _decode as core
+from .._project import CURRENT, Projection, narrowed_struct
 from .._stdjson import loads
 from .._values import JsonText, Timestamp, resolve_path
 from ..errors import InvalidInput, InvalidRecord
@@ -138,15 +139,17 @@ class RowKind(NamedTuple):
 
 
 @functools.lru_cache(maxsize=256)
-def row_type(schema: _Schema, graph: bool) -> RowKind:
-    """The row struct of a schema, built once per distinct schema (and API: Graph rows carry annotations)."""
+def row_type(schema: _Schema, graph: bool, projection: Projection | None = None) -> RowKind:
+    """The row struct of a schema, built once per distinct schema (and API: Graph rows carry
+    annotations) and projection (see :mod:`m365parse._project`: the columns it reads only)."""
     # A column name that holds a lone surrogate (read by the standard library) cannot
     # name a struct field: such a column is not declared, its cells go to extra.
     schema = tuple((name, kind) for name, kind in schema if _utf8(name))
     names = [name for name, _ in schema]
     table = _known_table(frozenset(names)) if len(set(names)) == len(names) else None
+    read = projection.columns(table or "HuntingRow") if projection is not None else None
     annotations: list[tuple[str, Any, Any]] = []
-    if graph:
+    if graph and read is None:  # (a narrowed struct skips the keys it does not declare)
         annotations = [
             (f"_m365parse_a{i}", str | None, msgspec.field(default=None, name=f"{name}@odata.type"))
             for i, (name, _) in enumerate(schema)
@@ -154,23 +157,31 @@ def row_type(schema: _Schema, graph: bool) -> RowKind:
     struct: type[Struct]
     if table is not None:
         base = TABLES[table]
-        struct = msgspec.defstruct(f"_{table}Row", annotations, bases=(base,), kw_only=True) if annotations else base
-        attrs = {name: name for name in names}
+        if read is not None:
+            struct = narrowed_struct(base, read)
+        elif annotations:
+            struct = msgspec.defstruct(f"_{table}Row", annotations, bases=(base,), kw_only=True)
+        else:
+            struct = base
+        attrs = {name: name for name in names if name in struct.__struct_fields__}
     else:
-        attrs = {name: _attr(i, name) for i, (name, _) in enumerate(schema)}
+        attrs = {name: _attr(i, name) for i, (name, _) in enumerate(schema) if read is None or name in read}
         fields: list[tuple[str, Any, Any]] = []
         for name, kind in schema:
-            typ = TYPES.get(kind)
-            fields.append((attrs[name], Any if typ is None else typ | None, msgspec.field(default=None, name=name)))
+            if name in attrs:
+                typ = TYPES.get(kind)
+                fields.append((attrs[name], Any if typ is None else typ | None, msgspec.field(default=None, name=name)))
         struct = msgspec.defstruct(
             "HuntingRow",
             fields + annotations,
             kw_only=True,
-            forbid_unknown_fields=True,
+            forbid_unknown_fields=read is None,
             omit_defaults=True,
             repr_omit_defaults=True,
         )
-    dynamic = tuple(attrs[name] for name, kind in schema if TYPES.get(kind) is JsonText or kind not in TYPES)
+    dynamic = tuple(
+        attrs[name] for name, kind in schema if name in attrs and (TYPES.get(kind) is JsonText or kind not in TYPES)
+    )
     return RowKind(
         struct,
         table,
@@ -276,11 +287,11 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 @functools.lru_cache(maxsize=256)
-def _one_pass(schema_text: bytes, graph: bool) -> _Plan | None:
+def _one_pass(schema_text: bytes, graph: bool, projection: Projection | None) -> _Plan | None:
     """How whole responses whose schema is ``schema_text`` decode in one pass."""
     try:
         columns = msgspec.json.decode(schema_text, type=list[_Column])
-        kind = row_type(_schema_of(columns), graph)
+        kind = row_type(_schema_of(columns), graph, projection)
     except (ValueError, TypeError):
         return None
     schema: list[Any] = core.UNTYPED.decode(schema_text)
@@ -306,7 +317,7 @@ def _fast_whole(buf: bytes) -> Batch | None:
     if found is None:
         return None
     schema_text, graph = found
-    plan = _one_pass(schema_text, graph)
+    plan = _one_pass(schema_text, graph, CURRENT.get())
     if plan is None:
         return None
     kind, decoder = plan.kind, plan.decoder
@@ -358,7 +369,7 @@ def _rows(buf: bytes, first_index: int) -> Batch:
     columns = raw.schema if graph else raw.Schema
     rows = raw.results if graph else raw.Results
     try:
-        kind = row_type(_schema_of(columns or []), graph)
+        kind = row_type(_schema_of(columns or []), graph, CURRENT.get())
     except (ValueError, TypeError) as exc:
         # A schema msgspec cannot build a struct of (two columns of one name, ...): rows untyped.
         return _untyped_rows(buf, first_index, f"schema: {exc}")
@@ -455,7 +466,7 @@ def _broken(buf: bytes, first_index: int, exc: BaseException) -> Batch:
         try:
             # msgspec, else json.loads (lone surrogates): the schema as json.loads reads it
             columns = [msgspec.convert(loads(raw), _Column) for raw in core.split_array(buf, schema.end() - 1)]
-            kind = row_type(_schema_of(columns), graph)
+            kind = row_type(_schema_of(columns), graph, CURRENT.get())
         except (ValueError, TypeError, RecursionError):
             pass
         else:

@@ -20,6 +20,7 @@ import msgspec
 from msgspec import Raw
 
 from .. import _decode as core
+from .._project import CURRENT, Projection, narrowed_record
 from .._stdjson import loads, records_member
 from .._values import build_struct, coercer
 from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
@@ -43,12 +44,17 @@ class _Decoders(NamedTuple):
     envelope_plan: dict[str, Any]
 
 
-@functools.cache
 def _decoders() -> _Decoders:
-    """The msgspec decoders of the stream shapes, built on first use (not at import)."""
+    """The msgspec decoders of the stream shapes, of the current projection (see :mod:`m365parse._project`)."""
+    return _decoders_of(CURRENT.get())
+
+
+@functools.lru_cache(maxsize=16)
+def _decoders_of(projection: Projection | None) -> _Decoders:
+    """The decoders, built on first use (not at import), once per projection."""
     # The tables seen streamed decode in one pass; records of the others take the
     # per-record path (their family modules are imported only when one is met).
-    union = Union[tuple(RECORD_TYPES[t] for t in STREAMED)]  # type: ignore[valid-type]  # noqa: UP007
+    union = Union[tuple(narrowed_record(RECORD_TYPES[t], projection) for t in STREAMED)]  # type: ignore[valid-type]  # noqa: UP007
     # A body key besides "records" fails the one pass: the fallback keeps it (Batch.envelope).
     body = msgspec.defstruct("_Body", [("records", list[union])], forbid_unknown_fields=True)  # type: ignore[valid-type]
     raw_body = msgspec.defstruct("_RawBody", [("records", list[Raw])])

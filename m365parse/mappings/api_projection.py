@@ -1,0 +1,67 @@
+"""What the rules of an API kind read of its items (see :meth:`m365parse.RuleSet.projection`).
+
+The rules of the alert, incident and hunting-row kinds (:mod:`.api_rules`) are
+written over JSON paths below the item.  :func:`paths_read` gives the paths a
+rule set's rules of a kind read, or None when one of them needs the whole item
+(``Item``, ``Call``): what the decode of that kind may leave out is then nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .api_rules import Apply, Call, Collect, Const, First, Func, Item, Text
+
+__all__ = ["paths_read"]
+
+
+def _kind_rules(rule_set_name: str, kind: str) -> dict[str, Any] | None:
+    base, *variants = rule_set_name.split("+")
+    if base == "jsa":
+        from .api_jsa import RULES
+    elif base == "ecs":
+        from .api_ecs import RULES
+    elif base == "ocsf" and not variants:
+        from .api_ocsf import RULES
+    else:
+        return None
+    if variants:
+        return None  # the variants add fields of their own (event.original: the whole item)
+    return RULES.get(kind)
+
+
+def _read(spec: Any) -> set[str] | None:
+    if isinstance(spec, str):
+        return {spec}
+    if isinstance(spec, Const):
+        return set()
+    if isinstance(spec, (Call, Item)):
+        return None
+    if isinstance(spec, (First, Collect, Func)):
+        children: tuple[Any, ...] = spec.specs
+    elif isinstance(spec, (Apply, Text)):
+        children = (spec.spec,)
+    else:
+        return None  # a spec this module does not know: everything
+    read: set[str] = set()
+    for child in children:
+        more = _read(child)
+        if more is None:
+            return None
+        read |= more
+    return read
+
+
+def paths_read(rule_set_name: str, kind: str) -> frozenset[str] | None:
+    """The JSON paths (``"evidence[*].ipAddress"``) that the rules of ``kind`` in the built-in
+    rule set ``rule_set_name`` read; None when they read the whole item, or have no rules."""
+    rules = _kind_rules(rule_set_name, kind)
+    if rules is None:
+        return None
+    read: set[str] = set()
+    for spec in rules.values():
+        more = _read(spec)
+        if more is None:
+            return None
+        read |= more
+    return frozenset(read)
