@@ -52,6 +52,7 @@ import msgspec
 
 from . import __version__, decode
 from ._output import encode_line, encode_lines, record_bytes, record_lines, stream_lines
+from ._project import CURRENT
 from .errors import InvalidInput, InvalidRecord, MappingError
 from .mappings import RuleSet, normalize, normalize_batch, registry
 from .record import Batch, Record, UnknownRecord
@@ -853,6 +854,8 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
     progress = Progress(stderr, enabled=not args.quiet and stderr.isatty())
     sources = _demo_sources() if files == [DEMO] else _file_sources(files, stdin)
     status = EXIT_OK
+    # With --normalize, records are decoded for the rule set: the columns it reads (decode_normalized)
+    projected = CURRENT.set(rule_set.projection()) if rule_set is not None else None
     try:
         _run_sources(
             sources,
@@ -875,6 +878,8 @@ def run(argv: list[str], stdout: BinaryIO, stderr: BinaryIO, stdin: BinaryIO) ->
         stderr.write(f"python -m m365parse: cannot write: {exc.strerror or exc}\n".encode(errors="backslashreplace"))
         status = EXIT_FAILED
     finally:
+        if projected is not None:
+            CURRENT.reset(projected)
         progress.clear()
         if errors_file is not None:
             errors_file.close()

@@ -36,7 +36,7 @@ def _plain(value: Any) -> Any:
     raise TypeError(type(value))
 
 
-def _same(data: bytes, rule_set: str) -> NormalizedBatch:
+def _same(data: bytes, rule_set: str | RuleSet) -> NormalizedBatch:
     expected_batch = m365parse.decode(data)
     expected = normalize_batch(expected_batch, rule_set)
     got = decode_normalized(data, rule_set)
@@ -266,3 +266,27 @@ def test_hunting_rows_of_a_known_table_read_that_tables_columns() -> None:
         got = _same(_hunting(schema, [row, row]), rule_set)
         assert len(got.events) == 2
     assert decode_normalized(_hunting(schema, [row]), "jsa").events[0]["DeviceName"] == "ws-2"
+
+
+def test_a_derived_rule_set_reads_its_own_columns() -> None:
+    mine = _resolve("jsa").derive("jsa-mine", {"DeviceProcessEvents": {"EventID": {"first": ["FileName", "ActionType"]}}})
+    columns = mine.projection().columns("DeviceProcessEvents")
+    assert columns is not None and "FileName" in columns
+    got = _same(_body(_record("DeviceProcessEvents", PROCESS)), mine)
+    assert got.events[0]["EventID"] == "cmd.exe"
+
+
+def test_the_command_line_normalizes_from_the_columns_read(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    good = json.dumps(_record("DeviceProcessEvents", PROCESS)).encode()
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(good.replace(b'"cmd.exe"', b'"cmd\xff.exe"') + b"\n" + good + b"\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "m365parse", "--normalize", "jsa", str(path)], capture_output=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1]
+    assert json.loads(lines[0])["DeviceTime"] == "2026-07-01T09:59:59.9876543Z"

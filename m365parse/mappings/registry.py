@@ -226,6 +226,7 @@ class RuleSet:
         out._rules = {t: f for t, f in rules.items() if isinstance(f, dict)}
         out._pending = {t: f for t, f in rules.items() if not isinstance(f, dict)}  # type: ignore[misc]
         out._compiled = {}
+        out._projection = None
         out._validate({table: dict(fields) for table, fields in overrides.items() if table not in self._pending})
         return out
 
