@@ -258,6 +258,12 @@ def test_hunting_rows(case: str, graph: bool, rule_set: str) -> None:
     _same(_hunting(HUNT_SCHEMA, rows, graph), rule_set)
 
 
+@pytest.mark.parametrize("rule_set", RULE_SETS)
+def test_hunting_schema_that_names_a_column_twice(rule_set: str) -> None:
+    schema = [*HUNT_SCHEMA, ("ProcessId", "Int64")]  # ProcessId twice, and not read by jsa
+    _same(_hunting(schema, [HUNT_ROW]), rule_set)
+
+
 def test_hunting_rows_of_a_known_table_read_that_tables_columns() -> None:
     columns = list(m365parse.TABLES["DeviceProcessEvents"].__struct_fields__)
     schema = [(c, "DateTime" if c == "Timestamp" else "String") for c in columns if c != "NetworkAdapterName"]

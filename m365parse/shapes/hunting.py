@@ -146,8 +146,10 @@ def row_type(schema: _Schema, graph: bool, projection: Projection | None = None)
     # name a struct field: such a column is not declared, its cells go to extra.
     schema = tuple((name, kind) for name, kind in schema if _utf8(name))
     names = [name for name, _ in schema]
-    table = _known_table(frozenset(names)) if len(set(names)) == len(names) else None
-    read = projection.columns(table or "HuntingRow") if projection is not None else None
+    unique = len(set(names)) == len(names)
+    table = _known_table(frozenset(names)) if unique else None
+    # (a schema that names a column twice has no struct: its rows are untyped, narrowed or not)
+    read = projection.columns(table or "HuntingRow") if projection is not None and unique else None
     annotations: list[tuple[str, Any, Any]] = []
     if graph and read is None:  # (a narrowed struct skips the keys it does not declare)
         annotations = [
