@@ -90,14 +90,20 @@ def _listed(registry: Any, ruleset: str) -> bool | None:
         return None
 
 
+def _api(name: str, ruleset: str) -> Any:
+    """``m365parse.<name>``, when it exists and ``ruleset`` is registered; else :class:`Unavailable`."""
+    function = getattr(m365parse, name, None)
+    if function is None:
+        raise Unavailable(f"m365parse.{name} does not exist yet")
+    registry = getattr(m365parse, "registry", None)
+    if registry is not None and _listed(registry, ruleset) is False:
+        raise Unavailable(f"rule set {ruleset!r} is not in m365parse.registry")
+    return function
+
+
 def _normalize(ruleset: str) -> Callable[[str, dict[str, Any]], Setup]:
     def setup(shape: str, options: dict[str, Any]) -> Setup:
-        normalize = getattr(m365parse, "normalize", None)
-        if normalize is None:
-            raise Unavailable("m365parse.normalize does not exist yet")
-        registry = getattr(m365parse, "registry", None)
-        if registry is not None and _listed(registry, ruleset) is False:
-            raise Unavailable(f"rule set {ruleset!r} is not in m365parse.registry")
+        normalize = _api("normalize", ruleset)
         sample = options.get("sample")
         if sample is not None:  # one real call, so that a rule set that fails shows here
             try:
@@ -135,12 +141,7 @@ def _normalized(ruleset: str) -> Callable[[str, dict[str, Any]], Setup]:
     """``decode_normalized(unit, ruleset)``: the records decoded for the rule set (the columns it reads)."""
 
     def setup(shape: str, options: dict[str, Any]) -> Setup:
-        decode_normalized = getattr(m365parse, "decode_normalized", None)
-        if decode_normalized is None:
-            raise Unavailable("m365parse.decode_normalized does not exist yet")
-        registry = getattr(m365parse, "registry", None)
-        if registry is not None and _listed(registry, ruleset) is False:
-            raise Unavailable(f"rule set {ruleset!r} is not in m365parse.registry")
+        decode_normalized = _api("decode_normalized", ruleset)
 
         def run(unit: bytes) -> Any:
             return decode_normalized(unit, ruleset)
