@@ -160,3 +160,22 @@ def test_json_lines_resume_after_the_line_the_one_pass_decode_names() -> None:
     lines = m365parse.JsonLinesDecoder()
     streamed = [*lines.feed(data).records, *lines.close().records]
     assert streamed == batch.records
+
+
+@pytest.mark.parametrize(
+    "halves",
+    [
+        # a line cut inside a string, and the rest of it on the next line (found by fuzzing:
+        # joined by a comma, the two made one value, and the run lost an item)
+        ['{"time":"2024-05-14T10:03:40.5512093Z","tenantId":"3f2a8c', 'e-7b4d","category":"AdvancedHunting-AlertInfo","properties":{"Title":"y"}}'],
+        # a line cut inside an array, its rest on the next line
+        ['{"time":"2024-05-14T10:03:40Z","category":"AdvancedHunting-AlertInfo","properties":{"Title":["a",', '"b"]}}'],
+    ],
+    ids=["in a string", "in an array"],
+)
+def test_a_value_split_over_two_lines_is_two_errors(halves: list[str]) -> None:
+    good = json.dumps({"time": "2024-05-14T10:03:40Z", "category": "AdvancedHunting-AlertInfo", "properties": {"Title": "x"}})
+    batch = m365parse.decode("\n".join([good, *halves, good]).encode())
+    assert [r.properties.Title for r in batch.records] == ["x", "x"]
+    assert [e.index for e in batch.errors] == [1, 2]
+    assert [e.raw for e in batch.errors] == [h.encode() for h in halves]
