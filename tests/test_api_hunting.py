@@ -192,3 +192,10 @@ def test_no_envelope_when_an_envelope_value_is_not_json() -> None:
     data = b'{"Stats": {"note": "\xff"}, "Schema": [{"Name": "X", "Type": "String"}], "Results": [{"X": "a"}]}'
     batch = m365parse.decode(data)
     assert [r.properties.X for r in batch.records] == ["a"] and batch.envelope == {}
+
+
+def test_a_schema_with_bytes_that_are_not_utf8_in_a_key_of_its_own() -> None:
+    # found by fuzzing: the typed read of the schema skipped the key, its whole read raised
+    data = b'{"Schema":[{"Name":"A","Type":"String","X":"\xff"}],"Results":[{"A":"v"}]}'
+    batch = m365parse.decode(data)
+    assert [r.properties.A for r in batch.records] == ["v"] and batch.errors == []

@@ -294,9 +294,10 @@ def _one_pass(schema_text: bytes, graph: bool, projection: Projection | None) ->
     try:
         columns = msgspec.json.decode(schema_text, type=list[_Column])
         kind = row_type(_schema_of(columns), graph, projection)
+        # (read whole: the typed decode above skipped what no column field names, unchecked)
+        schema: list[Any] = core.UNTYPED.decode(schema_text)
     except (ValueError, TypeError):
         return None
-    schema: list[Any] = core.UNTYPED.decode(schema_text)
     flat = all(isinstance(c, dict) and all(isinstance(v, _SCALARS) for v in c.values()) for c in schema)
     names = ("schema", "results") if graph else ("Schema", "Results")
     response = msgspec.defstruct(
