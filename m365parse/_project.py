@@ -27,9 +27,10 @@ the full way:
 - a value of a column it reads that does not fit the column's type: the column
   keeps its type.
 
-Columns it does not read are skipped as JSON, not read: raw bytes that are not
-UTF-8 in one of them do not make the record fail, as they do in a full decode
-(which cannot give that column).
+Columns it does not read are skipped as JSON, not read: a value a full decode
+cannot read at all (bytes that are not UTF-8, an integer of more than 4,300
+digits) in one of them does not make the record fail, as it does in a full
+decode (which cannot give that column).
 """
 
 from __future__ import annotations

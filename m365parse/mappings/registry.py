@@ -1105,9 +1105,10 @@ def decode_normalized(
     :func:`m365parse.decode` does.  A rule set that reads nearly everything
     (``"ecs"``, ``"ocsf"``) gains nothing from it; ``"jsa"`` reads a sixth of the
     columns of a streamed record.  One difference: a record whose *unread*
-    columns hold bytes that are not UTF-8 gives its event here, where
-    :func:`m365parse.decode` reports it as an :class:`m365parse.InvalidRecord`
-    (it cannot give those columns).
+    columns hold a value :func:`m365parse.decode` cannot read at all (bytes that
+    are not UTF-8, an integer of more than 4,300 digits) gives its event here,
+    where :func:`m365parse.decode` reports it as an :class:`m365parse.InvalidRecord`
+    (or, for a lone record, the input as not JSON).
 
     Raises :class:`m365parse.InvalidInput` as :func:`m365parse.decode` does, and
     :class:`MappingError` as :func:`normalize_batch` does.

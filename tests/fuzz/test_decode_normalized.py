@@ -1,0 +1,113 @@
+"""decode_normalized() against normalize_batch(decode()) on mutated input: the same events and errors.
+
+decode_normalized() decodes streamed records and hunting rows with only the columns the
+rule set reads ("jsa" here: the one rule set that narrows).  Whatever the input, it gives
+what decode() and normalize_batch() give, but for the documented difference: a value that
+decode() cannot read at all (bytes that are not UTF-8, an integer of more than 4,300 digits)
+in a column the rule set does not read (decode() reports that record, or the input, the
+narrowed decode skips the column).  Inputs that hold such values are checked to lose no
+more than decode() does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+import m365parse
+from m365parse import ExactDatetime
+
+from ._support import SHAPES, all_units, assemble, corpus, rng, scaled, time_limit
+from .test_mutations import BOUNDARY_SAFE, EXPENSIVE, mutate, pick_units
+
+CORPUS = corpus()
+UNITS = all_units()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, ExactDatetime):
+        return f"exact {value.isoformat_exact()}"
+    if isinstance(value, datetime):
+        return f"datetime {value.isoformat()}"
+    raise TypeError(type(value))
+
+
+def _outcome(call: Any) -> tuple[str, Any, Any]:
+    """("events", events as JSON text, errors) or ("raised", the exception type, its message)."""
+    try:
+        events, errors = call()
+    except m365parse.InvalidInput as exc:
+        return "raised", type(exc), str(exc)
+    return "events", json.dumps(events, default=_plain), [(e.index, e.path, e.reason, e.raw) for e in errors]
+
+
+def _both(data: bytes, what: str) -> None:
+    def full() -> tuple[list[Any], list[Any]]:
+        batch = m365parse.decode(data)
+        return m365parse.normalize_batch(batch, "jsa"), batch.errors
+
+    def narrowed() -> tuple[list[Any], list[Any]]:
+        out = m365parse.decode_normalized(data, "jsa")
+        return out.events, out.errors
+
+    with time_limit(60, f"decode_normalized of {what}"):
+        want, got = _outcome(full), _outcome(narrowed)
+    if _unreadable(data):
+        # the documented difference: what decode() reports for a value in a column jsa does not read
+        if want[0] == got[0] == "events":
+            assert len(got[2]) <= len(want[2]), what
+        return
+    assert got == want, what
+
+
+_HUGE = re.compile(rb"\d{4301}")
+
+
+def _unreadable(data: bytes) -> bool:
+    """Whether ``data`` holds a value decode() cannot read at all: bytes that are not UTF-8, a huge integer."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return _HUGE.search(data) is not None
+
+
+def test_random_mutations_of_the_corpus() -> None:
+    r = rng("normalized-mutations")
+    for _ in range(scaled(400, 50_000)):
+        _both(mutate(r, r.choice(CORPUS).data), "byte mutation")
+
+
+@pytest.mark.parametrize("mutation", sorted(BOUNDARY_SAFE))
+def test_a_mutation_inside_a_record(mutation: str) -> None:
+    r = rng(f"normalized-inside:{mutation}")
+    tries = scaled(2, 20) if mutation in EXPENSIVE else scaled(25, 2000)
+    done = 0
+    while done < tries:
+        shape = r.choice(SHAPES)
+        units = pick_units(r, shape, r.randint(1, 4))
+        target = r.randrange(len(units))
+        mutated = BOUNDARY_SAFE[mutation](r, units[target])
+        if mutated is None:
+            continue
+        done += 1
+        data, _spans = assemble([*units[:target], mutated, *units[target + 1 :]], shape)
+        _both(data, f"{mutation} ({shape})")
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_assembled_batches(shape: str) -> None:
+    r = rng(f"normalized-assembled:{shape}")
+    for _ in range(scaled(40, 3000)):
+        data, _spans = assemble(pick_units(r, shape, r.randint(1, 6)), shape)
+        _both(data, f"assembled {shape}")
+
+
+def test_the_corpus_files() -> None:
+    for source in CORPUS:
+        _both(source.data, source.name)
+    assert len(UNITS) > 0
