@@ -503,6 +503,32 @@ def _line_at(buf: bytes, start: int, at: int) -> tuple[int, int] | None:
     return None
 
 
+def _one_value_a_line(buf: bytes, base: int, span: tuple[int, int], shape: Shape) -> bool:
+    """Whether the one-pass decode's item at ``span`` (the line it failed at, counted as lines) is
+    that line: the line before it is one JSON value (not one and the start of the next, not the
+    end of one), and the line itself fails that shape's decode on its own, as it failed in the pass."""
+    begin, end = span
+    before = buf.rfind(b"\n", base, max(begin - 1, base))
+    while begin > base:
+        line = buf[before + 1 if before >= base else base : begin].strip(_WS).removeprefix(_BOM)
+        if line:
+            try:
+                UNTYPED.decode(line)
+            except _DECODE_ERRORS:
+                return False
+            break
+        if before < base:
+            break
+        begin, before = before, buf.rfind(b"\n", base, max(before - 1, base))  # a blank line: the one before
+    if shape.one is not None:
+        try:
+            shape.one(buf[span[0] : end].strip(_WS).removeprefix(_BOM))
+        except _DECODE_ERRORS:
+            return True
+        return False
+    return True
+
+
 def _resume_lines(buf: bytes, first_index: int, resume: Resume) -> Batch:
     """JSON lines whose one-pass decode failed at line ``resume.at``, keeping the records it
     completed (``resume.done``): that line is decoded on its own and the shape's one-pass
@@ -521,8 +547,8 @@ def _resume_lines(buf: bytes, first_index: int, resume: Resume) -> Batch:
     while True:
         span = _line_at(buf, base, resume.at)
         done = resume.done or []
-        if span is None or len(done) != resume.at:  # pragma: no cover - msgspec counts lines so
-            break
+        if span is None or len(done) != resume.at or not _one_value_a_line(buf, base, span, shape):
+            break  # msgspec counts values, not lines: where a line holds two, or half of one, they differ
         begin, end = span
         if done:
             # the records of the lines before it: their origin a copy of those lines

@@ -179,3 +179,25 @@ def test_a_value_split_over_two_lines_is_two_errors(halves: list[str]) -> None:
     assert [r.properties.Title for r in batch.records] == ["x", "x"]
     assert [e.index for e in batch.errors] == [1, 2]
     assert [e.raw for e in batch.errors] == [h.encode() for h in halves]
+
+
+def _alert(title: Any) -> str:
+    return json.dumps({"time": "2024-05-14T10:03:40Z", "category": "AdvancedHunting-AlertInfo", "properties": {"Title": title}})
+
+
+@pytest.mark.parametrize(
+    ("lines", "titles", "errors"),
+    [
+        # a line that holds a record and another value: msgspec counted two values where there is one line
+        ([_alert("a") + '"x"', _alert("b")], ["b"], [0]),
+        # a record cut over two lines, then one the one-pass decode rejects (found by fuzzing:
+        # the resume took msgspec's value count for a line count and gave "c" twice)
+        (['{"time":"2024-05-14T10:03:40Z",', '"category":"AdvancedHunting-AlertInfo","properties":{"Title":"s"}}', _alert("b"), _alert("c"), _alert(5)], ["b", "c", None], [0, 1]),
+    ],
+    ids=["two values on a line", "a record over two lines"],
+)
+def test_json_lines_whose_values_are_not_one_a_line(lines: list[str], titles: list[Any], errors: list[int]) -> None:
+    batch = m365parse.decode("\n".join(lines).encode())
+    assert [r.properties.Title for r in batch.records] == titles
+    assert [e.index for e in batch.errors] == errors
+    assert len(batch.records) + len(batch.errors) == len(lines)
