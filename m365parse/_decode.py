@@ -385,23 +385,24 @@ def _decode_objects(buf: bytes) -> Batch:
     if isinstance(fast_lines, Batch):
         return fast_lines
     if fast_lines is not None:  # JSON lines of one shape's items, one of which the fast path rejected
-        return decode_lines(buf, try_fast=False, resume=fast_lines)
-    # One JSON value (one item pretty-printed, or an envelope whose keys come in another order)?
-    try:
-        value = loads_one(buf)  # msgspec, else json.loads when it may be one value
-    except _DECODE_ERRORS:
-        value = _NOT_ONE
-    if value is not _NOT_ONE:
-        if isinstance(value, dict):
-            for shape in _shapes.SHAPES:
-                if shape.unwrap is not None:
-                    batch = shape.unwrap(value, buf, 0)
-                    if batch is not None:
-                        return batch
-        del value  # decode_one() decodes the record again: never hold two copies of it
-        item = decode_one(buf, 0, "$")
-        return Batch([item], []) if isinstance(item, Record) else Batch([], [item])
-    batch = decode_lines(buf, try_fast=False)
+        batch = decode_lines(buf, try_fast=False, resume=fast_lines)
+    else:
+        # One JSON value (one item pretty-printed, or an envelope whose keys come in another order)?
+        try:
+            value = loads_one(buf)  # msgspec, else json.loads when it may be one value
+        except _DECODE_ERRORS:
+            value = _NOT_ONE
+        if value is not _NOT_ONE:
+            if isinstance(value, dict):
+                for shape in _shapes.SHAPES:
+                    if shape.unwrap is not None:
+                        unwrapped = shape.unwrap(value, buf, 0)
+                        if unwrapped is not None:
+                            return unwrapped
+            del value  # decode_one() decodes the record again: never hold two copies of it
+            item = decode_one(buf, 0, "$")
+            return Batch([item], []) if isinstance(item, Record) else Batch([], [item])
+        batch = decode_lines(buf, try_fast=False)
     if not batch.records and all(_is_not_an_object(e) for e in batch.errors):
         raise InvalidInput(
             "expected JSON: an Event Hubs body, an API page or hunting response, or records, "
@@ -660,7 +661,16 @@ def decode_each(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        _runs(raws, start=start, size=size, shape=shape, failed_at=failed_at, one=one, records=records)
+        _runs(
+            raws,
+            start=start,
+            size=size,
+            shape=shape,
+            failed_at=failed_at,
+            one=one,
+            records=records,
+            values=prefix is not None,
+        )
     finally:
         if enabled:
             gc.enable()
@@ -676,8 +686,14 @@ def _runs(
     failed_at: int | None,
     one: Callable[[int], Shape | None],
     records: list[Record],
+    values: bool = True,
 ) -> None:
-    """The loop of :func:`decode_each` from item ``start``: runs of ``shape``, and ``one(i)`` for an item on its own."""
+    """The loop of :func:`decode_each` from item ``start``: runs of ``shape``, and ``one(i)`` for an item on its own.
+
+    ``values``: the items are JSON values (array elements), so that where msgspec says a run
+    failed (``$[i]``, a value) is an item; lines (JSON lines) need not be one value each (a value
+    cut over two lines, two on one line), so a run of lines that fails is halved instead.
+    """
     n = len(raws)
     pos = start
     while pos < n:
@@ -698,7 +714,7 @@ def _runs(
                 # items that are not one JSON value each (a line that is half of one): decoded apart
                 raise ValueError("the items of a run are not one JSON value each")
         except _DECODE_ERRORS as exc:
-            bad = failed_item(exc)
+            bad = failed_item(exc) if values else None
             if bad is not None and 0 < bad < len(chunk) and isinstance(exc, Partial) and len(exc.records) == bad:
                 # the items before the one that failed: decoded already
                 records += _with_origin(exc.records, chunk[:bad], shape.times)

@@ -32,7 +32,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["loads", "loads_one", "utf8", "records_member"]
+__all__ = ["loads", "loads_one", "loads_lines", "utf8", "records_member"]
 
 _ANY = msgspec.json.Decoder()
 
@@ -79,6 +79,35 @@ def loads_one(buf: bytes) -> Any:
 
 
 _NEXT_LINE = re.compile(rb"[}\]][ \t\r]*\n[ \t\r\n]*(?:\xef\xbb\xbf)?[{\[]")
+
+
+def loads_lines(buf: bytes) -> list[Any]:
+    """JSON values one after another (JSON lines, as msgspec's ``decode_lines`` reads them):
+    msgspec's, else the standard library's, value by value.
+
+    When both readers reject a value, msgspec's error is raised.
+    """
+    try:
+        return _ANY.decode_lines(buf)
+    except (ValueError, RecursionError) as exc:
+        import json
+
+        try:
+            text = buf.decode("utf-8", "surrogatepass")
+            decoder = json.JSONDecoder()
+            values: list[Any] = []
+            pos, end = 0, len(text)
+            while True:
+                pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]  # (it matches the empty string)
+                if pos >= end:
+                    return values
+                value, pos = decoder.raw_decode(text, pos)
+                values.append(value)
+        except (ValueError, RecursionError):
+            raise exc from None
+
+
+_SPACE = re.compile(r"[ \t\r\n\ufeff]*")
 
 
 def utf8(buf: bytes) -> bytes:

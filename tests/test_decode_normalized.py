@@ -296,3 +296,15 @@ def test_the_command_line_normalizes_from_the_columns_read(tmp_path: Path) -> No
     lines = proc.stdout.splitlines()
     assert len(lines) == 2 and lines[0] == lines[1]
     assert json.loads(lines[0])["DeviceTime"] == "2026-07-01T09:59:59.9876543Z"
+
+
+def test_a_value_no_reader_takes_in_an_unread_datetime_column_keeps_the_others_exact() -> None:
+    # found by fuzzing: 1e400 in a column jsa does not read passed the narrowed decode, and the
+    # exact timestamps of the whole input were lost (their texts are read again, and 1e400 stopped
+    # msgspec there): the texts are now read by the standard library when msgspec cannot
+    good = _record("DeviceProcessEvents", PROCESS)
+    odd = _record("DeviceProcessEvents", {**PROCESS, "ProcessCreationTime": 0})
+    data = _lines(good, odd).replace(b'"ProcessCreationTime": 0', b'"ProcessCreationTime": 1e400')
+    got = decode_normalized(data, "jsa")
+    assert [e["DeviceTime"].isoformat_exact() for e in got.events] == ["2026-07-01T09:59:59.9876543Z"] * 2
+    _same(data, "jsa")

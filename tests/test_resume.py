@@ -201,3 +201,29 @@ def test_json_lines_whose_values_are_not_one_a_line(lines: list[str], titles: li
     assert [r.properties.Title for r in batch.records] == titles
     assert [e.index for e in batch.errors] == errors
     assert len(batch.records) + len(batch.errors) == len(lines)
+
+
+def test_json_lines_read_one_by_one_where_a_record_is_cut_over_two_lines() -> None:
+    # found by fuzzing: a run of the lines joined the halves into one value, failed at a later
+    # value, and the values before it were taken for the lines before it ("c" twice)
+    def alert(title: str, ts: str = "2024-05-14T10:03:40Z") -> str:
+        return json.dumps({"time": ts, "category": "AdvancedHunting-AlertInfo", "properties": {"Timestamp": ts, "Title": title}})
+
+    lines = [
+        alert("a"),
+        '{"category":"AdvancedHunting-AlertInfo","properties":{"Timestamp":"2024-05-14T10:03:40Z","Title":"x"',
+        '"Severity":"Low"}}',
+        alert("c"),
+        alert("d", ts="2024-05-14T10:03:40"),  # zone-less: the one-pass decode rejects it
+    ]
+    batch = m365parse.decode("\n".join(lines).encode())
+    assert [r.properties.Title for r in batch.records] == ["a", "c", "d"]
+    assert [e.index for e in batch.errors] == [1, 2]
+
+
+@pytest.mark.parametrize("timestamp", ["2024-05-14T10:03:40Z", "2024-05-14T10:03:40"], ids=["fits", "zone-less"])
+def test_one_line_with_text_after_its_record_is_not_json_lines(timestamp: str) -> None:
+    # the same answer whether the record before the text fits the one-pass decode or not
+    line = json.dumps({"category": "AdvancedHunting-AlertInfo", "properties": {"Timestamp": timestamp, "Title": "a"}})
+    with pytest.raises(m365parse.InvalidInput, match="no line of the input is a JSON object"):
+        m365parse.decode((line + '"junk"').encode())

@@ -411,3 +411,14 @@ def test_plain_json_nested_as_deep_as_json_loads_reads_in_api_records(depth: int
                 assert out["D"]["w"] == {"a": 1}  # unwrapped
             for name in m365parse.registry:
                 m365parse.normalize(rec, name)
+
+
+def test_loads_lines_reads_values_one_after_another() -> None:
+    from m365parse._stdjson import loads_lines
+
+    assert loads_lines(b'{"a": 1}\n{"b":\n 2}\n\n[3] "x"') == [{"a": 1}, {"b": 2}, [3], "x"]
+    # what msgspec does not read, the standard library does: value by value
+    values = loads_lines(b'{"a": NaN}\n{"b": 1e400}\n{"c": "\\ud800"}')
+    assert math.isnan(values[0]["a"]) and values[1]["b"] == math.inf and values[2]["c"] == "\ud800"
+    with pytest.raises(ValueError):
+        loads_lines(b'{"a": 1}\n{"b": ')

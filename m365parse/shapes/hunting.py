@@ -29,7 +29,7 @@ from msgspec import Raw, Struct
 
 from .. import _decode as core
 from .._project import CURRENT, Projection, narrowed_struct
-from .._stdjson import loads
+from .._stdjson import loads, loads_lines
 from .._values import JsonText, Timestamp, resolve_path
 from ..errors import InvalidInput, InvalidRecord
 from ..record import Batch, Record
@@ -499,7 +499,7 @@ class _RowTimes(ModuleTimes):
 
     def load(self, data: bytes, layout: str, typed: bool) -> Any:
         if layout == "lines":  # flat rows one per line (Log Analytics export)
-            return core.UNTYPED.decode_lines(data)
+            return loads_lines(data)
         value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
         if layout == "one":
             return [value]

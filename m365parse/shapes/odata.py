@@ -20,7 +20,7 @@ import msgspec
 from msgspec import Raw, Struct
 
 from .. import _decode as core
-from .._stdjson import loads
+from .._stdjson import loads, loads_lines
 from .._values import resolve_path
 from ..record import Batch, Record
 from . import DECODE_ERRORS, ModuleTimes, Shape
@@ -168,7 +168,7 @@ class _ApiTimes(ModuleTimes):
 
     def load(self, data: bytes, layout: str, typed: bool) -> Any:
         if layout == "lines":
-            return core.UNTYPED.decode_lines(data)
+            return loads_lines(data)
         value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
         if layout == "page":
             return value.get("value") if isinstance(value, dict) else None

@@ -21,7 +21,7 @@ from msgspec import Raw
 
 from .. import _decode as core
 from .._project import CURRENT, Projection, narrowed_record
-from .._stdjson import loads, records_member
+from .._stdjson import loads, loads_lines, records_member
 from .._values import build_struct, coercer
 from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES
@@ -143,11 +143,10 @@ class _Times(ModuleTimes):
                 return self._typed(self.by_table, data, layout)
             except DECODE_ERRORS:
                 return self._typed(self.decoders, data, layout)
-        any_ = core.UNTYPED
         if layout == "lines":
-            return any_.decode_lines(data)
+            return loads_lines(data)
         if layout == "bodies":
-            return [v for body in any_.decode_lines(data) if isinstance(body, dict) for v in body.get("records") or []]
+            return [v for body in loads_lines(data) if isinstance(body, dict) for v in body.get("records") or []]
         value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
         if layout == "body":
             return value.get("records") if isinstance(value, dict) else None
