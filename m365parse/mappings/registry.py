@@ -1108,7 +1108,10 @@ def decode_normalized(
     columns hold a value :func:`m365parse.decode` cannot read at all (bytes that
     are not UTF-8, an integer of more than 4,300 digits) gives its event here,
     where :func:`m365parse.decode` reports it as an :class:`m365parse.InvalidRecord`
-    (or, for a lone record, the input as not JSON).
+    (or, for a lone record, the input as not JSON); and JSON lines whose values are
+    not one a line (a record cut over two lines) may be read value by value here
+    where :func:`m365parse.decode`, its one-pass decode failing on a column the
+    rule set does not read, reads them line by line.
 
     Raises :class:`m365parse.InvalidInput` as :func:`m365parse.decode` does, and
     :class:`MappingError` as :func:`normalize_batch` does.
