@@ -50,7 +50,7 @@ from typing import Any, NamedTuple
 from msgspec import Struct
 
 from .._codegen import Names, compile_function
-from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns, path_steps
+from .._values import ExactDatetime, exact_datetime, exact_iso, exact_of_column, parse_ns, path_steps
 from ..api.records import ApiRecord, exact_text
 from ..errors import MappingError
 from ..record import Record
@@ -359,6 +359,13 @@ def _leaf_flat(value: Any, ctx: _Ctx, path: str) -> Any:
     return record._plain(value, path) if isinstance(record, ApiRecord) else value
 
 
+def _leaf_record(value: Any, record: Record, path: str) -> Any:
+    """``_leaf_flat`` of a record normalized without a context (the flat normalizers of ``"jsa"``)."""
+    if isinstance(value, datetime):
+        return ExactDatetime.of_column(value, record, path)
+    return record._plain(value, path) if isinstance(record, ApiRecord) else value
+
+
 def _leaf_nested(value: Any, ctx: _Ctx, path: str) -> Any:
     if isinstance(value, datetime):
         return _Exact(value, ctx, path)
@@ -367,6 +374,8 @@ def _leaf_nested(value: Any, ctx: _Ctx, path: str) -> Any:
 
 
 _CONVERT = (datetime, Struct)
+#: Types of values stored as they are (neither a datetime nor a struct).
+_PLAIN = frozenset({str, int, float, bool, list, dict, type(None)})
 #: Struct types a node keeps a reader of (a bounded cache: each hunting schema has a row struct).
 _MAX_READERS = 1024
 
@@ -451,6 +460,9 @@ def _generate_reader(steps: list[tuple[str, str, _Node]]) -> _Reader:
     stores or walks each one that is not None."""
     ns: dict[str, Any] = {"_get0": operator.attrgetter(*(attr for attr, _, _ in steps)), "_isinst0": isinstance}
     ns["_conv0"] = _CONVERT
+    ns["_dt0"] = datetime
+    ns["_exactof0"] = exact_of_column
+    ns["_plain0"] = _PLAIN
     name = Names(ns)
 
     items = [f"v{i}" for i in range(len(steps))]
@@ -839,8 +851,67 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
     walk = bool(root.members)
     # to_dict() first when a rule needs it: the item's datetimes are then read from it
     whole_first = nested and any(_uses_item(spec) for spec in rules.values())
-    return _generate_normalizer(plan, tuple(chain), nested, whole_first, walk, root, (None,) * len(compiler.ids))
+    nones = (None,) * len(compiler.ids)
+    links = tuple(chain)
+    general: _Normalizer = _generate_normalizer(plan, links, nested, whole_first, walk, root, nones)
+    if not walk or not _is_flat(root):
+        return general
+    # Every path is a member of the item (hunting rows): one normalizer per struct type of
+    # the item, generated when the type is first seen, reads the members it needs as locals.
+    return _flat_normalizer(general, root, lambda steps: _generate_normalizer(
+        plan, links, nested, whole_first, walk, root, nones, steps))
 
+
+def _is_flat(root: _Node) -> bool:
+    """Whether every path of a tree is one member of the item (no ``[*]``, nothing deeper)."""
+    return not (root.single or root.multi or root.star) and all(
+        not (child.members or child.star or child.multi) for child in root.members.values()
+    )
+
+
+_Steps = list[tuple[str, str, "_Node"]]
+_Normalizer = Callable[[Record], dict[str, Any]]
+
+
+def _flat_normalizer(
+    general: Callable[[Record], dict[str, Any]],
+    root: _Node,
+    generate: Callable[[_Steps], Callable[[Record, Any], dict[str, Any]]],
+) -> Callable[[Record], dict[str, Any]]:
+    """The normalizer of a kind whose paths are members of the item: a generated function per
+    struct type of ``record.properties`` (cached; dicts and other values go to ``general``)."""
+    root_members = root.members
+    by_type: dict[type, Callable[[Record, Any], dict[str, Any]]] = {}
+
+    def other(record: Record, props: Any) -> dict[str, Any]:
+        return general(record)
+
+    def build(props_type: type) -> Callable[[Record, Any], dict[str, Any]]:
+        fn: Callable[[Record, Any], dict[str, Any]] = other
+        if isinstance(props_type, type) and issubclass(props_type, Struct):
+            fields: Any = props_type
+            names = dict(zip(fields.__struct_encode_fields__, fields.__struct_fields__, strict=True))
+            fn = generate([(names[name], name, child) for name, child in root_members.items() if name in names])
+        if len(by_type) >= _MAX_READERS:  # row structs come and go with hunting schemas
+            by_type.clear()
+        by_type[props_type] = fn
+        return fn
+
+    ns: dict[str, Any] = {"_tget0": by_type.get, "_build0": build, "_general0": general}  # _general0: for tests
+    source = (
+        "def normalize(record):\n"
+        "    props = record.properties\n"
+        "    reader = _tget0(props.__class__)\n"
+        "    if reader is None:\n"
+        "        reader = _build0(props.__class__)\n"
+        "    return reader(record, props)\n"
+    )
+    return compile_function(source, ns, "normalize")  # type: ignore[no-any-return]
+
+
+#: Not ``_empty(v)`` in generated code: a true value is not empty (None, "", [] and {} are
+#: false), a false one is when it is one of them (0 and False are values).
+_FILLED = "v or (v is not None and v not in _blank0)"
 
 #: The names the generated normalizers and readers use besides those their generators made
 #: (``_k3``, ``n2``: a letter or two and a number); no literal appears in their source.
@@ -858,7 +929,8 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
     walk: bool,
     root: _Node,
     nones: tuple[None, ...],
-) -> Callable[[Record], dict[str, Any]]:
+    flat: _Steps | None = None,
+) -> Any:
     """The normalizer of a compiled kind as one generated function (its source in ``__doc__``).
 
     Straight-line code, one statement group per target field, in the order of the rules:
@@ -904,14 +976,55 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
             f"{indent}        {var} = {parent}[{key}] = {{}}",
         ]
 
-    lines = [
-        "def normalize(record):",
-        "    ctx = R = _ctx0(_nones0)",
-        "    ctx.record = record",
-        "    ctx.memo = None",
-        "    ctx._whole = record.to_dict()" if whole_first else "    ctx._whole = None",
-    ]
-    if walk:
+    ns["_leaf0"] = _leaf_nested if nested else _leaf_record
+    ns["_conv0"] = _CONVERT
+    ns["_dt0"] = datetime
+    ns["_exactof0"] = exact_of_column
+    ns["_plain0"] = _PLAIN
+    # flat (a struct type of an item whose paths are all members of it, given as steps): the
+    # members are read into locals, path k's value is local s<k> (None: a member not declared)
+    locals_of: dict[int, str] = {}
+    uses_ctx = flat is None or nested or whole_first or any(
+        kind == _FN
+        or (kind == _CALL and any(arg_kind == _FN for arg_kind, _ in how[1]))
+        or (kind == _COLLECT and any(part_kind == _FN for part_kind, _ in how[0]))
+        for kind, how, _, _ in plan
+    )
+    slot_names = {k: name(k, "_s") for k in range(len(nones))}
+
+    def slot(k: int) -> str:
+        if flat is None:
+            return f"R[{slot_names[k]}]"
+        return locals_of.get(k, "None")
+
+    lines = ["def normalize(record):" if flat is None else "def normalize(record, props):"]
+    if uses_ctx:
+        lines += [
+            "    ctx = R = _ctx0(_nones0)",
+            "    ctx.record = record",
+            "    ctx.memo = None",
+            "    ctx._whole = record.to_dict()" if whole_first else "    ctx._whole = None",
+        ]
+    if flat is not None:
+        if flat:
+            items = [f"s{i}" for i in range(len(flat))]
+            ns["_get1"] = operator.attrgetter(*(attr for attr, _, _ in flat))
+            lines.append(f"    {', '.join(items)} = _get1(props)")  # one name: attrgetter of one gives the value
+            for item, (_, member, child) in zip(items, flat, strict=True):
+                path = name("$." + member, "_p")
+                lines += [  # a datetime as the leaf makes it, without the call; other values as the walk stores them
+                    f"    c = {item}.__class__",
+                    "    if c is _dt0:",
+                    f"        {item} = _exact0({item}, ctx, {path})" if nested else
+                    f"        {item} = _exactof0({item}, record, {path})",
+                    f"    elif c not in _plain0 and _isinst0({item}, _conv0):",
+                    f"        {item} = _leaf0({item}, {'ctx' if nested else 'record'}, {path})",
+                ]
+                for k in child.single:
+                    locals_of[k] = item
+                    if uses_ctx:
+                        lines.append(f"    R[{slot_names[k]}] = {item}")
+    elif walk:
         lines += [
             "    props = record.properties",
             "    if props is not None:",
@@ -934,20 +1047,26 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
             lines += [*made, f"    {var}.update({name(how, '_c')})"]
             continue
         if kind == _SLOT:
-            lines.append(f"    v = R[{name(how, '_s')}]")
+            if slot(how) == "None":  # a member the item's type does not declare
+                continue
+            lines.append(f"    v = {slot(how)}")
         elif kind == _FIRST:  # the first that is not empty (through the transforms of an Apply)
-            (first, *others), fns = how
-            lines.append(f"    v = R[{name(first, '_s')}]")
+            slots, fns = how
+            known = [k for k in slots if slot(k) != "None"]
+            if not known:
+                continue
+            first, *others = known
+            lines.append(f"    v = {slot(first)}")
             indent = "    "
             for k in others:
-                lines += [f"{indent}if v is None or v in _blank0:", f"{indent}    v = R[{name(k, '_s')}]"]
+                lines += [f"{indent}if not v and (v is None or v in _blank0):", f"{indent}    v = {slot(k)}"]
                 indent += "    "
             if fns:  # an empty first is no value: not given to the transforms
-                lines += ["    if v is not None and v not in _blank0:", f"        v = _apply0(v, {name(fns, '_c')})"]
+                lines += [f"    if {_FILLED}:", f"        v = _apply0(v, {name(fns, '_c')})"]
         elif kind == _CALL:
             fn, args = how
             values = ", ".join(
-                f"R[{name(arg, '_s')}]" if arg_kind == _SLOT else f"{name(arg, '_f')}(ctx)" for arg_kind, arg in args
+                slot(arg) if arg_kind == _SLOT else f"{name(arg, '_f')}(ctx)" for arg_kind, arg in args
             )
             lines.append(f"    v = {name(fn, '_f')}({values})")
         elif kind == _COLLECT:  # every value not empty, without repeats (Collect), through the transforms (Apply)
@@ -955,7 +1074,7 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
             lines.append("    v = []")
             for part_kind, part in parts:
                 if part_kind == _SLOT:  # the values of a [*] path (its slot: a list, or None)
-                    lines.append(f"    for x in R[{name(part, '_s')}] or _none0:")
+                    lines.append(f"    for x in {slot(part)} or _none0:")
                 else:
                     lines += [f"    c = {name(part, '_f')}(ctx)", "    for x in c if _isinst0(c, _list0) else (c,):"]
                 lines += ["        if x is not None and x not in _blank0 and x not in v:", "            v.append(x)"]
@@ -963,7 +1082,7 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
                 lines.append(f"    v = _each0(v, {name(fns, '_c')})")
         else:
             lines.append(f"    v = {name(how, '_f')}(ctx)")
-        lines.append("    if v is not None and v not in _blank0:")  # _empty(v), inline
+        lines.append(f"    if {_FILLED}:")  # not _empty(v), inline
         if nested:  # ECS, OCSF: datetimes as exact ISO 8601 text
             lines += [
                 "        c = v.__class__",
@@ -976,12 +1095,12 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
             ]
             lines += ["    " + line for line in made]
         lines.append(f"        {var}[{name(leaf, '_k')}] = v")
-    if nested:
+    if nested and uses_ctx:
         # The context's _Exact values refer to it: a cycle, which reference counting alone
         # would not free (and records, untracked by the collector, would stay with it).
         lines += ["    ctx.clear()", "    ctx.memo = None"]
     lines.append("    return out")
-    return compile_function("\n".join(lines) + "\n", ns, "normalize")  # type: ignore[no-any-return]
+    return compile_function("\n".join(lines) + "\n", ns, "normalize")
 
 
 def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Record], dict[str, Any]] | None:
