@@ -352,8 +352,27 @@ class _Exact:
         return ns
 
 
-def _leaf_flat(value: Any, ctx: _Ctx, path: str) -> Any:
+#: The JSON path of a value the walk found: its text (``"$.evidence[2].userAccount"``), or, below
+#: the item, (the path above it, ``".member"`` or a list position): made into text only when
+#: a value that needs it (a datetime, a struct) is stored, not for every item and member walked.
+_Path = Any
+
+
+def _path_text(path: _Path) -> str:
+    """The text of a path of the walk."""
+    steps: list[str] = []
+    while path.__class__ is tuple:
+        path, step = path
+        steps.append(step if step.__class__ is str else f"[{step}]")
+    steps.append(path)
+    steps.reverse()
+    return "".join(steps)
+
+
+def _leaf_flat(value: Any, ctx: _Ctx, path: _Path) -> Any:
     record = ctx.record
+    if path.__class__ is not str:
+        path = _path_text(path)
     if isinstance(value, datetime):
         return ExactDatetime.of_column(value, record, path)
     return record._plain(value, path) if isinstance(record, ApiRecord) else value
@@ -366,7 +385,9 @@ def _leaf_record(value: Any, record: Record, path: str) -> Any:
     return record._plain(value, path) if isinstance(record, ApiRecord) else value
 
 
-def _leaf_nested(value: Any, ctx: _Ctx, path: str) -> Any:
+def _leaf_nested(value: Any, ctx: _Ctx, path: _Path) -> Any:
+    if path.__class__ is not str:
+        path = _path_text(path)
     if isinstance(value, datetime):
         return _Exact(value, ctx, path)
     record = ctx.record
@@ -380,16 +401,16 @@ _PLAIN = frozenset({str, int, float, bool, list, dict, type(None)})
 _MAX_READERS = 1024
 
 
-def _skip(value: Any, R: list[Any], ctx: _Ctx, path: str) -> None:
+def _skip(value: Any, R: list[Any], ctx: _Ctx, path: _Path) -> None:
     """The reader of a struct type that has none of the members a node reads."""
 
-_Reader = Callable[[Any, list[Any], "_Ctx", str], None]
+_Reader = Callable[[Any, list[Any], "_Ctx", Any], None]  # (value, slots, context, path of the walk)
 
 
 class _Node:
     """One step of the paths of a kind's rules."""
 
-    __slots__ = ("leaf", "members", "multi", "readers", "single", "star")
+    __slots__ = ("is_root", "leaf", "members", "multi", "readers", "single", "star")
 
     def __init__(self, leaf: Callable[[Any, _Ctx, str], Any]) -> None:
         self.members: dict[str, _Node] = {}
@@ -398,8 +419,9 @@ class _Node:
         self.multi: tuple[int, ...] = ()  # paths with [*] that end here
         self.readers: dict[type, _Reader] = {}
         self.leaf = leaf
+        self.is_root = False  # the item's node: always walked at path "$"
 
-    def store(self, value: Any, R: list[Any], record: _Ctx, path: str) -> None:
+    def store(self, value: Any, R: list[Any], record: _Ctx, path: _Path) -> None:
         if isinstance(value, _CONVERT):
             value = self.leaf(value, record, path)
         for k in self.single:
@@ -411,7 +433,7 @@ class _Node:
             else:
                 found.append(value)
 
-    def visit(self, value: Any, R: list[Any], record: _Ctx, path: str) -> None:
+    def visit(self, value: Any, R: list[Any], record: _Ctx, path: _Path) -> None:
         """Stores ``value`` (not None), found at ``path``, and walks on below it."""
         if self.single or self.multi:
             self.store(value, R, record, path)
@@ -425,13 +447,13 @@ class _Node:
                 for name, child in self.members.items():
                     item = value.get(name)
                     if item is not None:
-                        child.visit(item, R, record, f"{path}.{name}")
+                        child.visit(item, R, record, (path, "." + name))
         star = self.star
         if star is not None and isinstance(value, list):
             if star.single or star.multi or star.star is not None:
                 for pos, item in enumerate(value):
                     if item is not None:
-                        star.visit(item, R, record, f"{path}[{pos}]")
+                        star.visit(item, R, record, (path, pos))
                 return
             # items walked below only (evidence[*].ipAddress): a typed item goes straight to its reader
             readers = star.readers
@@ -439,22 +461,22 @@ class _Node:
                 if item is not None:
                     reader = readers.get(type(item))
                     if reader is None:
-                        star.visit(item, R, record, f"{path}[{pos}]")
+                        star.visit(item, R, record, (path, pos))
                     elif reader is not _skip:  # a type with none of the members read
-                        reader(item, R, record, f"{path}[{pos}]")
+                        reader(item, R, record, (path, pos))
 
     def _reader(self, struct_type: type) -> _Reader:
         fields: Any = struct_type
         names = dict(zip(fields.__struct_encode_fields__, fields.__struct_fields__, strict=True))
         steps = [(names[name], name, child) for name, child in self.members.items() if name in names]
-        reader = _generate_reader(steps) if steps else _skip
+        reader = _generate_reader(steps, self.is_root) if steps else _skip
         if len(self.readers) >= _MAX_READERS:  # row structs come and go with hunting schemas
             self.readers.clear()
         self.readers[struct_type] = reader
         return reader
 
 
-def _generate_reader(steps: list[tuple[str, str, _Node]]) -> _Reader:
+def _generate_reader(steps: list[tuple[str, str, _Node]], root: bool = False) -> _Reader:
     """The reader of a struct type by a node: one ``attrgetter`` call takes the members
     (attribute, JSON name, child node) the node's children read, then straight-line code
     stores or walks each one that is not None."""
@@ -465,18 +487,63 @@ def _generate_reader(steps: list[tuple[str, str, _Node]]) -> _Reader:
     ns["_plain0"] = _PLAIN
     name = Names(ns)
 
+    ns["_list0"] = list
+    ns["_enum0"] = enumerate
+    ns["_dt0"] = datetime
+    ns["_exact0"] = _Exact
+    ns["_exactof0"] = exact_of_column
+    ns["_skip0"] = _skip
+    ns["_plain0"] = _PLAIN
     items = [f"v{i}" for i in range(len(steps))]
     lines = ["def reader(value, R, ctx, path):", f"    {items[0]} = _get0(value)" if len(steps) == 1 else
              f"    {', '.join(items)} = _get0(value)"]
     for item, (_, member, child) in zip(items, steps, strict=True):
         lines.append(f"    if {item} is not None:")
-        key = name("." + member, "_k")  # the member's JSON path below the struct's: path + key
-        if child.members or child.star is not None:  # walked below
-            lines.append(f"        {name(child.visit, '_f')}({item}, R, ctx, path + {key})")
+        key = name("." + member, "_k")  # the member's JSON path below the struct's: (path, key)
+        star = child.star
+        walked = child.members or star is not None
+        if walked and (child.single or child.multi or (child.members and star is not None)):
+            lines.append(f"        {name(child.visit, '_f')}({item}, R, ctx, (path, {key}))")
+            continue
+        if star is not None:  # a list whose items are walked below (evidence[*]): Node.visit's loop
+            if star.single or star.multi or star.star is not None:
+                lines.append(f"        {name(child.visit, '_f')}({item}, R, ctx, (path, {key}))")
+                continue
+            lines += [
+                f"        if _isinst0({item}, _list0):",
+                f"            c = (path, {key})",
+                f"            for x, value in _enum0({item}):",
+                "                if value is not None:",
+                f"                    reader = {name(star.readers.get, '_f')}(value.__class__)",
+                "                    if reader is None:",
+                f"                        {name(star.visit, '_f')}(value, R, ctx, (c, x))",
+                "                    elif reader is not _skip0:",
+                "                        reader(value, R, ctx, (c, x))",
+            ]
+            continue
+        if walked:  # an object walked below (userAccount): its type's reader, as Node.visit finds it
+            lines += [
+                f"        reader = {name(child.readers.get, '_f')}({item}.__class__)",
+                "        if reader is None:",
+                f"            {name(child.visit, '_f')}({item}, R, ctx, (path, {key}))",
+                "        elif reader is not _skip0:",
+                f"            reader({item}, R, ctx, (path, {key}))",
+            ]
             continue
         leaf = name(child.leaf, "_f")
-        lines.append(f"        if _isinst0({item}, _conv0):")
-        lines.append(f"            {item} = {leaf}({item}, ctx, path + {key})")
+        if root:  # the item's members: their paths made once, a datetime made without the leaf's call
+            where = name("$." + member, "_p")
+            lines += [
+                f"        c = {item}.__class__",
+                "        if c is _dt0:",
+                f"            {item} = _exact0({item}, ctx, {where})" if child.leaf is _leaf_nested else
+                f"            {item} = _exactof0({item}, ctx.record, {where})",
+                f"        elif c not in _plain0 and _isinst0({item}, _conv0):",
+                f"            {item} = {leaf}({item}, ctx, {where})",
+            ]
+        else:
+            lines.append(f"        if {item}.__class__ not in _plain0 and _isinst0({item}, _conv0):")
+            lines.append(f"            {item} = {leaf}({item}, ctx, (path, {key}))")
         for k in child.single:
             lines.append(f"        R[{name(k, '_s')}] = {item}")
         for k in child.multi:
@@ -518,6 +585,7 @@ class _Compiler:
     def __init__(self, nested: bool) -> None:
         self.leaf = _leaf_nested if nested else _leaf_flat
         self.root = _Node(self.leaf)
+        self.root.is_root = True
         self.ids: dict[str, int] = {}
         self.shared: set[int] = set()
 
@@ -811,10 +879,10 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
                 fields.append((_SLOT, k, where, leaf))
                 continue
         first, transforms = (spec.spec, spec.transforms) if isinstance(spec, Apply) else (spec, ())
-        if isinstance(first, First) and id(spec) not in compiler.shared and all(_plain_path(i) for i in first.specs):
-            slots = tuple(compiler.path(item) for item in first.specs)
-            if None not in slots:  # the first of values of paths without [*]: read from their slots
-                fields.append((_FIRST, (slots, tuple(transform(t) for t in transforms)), where, leaf))
+        if isinstance(first, First) and id(spec) not in compiler.shared:
+            slots = compiler._first_slots(first)
+            if slots is not None:  # the first of values of paths: read from their slots
+                fields.append((_FIRST, (slots, tuple(transform(t) for t in transforms), id(first)), where, leaf))
                 continue
         collect, transforms = (spec.spec, spec.transforms) if isinstance(spec, Apply) else (spec, ())
         if isinstance(collect, Collect) and id(spec) not in compiler.shared and id(collect) not in compiler.shared:
@@ -997,6 +1065,13 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
             return f"R[{slot_names[k]}]"
         return locals_of.get(k, "None")
 
+    # a First used by more than one field: kept in a local (f<n>) by the first of them
+    firsts: dict[int, str] = {}
+    uses: dict[int, int] = {}
+    for kind, how, _, _ in plan:
+        if kind == _FIRST:
+            uses[how[2]] = uses.get(how[2], 0) + 1
+
     lines = ["def normalize(record):" if flat is None else "def normalize(record, props):"]
     if uses_ctx:
         lines += [
@@ -1051,16 +1126,32 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
                 continue
             lines.append(f"    v = {slot(how)}")
         elif kind == _FIRST:  # the first that is not empty (through the transforms of an Apply)
-            slots, fns = how
-            known = [k for k in slots if slot(k) != "None"]
+            slots, fns, key = how
+            known = [(k, starred) for k, starred in slots if slot(k) != "None"]
             if not known:
                 continue
-            first, *others = known
-            lines.append(f"    v = {slot(first)}")
-            indent = "    "
-            for k in others:
-                lines += [f"{indent}if not v and (v is None or v in _blank0):", f"{indent}    v = {slot(k)}"]
-                indent += "    "
+            if key in firsts:  # a First of another field too (or of another Apply): its value, worked out once
+                lines.append(f"    v = {firsts[key]}")
+            else:
+                indent = "    "
+                for i, (k, starred) in enumerate(known):
+                    if i:
+                        lines.append(f"{indent}if not v and (v is None or v in _blank0):")
+                        indent += "    "
+                    if not starred:
+                        lines.append(f"{indent}v = {slot(k)}")
+                        continue
+                    # the first of the values a [*] path reached that is not empty
+                    lines += [
+                        f"{indent}v = None",
+                        f"{indent}for x in {slot(k)} or _none0:",
+                        f"{indent}    if x or (x is not None and x not in _blank0):",
+                        f"{indent}        v = x",
+                        f"{indent}        break",
+                    ]
+                if uses[key] > 1:
+                    firsts[key] = f"f{len(firsts)}"
+                    lines.append(f"    {firsts[key]} = v")
             if fns:  # an empty first is no value: not given to the transforms
                 lines += [f"    if {_FILLED}:", f"        v = _apply0(v, {name(fns, '_c')})"]
         elif kind == _CALL:
