@@ -43,10 +43,13 @@ from __future__ import annotations
 
 import json
 import operator
+import types
+import typing
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
+import msgspec
 from msgspec import Struct
 
 from .._codegen import Names, compile_function
@@ -410,13 +413,14 @@ _Reader = Callable[[Any, list[Any], "_Ctx", Any], None]  # (value, slots, contex
 class _Node:
     """One step of the paths of a kind's rules."""
 
-    __slots__ = ("is_root", "leaf", "members", "multi", "readers", "single", "star")
+    __slots__ = ("firsts", "is_root", "leaf", "members", "multi", "readers", "single", "star")
 
     def __init__(self, leaf: Callable[[Any, _Ctx, str], Any]) -> None:
         self.members: dict[str, _Node] = {}
         self.star: _Node | None = None
         self.single: tuple[int, ...] = ()  # paths without [*] that end here
         self.multi: tuple[int, ...] = ()  # paths with [*] that end here
+        self.firsts: frozenset[int] = frozenset()  # those of multi read only as a First's: the first value kept
         self.readers: dict[type, _Reader] = {}
         self.leaf = leaf
         self.is_root = False  # the item's node: always walked at path "$"
@@ -428,7 +432,10 @@ class _Node:
             R[k] = value
         for k in self.multi:
             found = R[k]
-            if found is None:
+            if k in self.firsts:  # the first value that is not empty, the only one read
+                if found is None and value not in _BLANK:
+                    R[k] = value
+            elif found is None:
                 R[k] = [value]
             else:
                 found.append(value)
@@ -467,94 +474,166 @@ class _Node:
 
     def _reader(self, struct_type: type) -> _Reader:
         fields: Any = struct_type
-        names = dict(zip(fields.__struct_encode_fields__, fields.__struct_fields__, strict=True))
-        steps = [(names[name], name, child) for name, child in self.members.items() if name in names]
-        reader = _generate_reader(steps, self.is_root) if steps else _skip
+        declared = set(fields.__struct_encode_fields__)
+        reader = _generate_reader(struct_type, self) if any(name in declared for name in self.members) else _skip
         if len(self.readers) >= _MAX_READERS:  # row structs come and go with hunting schemas
             self.readers.clear()
         self.readers[struct_type] = reader
         return reader
 
 
-def _generate_reader(steps: list[tuple[str, str, _Node]], root: bool = False) -> _Reader:
-    """The reader of a struct type by a node: one ``attrgetter`` call takes the members
-    (attribute, JSON name, child node) the node's children read, then straight-line code
-    stores or walks each one that is not None."""
-    ns: dict[str, Any] = {"_get0": operator.attrgetter(*(attr for attr, _, _ in steps)), "_isinst0": isinstance}
-    ns["_conv0"] = _CONVERT
-    ns["_dt0"] = datetime
-    ns["_exactof0"] = exact_of_column
-    ns["_plain0"] = _PLAIN
-    name = Names(ns)
+def _declared_struct(tp: Any) -> type | None:
+    """The struct type a member declared as ``tp`` holds when it is one (``T | None``), else None."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) != 1:
+            return None
+        tp = args[0]
+        while typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+    return tp if isinstance(tp, type) and issubclass(tp, Struct) else None
 
-    ns["_list0"] = list
-    ns["_enum0"] = enumerate
-    ns["_dt0"] = datetime
-    ns["_exact0"] = _Exact
-    ns["_exactof0"] = exact_of_column
-    ns["_skip0"] = _skip
-    ns["_plain0"] = _PLAIN
-    items = [f"v{i}" for i in range(len(steps))]
-    lines = ["def reader(value, R, ctx, path):", f"    {items[0]} = _get0(value)" if len(steps) == 1 else
-             f"    {', '.join(items)} = _get0(value)"]
-    for item, (_, member, child) in zip(items, steps, strict=True):
-        lines.append(f"    if {item} is not None:")
-        key = name("." + member, "_k")  # the member's JSON path below the struct's: (path, key)
-        star = child.star
-        walked = child.members or star is not None
-        if walked and (child.single or child.multi or (child.members and star is not None)):
-            lines.append(f"        {name(child.visit, '_f')}({item}, R, ctx, (path, {key}))")
-            continue
-        if star is not None:  # a list whose items are walked below (evidence[*]): Node.visit's loop
-            if star.single or star.multi or star.star is not None:
-                lines.append(f"        {name(child.visit, '_f')}({item}, R, ctx, (path, {key}))")
+
+def _declared_list_of(tp: Any) -> type | None:
+    """The struct type of the items of a member declared as ``list[T] | None``, else None."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) != 1:
+            return None
+        tp = args[0]
+    if typing.get_origin(tp) is not list:
+        return None
+    (item,) = typing.get_args(tp) or (None,)
+    return _declared_struct(item)
+
+
+def _generate_reader(struct_type: type, node: _Node) -> _Reader:
+    """The reader of a struct type by a node: one ``attrgetter`` call takes the members the
+    node's children read, then straight-line code stores or walks each one that is not None.
+
+    A member declared as one struct type (``userAccount: UserAccount | None``) or a list of
+    one (``loggedOnUsers: list[LoggedOnUser] | None``) is read in the same function when
+    its value is of that type (its members' code inlined); a value of another type (an
+    item of a union, a dict) goes to its type's reader, as :meth:`_Node.visit` finds it.
+    """
+    ns: dict[str, Any] = {
+        "_isinst0": isinstance,
+        "_conv0": _CONVERT,
+        "_dt0": datetime,
+        "_exact0": _Exact,
+        "_exactof0": exact_of_column,
+        "_plain0": _PLAIN,
+        "_list0": list,
+        "_blank0": _BLANK,
+        "_enum0": enumerate,
+        "_skip0": _skip,
+    }
+    name = Names(ns)
+    count = iter(range(1 << 30))
+    lines = ["def reader(value, R, ctx, path):"]
+
+    def dispatch(node: _Node, value: str, path: str, indent: str) -> list[str]:
+        """The reader of the value's type at ``node`` (made when first seen), as Node.visit calls it."""
+        n = next(count)
+        return [
+            f"{indent}r{n} = {name(node.readers.get, '_f')}({value}.__class__)",
+            f"{indent}if r{n} is None:",
+            f"{indent}    {name(node.visit, '_f')}({value}, R, ctx, {path})",
+            f"{indent}elif r{n} is not _skip0:",
+            f"{indent}    r{n}({value}, R, ctx, {path})",
+        ]
+
+    def emit(struct_type: type, node: _Node, value: str, path: str, indent: str, *, root: bool = False) -> list[str]:
+        """The code that reads ``value`` (of ``struct_type``, at ``path``) for ``node``'s children."""
+        fields: Any = struct_type
+        declared = {f.encode_name: f for f in msgspec.structs.fields(fields)}
+        steps = [(declared[m], m, child) for m, child in node.members.items() if m in declared]
+        if not steps:
+            return [f"{indent}pass"]
+        items = [f"v{next(count)}" for _ in steps]
+        getter = name(operator.attrgetter(*(f.name for f, _, _ in steps)), "_g")
+        out = [f"{indent}{', '.join(items)} = {getter}({value})"]
+        for item, (field, member, child) in zip(items, steps, strict=True):
+            out.append(f"{indent}if {item} is not None:")
+            at = indent + "    "
+            key = name("." + member, "_k")
+            below = f"({path}, {key})"  # the member's JSON path, made into text only when needed
+            star = child.star
+            walked = child.members or star is not None
+            if walked and (child.single or child.multi or (child.members and star is not None)):
+                out.append(f"{at}{name(child.visit, '_f')}({item}, R, ctx, {below})")
                 continue
-            lines += [
-                f"        if _isinst0({item}, _list0):",
-                f"            c = (path, {key})",
-                f"            for x, value in _enum0({item}):",
-                "                if value is not None:",
-                f"                    reader = {name(star.readers.get, '_f')}(value.__class__)",
-                "                    if reader is None:",
-                f"                        {name(star.visit, '_f')}(value, R, ctx, (c, x))",
-                "                    elif reader is not _skip0:",
-                "                        reader(value, R, ctx, (c, x))",
-            ]
-            continue
-        if walked:  # an object walked below (userAccount): its type's reader, as Node.visit finds it
-            lines += [
-                f"        reader = {name(child.readers.get, '_f')}({item}.__class__)",
-                "        if reader is None:",
-                f"            {name(child.visit, '_f')}({item}, R, ctx, (path, {key}))",
-                "        elif reader is not _skip0:",
-                f"            reader({item}, R, ctx, (path, {key}))",
-            ]
-            continue
-        leaf = name(child.leaf, "_f")
-        if root:  # the item's members: their paths made once, a datetime made without the leaf's call
-            where = name("$." + member, "_p")
-            lines += [
-                f"        c = {item}.__class__",
-                "        if c is _dt0:",
-                f"            {item} = _exact0({item}, ctx, {where})" if child.leaf is _leaf_nested else
-                f"            {item} = _exactof0({item}, ctx.record, {where})",
-                f"        elif c not in _plain0 and _isinst0({item}, _conv0):",
-                f"            {item} = {leaf}({item}, ctx, {where})",
-            ]
-        else:
-            lines.append(f"        if {item}.__class__ not in _plain0 and _isinst0({item}, _conv0):")
-            lines.append(f"            {item} = {leaf}({item}, ctx, (path, {key}))")
-        for k in child.single:
-            lines.append(f"        R[{name(k, '_s')}] = {item}")
-        for k in child.multi:
-            slot = name(k, "_s")
-            lines += [
-                f"        x = R[{slot}]",
-                "        if x is None:",
-                f"            R[{slot}] = [{item}]",
-                "        else:",
-                f"            x.append({item})",
-            ]
+            if star is not None:  # a list whose items are walked below (evidence[*]): Node.visit's loop
+                if star.single or star.multi or star.star is not None:
+                    out.append(f"{at}{name(child.visit, '_f')}({item}, R, ctx, {below})")
+                    continue
+                n = next(count)
+                out += [
+                    f"{at}if _isinst0({item}, _list0):",
+                    f"{at}    c{n} = {below}",
+                    f"{at}    for x{n}, e{n} in _enum0({item}):",
+                    f"{at}        if e{n} is not None:",
+                ]
+                inner = at + "            "
+                of = _declared_list_of(field.type)
+                if of is not None:
+                    out.append(f"{inner}if e{n}.__class__ is {name(of, '_t')}:")
+                    out += emit(of, star, f"e{n}", f"(c{n}, x{n})", inner + "    ")
+                    out.append(f"{inner}else:")
+                    out += dispatch(star, f"e{n}", f"(c{n}, x{n})", inner + "    ")
+                else:
+                    out += dispatch(star, f"e{n}", f"(c{n}, x{n})", inner)
+                continue
+            if walked:  # an object walked below (userAccount)
+                of = _declared_struct(field.type)
+                if of is not None:
+                    out.append(f"{at}if {item}.__class__ is {name(of, '_t')}:")
+                    out += emit(of, child, item, below, at + "    ")
+                    out.append(f"{at}else:")
+                    out += dispatch(child, item, below, at + "    ")
+                else:
+                    out += dispatch(child, item, below, at)
+                continue
+            leaf = name(child.leaf, "_f")
+            if root:  # the item's members: their paths made once, a datetime made without the leaf's call
+                where = name("$." + member, "_p")
+                out += [
+                    f"{at}c = {item}.__class__",
+                    f"{at}if c is _dt0:",
+                    f"{at}    {item} = _exact0({item}, ctx, {where})" if child.leaf is _leaf_nested else
+                    f"{at}    {item} = _exactof0({item}, ctx.record, {where})",
+                    f"{at}elif c not in _plain0 and _isinst0({item}, _conv0):",
+                    f"{at}    {item} = {leaf}({item}, ctx, {where})",
+                ]
+            else:
+                out += [
+                    f"{at}if {item}.__class__ not in _plain0 and _isinst0({item}, _conv0):",
+                    f"{at}    {item} = {leaf}({item}, ctx, {below})",
+                ]
+            for k in child.single:
+                out.append(f"{at}R[{name(k, '_s')}] = {item}")
+            for k in child.multi:
+                slot = name(k, "_s")
+                if k in child.firsts:  # only its first value that is not empty is read
+                    out += [
+                        f"{at}if R[{slot}] is None and ({item} or {item} not in _blank0):",
+                        f"{at}    R[{slot}] = {item}",
+                    ]
+                    continue
+                out += [
+                    f"{at}x = R[{slot}]",
+                    f"{at}if x is None:",
+                    f"{at}    R[{slot}] = [{item}]",
+                    f"{at}else:",
+                    f"{at}    x.append({item})",
+                ]
+        return out
+
+    lines += emit(struct_type, node, "value", "path", "    ", root=node.is_root)
     return compile_function("\n".join(lines) + "\n", ns, "reader")  # type: ignore[no-any-return]
 
 
@@ -588,6 +667,7 @@ class _Compiler:
         self.root.is_root = True
         self.ids: dict[str, int] = {}
         self.shared: set[int] = set()
+        self.calls: dict[int, int] = {}  # slot -> the specs compiled that read it
 
     def _first_slots(self, spec: First) -> tuple[tuple[int, bool], ...] | None:
         """(slot, whether a [*] path) of each path of a First of paths only; None for another First."""
@@ -618,11 +698,13 @@ class _Compiler:
         """The slot of ``path`` (added to the tree); None for a path with list indexes."""
         k = self.ids.get(path)
         if k is not None:
+            self.calls[k] += 1
             return k
         steps = _steps(path)
         if any(isinstance(step, int) for step in steps):
             return None
         k = self.ids[path] = len(self.ids)
+        self.calls[k] = 1
         node = self.root
         starred = False
         for step in steps:
@@ -642,6 +724,14 @@ class _Compiler:
         else:
             node.single += (k,)
         return k
+
+    def mark_firsts(self, slots: frozenset[int]) -> None:
+        """Marks the [*] paths of ``slots`` as read only by Firsts (their first value that is not empty kept)."""
+        nodes = [self.root]
+        while nodes:
+            node = nodes.pop()
+            node.firsts = frozenset(k for k in node.multi if k in slots)
+            nodes += [*node.members.values(), *([node.star] if node.star is not None else [])]
 
     def spec_fn(self, spec: Any) -> _Fn:
         fn = self._compile(spec)
@@ -914,6 +1004,22 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
             merged[-1] = (_CONSTS, run, field[2], "")
         else:
             merged.append(field)
+    # [*] paths read by Firsts of the plan and nothing else: the walk keeps their first value
+    # that is not empty, not the list of all of them, and the Firsts read it as a plain value
+    in_firsts: dict[int, int] = {}
+    for kind, how, _, _ in merged:
+        if kind == _FIRST:
+            for k, starred in how[0]:
+                if starred:
+                    in_firsts[k] = in_firsts.get(k, 0) + 1
+    kept_first = frozenset(k for k, n in in_firsts.items() if compiler.calls[k] == n)
+    if kept_first:
+        compiler.mark_firsts(kept_first)
+        merged = [
+            (kind, (tuple((k, starred and k not in kept_first) for k, starred in how[0]), *how[1:]), where, leaf)
+            if kind == _FIRST else (kind, how, where, leaf)
+            for kind, how, where, leaf in merged
+        ]
     plan = tuple(merged)
     root = compiler.root
     walk = bool(root.members)
