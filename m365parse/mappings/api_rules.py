@@ -912,9 +912,12 @@ def _apply_each(values: list[Any], fns: tuple[Callable[[Any], Any], ...]) -> lis
         results: list[Any] = []
         for item in values:
             result = fn(item)
-            for r in result if isinstance(result, list) else [result]:
-                if r is not None and r not in _BLANK and r not in results:
-                    results.append(r)
+            if isinstance(result, list):
+                for r in result:
+                    if r is not None and r not in _BLANK and r not in results:
+                        results.append(r)
+            elif result is not None and result not in results and (result or result not in _BLANK):
+                results.append(result)
         values = results
     return values
 
@@ -1259,7 +1262,14 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
                     firsts[key] = f"f{len(firsts)}"
                     lines.append(f"    {firsts[key]} = v")
             if fns:  # an empty first is no value: not given to the transforms
-                lines += [f"    if {_FILLED}:", f"        v = _apply0(v, {name(fns, '_c')})"]
+                lines.append(f"    if {_FILLED}:")
+                for fn in fns:  # _apply_value, inline: a list item by item, another value as it is
+                    lines += [
+                        "        if _isinst0(v, _list0):",
+                        f"            v = _each0(v, {name((fn,), '_c')})",
+                        "        elif v is not None:",
+                        f"            v = {name(fn, '_f')}(v)",
+                    ]
         elif kind == _CALL:
             fn, args = how
             values = ", ".join(
