@@ -599,6 +599,11 @@ def _generate_reader(struct_type: type, node: _Node) -> _Reader:
                     out += dispatch(child, item, below, at)
                 continue
             leaf = name(child.leaf, "_f")
+            slots = {k: name(k, "_s") for k in (*child.single, *child.multi)}
+            guarded = bool(child.multi) and not child.single and set(child.multi) <= child.firsts
+            if guarded:  # read only as the first value that is not empty: nothing to do once one is kept
+                out.append(f"{at}if {' and '.join(f'R[{slots[k]}] is None' for k in child.multi)}:")
+                at += "    "
             if root:  # the item's members: their paths made once, a datetime made without the leaf's call
                 where = name("$." + member, "_p")
                 out += [
@@ -615,12 +620,13 @@ def _generate_reader(struct_type: type, node: _Node) -> _Reader:
                     f"{at}    {item} = {leaf}({item}, ctx, {below})",
                 ]
             for k in child.single:
-                out.append(f"{at}R[{name(k, '_s')}] = {item}")
+                out.append(f"{at}R[{slots[k]}] = {item}")
             for k in child.multi:
-                slot = name(k, "_s")
+                slot = slots[k]
                 if k in child.firsts:  # only its first value that is not empty is read
+                    unset = "" if guarded else f"R[{slot}] is None and "  # (the slots of a node fill together)
                     out += [
-                        f"{at}if R[{slot}] is None and ({item} or {item} not in _blank0):",
+                        f"{at}if {unset}({item} or {item} not in _blank0):",
                         f"{at}    R[{slot}] = {item}",
                     ]
                     continue
@@ -1161,12 +1167,13 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
     # flat (a struct type of an item whose paths are all members of it, given as steps): the
     # members are read into locals, path k's value is local s<k> (None: a member not declared)
     locals_of: dict[int, str] = {}
-    uses_ctx = flat is None or nested or whole_first or any(
+    uses_fns = any(  # functions of the context: they may read its memo and to_dict()
         kind == _FN
         or (kind == _CALL and any(arg_kind == _FN for arg_kind, _ in how[1]))
         or (kind == _COLLECT and any(part_kind == _FN for part_kind, _ in how[0]))
         for kind, how, _, _ in plan
     )
+    uses_ctx = flat is None or nested or whole_first or uses_fns
     slot_names = {k: name(k, "_s") for k in range(len(nones))}
 
     def slot(k: int) -> str:
@@ -1186,9 +1193,10 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
         lines += [
             "    ctx = R = _ctx0(_nones0)",
             "    ctx.record = record",
-            "    ctx.memo = None",
-            "    ctx._whole = record.to_dict()" if whole_first else "    ctx._whole = None",
         ]
+        if nested or uses_fns:  # (the walk of "jsa" reads the record alone)
+            lines.append("    ctx.memo = None")
+            lines.append("    ctx._whole = record.to_dict()" if whole_first else "    ctx._whole = None")
     if flat is not None:
         if flat:
             items = [f"s{i}" for i in range(len(flat))]
