@@ -112,6 +112,9 @@ _DEEP: dict[str, Any] = {
     "s.apply": Apply(First.of("evidence[*].ipInterfaces[*]", "evidence[*].ipAddress"), ("ip",)),
     "s.indexed": First.of("evidence[0].createdDateTime", "title"),
     "s.const": Const("x"),
+    # lists whose items are stored: read by a First only, and otherwise
+    "l.collected": Collect.of("mitreTechniques[*]", "evidence[*].detailedRoles[*]", "evidence[*].ipInterfaces[*]"),
+    "l.first": First.of("evidence[*].roles[*]", "categories[*]"),
 }
 
 

@@ -547,6 +547,50 @@ def _generate_reader(struct_type: type, node: _Node) -> _Reader:
             f"{indent}    r{n}({value}, R, ctx, {path})",
         ]
 
+    def stored(child: _Node, item: str, below: str, at: str, where: str | None) -> list[str]:
+        """The code that converts ``item`` (a datetime, a struct) and stores it in ``child``'s slots
+        (``where``: the name of its path's text, for a member of the item)."""
+        out: list[str] = []
+        leaf = name(child.leaf, "_f")
+        slots = {k: name(k, "_s") for k in (*child.single, *child.multi)}
+        guarded = bool(child.multi) and not child.single and set(child.multi) <= child.firsts
+        if guarded:  # read only as the first value that is not empty: nothing to do once one is kept
+            out.append(f"{at}if {' and '.join(f'R[{slots[k]}] is None' for k in child.multi)}:")
+            at += "    "
+        if where is not None:  # the item's members: their paths made once, a datetime made without the leaf's call
+            out += [
+                f"{at}c = {item}.__class__",
+                f"{at}if c is _dt0:",
+                f"{at}    {item} = _exact0({item}, ctx, {where})" if child.leaf is _leaf_nested else
+                f"{at}    {item} = _exactof0({item}, ctx.record, {where})",
+                f"{at}elif c not in _plain0 and _isinst0({item}, _conv0):",
+                f"{at}    {item} = {leaf}({item}, ctx, {where})",
+            ]
+        else:
+            out += [
+                f"{at}if {item}.__class__ not in _plain0 and _isinst0({item}, _conv0):",
+                f"{at}    {item} = {leaf}({item}, ctx, {below})",
+            ]
+        for k in child.single:
+            out.append(f"{at}R[{slots[k]}] = {item}")
+        for k in child.multi:
+            slot = slots[k]
+            if k in child.firsts:  # only its first value that is not empty is read
+                unset = "" if guarded else f"R[{slot}] is None and "  # (the slots of a node fill together)
+                out += [
+                    f"{at}if {unset}({item} or {item} not in _blank0):",
+                    f"{at}    R[{slot}] = {item}",
+                ]
+                continue
+            out += [
+                f"{at}x = R[{slot}]",
+                f"{at}if x is None:",
+                f"{at}    R[{slot}] = [{item}]",
+                f"{at}else:",
+                f"{at}    x.append({item})",
+            ]
+        return out
+
     def emit(struct_type: type, node: _Node, value: str, path: str, indent: str, *, root: bool = False) -> list[str]:
         """The code that reads ``value`` (of ``struct_type``, at ``path``) for ``node``'s children."""
         fields: Any = struct_type
@@ -567,8 +611,22 @@ def _generate_reader(struct_type: type, node: _Node) -> _Reader:
             if walked and (child.single or child.multi or (child.members and star is not None)):
                 out.append(f"{at}{name(child.visit, '_f')}({item}, R, ctx, {below})")
                 continue
+            if star is not None and (star.single or star.multi):
+                if star.members or star.star is not None:
+                    out.append(f"{at}{name(child.visit, '_f')}({item}, R, ctx, {below})")
+                    continue
+                # a list whose items are stored (systemTags[*], ipInterfaces[*]): Node.visit's loop
+                n = next(count)
+                out += [
+                    f"{at}if _isinst0({item}, _list0):",
+                    f"{at}    c{n} = {below}",
+                    f"{at}    for x{n}, e{n} in _enum0({item}):",
+                    f"{at}        if e{n} is not None:",
+                    *stored(star, f"e{n}", f"(c{n}, x{n})", at + "            ", None),
+                ]
+                continue
             if star is not None:  # a list whose items are walked below (evidence[*]): Node.visit's loop
-                if star.single or star.multi or star.star is not None:
+                if star.star is not None:
                     out.append(f"{at}{name(child.visit, '_f')}({item}, R, ctx, {below})")
                     continue
                 n = next(count)
@@ -598,45 +656,7 @@ def _generate_reader(struct_type: type, node: _Node) -> _Reader:
                 else:
                     out += dispatch(child, item, below, at)
                 continue
-            leaf = name(child.leaf, "_f")
-            slots = {k: name(k, "_s") for k in (*child.single, *child.multi)}
-            guarded = bool(child.multi) and not child.single and set(child.multi) <= child.firsts
-            if guarded:  # read only as the first value that is not empty: nothing to do once one is kept
-                out.append(f"{at}if {' and '.join(f'R[{slots[k]}] is None' for k in child.multi)}:")
-                at += "    "
-            if root:  # the item's members: their paths made once, a datetime made without the leaf's call
-                where = name("$." + member, "_p")
-                out += [
-                    f"{at}c = {item}.__class__",
-                    f"{at}if c is _dt0:",
-                    f"{at}    {item} = _exact0({item}, ctx, {where})" if child.leaf is _leaf_nested else
-                    f"{at}    {item} = _exactof0({item}, ctx.record, {where})",
-                    f"{at}elif c not in _plain0 and _isinst0({item}, _conv0):",
-                    f"{at}    {item} = {leaf}({item}, ctx, {where})",
-                ]
-            else:
-                out += [
-                    f"{at}if {item}.__class__ not in _plain0 and _isinst0({item}, _conv0):",
-                    f"{at}    {item} = {leaf}({item}, ctx, {below})",
-                ]
-            for k in child.single:
-                out.append(f"{at}R[{slots[k]}] = {item}")
-            for k in child.multi:
-                slot = slots[k]
-                if k in child.firsts:  # only its first value that is not empty is read
-                    unset = "" if guarded else f"R[{slot}] is None and "  # (the slots of a node fill together)
-                    out += [
-                        f"{at}if {unset}({item} or {item} not in _blank0):",
-                        f"{at}    R[{slot}] = {item}",
-                    ]
-                    continue
-                out += [
-                    f"{at}x = R[{slot}]",
-                    f"{at}if x is None:",
-                    f"{at}    R[{slot}] = [{item}]",
-                    f"{at}else:",
-                    f"{at}    x.append({item})",
-                ]
+            out += stored(child, item, below, at, name("$." + member, "_p") if root else None)
         return out
 
     lines += emit(struct_type, node, "value", "path", "    ", root=node.is_root)
@@ -1139,6 +1159,7 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
         "_none0": (),
         "_each0": _apply_each,
         "_apply0": _apply_value,
+        "_plain0": _PLAIN,
     }
     name = Names(ns)
 
@@ -1163,7 +1184,6 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
     ns["_conv0"] = _CONVERT
     ns["_dt0"] = datetime
     ns["_exactof0"] = exact_of_column
-    ns["_plain0"] = _PLAIN
     # flat (a struct type of an item whose paths are all members of it, given as steps): the
     # members are read into locals, path k's value is local s<k> (None: a member not declared)
     locals_of: dict[int, str] = {}
@@ -1303,8 +1323,11 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
                 "        c = v.__class__",
                 "        if c is _exact0:",
                 "            v = v.text()",
-                "        elif c is _list0:",
-                "            v = [_textof0(x) if _isinst0(x, _times0) else x for x in v]",
+                "        elif c is _list0:",  # a new list only when an item is a datetime
+                "            for x in v:",
+                "                if x.__class__ not in _plain0 and _isinst0(x, _times0):",
+                "                    v = [_textof0(x) if _isinst0(x, _times0) else x for x in v]",
+                "                    break",
                 "        elif c is not _str0 and c is not _int0 and _isinst0(v, _times0):",
                 "            v = _textof0(v)",
             ]
