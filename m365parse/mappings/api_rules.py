@@ -33,7 +33,14 @@ goes into one tree walked once per record, with one reader per (struct type, nod
 that takes the attributes it needs in one ``attrgetter`` call (an evidence item is
 visited once for all the fields read from it, and a type that has none of them costs
 a dictionary lookup); specs used more than once are evaluated once per record, and
-``to_dict()`` is made at most once per record, only for the specs that need plain data.  The rules of a
+``to_dict()`` is made at most once per record, only for the specs that need plain data.
+A member declared as one struct type (or a list of one) is read inline by its parent's
+reader; a value's JSON path is made into text only when a datetime or a struct is stored
+(exact timestamps, plain data); a ``[*]`` path that only Firsts read keeps its first value
+that is not empty rather than the list of all of them.  A kind whose paths are all members
+of the item (hunting rows) has no walk: one normalizer is generated per struct type of the
+item (each hunting schema has its own row struct), reading the members it declares as
+local variables.  The rules of a
 kind are looked up by the rule set's base name (``"ecs"`` for ``"ecs+severity"``);
 the ``+severity`` and ``+original`` variants add ``event.severity`` and
 ``event.original`` as they do for tables.
@@ -1141,6 +1148,13 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
     kind of spec, a lookup of the target's object) is settled once, here.  Only names made
     here appear in the source; every constant, key and function is a variable of its
     namespace, so no rule data (and nothing of any record) is ever compiled.
+
+    With ``flat`` (the members of one struct type of the item that the rules read, as
+    (attribute, JSON name, node), when every path is a member of the item), the function
+    is ``normalize(record, props)`` of items of that type: the members are read into
+    locals and the fields read them there (a member the type does not declare is None,
+    its fields left out when generated); the context is made only when a function of
+    the rules, a datetime of the nested rule sets or ``to_dict()`` needs it.
     """
     ns: dict[str, Any] = {
         "_ctx0": _Ctx,
