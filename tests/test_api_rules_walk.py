@@ -137,3 +137,20 @@ def test_first_only_paths_keep_the_first_value_that_is_not_empty() -> None:
     rules = {"ip": First.of("evidence[*].ipAddress"), "all": Collect.of("evidence[*].lastIpAddress")}
     for nested in (False, True):
         assert compile_rules(rules, nested)(record) == {"ip": "198.51.100.1"}
+
+
+def test_a_struct_whose_annotations_do_not_resolve_is_read_as_any_value() -> None:
+    import msgspec
+
+    from m365parse.api.records import GraphAlertRecord
+
+    class Odd(msgspec.Struct, kw_only=True):
+        userAccount: NoSuchType | None = None  # type: ignore[name-defined]  # noqa: F821
+        title: str | None = None
+
+    with pytest.raises(NameError):
+        msgspec.structs.fields(Odd)
+    record = GraphAlertRecord(properties=Odd(userAccount={"accountName": "x"}, title="t"))
+    rules = {"u": "userAccount.accountName", "t": "title", "f": First.of("userAccount.accountName")}
+    for nested in (False, True):
+        assert compile_rules(rules, nested)(record) == {"u": "x", "t": "t", "f": "x"}

@@ -518,6 +518,18 @@ def _declared_list_of(tp: Any) -> type | None:
     return _declared_struct(item)
 
 
+def _members(struct_type: type) -> dict[str, tuple[str, Any]]:
+    """JSON name -> (attribute, declared type) of the members of a struct type (the type
+    None when its annotations cannot be resolved: its values are then read as any value)."""
+    fields: Any = struct_type
+    names = dict(zip(fields.__struct_encode_fields__, fields.__struct_fields__, strict=True))
+    try:
+        types_of = {f.encode_name: f.type for f in msgspec.structs.fields(fields)}
+    except Exception:  # a struct of a caller's own whose annotations do not resolve
+        types_of = {}
+    return {member: (attr, types_of.get(member)) for member, attr in names.items()}
+
+
 def _generate_reader(struct_type: type, node: _Node) -> _Reader:
     """The reader of a struct type by a node: one ``attrgetter`` call takes the members the
     node's children read, then straight-line code stores or walks each one that is not None.
@@ -600,13 +612,12 @@ def _generate_reader(struct_type: type, node: _Node) -> _Reader:
 
     def emit(struct_type: type, node: _Node, value: str, path: str, indent: str, *, root: bool = False) -> list[str]:
         """The code that reads ``value`` (of ``struct_type``, at ``path``) for ``node``'s children."""
-        fields: Any = struct_type
-        declared = {f.encode_name: f for f in msgspec.structs.fields(fields)}
+        declared = _members(struct_type)
         steps = [(declared[m], m, child) for m, child in node.members.items() if m in declared]
         if not steps:
             return [f"{indent}pass"]
         items = [f"v{next(count)}" for _ in steps]
-        getter = name(operator.attrgetter(*(f.name for f, _, _ in steps)), "_g")
+        getter = name(operator.attrgetter(*(attr for (attr, _), _, _ in steps)), "_g")
         out = [f"{indent}{', '.join(items)} = {getter}({value})"]
         for item, (field, member, child) in zip(items, steps, strict=True):
             out.append(f"{indent}if {item} is not None:")
@@ -644,7 +655,7 @@ def _generate_reader(struct_type: type, node: _Node) -> _Reader:
                     f"{at}        if e{n} is not None:",
                 ]
                 inner = at + "            "
-                of = _declared_list_of(field.type)
+                of = _declared_list_of(field[1])
                 if of is not None:
                     out.append(f"{inner}if e{n}.__class__ is {name(of, '_t')}:")
                     out += emit(of, star, f"e{n}", f"(c{n}, x{n})", inner + "    ")
@@ -654,7 +665,7 @@ def _generate_reader(struct_type: type, node: _Node) -> _Reader:
                     out += dispatch(star, f"e{n}", f"(c{n}, x{n})", inner)
                 continue
             if walked:  # an object walked below (userAccount)
-                of = _declared_struct(field.type)
+                of = _declared_struct(field[1])
                 if of is not None:
                     out.append(f"{at}if {item}.__class__ is {name(of, '_t')}:")
                     out += emit(of, child, item, below, at + "    ")
