@@ -33,7 +33,14 @@ goes into one tree walked once per record, with one reader per (struct type, nod
 that takes the attributes it needs in one ``attrgetter`` call (an evidence item is
 visited once for all the fields read from it, and a type that has none of them costs
 a dictionary lookup); specs used more than once are evaluated once per record, and
-``to_dict()`` is made at most once per record, only for the specs that need plain data.  The rules of a
+``to_dict()`` is made at most once per record, only for the specs that need plain data.
+A member declared as one struct type (or a list of one) is read inline by its parent's
+reader; a value's JSON path is made into text only when a datetime or a struct is stored
+(exact timestamps, plain data); a ``[*]`` path that only Firsts read keeps its first value
+that is not empty rather than the list of all of them.  A kind whose paths are all members
+of the item (hunting rows) has no walk: one normalizer is generated per struct type of the
+item (each hunting schema has its own row struct), reading the members it declares as
+local variables.  The rules of a
 kind are looked up by the rule set's base name (``"ecs"`` for ``"ecs+severity"``);
 the ``+severity`` and ``+original`` variants add ``event.severity`` and
 ``event.original`` as they do for tables.
@@ -43,14 +50,17 @@ from __future__ import annotations
 
 import json
 import operator
+import types
+import typing
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
+import msgspec
 from msgspec import Struct
 
 from .._codegen import Names, compile_function
-from .._values import ExactDatetime, exact_datetime, exact_iso, parse_ns, path_steps
+from .._values import ExactDatetime, exact_datetime, exact_iso, exact_of_column, parse_ns, path_steps
 from ..api.records import ApiRecord, exact_text
 from ..errors import MappingError
 from ..record import Record
@@ -352,14 +362,42 @@ class _Exact:
         return ns
 
 
-def _leaf_flat(value: Any, ctx: _Ctx, path: str) -> Any:
+#: The JSON path of a value the walk found: its text (``"$.evidence[2].userAccount"``), or, below
+#: the item, (the path above it, ``".member"`` or a list position): made into text only when
+#: a value that needs it (a datetime, a struct) is stored, not for every item and member walked.
+_Path = Any
+
+
+def _path_text(path: _Path) -> str:
+    """The text of a path of the walk."""
+    steps: list[str] = []
+    while path.__class__ is tuple:
+        path, step = path
+        steps.append(step if step.__class__ is str else f"[{step}]")
+    steps.append(path)
+    steps.reverse()
+    return "".join(steps)
+
+
+def _leaf_flat(value: Any, ctx: _Ctx, path: _Path) -> Any:
     record = ctx.record
+    if path.__class__ is not str:
+        path = _path_text(path)
     if isinstance(value, datetime):
         return ExactDatetime.of_column(value, record, path)
     return record._plain(value, path) if isinstance(record, ApiRecord) else value
 
 
-def _leaf_nested(value: Any, ctx: _Ctx, path: str) -> Any:
+def _leaf_record(value: Any, record: Record, path: str) -> Any:
+    """``_leaf_flat`` of a record normalized without a context (the flat normalizers of ``"jsa"``)."""
+    if isinstance(value, datetime):
+        return ExactDatetime.of_column(value, record, path)
+    return record._plain(value, path) if isinstance(record, ApiRecord) else value
+
+
+def _leaf_nested(value: Any, ctx: _Ctx, path: _Path) -> Any:
+    if path.__class__ is not str:
+        path = _path_text(path)
     if isinstance(value, datetime):
         return _Exact(value, ctx, path)
     record = ctx.record
@@ -367,42 +405,49 @@ def _leaf_nested(value: Any, ctx: _Ctx, path: str) -> Any:
 
 
 _CONVERT = (datetime, Struct)
+#: Types of values stored as they are (neither a datetime nor a struct).
+_PLAIN = frozenset({str, int, float, bool, list, dict, type(None)})
 #: Struct types a node keeps a reader of (a bounded cache: each hunting schema has a row struct).
 _MAX_READERS = 1024
 
 
-def _skip(value: Any, R: list[Any], ctx: _Ctx, path: str) -> None:
+def _skip(value: Any, R: list[Any], ctx: _Ctx, path: _Path) -> None:
     """The reader of a struct type that has none of the members a node reads."""
 
-_Reader = Callable[[Any, list[Any], "_Ctx", str], None]
+_Reader = Callable[[Any, list[Any], "_Ctx", Any], None]  # (value, slots, context, path of the walk)
 
 
 class _Node:
     """One step of the paths of a kind's rules."""
 
-    __slots__ = ("leaf", "members", "multi", "readers", "single", "star")
+    __slots__ = ("firsts", "is_root", "leaf", "members", "multi", "readers", "single", "star")
 
     def __init__(self, leaf: Callable[[Any, _Ctx, str], Any]) -> None:
         self.members: dict[str, _Node] = {}
         self.star: _Node | None = None
         self.single: tuple[int, ...] = ()  # paths without [*] that end here
         self.multi: tuple[int, ...] = ()  # paths with [*] that end here
+        self.firsts: frozenset[int] = frozenset()  # those of multi read only as a First's: the first value kept
         self.readers: dict[type, _Reader] = {}
         self.leaf = leaf
+        self.is_root = False  # the item's node: always walked at path "$"
 
-    def store(self, value: Any, R: list[Any], record: _Ctx, path: str) -> None:
+    def store(self, value: Any, R: list[Any], record: _Ctx, path: _Path) -> None:
         if isinstance(value, _CONVERT):
             value = self.leaf(value, record, path)
         for k in self.single:
             R[k] = value
         for k in self.multi:
             found = R[k]
-            if found is None:
+            if k in self.firsts:  # the first value that is not empty, the only one read
+                if found is None and value not in _BLANK:
+                    R[k] = value
+            elif found is None:
                 R[k] = [value]
             else:
                 found.append(value)
 
-    def visit(self, value: Any, R: list[Any], record: _Ctx, path: str) -> None:
+    def visit(self, value: Any, R: list[Any], record: _Ctx, path: _Path) -> None:
         """Stores ``value`` (not None), found at ``path``, and walks on below it."""
         if self.single or self.multi:
             self.store(value, R, record, path)
@@ -416,13 +461,13 @@ class _Node:
                 for name, child in self.members.items():
                     item = value.get(name)
                     if item is not None:
-                        child.visit(item, R, record, f"{path}.{name}")
+                        child.visit(item, R, record, (path, "." + name))
         star = self.star
         if star is not None and isinstance(value, list):
             if star.single or star.multi or star.star is not None:
                 for pos, item in enumerate(value):
                     if item is not None:
-                        star.visit(item, R, record, f"{path}[{pos}]")
+                        star.visit(item, R, record, (path, pos))
                 return
             # items walked below only (evidence[*].ipAddress): a typed item goes straight to its reader
             readers = star.readers
@@ -430,52 +475,209 @@ class _Node:
                 if item is not None:
                     reader = readers.get(type(item))
                     if reader is None:
-                        star.visit(item, R, record, f"{path}[{pos}]")
+                        star.visit(item, R, record, (path, pos))
                     elif reader is not _skip:  # a type with none of the members read
-                        reader(item, R, record, f"{path}[{pos}]")
+                        reader(item, R, record, (path, pos))
 
     def _reader(self, struct_type: type) -> _Reader:
         fields: Any = struct_type
-        names = dict(zip(fields.__struct_encode_fields__, fields.__struct_fields__, strict=True))
-        steps = [(names[name], name, child) for name, child in self.members.items() if name in names]
-        reader = _generate_reader(steps) if steps else _skip
+        declared = set(fields.__struct_encode_fields__)
+        reader = _generate_reader(struct_type, self) if any(name in declared for name in self.members) else _skip
         if len(self.readers) >= _MAX_READERS:  # row structs come and go with hunting schemas
             self.readers.clear()
         self.readers[struct_type] = reader
         return reader
 
 
-def _generate_reader(steps: list[tuple[str, str, _Node]]) -> _Reader:
-    """The reader of a struct type by a node: one ``attrgetter`` call takes the members
-    (attribute, JSON name, child node) the node's children read, then straight-line code
-    stores or walks each one that is not None."""
-    ns: dict[str, Any] = {"_get0": operator.attrgetter(*(attr for attr, _, _ in steps)), "_isinst0": isinstance}
-    ns["_conv0"] = _CONVERT
-    name = Names(ns)
+def _declared_struct(tp: Any) -> type | None:
+    """The struct type a member declared as ``tp`` holds when it is one (``T | None``), else None."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) != 1:
+            return None
+        tp = args[0]
+        while typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+    return tp if isinstance(tp, type) and issubclass(tp, Struct) else None
 
-    items = [f"v{i}" for i in range(len(steps))]
-    lines = ["def reader(value, R, ctx, path):", f"    {items[0]} = _get0(value)" if len(steps) == 1 else
-             f"    {', '.join(items)} = _get0(value)"]
-    for item, (_, member, child) in zip(items, steps, strict=True):
-        lines.append(f"    if {item} is not None:")
-        key = name("." + member, "_k")  # the member's JSON path below the struct's: path + key
-        if child.members or child.star is not None:  # walked below
-            lines.append(f"        {name(child.visit, '_f')}({item}, R, ctx, path + {key})")
-            continue
+
+def _declared_list_of(tp: Any) -> type | None:
+    """The struct type of the items of a member declared as ``list[T] | None``, else None."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) != 1:
+            return None
+        tp = args[0]
+    if typing.get_origin(tp) is not list:
+        return None
+    (item,) = typing.get_args(tp) or (None,)
+    return _declared_struct(item)
+
+
+def _members(struct_type: type) -> dict[str, tuple[str, Any]]:
+    """JSON name -> (attribute, declared type) of the members of a struct type (the type
+    None when its annotations cannot be resolved: its values are then read as any value)."""
+    fields: Any = struct_type
+    names = dict(zip(fields.__struct_encode_fields__, fields.__struct_fields__, strict=True))
+    try:
+        types_of = {f.encode_name: f.type for f in msgspec.structs.fields(fields)}
+    except Exception:  # a struct of a caller's own whose annotations do not resolve
+        types_of = {}
+    return {member: (attr, types_of.get(member)) for member, attr in names.items()}
+
+
+def _generate_reader(struct_type: type, node: _Node) -> _Reader:
+    """The reader of a struct type by a node: one ``attrgetter`` call takes the members the
+    node's children read, then straight-line code stores or walks each one that is not None.
+
+    A member declared as one struct type (``userAccount: UserAccount | None``) or a list of
+    one (``loggedOnUsers: list[LoggedOnUser] | None``) is read in the same function when
+    its value is of that type (its members' code inlined); a value of another type (an
+    item of a union, a dict) goes to its type's reader, as :meth:`_Node.visit` finds it.
+    """
+    ns: dict[str, Any] = {
+        "_isinst0": isinstance,
+        "_conv0": _CONVERT,
+        "_dt0": datetime,
+        "_exact0": _Exact,
+        "_exactof0": exact_of_column,
+        "_plain0": _PLAIN,
+        "_list0": list,
+        "_blank0": _BLANK,
+        "_enum0": enumerate,
+        "_skip0": _skip,
+    }
+    name = Names(ns)
+    count = iter(range(1 << 30))
+    lines = ["def reader(value, R, ctx, path):"]
+
+    def dispatch(node: _Node, value: str, path: str, indent: str) -> list[str]:
+        """The reader of the value's type at ``node`` (made when first seen), as Node.visit calls it."""
+        n = next(count)
+        return [
+            f"{indent}r{n} = {name(node.readers.get, '_f')}({value}.__class__)",
+            f"{indent}if r{n} is None:",
+            f"{indent}    {name(node.visit, '_f')}({value}, R, ctx, {path})",
+            f"{indent}elif r{n} is not _skip0:",
+            f"{indent}    r{n}({value}, R, ctx, {path})",
+        ]
+
+    def stored(child: _Node, item: str, below: str, at: str, where: str | None) -> list[str]:
+        """The code that converts ``item`` (a datetime, a struct) and stores it in ``child``'s slots
+        (``where``: the name of its path's text, for a member of the item)."""
+        out: list[str] = []
         leaf = name(child.leaf, "_f")
-        lines.append(f"        if _isinst0({item}, _conv0):")
-        lines.append(f"            {item} = {leaf}({item}, ctx, path + {key})")
-        for k in child.single:
-            lines.append(f"        R[{name(k, '_s')}] = {item}")
-        for k in child.multi:
-            slot = name(k, "_s")
-            lines += [
-                f"        x = R[{slot}]",
-                "        if x is None:",
-                f"            R[{slot}] = [{item}]",
-                "        else:",
-                f"            x.append({item})",
+        slots = {k: name(k, "_s") for k in (*child.single, *child.multi)}
+        guarded = bool(child.multi) and not child.single and set(child.multi) <= child.firsts
+        if guarded:  # read only as the first value that is not empty: nothing to do once one is kept
+            out.append(f"{at}if {' and '.join(f'R[{slots[k]}] is None' for k in child.multi)}:")
+            at += "    "
+        if where is not None:  # the item's members: their paths made once, a datetime made without the leaf's call
+            out += [
+                f"{at}c = {item}.__class__",
+                f"{at}if c is _dt0:",
+                f"{at}    {item} = _exact0({item}, ctx, {where})" if child.leaf is _leaf_nested else
+                f"{at}    {item} = _exactof0({item}, ctx.record, {where})",
+                f"{at}elif c not in _plain0 and _isinst0({item}, _conv0):",
+                f"{at}    {item} = {leaf}({item}, ctx, {where})",
             ]
+        else:
+            out += [
+                f"{at}if {item}.__class__ not in _plain0 and _isinst0({item}, _conv0):",
+                f"{at}    {item} = {leaf}({item}, ctx, {below})",
+            ]
+        for k in child.single:
+            out.append(f"{at}R[{slots[k]}] = {item}")
+        for k in child.multi:
+            slot = slots[k]
+            if k in child.firsts:  # only its first value that is not empty is read
+                unset = "" if guarded else f"R[{slot}] is None and "  # (the slots of a node fill together)
+                out += [
+                    f"{at}if {unset}({item} or {item} not in _blank0):",
+                    f"{at}    R[{slot}] = {item}",
+                ]
+                continue
+            out += [
+                f"{at}x = R[{slot}]",
+                f"{at}if x is None:",
+                f"{at}    R[{slot}] = [{item}]",
+                f"{at}else:",
+                f"{at}    x.append({item})",
+            ]
+        return out
+
+    def emit(struct_type: type, node: _Node, value: str, path: str, indent: str, *, root: bool = False) -> list[str]:
+        """The code that reads ``value`` (of ``struct_type``, at ``path``) for ``node``'s children."""
+        declared = _members(struct_type)
+        steps = [(declared[m], m, child) for m, child in node.members.items() if m in declared]
+        if not steps:
+            return [f"{indent}pass"]
+        items = [f"v{next(count)}" for _ in steps]
+        getter = name(operator.attrgetter(*(attr for (attr, _), _, _ in steps)), "_g")
+        out = [f"{indent}{', '.join(items)} = {getter}({value})"]
+        for item, (field, member, child) in zip(items, steps, strict=True):
+            out.append(f"{indent}if {item} is not None:")
+            at = indent + "    "
+            key = name("." + member, "_k")
+            below = f"({path}, {key})"  # the member's JSON path, made into text only when needed
+            star = child.star
+            walked = child.members or star is not None
+            if walked and (child.single or child.multi or (child.members and star is not None)):
+                out.append(f"{at}{name(child.visit, '_f')}({item}, R, ctx, {below})")
+                continue
+            if star is not None and (star.single or star.multi):
+                if star.members or star.star is not None:
+                    out.append(f"{at}{name(child.visit, '_f')}({item}, R, ctx, {below})")
+                    continue
+                # a list whose items are stored (systemTags[*], ipInterfaces[*]): Node.visit's loop
+                n = next(count)
+                out += [
+                    f"{at}if _isinst0({item}, _list0):",
+                    f"{at}    c{n} = {below}",
+                    f"{at}    for x{n}, e{n} in _enum0({item}):",
+                    f"{at}        if e{n} is not None:",
+                    *stored(star, f"e{n}", f"(c{n}, x{n})", at + "            ", None),
+                ]
+                continue
+            if star is not None:  # a list whose items are walked below (evidence[*]): Node.visit's loop
+                if star.star is not None:
+                    out.append(f"{at}{name(child.visit, '_f')}({item}, R, ctx, {below})")
+                    continue
+                n = next(count)
+                out += [
+                    f"{at}if _isinst0({item}, _list0):",
+                    f"{at}    c{n} = {below}",
+                    f"{at}    for x{n}, e{n} in _enum0({item}):",
+                    f"{at}        if e{n} is not None:",
+                ]
+                inner = at + "            "
+                of = _declared_list_of(field[1])
+                if of is not None:
+                    out.append(f"{inner}if e{n}.__class__ is {name(of, '_t')}:")
+                    out += emit(of, star, f"e{n}", f"(c{n}, x{n})", inner + "    ")
+                    out.append(f"{inner}else:")
+                    out += dispatch(star, f"e{n}", f"(c{n}, x{n})", inner + "    ")
+                else:
+                    out += dispatch(star, f"e{n}", f"(c{n}, x{n})", inner)
+                continue
+            if walked:  # an object walked below (userAccount)
+                of = _declared_struct(field[1])
+                if of is not None:
+                    out.append(f"{at}if {item}.__class__ is {name(of, '_t')}:")
+                    out += emit(of, child, item, below, at + "    ")
+                    out.append(f"{at}else:")
+                    out += dispatch(child, item, below, at + "    ")
+                else:
+                    out += dispatch(child, item, below, at)
+                continue
+            out += stored(child, item, below, at, name("$." + member, "_p") if root else None)
+        return out
+
+    lines += emit(struct_type, node, "value", "path", "    ", root=node.is_root)
     return compile_function("\n".join(lines) + "\n", ns, "reader")  # type: ignore[no-any-return]
 
 
@@ -506,8 +708,10 @@ class _Compiler:
     def __init__(self, nested: bool) -> None:
         self.leaf = _leaf_nested if nested else _leaf_flat
         self.root = _Node(self.leaf)
+        self.root.is_root = True
         self.ids: dict[str, int] = {}
         self.shared: set[int] = set()
+        self.calls: dict[int, int] = {}  # slot -> the specs compiled that read it
 
     def _first_slots(self, spec: First) -> tuple[tuple[int, bool], ...] | None:
         """(slot, whether a [*] path) of each path of a First of paths only; None for another First."""
@@ -538,11 +742,13 @@ class _Compiler:
         """The slot of ``path`` (added to the tree); None for a path with list indexes."""
         k = self.ids.get(path)
         if k is not None:
+            self.calls[k] += 1
             return k
         steps = _steps(path)
         if any(isinstance(step, int) for step in steps):
             return None
         k = self.ids[path] = len(self.ids)
+        self.calls[k] = 1
         node = self.root
         starred = False
         for step in steps:
@@ -562,6 +768,14 @@ class _Compiler:
         else:
             node.single += (k,)
         return k
+
+    def mark_firsts(self, slots: frozenset[int]) -> None:
+        """Marks the [*] paths of ``slots`` as read only by Firsts (their first value that is not empty kept)."""
+        nodes = [self.root]
+        while nodes:
+            node = nodes.pop()
+            node.firsts = frozenset(k for k in node.multi if k in slots)
+            nodes += [*node.members.values(), *([node.star] if node.star is not None else [])]
 
     def spec_fn(self, spec: Any) -> _Fn:
         fn = self._compile(spec)
@@ -742,9 +956,12 @@ def _apply_each(values: list[Any], fns: tuple[Callable[[Any], Any], ...]) -> lis
         results: list[Any] = []
         for item in values:
             result = fn(item)
-            for r in result if isinstance(result, list) else [result]:
-                if r is not None and r not in _BLANK and r not in results:
-                    results.append(r)
+            if isinstance(result, list):
+                for r in result:
+                    if r is not None and r not in _BLANK and r not in results:
+                        results.append(r)
+            elif result is not None and result not in results and (result or result not in _BLANK):
+                results.append(result)
         values = results
     return values
 
@@ -799,10 +1016,10 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
                 fields.append((_SLOT, k, where, leaf))
                 continue
         first, transforms = (spec.spec, spec.transforms) if isinstance(spec, Apply) else (spec, ())
-        if isinstance(first, First) and id(spec) not in compiler.shared and all(_plain_path(i) for i in first.specs):
-            slots = tuple(compiler.path(item) for item in first.specs)
-            if None not in slots:  # the first of values of paths without [*]: read from their slots
-                fields.append((_FIRST, (slots, tuple(transform(t) for t in transforms)), where, leaf))
+        if isinstance(first, First) and id(spec) not in compiler.shared:
+            slots = compiler._first_slots(first)
+            if slots is not None:  # the first of values of paths: read from their slots
+                fields.append((_FIRST, (slots, tuple(transform(t) for t in transforms), id(first)), where, leaf))
                 continue
         collect, transforms = (spec.spec, spec.transforms) if isinstance(spec, Apply) else (spec, ())
         if isinstance(collect, Collect) and id(spec) not in compiler.shared and id(collect) not in compiler.shared:
@@ -834,13 +1051,88 @@ def compile_rules(rules: dict[str, Any], nested: bool) -> Callable[[Record], dic
             merged[-1] = (_CONSTS, run, field[2], "")
         else:
             merged.append(field)
+    # [*] paths read by Firsts of the plan and nothing else: the walk keeps their first value
+    # that is not empty, not the list of all of them, and the Firsts read it as a plain value
+    in_firsts: dict[int, int] = {}
+    for kind, how, _, _ in merged:
+        if kind == _FIRST:
+            for k, starred in how[0]:
+                if starred:
+                    in_firsts[k] = in_firsts.get(k, 0) + 1
+    kept_first = frozenset(k for k, n in in_firsts.items() if compiler.calls[k] == n)
+    if kept_first:
+        compiler.mark_firsts(kept_first)
+        merged = [
+            (kind, (tuple((k, starred and k not in kept_first) for k, starred in how[0]), *how[1:]), where, leaf)
+            if kind == _FIRST else (kind, how, where, leaf)
+            for kind, how, where, leaf in merged
+        ]
     plan = tuple(merged)
     root = compiler.root
     walk = bool(root.members)
     # to_dict() first when a rule needs it: the item's datetimes are then read from it
     whole_first = nested and any(_uses_item(spec) for spec in rules.values())
-    return _generate_normalizer(plan, tuple(chain), nested, whole_first, walk, root, (None,) * len(compiler.ids))
+    nones = (None,) * len(compiler.ids)
+    links = tuple(chain)
+    general: _Normalizer = _generate_normalizer(plan, links, nested, whole_first, walk, root, nones)
+    if not walk or not _is_flat(root):
+        return general
+    # Every path is a member of the item (hunting rows): one normalizer per struct type of
+    # the item, generated when the type is first seen, reads the members it needs as locals.
+    return _flat_normalizer(general, root, lambda steps: _generate_normalizer(
+        plan, links, nested, whole_first, walk, root, nones, steps))
 
+
+def _is_flat(root: _Node) -> bool:
+    """Whether every path of a tree is one member of the item (no ``[*]``, nothing deeper)."""
+    return not (root.single or root.multi or root.star) and all(
+        not (child.members or child.star or child.multi) for child in root.members.values()
+    )
+
+
+_Steps = list[tuple[str, str, "_Node"]]
+_Normalizer = Callable[[Record], dict[str, Any]]
+
+
+def _flat_normalizer(
+    general: Callable[[Record], dict[str, Any]],
+    root: _Node,
+    generate: Callable[[_Steps], Callable[[Record, Any], dict[str, Any]]],
+) -> Callable[[Record], dict[str, Any]]:
+    """The normalizer of a kind whose paths are members of the item: a generated function per
+    struct type of ``record.properties`` (cached; dicts and other values go to ``general``)."""
+    root_members = root.members
+    by_type: dict[type, Callable[[Record, Any], dict[str, Any]]] = {}
+
+    def other(record: Record, props: Any) -> dict[str, Any]:
+        return general(record)
+
+    def build(props_type: type) -> Callable[[Record, Any], dict[str, Any]]:
+        fn: Callable[[Record, Any], dict[str, Any]] = other
+        if isinstance(props_type, type) and issubclass(props_type, Struct):
+            fields: Any = props_type
+            names = dict(zip(fields.__struct_encode_fields__, fields.__struct_fields__, strict=True))
+            fn = generate([(names[name], name, child) for name, child in root_members.items() if name in names])
+        if len(by_type) >= _MAX_READERS:  # row structs come and go with hunting schemas
+            by_type.clear()
+        by_type[props_type] = fn
+        return fn
+
+    ns: dict[str, Any] = {"_tget0": by_type.get, "_build0": build, "_general0": general}  # _general0: for tests
+    source = (
+        "def normalize(record):\n"
+        "    props = record.properties\n"
+        "    reader = _tget0(props.__class__)\n"
+        "    if reader is None:\n"
+        "        reader = _build0(props.__class__)\n"
+        "    return reader(record, props)\n"
+    )
+    return compile_function(source, ns, "normalize")  # type: ignore[no-any-return]
+
+
+#: Not ``_empty(v)`` in generated code: a true value is not empty (None, "", [] and {} are
+#: false), a false one is when it is one of them (0 and False are values).
+_FILLED = "v or (v is not None and v not in _blank0)"
 
 #: The names the generated normalizers and readers use besides those their generators made
 #: (``_k3``, ``n2``: a letter or two and a number); no literal appears in their source.
@@ -858,7 +1150,8 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
     walk: bool,
     root: _Node,
     nones: tuple[None, ...],
-) -> Callable[[Record], dict[str, Any]]:
+    flat: _Steps | None = None,
+) -> Any:
     """The normalizer of a compiled kind as one generated function (its source in ``__doc__``).
 
     Straight-line code, one statement group per target field, in the order of the rules:
@@ -866,6 +1159,13 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
     kind of spec, a lookup of the target's object) is settled once, here.  Only names made
     here appear in the source; every constant, key and function is a variable of its
     namespace, so no rule data (and nothing of any record) is ever compiled.
+
+    With ``flat`` (the members of one struct type of the item that the rules read, as
+    (attribute, JSON name, node), when every path is a member of the item), the function
+    is ``normalize(record, props)`` of items of that type: the members are read into
+    locals and the fields read them there (a member the type does not declare is None,
+    its fields left out when generated); the context is made only when a function of
+    the rules, a datetime of the nested rule sets or ``to_dict()`` needs it.
     """
     ns: dict[str, Any] = {
         "_ctx0": _Ctx,
@@ -884,6 +1184,7 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
         "_none0": (),
         "_each0": _apply_each,
         "_apply0": _apply_value,
+        "_plain0": _PLAIN,
     }
     name = Names(ns)
 
@@ -904,14 +1205,63 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
             f"{indent}        {var} = {parent}[{key}] = {{}}",
         ]
 
-    lines = [
-        "def normalize(record):",
-        "    ctx = R = _ctx0(_nones0)",
-        "    ctx.record = record",
-        "    ctx.memo = None",
-        "    ctx._whole = record.to_dict()" if whole_first else "    ctx._whole = None",
-    ]
-    if walk:
+    ns["_leaf0"] = _leaf_nested if nested else _leaf_record
+    ns["_conv0"] = _CONVERT
+    ns["_dt0"] = datetime
+    ns["_exactof0"] = exact_of_column
+    # flat (a struct type of an item whose paths are all members of it, given as steps): the
+    # members are read into locals, path k's value is local s<k> (None: a member not declared)
+    locals_of: dict[int, str] = {}
+    uses_fns = any(  # functions of the context: they may read its memo and to_dict()
+        kind == _FN
+        or (kind == _CALL and any(arg_kind == _FN for arg_kind, _ in how[1]))
+        or (kind == _COLLECT and any(part_kind == _FN for part_kind, _ in how[0]))
+        for kind, how, _, _ in plan
+    )
+    uses_ctx = flat is None or nested or whole_first or uses_fns
+    slot_names = {k: name(k, "_s") for k in range(len(nones))}
+
+    def slot(k: int) -> str:
+        if flat is None:
+            return f"R[{slot_names[k]}]"
+        return locals_of.get(k, "None")
+
+    # a First used by more than one field: kept in a local (f<n>) by the first of them
+    firsts: dict[int, str] = {}
+    uses: dict[int, int] = {}
+    for kind, how, _, _ in plan:
+        if kind == _FIRST:
+            uses[how[2]] = uses.get(how[2], 0) + 1
+
+    lines = ["def normalize(record):" if flat is None else "def normalize(record, props):"]
+    if uses_ctx:
+        lines += [
+            "    ctx = R = _ctx0(_nones0)",
+            "    ctx.record = record",
+        ]
+        if nested or uses_fns:  # (the walk of "jsa" reads the record alone)
+            lines.append("    ctx.memo = None")
+            lines.append("    ctx._whole = record.to_dict()" if whole_first else "    ctx._whole = None")
+    if flat is not None:
+        if flat:
+            items = [f"s{i}" for i in range(len(flat))]
+            ns["_get1"] = operator.attrgetter(*(attr for attr, _, _ in flat))
+            lines.append(f"    {', '.join(items)} = _get1(props)")  # one name: attrgetter of one gives the value
+            for item, (_, member, child) in zip(items, flat, strict=True):
+                path = name("$." + member, "_p")
+                lines += [  # a datetime as the leaf makes it, without the call; other values as the walk stores them
+                    f"    c = {item}.__class__",
+                    "    if c is _dt0:",
+                    f"        {item} = _exact0({item}, ctx, {path})" if nested else
+                    f"        {item} = _exactof0({item}, record, {path})",
+                    f"    elif c not in _plain0 and _isinst0({item}, _conv0):",
+                    f"        {item} = _leaf0({item}, {'ctx' if nested else 'record'}, {path})",
+                ]
+                for k in child.single:
+                    locals_of[k] = item
+                    if uses_ctx:
+                        lines.append(f"    R[{slot_names[k]}] = {item}")
+    elif walk:
         lines += [
             "    props = record.properties",
             "    if props is not None:",
@@ -934,20 +1284,49 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
             lines += [*made, f"    {var}.update({name(how, '_c')})"]
             continue
         if kind == _SLOT:
-            lines.append(f"    v = R[{name(how, '_s')}]")
+            if slot(how) == "None":  # a member the item's type does not declare
+                continue
+            lines.append(f"    v = {slot(how)}")
         elif kind == _FIRST:  # the first that is not empty (through the transforms of an Apply)
-            (first, *others), fns = how
-            lines.append(f"    v = R[{name(first, '_s')}]")
-            indent = "    "
-            for k in others:
-                lines += [f"{indent}if v is None or v in _blank0:", f"{indent}    v = R[{name(k, '_s')}]"]
-                indent += "    "
+            slots, fns, key = how
+            known = [(k, starred) for k, starred in slots if slot(k) != "None"]
+            if not known:
+                continue
+            if key in firsts:  # a First of another field too (or of another Apply): its value, worked out once
+                lines.append(f"    v = {firsts[key]}")
+            else:
+                indent = "    "
+                for i, (k, starred) in enumerate(known):
+                    if i:
+                        lines.append(f"{indent}if not v and (v is None or v in _blank0):")
+                        indent += "    "
+                    if not starred:
+                        lines.append(f"{indent}v = {slot(k)}")
+                        continue
+                    # the first of the values a [*] path reached that is not empty
+                    lines += [
+                        f"{indent}v = None",
+                        f"{indent}for x in {slot(k)} or _none0:",
+                        f"{indent}    if x or (x is not None and x not in _blank0):",
+                        f"{indent}        v = x",
+                        f"{indent}        break",
+                    ]
+                if uses[key] > 1:
+                    firsts[key] = f"f{len(firsts)}"
+                    lines.append(f"    {firsts[key]} = v")
             if fns:  # an empty first is no value: not given to the transforms
-                lines += ["    if v is not None and v not in _blank0:", f"        v = _apply0(v, {name(fns, '_c')})"]
+                lines.append(f"    if {_FILLED}:")
+                for fn in fns:  # _apply_value, inline: a list item by item, another value as it is
+                    lines += [
+                        "        if _isinst0(v, _list0):",
+                        f"            v = _each0(v, {name((fn,), '_c')})",
+                        "        elif v is not None:",
+                        f"            v = {name(fn, '_f')}(v)",
+                    ]
         elif kind == _CALL:
             fn, args = how
             values = ", ".join(
-                f"R[{name(arg, '_s')}]" if arg_kind == _SLOT else f"{name(arg, '_f')}(ctx)" for arg_kind, arg in args
+                slot(arg) if arg_kind == _SLOT else f"{name(arg, '_f')}(ctx)" for arg_kind, arg in args
             )
             lines.append(f"    v = {name(fn, '_f')}({values})")
         elif kind == _COLLECT:  # every value not empty, without repeats (Collect), through the transforms (Apply)
@@ -955,7 +1334,7 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
             lines.append("    v = []")
             for part_kind, part in parts:
                 if part_kind == _SLOT:  # the values of a [*] path (its slot: a list, or None)
-                    lines.append(f"    for x in R[{name(part, '_s')}] or _none0:")
+                    lines.append(f"    for x in {slot(part)} or _none0:")
                 else:
                     lines += [f"    c = {name(part, '_f')}(ctx)", "    for x in c if _isinst0(c, _list0) else (c,):"]
                 lines += ["        if x is not None and x not in _blank0 and x not in v:", "            v.append(x)"]
@@ -963,25 +1342,28 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
                 lines.append(f"    v = _each0(v, {name(fns, '_c')})")
         else:
             lines.append(f"    v = {name(how, '_f')}(ctx)")
-        lines.append("    if v is not None and v not in _blank0:")  # _empty(v), inline
+        lines.append(f"    if {_FILLED}:")  # not _empty(v), inline
         if nested:  # ECS, OCSF: datetimes as exact ISO 8601 text
             lines += [
                 "        c = v.__class__",
                 "        if c is _exact0:",
                 "            v = v.text()",
-                "        elif c is _list0:",
-                "            v = [_textof0(x) if _isinst0(x, _times0) else x for x in v]",
+                "        elif c is _list0:",  # a new list only when an item is a datetime
+                "            for x in v:",
+                "                if x.__class__ not in _plain0 and _isinst0(x, _times0):",
+                "                    v = [_textof0(x) if _isinst0(x, _times0) else x for x in v]",
+                "                    break",
                 "        elif c is not _str0 and c is not _int0 and _isinst0(v, _times0):",
                 "            v = _textof0(v)",
             ]
             lines += ["    " + line for line in made]
         lines.append(f"        {var}[{name(leaf, '_k')}] = v")
-    if nested:
+    if nested and uses_ctx:
         # The context's _Exact values refer to it: a cycle, which reference counting alone
         # would not free (and records, untracked by the collector, would stay with it).
         lines += ["    ctx.clear()", "    ctx.memo = None"]
     lines.append("    return out")
-    return compile_function("\n".join(lines) + "\n", ns, "normalize")  # type: ignore[no-any-return]
+    return compile_function("\n".join(lines) + "\n", ns, "normalize")
 
 
 def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Record], dict[str, Any]] | None:
