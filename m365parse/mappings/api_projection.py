@@ -10,24 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api_rules import Apply, Call, Collect, Const, First, Func, Item, Text
+from .api_rules import Apply, Call, Collect, Const, First, Func, Item, Text, kind_rules
 
 __all__ = ["paths_read"]
-
-
-def _kind_rules(rule_set_name: str, kind: str) -> dict[str, Any] | None:
-    base, *variants = rule_set_name.split("+")
-    if base == "jsa":
-        from .api_jsa import RULES
-    elif base == "ecs":
-        from .api_ecs import RULES
-    elif base == "ocsf" and not variants:
-        from .api_ocsf import RULES
-    else:
-        return None
-    if variants:
-        return None  # the variants add fields of their own (event.original: the whole item)
-    return RULES.get(kind)
 
 
 def _read(spec: Any) -> set[str] | None:
@@ -55,7 +40,7 @@ def _read(spec: Any) -> set[str] | None:
 def paths_read(rule_set_name: str, kind: str) -> frozenset[str] | None:
     """The JSON paths (``"evidence[*].ipAddress"``) that the rules of ``kind`` in the built-in
     rule set ``rule_set_name`` read; None when they read the whole item, or have no rules."""
-    rules = _kind_rules(rule_set_name, kind)
+    rules = kind_rules(rule_set_name, kind)
     if rules is None:
         return None
     read: set[str] = set()

@@ -76,6 +76,7 @@ __all__ = [
     "Func",
     "Item",
     "normalizer_for",
+    "kind_rules",
     "describe_spec",
     "KindRules",
     "exact_ns",
@@ -489,29 +490,30 @@ class _Node:
         return reader
 
 
-def _declared_struct(tp: Any) -> type | None:
-    """The struct type a member declared as ``tp`` holds when it is one (``T | None``), else None."""
+def _declared(tp: Any) -> Any:
+    """``tp`` without ``Annotated`` and an ``Optional``'s None (``T | None`` is ``T``); a union of
+    several types stays a union."""
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(args) != 1:
-            return None
+            return tp
         tp = args[0]
         while typing.get_origin(tp) is typing.Annotated:
             tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _declared_struct(tp: Any) -> type | None:
+    """The struct type a member declared as ``tp`` holds when it is one (``T | None``), else None."""
+    tp = _declared(tp)
     return tp if isinstance(tp, type) and issubclass(tp, Struct) else None
 
 
 def _declared_list_of(tp: Any) -> type | None:
     """The struct type of the items of a member declared as ``list[T] | None``, else None."""
-    while typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) != 1:
-            return None
-        tp = args[0]
+    tp = _declared(tp)
     if typing.get_origin(tp) is not list:
         return None
     (item,) = typing.get_args(tp) or (None,)
@@ -564,6 +566,16 @@ def _generate_reader(struct_type: type, node: _Node) -> _Reader:
             f"{indent}    {name(node.visit, '_f')}({value}, R, ctx, {path})",
             f"{indent}elif r{n} is not _skip0:",
             f"{indent}    r{n}({value}, R, ctx, {path})",
+        ]
+
+    def list_loop(n: int, item: str, below: str, at: str) -> list[str]:
+        """The head of Node.visit's loop over the items of the list ``item`` (at path ``below``): the
+        item ``e<n>`` at position ``x<n>`` of the list's path ``c<n>``, None items left out."""
+        return [
+            f"{at}if _isinst0({item}, _list0):",
+            f"{at}    c{n} = {below}",
+            f"{at}    for x{n}, e{n} in _enum0({item}):",
+            f"{at}        if e{n} is not None:",
         ]
 
     def stored(child: _Node, item: str, below: str, at: str, where: str | None) -> list[str]:
@@ -635,25 +647,15 @@ def _generate_reader(struct_type: type, node: _Node) -> _Reader:
                     continue
                 # a list whose items are stored (systemTags[*], ipInterfaces[*]): Node.visit's loop
                 n = next(count)
-                out += [
-                    f"{at}if _isinst0({item}, _list0):",
-                    f"{at}    c{n} = {below}",
-                    f"{at}    for x{n}, e{n} in _enum0({item}):",
-                    f"{at}        if e{n} is not None:",
-                    *stored(star, f"e{n}", f"(c{n}, x{n})", at + "            ", None),
-                ]
+                out += list_loop(n, item, below, at)
+                out += stored(star, f"e{n}", f"(c{n}, x{n})", at + "            ", None)
                 continue
             if star is not None:  # a list whose items are walked below (evidence[*]): Node.visit's loop
                 if star.star is not None:
                     out.append(f"{at}{name(child.visit, '_f')}({item}, R, ctx, {below})")
                     continue
                 n = next(count)
-                out += [
-                    f"{at}if _isinst0({item}, _list0):",
-                    f"{at}    c{n} = {below}",
-                    f"{at}    for x{n}, e{n} in _enum0({item}):",
-                    f"{at}        if e{n} is not None:",
-                ]
+                out += list_loop(n, item, below, at)
                 inner = at + "            "
                 of = _declared_list_of(field[1])
                 if of is not None:
@@ -1366,8 +1368,10 @@ def _generate_normalizer(  # noqa: PLR0917 - the parts of one compiled kind
     return compile_function("\n".join(lines) + "\n", ns, "normalize")
 
 
-def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Record], dict[str, Any]] | None:
-    """The normalizer of API records of ``kind`` under the rule set ``rule_set_name``; None if it has none."""
+def kind_rules(rule_set_name: str, kind: str) -> dict[str, Any] | None:
+    """The rules of API records of ``kind`` under the built-in rule set ``rule_set_name`` (looked
+    up by its base name, ``"ecs"`` for ``"ecs+severity"``, the variants' fields added); None if it
+    has none."""
     base, *variants = rule_set_name.split("+")
     if base == "jsa":
         from .api_jsa import RULES
@@ -1380,10 +1384,16 @@ def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Rec
     rules = RULES.get(kind)
     if rules is None:
         return None
+    rules = dict(rules)
     if base == "ecs":
-        rules = dict(rules)
         if "severity" in variants:
             rules["event.severity"] = severity_spec
         if "original" in variants:
             rules["event.original"] = original_spec
-    return compile_rules(dict(rules), nested)
+    return rules
+
+
+def normalizer_for(rule_set_name: str, kind: str, nested: bool) -> Callable[[Record], dict[str, Any]] | None:
+    """The normalizer of API records of ``kind`` under the rule set ``rule_set_name``; None if it has none."""
+    rules = kind_rules(rule_set_name, kind)
+    return None if rules is None else compile_rules(rules, nested)

@@ -15,29 +15,20 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from typing import Any
 
 import pytest
 
 import m365parse
-from m365parse import ExactDatetime
 from m365parse._decode import nonblank_lines
 from m365parse._stdjson import loads_lines
 
+from ..test_decode_normalized import _plain
 from ._support import SHAPES, all_units, assemble, corpus, rng, scaled, time_limit
-from .test_mutations import BOUNDARY_SAFE, EXPENSIVE, mutate, pick_units
+from .test_mutations import BOUNDARY_SAFE, EXPENSIVE, broken_batches, mutate, pick_units
 
 CORPUS = corpus()
 UNITS = all_units()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, ExactDatetime):
-        return f"exact {value.isoformat_exact()}"
-    if isinstance(value, datetime):
-        return f"datetime {value.isoformat()}"
-    raise TypeError(type(value))
 
 
 def _outcome(call: Any) -> tuple[str, Any, Any]:
@@ -100,16 +91,7 @@ def test_random_mutations_of_the_corpus() -> None:
 def test_a_mutation_inside_a_record(mutation: str) -> None:
     r = rng(f"normalized-inside:{mutation}")
     tries = scaled(2, 20) if mutation in EXPENSIVE else scaled(25, 2000)
-    done = 0
-    while done < tries:
-        shape = r.choice(SHAPES)
-        units = pick_units(r, shape, r.randint(1, 4))
-        target = r.randrange(len(units))
-        mutated = BOUNDARY_SAFE[mutation](r, units[target])
-        if mutated is None:
-            continue
-        done += 1
-        data, _spans = assemble([*units[:target], mutated, *units[target + 1 :]], shape)
+    for data, shape, _units, _target in broken_batches(r, mutation, tries):
         _both(data, f"{mutation} ({shape})")
 
 

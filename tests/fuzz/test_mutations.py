@@ -18,6 +18,7 @@ import functools
 import itertools
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -233,10 +234,9 @@ BOUNDARY_SAFE = {
 EXPENSIVE = {"10 MB string", "10 MB of escapes", "10,000 levels in AdditionalFields", "10,000 levels as JSON text"}
 
 
-@pytest.mark.parametrize("mutation", sorted(BOUNDARY_SAFE))
-def test_a_broken_record_costs_only_itself(mutation: str) -> None:
-    r = rng(f"inside:{mutation}")
-    tries = scaled(3, 40) if mutation in EXPENSIVE else scaled(40, 3000)
+def broken_batches(r: Any, mutation: str, tries: int) -> Iterator[tuple[bytes, str, list[bytes], int]]:
+    """``tries`` batches of 1 to 4 units in a random shape, one of them (``target``) broken by
+    ``mutation``: ``(data, shape, units, target)``."""
     done = 0
     while done < tries:
         shape = r.choice([s for s in SHAPES if mutation != "raw CR/LF in a string" or s not in LINE_SHAPES])
@@ -247,6 +247,14 @@ def test_a_broken_record_costs_only_itself(mutation: str) -> None:
             continue
         done += 1
         data, _spans = assemble([*units[:target], mutated, *units[target + 1 :]], shape)
+        yield data, shape, units, target
+
+
+@pytest.mark.parametrize("mutation", sorted(BOUNDARY_SAFE))
+def test_a_broken_record_costs_only_itself(mutation: str) -> None:
+    r = rng(f"inside:{mutation}")
+    tries = scaled(3, 40) if mutation in EXPENSIVE else scaled(40, 3000)
+    for data, _shape, units, target in broken_batches(r, mutation, tries):
         batch = decode_checked(data, f"inside a record: {mutation}", seconds=60)
         others = [u for i, u in enumerate(units) if i != target]
         if batch is None:  # lines that are all not JSON
