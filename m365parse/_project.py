@@ -58,7 +58,7 @@ class Projection:
     long as what it projects for (one per rule set).
     """
 
-    __slots__ = ("__weakref__", "_columns", "_known", "name")
+    __slots__ = ("_columns", "_known", "name")
 
     def __init__(self, name: str, columns: Callable[[str], frozenset[str] | None]) -> None:
         self.name = name
