@@ -97,7 +97,9 @@ MAPPINGS: dict[str, TableMapping] = {
 def _generic(table: str) -> TableMapping:
     """A table without a mapping: Base Events, with the device when the row names one."""
     cols = DOCUMENTED_TYPES[table]
-    common = base(table)
+    # the event's own time; CallActivityEvents has no Timestamp, its activity's time is ActivityTimestamp
+    time = "ActivityTimestamp" if "Timestamp" not in cols and "ActivityTimestamp" in cols else "Timestamp"
+    common = base(table, time=time)
     profiles: tuple[str, ...] = ("datetime",)
     if "DeviceId" in cols or "DeviceName" in cols:
         common |= device_rules()
