@@ -94,6 +94,16 @@ MAPPINGS: dict[str, TableMapping] = {
 }
 
 
+#: ``ActionResult`` (lower case) -> OCSF ``status_id`` and its caption; other values stay in unmapped only.
+_OUTCOMES = {
+    "success": (1, "Success"),
+    "succeeded": (1, "Success"),
+    "failure": (2, "Failure"),
+    "failed": (2, "Failure"),
+    "error": (2, "Failure"),
+}
+
+
 def _generic(table: str) -> TableMapping:
     """A table without a mapping: Base Events, with the device when the row names one."""
     cols = DOCUMENTED_TYPES[table]
@@ -101,6 +111,11 @@ def _generic(table: str) -> TableMapping:
     time = "ActivityTimestamp" if "Timestamp" not in cols and "ActivityTimestamp" in cols else "Timestamp"
     common = base(table, time=time)
     profiles: tuple[str, ...] = ("datetime",)
+    if "ActionResult" in cols:
+        # the outcome of the action is the event's status (MessagePostDeliveryEvents' Success, an IdP's FAILURE)
+        result = col("ActionResult", "lower")
+        common["status_id"] = lookup(result, {k: v for k, (v, _) in _OUTCOMES.items()})
+        common["status"] = lookup(result, {k: c for k, (_, c) in _OUTCOMES.items()})
     if "DeviceId" in cols or "DeviceName" in cols:
         common |= device_rules()
         # a device only when the record names one (the builder drops what reads absent columns)
