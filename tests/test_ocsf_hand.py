@@ -244,3 +244,21 @@ def test_a_finding_without_a_severity_is_unknown_with_its_caption(kind: str) -> 
     event = m365parse.normalize_batch(m365parse.decode(json.dumps(items[0])), "ocsf")[0]
     check_event(event)
     assert (event["severity_id"], event["severity"]) == (0, "Unknown")
+
+
+@pytest.mark.parametrize(
+    ("props", "device"),
+    [
+        ({"AadDeviceId": "552d5794-57ed-404d-8076-69f0588343a8"}, {"uid_alt": "552d5794-57ed-404d-8076-69f0588343a8"}),
+        ({"IsManagedDevice": False}, {"is_managed": False}),
+        ({"AadDeviceId": "", "IsManagedDevice": None}, None),
+    ],
+)
+def test_a_data_security_event_s_device_without_its_defender_id(props: dict[str, Any], device: Any) -> None:
+    """DataSecurityEvents/usb_copy_blocked has every device column; a record with only some is still a valid event."""
+    from .conftest import body, record
+
+    (rec,) = m365parse.decode(body(record("DataSecurityEvents", ActionType="FileRead", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert event.get("device") == (None if device is None else {**device, "type_id": 0, "type": "Unknown"})

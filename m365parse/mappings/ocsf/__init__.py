@@ -118,11 +118,12 @@ def _generic(table: str) -> TableMapping:
         common["status"] = lookup(result, {k: c for k, (_, c) in _OUTCOMES.items()})
     if "DeviceId" in cols or "DeviceName" in cols:
         common |= device_rules()
-        # a device only when the record names one (the builder drops what reads absent columns)
-        common["device.type_id"] = first(col("DeviceId", "present:0"), col("DeviceName", "present:0"))
-        common["device.type"] = first(
-            col("DeviceId", "present_text:Unknown"), col("DeviceName", "present_text:Unknown")
-        )
+        # the Entra device id and whether the device is managed, as in DeviceInfo (DataSecurityEvents)
+        common |= {"device.uid_alt": "AadDeviceId", "device.is_managed": "IsManagedDevice"}
+        # a device only when the record says something of it (the builder drops what reads absent columns)
+        said = [c for c in ("DeviceId", "DeviceName", "AadDeviceId", "IsManagedDevice") if c in cols]
+        common["device.type_id"] = first(*(col(c, "present:0") for c in said))
+        common["device.type"] = first(*(col(c, "present_text:Unknown") for c in said))
         profiles = ("datetime", "host")
     return TableMapping(table, plans=(), common=common, base_profiles=profiles)
 
