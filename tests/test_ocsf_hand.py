@@ -262,3 +262,20 @@ def test_a_data_security_event_s_device_without_its_defender_id(props: dict[str,
     event = m365parse.normalize(rec, "ocsf")
     check_event(event)
     assert event.get("device") == (None if device is None else {**device, "type_id": 0, "type": "Unknown"})
+
+
+@pytest.mark.parametrize(
+    ("decision", "control"),
+    [("Allow", (1, "Allowed", 1, "Allowed")), ("Audit", (3, "Observed", 17, "Logged")), ("Mutate", None), ("", None)],
+)
+def test_a_kubernetes_admission_decision_is_the_security_control_s(decision: str, control: Any) -> None:
+    """CloudPolicyEnforcementEvents/privileged_pod_denied is a Deny; the other documented decisions are theirs."""
+    from .conftest import body, record
+
+    props = {"ActionType": decision, "ReportId": "r1", "ResourceName": "web", "KubernetesNamespace": "shop"}
+    (rec,) = m365parse.decode(body(record("CloudPolicyEnforcementEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert event["class_uid"] == 0
+    got = tuple(event[k] for k in ("action_id", "action", "disposition_id", "disposition") if k in event)
+    assert got == (control or ())
