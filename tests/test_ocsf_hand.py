@@ -279,3 +279,28 @@ def test_a_kubernetes_admission_decision_is_the_security_control_s(decision: str
     assert event["class_uid"] == 0
     got = tuple(event[k] for k in ("action_id", "action", "disposition_id", "disposition") if k in event)
     assert got == (control or ())
+
+
+@pytest.mark.parametrize(
+    ("start", "kind", "expected"),
+    [
+        (2, 0x20, {"service_start_type_id": 3, "service_start_type": "Auto", "service_type_id": 4, "service_type": "Share Process"}),
+        (0, 0x1, {"service_start_type_id": 1, "service_start_type": "Boot", "service_type_id": 1, "service_type": "Kernel Driver"}),
+        (4, 0x110, {"service_start_type_id": 5, "service_start_type": "Disabled", "service_type_id": 3, "service_type": "Own Process"}),
+        (7, 0x40, {}),
+        ("3", None, {}),
+    ],
+)
+def test_a_service_s_start_and_kind_are_windows_values_in_ocsf_ids(start: Any, kind: Any, expected: dict[str, Any]) -> None:
+    """DeviceEvents/service_installed is a demand-start own-process service; the other Windows values, and ones
+    OCSF has no id for (which stay in unmapped only)."""
+    from .conftest import body, record
+
+    fields = json.dumps({"ServiceName": "Svc", "ServiceStartType": start, "ServiceType": kind})
+    props = {"ActionType": "ServiceInstalled", "InitiatingProcessFileName": "services.exe", "AdditionalFields": fields}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    got = {k: v for k, v in event["win_service"].items() if k.startswith(("service_start_type", "service_type"))}
+    assert got == expected
+    assert event["unmapped"]["AdditionalFields"]["ServiceStartType"] == start

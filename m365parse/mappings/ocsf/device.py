@@ -511,6 +511,29 @@ _PROTECTION_RULES: Rules = {
     "disposition": lookup("ActionType", {a: _DISPOSITIONS[_protection(a)[1]] for a in PROTECTION_ACTIONS}),
 }
 
+# ServiceInstalled's AdditionalFields: Windows' start type (SERVICE_BOOT_START 0 ... SERVICE_DISABLED 4) and
+# service type bits (SERVICE_KERNEL_DRIVER 0x1, FILE_SYSTEM_DRIVER 0x2, WIN32_OWN_PROCESS 0x10, WIN32_SHARE_PROCESS
+# 0x20, with or without INTERACTIVE_PROCESS 0x100) -> OCSF win_service ids and captions; other values stay in unmapped.
+_START_TYPES = {0: (1, "Boot"), 1: (2, "System"), 2: (3, "Auto"), 3: (4, "Demand"), 4: (5, "Disabled")}
+_SERVICE_TYPES = {
+    0x1: (1, "Kernel Driver"),
+    0x2: (2, "File System Driver"),
+    0x10: (3, "Own Process"),
+    0x20: (4, "Share Process"),
+    0x110: (3, "Own Process"),
+    0x120: (4, "Share Process"),
+}
+_SERVICE_KINDS: Rules = {
+    f"win_service.{attribute}{suffix}": lookup(
+        col(_AF, "json_value", f"get:{key}"), {value: pair[i] for value, pair in table.items()}
+    )
+    for attribute, key, table in (
+        ("service_start_type", "ServiceStartType", _START_TYPES),
+        ("service_type", "ServiceType", _SERVICE_TYPES),
+    )
+    for i, suffix in ((0, "_id"), (1, ""))
+}
+
 DEVICE_EVENTS = TableMapping(
     "DeviceEvents",
     common=_device_common("DeviceEvents"),
@@ -549,6 +572,8 @@ DEVICE_EVENTS = TableMapping(
                 "win_service.name": col(_AF, "json_value", "get:ServiceName", "text"),
                 "win_service.service_start_name": col(_AF, "json_value", "get:ServiceAccount", "text"),
                 "win_service.cmd_line": "FolderPath",
+                **_file("win_service.service_file"),
+                **_SERVICE_KINDS,
             },
             actions=frozenset({"ServiceInstalled"}),
             activity={"ServiceInstalled": 1},
