@@ -304,3 +304,20 @@ def test_a_service_s_start_and_kind_are_windows_values_in_ocsf_ids(start: Any, k
     got = {k: v for k, v in event["win_service"].items() if k.startswith(("service_start_type", "service_type"))}
     assert got == expected
     assert event["unmapped"]["AdditionalFields"]["ServiceStartType"] == start
+
+
+@pytest.mark.parametrize(("access", "expected"), [(4112, 4112), ("1040", 1040), ("PROCESS_ALL_ACCESS", None), (None, None)])
+def test_the_access_an_opened_process_was_asked_for(access: Any, expected: Any) -> None:
+    """DeviceEvents/open_process_lsass asks for PROCESS_ALL_ACCESS; other forms of DesiredAccess."""
+    from .conftest import body, record
+
+    props = {
+        "ActionType": "OpenProcessApiCall",
+        "FileName": "lsass.exe",
+        "InitiatingProcessFileName": "rundll32.exe",
+        "AdditionalFields": json.dumps({"DesiredAccess": access}),
+    }
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["activity_id"], event.get("requested_permissions")) == (3, expected)

@@ -421,6 +421,8 @@ _INJECTIONS = {a: (99, a) for a, activity in _PROCESS_ACTIONS.items() if activit
 _TARGET_PROCESS: Rules = {
     "injection_type_id": lookup("ActionType", {a: v[0] for a, v in _INJECTIONS.items()}),
     "injection_type": lookup("ActionType", {a: v[1] for a, v in _INJECTIONS.items()}),
+    # the access mask the actor asked for when it opened the process (OpenProcessApiCall), platform-native
+    "requested_permissions": col("AdditionalFields", "json_value", "get:DesiredAccess", "int"),
     **prefixed(
         "process",
         {
