@@ -626,7 +626,14 @@ DEVICE_EVENTS = TableMapping(
             needs=(((_AF, "json_value", "get:Command", "long_string"),), ACTOR_COLUMNS),
             profiles=HOST,
         ),
-        Plan(1008, {}, actions=frozenset({"SecurityLogCleared"}), activity={"SecurityLogCleared": 1}, profiles=HOST),
+        # the log SecurityLogCleared names is Windows' Security log, an OS log
+        Plan(
+            1008,
+            {"log_name": const("Security"), "log_type_id": const(1), "log_type": const("OS")},
+            actions=frozenset({"SecurityLogCleared"}),
+            activity={"SecurityLogCleared": 1},
+            profiles=HOST,
+        ),
         Plan(
             3001,
             user("user", "AccountName", "AccountDomain", "AccountSid"),
