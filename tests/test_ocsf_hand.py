@@ -321,3 +321,35 @@ def test_the_access_an_opened_process_was_asked_for(access: Any, expected: Any) 
     event = m365parse.normalize(rec, "ocsf")
     check_event(event)
     assert (event["activity_id"], event.get("requested_permissions")) == (3, expected)
+
+
+@pytest.mark.parametrize(
+    ("action", "direction", "src"),
+    [
+        ("FirewallInboundConnectionToAppBlocked", (1, "Inbound"), "198.51.100.66"),
+        ("FirewallOutboundConnectionBlocked", (2, "Outbound"), "10.20.4.17"),
+    ],
+)
+def test_a_refused_connection_is_denied_and_blocked_in_its_direction(action: str, direction: Any, src: str) -> None:
+    """DeviceEvents/firewall_inbound_blocked; the firewall's other refusals."""
+    from .conftest import body, record
+
+    props = {"ActionType": action, "RemoteIP": "198.51.100.66", "RemotePort": 443, "LocalIP": "10.20.4.17", "LocalPort": 50211}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["type_uid"], event["action_id"], event["disposition_id"]) == (400105, 2, 2)
+    assert (event["connection_info"]["direction_id"], event["connection_info"]["direction"]) == direction
+    assert event["src_endpoint"]["ip"] == src
+    assert "security_control" in event["metadata"]["profiles"]
+
+
+def test_a_remote_desktop_connection_is_no_security_control() -> None:
+    """The other network ActionTypes of DeviceEvents stay without action, disposition and that profile."""
+    from .conftest import body, record
+
+    props = {"ActionType": "RemoteDesktopConnection", "RemoteIP": "10.20.9.4", "LocalIP": "10.20.4.17", "LocalPort": 3389}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], "action_id" in event, event["metadata"]["profiles"]) == (4001, False, ["datetime", "host"])

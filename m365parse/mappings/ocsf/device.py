@@ -478,6 +478,12 @@ _NETWORK_DEVICE_ACTIONS = {
     "RemoteDesktopConnection": 1,
     "DnsQueryResponse": 6,
 }
+#: The firewall's refusals: ActionType -> connection_info direction (id, caption).
+_FIREWALL = {
+    "FirewallInboundConnectionBlocked": (1, "Inbound"),
+    "FirewallInboundConnectionToAppBlocked": (1, "Inbound"),
+    "FirewallOutboundConnectionBlocked": (2, "Outbound"),
+}
 _DETECTIONS = ("AntivirusDetection", "AntivirusReport", "AntivirusMalwareBlocked", "AntivirusMalwareActionFailed")
 _AF = "AdditionalFields"
 
@@ -642,10 +648,27 @@ DEVICE_EVENTS = TableMapping(
             needs=(("AccountName", "AccountSid"),),
             profiles=HOST,
         ),
+        # a connection the Windows firewall refused: Denied/Blocked, its direction from the ActionType
+        Plan(
+            4001,
+            {
+                **_DEVICE_NETWORK,
+                "url.url_string": "RemoteUrl",
+                "connection_info.direction_id": lookup("ActionType", {a: d for a, (d, _) in _FIREWALL.items()}),
+                "connection_info.direction": lookup("ActionType", {a: n for a, (_, n) in _FIREWALL.items()}),
+                "action_id": const(2),
+                "action": const("Denied"),
+                "disposition_id": const(2),
+                "disposition": const("Blocked"),
+            },
+            actions=frozenset(_FIREWALL),
+            activity=_NETWORK_DEVICE_ACTIONS,
+            profiles=(*HOST, "security_control"),
+        ),
         Plan(
             4001,
             {**_DEVICE_NETWORK, "url.url_string": "RemoteUrl"},
-            actions=frozenset(_NETWORK_DEVICE_ACTIONS),
+            actions=frozenset(_NETWORK_DEVICE_ACTIONS) - frozenset(_FIREWALL),
             activity=_NETWORK_DEVICE_ACTIONS,
             profiles=HOST,
         ),
