@@ -353,3 +353,26 @@ def test_a_remote_desktop_connection_is_no_security_control() -> None:
     event = m365parse.normalize(rec, "ocsf")
     check_event(event)
     assert (event["class_uid"], "action_id" in event, event["metadata"]["profiles"]) == (4001, False, ["datetime", "host"])
+
+
+@pytest.mark.parametrize(
+    ("action", "props", "expected"),
+    [
+        ("AsrPsexecWmiChildProcessAudited", {"FileName": "cmd.exe"}, (1007, 1, 3, 17, None)),
+        ("AsrOfficeCommAppChildProcessWarnBypassed", {"ProcessCommandLine": "cmd /c x"}, (1007, 1, 1, 1, None)),
+        ("ExploitGuardChildProcessBlocked", {"FileName": "cmd.exe"}, (1007, 1, 2, 2, 2)),
+        ("AsrOfficeChildProcessBlocked", {}, (0, 99, 2, 2, None)),
+        ("AsrLsassCredentialTheftBlocked", {"FileName": "lsass.exe"}, (0, 99, 2, 2, None)),
+    ],
+)
+def test_a_blocked_or_audited_child_process_is_a_launch(action: str, props: dict[str, Any], expected: Any) -> None:
+    """DeviceEvents/asr_office_child_process_blocked; the other child-process rules, a record that does not name
+    the child (a Base Event, as the other protection events)."""
+    from .conftest import body, record
+
+    row = {"ActionType": action, "InitiatingProcessFileName": "WINWORD.EXE", **props}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **row))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    got = (event["class_uid"], event["activity_id"], event["action_id"], event["disposition_id"], event.get("status_id"))
+    assert got == expected

@@ -496,7 +496,8 @@ _DEVICE_NETWORK: Rules = {
 
 # Protection events (attack surface reduction, exploit guard, application control, SmartScreen): what
 # was blocked or audited is no activity of one class; they are Base Events with the security_control
-# profile (action and disposition from the ActionType's ending).  The names are ECS's too (mappings/actions.py).
+# profile (action and disposition from the ActionType's ending), except the child-process rules, whose
+# event is a process launch.  The names are ECS's too (mappings/actions.py).
 
 
 def _protection(action: str) -> tuple[int, int]:
@@ -541,6 +542,9 @@ _SERVICE_KINDS: Rules = {
     )
     for i, suffix in ((0, "_id"), (1, ""))
 }
+
+#: Protection events about a child process the actor started: Process Activity Launch (the rest stay Base Events).
+_CHILD_PROCESS_ACTIONS = tuple(sorted(a for a in PROTECTION_ACTIONS if "ChildProcess" in a))
 
 DEVICE_EVENTS = TableMapping(
     "DeviceEvents",
@@ -691,6 +695,19 @@ DEVICE_EVENTS = TableMapping(
             activity={a: 1 for a in _DETECTIONS},
             needs=(("ReportId",),),
             profiles=("datetime", "host", "security_control"),
+        ),
+        # a child process that attack surface reduction or exploit protection blocked (or audited) is a launch
+        Plan(
+            1007,
+            {
+                **{k: v for k, v in _TARGET_PROCESS.items() if k.startswith("process.")},
+                **_PROTECTION_RULES,
+            },
+            actions=frozenset(_CHILD_PROCESS_ACTIONS),
+            activity=dict.fromkeys(_CHILD_PROCESS_ACTIONS, 1),
+            needs=(("FileName", "ProcessCommandLine"), ACTOR_COLUMNS),
+            profiles=("datetime", "host", "security_control"),
+            status=lookup("ActionType", {a: 2 for a in _CHILD_PROCESS_ACTIONS if _protection(a)[1] == 2}),
         ),
         Plan(
             0,
