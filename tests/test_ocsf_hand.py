@@ -376,3 +376,32 @@ def test_a_blocked_or_audited_child_process_is_a_launch(action: str, props: dict
     check_event(event)
     got = (event["class_uid"], event["activity_id"], event["action_id"], event["disposition_id"], event.get("status_id"))
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("action", "class_uid", "activity", "name"),
+    [
+        ("NtAllocateVirtualMemoryRemoteApiCall", 1004, 1, "Allocate Page"),
+        ("MemoryRemoteProtect", 1004, 2, "Modify Page"),
+        ("WriteProcessMemoryApiCall", 1004, 8, "Write"),
+        ("WriteToLsassProcessMemory", 1004, 8, "Write"),
+        ("NtMapViewOfSectionRemoteApiCall", 1004, 9, "Map View"),
+        ("SetThreadContextRemoteApiCall", 1007, 4, "Inject"),
+    ],
+)
+def test_what_a_process_did_to_another_s_memory_is_memory_activity(
+    action: str, class_uid: int, activity: int, name: str
+) -> None:
+    """DeviceEvents/read_process_memory_lsass is a Read; the other memory ActionTypes (thread hijacks stay Inject)."""
+    from .conftest import body, record
+
+    props = {"ActionType": action, "FileName": "lsass.exe", "ProcessId": 640, "InitiatingProcessFileName": "rundll32.exe"}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["activity_id"], event["activity_name"]) == (class_uid, activity, name)
+    assert (event["type_uid"], event["process"]["pid"], event["actor"]["process"]["name"]) == (
+        class_uid * 100 + activity,
+        640,
+        "rundll32.exe",
+    )

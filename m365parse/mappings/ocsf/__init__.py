@@ -5,7 +5,7 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
 ``OCSF.md`` next to this package (:func:`mapping_table`); the choices that matter:
 
 - **Class.** The table decides, and in tables that mix kinds of events the
-  ``ActionType`` (DeviceEvents: Process, File System, Script, Scheduled Job,
+  ``ActionType`` (DeviceEvents: Process, Memory, File System, Script, Scheduled Job,
   Windows Service, Kernel Extension, Peripheral, Event Log, Account Change, Network
   Activity, Detection Finding, and Base Events with ``action_id``/``disposition_id``
   for protection events; DeviceRegistryEvents: Registry Key or Value Activity;

@@ -402,15 +402,20 @@ _PROCESS_ACTIONS = {
     "CreateRemoteThreadApiCall": 4,
     "QueueUserApcRemoteApiCall": 4,
     "SetThreadContextRemoteApiCall": 4,
-    "NtMapViewOfSectionRemoteApiCall": 4,
-    "WriteProcessMemoryApiCall": 4,
-    "WriteToLsassProcessMemory": 4,
-    "NtAllocateVirtualMemoryRemoteApiCall": 4,
-    "MemoryRemoteProtect": 4,
     "OpenProcessApiCall": 3,
-    "ReadProcessMemoryApiCall": 3,
     "ProcessCreatedUsingWmiQuery": 1,
     "ProcessPrimaryTokenModified": 5,
+}
+#: What a process did to another's memory: Memory Activity (1004), whose activities name these very calls
+#: (Read "ReadProcessMemory", Write "WriteProcessMemory", Map View "MapViewOfFile2"); allocating is
+#: Allocate Page, changing a page's protection Modify Page.  The target process is ``process``.
+_MEMORY_ACTIONS = {
+    "NtAllocateVirtualMemoryRemoteApiCall": 1,
+    "MemoryRemoteProtect": 2,
+    "ReadProcessMemoryApiCall": 7,
+    "WriteProcessMemoryApiCall": 8,
+    "WriteToLsassProcessMemory": 8,
+    "NtMapViewOfSectionRemoteApiCall": 9,
 }
 #: Inject ActionTypes -> OCSF injection_type_id (1 Remote Thread, 3 Queue APC); the others are 99 (Other),
 #: with the ActionType as injection_type.
@@ -555,6 +560,14 @@ DEVICE_EVENTS = TableMapping(
             _TARGET_PROCESS,
             actions=frozenset(_PROCESS_ACTIONS),
             activity=_PROCESS_ACTIONS,
+            needs=(("FileName", "ProcessId", "ProcessCommandLine"), ACTOR_COLUMNS),
+            profiles=HOST,
+        ),
+        Plan(
+            1004,
+            {k: v for k, v in _TARGET_PROCESS.items() if k.startswith("process.")},
+            actions=frozenset(_MEMORY_ACTIONS),
+            activity=_MEMORY_ACTIONS,
             needs=(("FileName", "ProcessId", "ProcessCommandLine"), ACTOR_COLUMNS),
             profiles=HOST,
         ),
