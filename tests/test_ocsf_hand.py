@@ -405,3 +405,25 @@ def test_what_a_process_did_to_another_s_memory_is_memory_activity(
         640,
         "rundll32.exe",
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "expected"),
+    [
+        ("UsbDriveMounted", {"ProductName": "Cruzer Blade", "Manufacturer": "SanDisk"}, (1, "External Storage", None, None)),
+        ("PnpDeviceConnected", {"DeviceDescription": "HID Keyboard Device", "ClassName": "Keyboard"}, (2, "Keyboard", "Keyboard", None)),
+        ("PnpDeviceBlocked", {"DeviceDescription": "Integrated Webcam", "ClassName": "Camera"}, (7, "Webcam", "Camera", None)),
+        ("PnpDeviceAllowed", {"DeviceDescription": "USB Composite Device", "ClassName": "USB", "VendorIds": "[\"USB\\\\VID_0781\"]"},
+         (None, None, "USB", ["USB\\VID_0781"])),
+    ],
+)
+def test_a_peripheral_s_type_class_and_vendor_ids(action: str, fields: dict[str, Any], expected: Any) -> None:
+    """DeviceEvents/pnp_device_connected is a USB disk; a USB drive mount, other setup classes, one OCSF has no type for."""
+    from .conftest import body, record
+
+    props = {"ActionType": action, "InitiatingProcessFileName": "services.exe", "AdditionalFields": json.dumps(fields)}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    device = event["peripheral_device"]
+    assert (device.get("type_id"), device.get("type"), device.get("class"), device.get("vendor_id_list")) == expected

@@ -492,6 +492,20 @@ _FIREWALL = {
 _DETECTIONS = ("AntivirusDetection", "AntivirusReport", "AntivirusMalwareBlocked", "AntivirusMalwareActionFailed")
 _AF = "AdditionalFields"
 
+#: peripheral_device.type_id and caption: a USB drive (UsbDrive* ActionTypes) is External Storage; a PnP
+#: device by its Windows setup class (ClassName); other classes have none.
+_PERIPHERAL_TYPES = {1: "External Storage", 2: "Keyboard", 3: "Mouse", 4: "Printer", 5: "Monitor", 7: "Webcam"}
+_USB_DRIVES = {a: 1 for a in _PERIPHERAL_ACTIONS if a.startswith("UsbDrive")}
+_SETUP_CLASSES = {"DiskDrive": 1, "Keyboard": 2, "Mouse": 3, "Printer": 4, "Monitor": 5, "Camera": 7}
+_SETUP_CLASS = col(_AF, "json_value", "get:ClassName", "text")
+_PERIPHERAL_TYPE: Rules = {
+    "peripheral_device.type_id": first(lookup("ActionType", _USB_DRIVES), lookup(_SETUP_CLASS, _SETUP_CLASSES)),
+    "peripheral_device.type": first(
+        lookup("ActionType", {a: _PERIPHERAL_TYPES[t] for a, t in _USB_DRIVES.items()}),
+        lookup(_SETUP_CLASS, {c: _PERIPHERAL_TYPES[t] for c, t in _SETUP_CLASSES.items()}),
+    ),
+}
+
 _DEVICE_NETWORK: Rules = {
     k.replace("endpoint..", "endpoint."): v
     for k, v in directional(
@@ -622,6 +636,9 @@ DEVICE_EVENTS = TableMapping(
                     col(_AF, "json_value", "get:ClassName", "text"),
                 ),
                 "peripheral_device.vendor_name": col(_AF, "json_value", "get:Manufacturer", "text"),
+                "peripheral_device.class": col(_AF, "json_value", "get:ClassName", "text"),
+                "peripheral_device.vendor_id_list": col(_AF, "json_value", "get:VendorIds", "list"),
+                **_PERIPHERAL_TYPE,
                 "peripheral_device.serial_number": col(_AF, "json_value", "get:SerialNumber", "text"),
                 "peripheral_device.uid": col(_AF, "json_value", "get:DeviceId", "text"),
             },
