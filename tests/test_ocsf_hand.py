@@ -362,12 +362,13 @@ def test_a_remote_desktop_connection_is_no_security_control() -> None:
         ("AsrOfficeCommAppChildProcessWarnBypassed", {"ProcessCommandLine": "cmd /c x"}, (1007, 1, 1, 1, None)),
         ("ExploitGuardChildProcessBlocked", {"FileName": "cmd.exe"}, (1007, 1, 2, 2, 2)),
         ("AsrOfficeChildProcessBlocked", {}, (0, 99, 2, 2, None)),
-        ("AsrLsassCredentialTheftBlocked", {"FileName": "lsass.exe"}, (0, 99, 2, 2, None)),
+        ("AsrLsassCredentialTheftAudited", {"FileName": "lsass.exe"}, (1007, 3, 3, 17, None)),
+        ("AsrObfuscatedScriptBlocked", {"FileName": "a.js"}, (0, 99, 2, 2, None)),
     ],
 )
 def test_a_blocked_or_audited_child_process_is_a_launch(action: str, props: dict[str, Any], expected: Any) -> None:
-    """DeviceEvents/asr_office_child_process_blocked; the other child-process rules, a record that does not name
-    the child (a Base Event, as the other protection events)."""
+    """DeviceEvents/asr_office_child_process_blocked (and asr_lsass_credential_theft_blocked, an Open); the other
+    child-process rules, a record that does not name the child and another rule (Base Events)."""
     from .conftest import body, record
 
     row = {"ActionType": action, "InitiatingProcessFileName": "WINWORD.EXE", **props}
@@ -427,3 +428,16 @@ def test_a_peripheral_s_type_class_and_vendor_ids(action: str, fields: dict[str,
     check_event(event)
     device = event["peripheral_device"]
     assert (device.get("type_id"), device.get("type"), device.get("class"), device.get("vendor_id_list")) == expected
+
+
+def test_the_rule_that_acted_is_the_policy() -> None:
+    """An attack surface reduction event's AdditionalFields.RuleId (the rule's GUID) is ``policy.uid``, in every class."""
+    from .conftest import body, record
+
+    fields = json.dumps({"IsAudit": False, "RuleId": "5beb7efe-fd9a-4556-801d-275e5ffc04cc"})
+    for action, class_uid in (("AsrObfuscatedScriptBlocked", 0), ("AsrOfficeChildProcessBlocked", 1007)):
+        props = {"ActionType": action, "FileName": "x.js", "InitiatingProcessFileName": "wscript.exe", "AdditionalFields": fields}
+        (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+        event = m365parse.normalize(rec, "ocsf")
+        check_event(event)
+        assert (event["class_uid"], event["policy"]) == (class_uid, {"uid": "5beb7efe-fd9a-4556-801d-275e5ffc04cc"})

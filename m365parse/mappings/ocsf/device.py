@@ -515,8 +515,8 @@ _DEVICE_NETWORK: Rules = {
 
 # Protection events (attack surface reduction, exploit guard, application control, SmartScreen): what
 # was blocked or audited is no activity of one class; they are Base Events with the security_control
-# profile (action and disposition from the ActionType's ending), except the child-process rules, whose
-# event is a process launch.  The names are ECS's too (mappings/actions.py).
+# profile (action and disposition from the ActionType's ending), except the child-process and lsass rules,
+# whose event is a process launch or open.  The names are ECS's too (mappings/actions.py).
 
 
 def _protection(action: str) -> tuple[int, int]:
@@ -537,6 +537,8 @@ _PROTECTION_RULES: Rules = {
     "action": lookup("ActionType", {a: _ACTIONS[_protection(a)[0]] for a in PROTECTION_ACTIONS}),
     "disposition_id": lookup("ActionType", {a: _protection(a)[1] for a in PROTECTION_ACTIONS}),
     "disposition": lookup("ActionType", {a: _DISPOSITIONS[_protection(a)[1]] for a in PROTECTION_ACTIONS}),
+    # the attack surface reduction rule that acted (its GUID)
+    "policy.uid": col("AdditionalFields", "json_value", "get:RuleId", "text"),
 }
 
 # ServiceInstalled's AdditionalFields: Windows' start type (SERVICE_BOOT_START 0 ... SERVICE_DISABLED 4) and
@@ -562,8 +564,13 @@ _SERVICE_KINDS: Rules = {
     for i, suffix in ((0, "_id"), (1, ""))
 }
 
-#: Protection events about a child process the actor started: Process Activity Launch (the rest stay Base Events).
-_CHILD_PROCESS_ACTIONS = tuple(sorted(a for a in PROTECTION_ACTIONS if "ChildProcess" in a))
+#: Protection events about a process: a child process the actor started is Process Activity Launch, its
+#: access to lsass' credentials (AsrLsassCredentialTheft*) Open; the other protection events stay Base Events.
+_PROTECTED_PROCESS_ACTIONS = {
+    a: 1 if "ChildProcess" in a else 3
+    for a in sorted(PROTECTION_ACTIONS)
+    if "ChildProcess" in a or a.startswith("AsrLsassCredentialTheft")
+}
 
 DEVICE_EVENTS = TableMapping(
     "DeviceEvents",
@@ -726,18 +733,20 @@ DEVICE_EVENTS = TableMapping(
             needs=(("ReportId",),),
             profiles=("datetime", "host", "security_control"),
         ),
-        # a child process that attack surface reduction or exploit protection blocked (or audited) is a launch
+        # a child process (or an access to lsass) that attack surface reduction or exploit protection blocked
+        # or audited: a Launch (an Open), failed when blocked
         Plan(
             1007,
             {
-                **{k: v for k, v in _TARGET_PROCESS.items() if k.startswith("process.")},
+                # Account* of a protection event is the user whose action was stopped, not the target's: unmapped
+                **{k: v for k, v in _TARGET_PROCESS.items() if k.startswith("process.") and ".user." not in k},
                 **_PROTECTION_RULES,
             },
-            actions=frozenset(_CHILD_PROCESS_ACTIONS),
-            activity=dict.fromkeys(_CHILD_PROCESS_ACTIONS, 1),
+            actions=frozenset(_PROTECTED_PROCESS_ACTIONS),
+            activity=_PROTECTED_PROCESS_ACTIONS,
             needs=(("FileName", "ProcessCommandLine"), ACTOR_COLUMNS),
             profiles=("datetime", "host", "security_control"),
-            status=lookup("ActionType", {a: 2 for a in _CHILD_PROCESS_ACTIONS if _protection(a)[1] == 2}),
+            status=lookup("ActionType", {a: 2 for a in _PROTECTED_PROCESS_ACTIONS if _protection(a)[1] == 2}),
         ),
         Plan(
             0,
