@@ -2,7 +2,8 @@
 
 The golden files of ``tests/golden_ocsf/`` were made by running the rule set and reading its
 output: they catch changes, not mistakes. The documents of ``tests/golden_ocsf_hand/`` were
-made the other way round. For each table or API kind, one realistic input record
+made the other way round. For each table or API kind (and, in a table that mixes kinds of
+events, for each ActionType plan covered: ``DeviceEvents/<action>``), one realistic input record
 (``<Table>/<case>.input.json``, most of them taken from ``tests/golden_ocsf/<Table>/samples.input.json``)
 was read, and the OCSF 1.8.0 event it must become (``<Table>/<case>.expected.json``) was written by
 hand, attribute by attribute, WITHOUT running the rule set on it, from:
