@@ -2,7 +2,8 @@
 
 The golden files of ``tests/golden_ocsf/`` were made by running the rule set and reading its
 output: they catch changes, not mistakes. The documents of ``tests/golden_ocsf_hand/`` were
-made the other way round. For each table or API kind, one realistic input record
+made the other way round. For each table or API kind (and, in a table that mixes kinds of
+events, for each ActionType plan covered: ``DeviceEvents/<action>``), one realistic input record
 (``<Table>/<case>.input.json``, most of them taken from ``tests/golden_ocsf/<Table>/samples.input.json``)
 was read, and the OCSF 1.8.0 event it must become (``<Table>/<case>.expected.json``) was written by
 hand, attribute by attribute, WITHOUT running the rule set on it, from:
@@ -244,3 +245,200 @@ def test_a_finding_without_a_severity_is_unknown_with_its_caption(kind: str) -> 
     event = m365parse.normalize_batch(m365parse.decode(json.dumps(items[0])), "ocsf")[0]
     check_event(event)
     assert (event["severity_id"], event["severity"]) == (0, "Unknown")
+
+
+@pytest.mark.parametrize(
+    ("props", "device"),
+    [
+        ({"AadDeviceId": "552d5794-57ed-404d-8076-69f0588343a8"}, {"uid_alt": "552d5794-57ed-404d-8076-69f0588343a8"}),
+        ({"IsManagedDevice": False}, {"is_managed": False}),
+        ({"AadDeviceId": "", "IsManagedDevice": None}, None),
+    ],
+)
+def test_a_data_security_event_s_device_without_its_defender_id(props: dict[str, Any], device: Any) -> None:
+    """DataSecurityEvents/usb_copy_blocked has every device column; a record with only some is still a valid event."""
+    from .conftest import body, record
+
+    (rec,) = m365parse.decode(body(record("DataSecurityEvents", ActionType="FileRead", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert event.get("device") == (None if device is None else {**device, "type_id": 0, "type": "Unknown"})
+
+
+@pytest.mark.parametrize(
+    ("decision", "control"),
+    [("Allow", (1, "Allowed", 1, "Allowed")), ("Audit", (3, "Observed", 17, "Logged")), ("Mutate", None), ("", None)],
+)
+def test_a_kubernetes_admission_decision_is_the_security_control_s(decision: str, control: Any) -> None:
+    """CloudPolicyEnforcementEvents/privileged_pod_denied is a Deny; the other documented decisions are theirs."""
+    from .conftest import body, record
+
+    props = {"ActionType": decision, "ReportId": "r1", "ResourceName": "web", "KubernetesNamespace": "shop"}
+    (rec,) = m365parse.decode(body(record("CloudPolicyEnforcementEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert event["class_uid"] == 0
+    got = tuple(event[k] for k in ("action_id", "action", "disposition_id", "disposition") if k in event)
+    assert got == (control or ())
+
+
+@pytest.mark.parametrize(
+    ("start", "kind", "expected"),
+    [
+        (2, 0x20, {"service_start_type_id": 3, "service_start_type": "Auto", "service_type_id": 4, "service_type": "Share Process"}),
+        (0, 0x1, {"service_start_type_id": 1, "service_start_type": "Boot", "service_type_id": 1, "service_type": "Kernel Driver"}),
+        (4, 0x110, {"service_start_type_id": 5, "service_start_type": "Disabled", "service_type_id": 3, "service_type": "Own Process"}),
+        (7, 0x40, {}),
+        ("3", None, {}),
+    ],
+)
+def test_a_service_s_start_and_kind_are_windows_values_in_ocsf_ids(start: Any, kind: Any, expected: dict[str, Any]) -> None:
+    """DeviceEvents/service_installed is a demand-start own-process service; the other Windows values, and ones
+    OCSF has no id for (which stay in unmapped only)."""
+    from .conftest import body, record
+
+    fields = json.dumps({"ServiceName": "Svc", "ServiceStartType": start, "ServiceType": kind})
+    props = {"ActionType": "ServiceInstalled", "InitiatingProcessFileName": "services.exe", "AdditionalFields": fields}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    got = {k: v for k, v in event["win_service"].items() if k.startswith(("service_start_type", "service_type"))}
+    assert got == expected
+    assert event["unmapped"]["AdditionalFields"]["ServiceStartType"] == start
+
+
+@pytest.mark.parametrize(("access", "expected"), [(4112, 4112), ("1040", 1040), ("PROCESS_ALL_ACCESS", None), (None, None)])
+def test_the_access_an_opened_process_was_asked_for(access: Any, expected: Any) -> None:
+    """DeviceEvents/open_process_lsass asks for PROCESS_ALL_ACCESS; other forms of DesiredAccess."""
+    from .conftest import body, record
+
+    props = {
+        "ActionType": "OpenProcessApiCall",
+        "FileName": "lsass.exe",
+        "InitiatingProcessFileName": "rundll32.exe",
+        "AdditionalFields": json.dumps({"DesiredAccess": access}),
+    }
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["activity_id"], event.get("requested_permissions")) == (3, expected)
+
+
+@pytest.mark.parametrize(
+    ("action", "direction", "src"),
+    [
+        ("FirewallInboundConnectionToAppBlocked", (1, "Inbound"), "198.51.100.66"),
+        ("FirewallOutboundConnectionBlocked", (2, "Outbound"), "10.20.4.17"),
+    ],
+)
+def test_a_refused_connection_is_denied_and_blocked_in_its_direction(action: str, direction: Any, src: str) -> None:
+    """DeviceEvents/firewall_inbound_blocked; the firewall's other refusals."""
+    from .conftest import body, record
+
+    props = {"ActionType": action, "RemoteIP": "198.51.100.66", "RemotePort": 443, "LocalIP": "10.20.4.17", "LocalPort": 50211}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["type_uid"], event["action_id"], event["disposition_id"]) == (400105, 2, 2)
+    assert (event["connection_info"]["direction_id"], event["connection_info"]["direction"]) == direction
+    assert event["src_endpoint"]["ip"] == src
+    assert "security_control" in event["metadata"]["profiles"]
+
+
+def test_a_remote_desktop_connection_is_no_security_control() -> None:
+    """The other network ActionTypes of DeviceEvents stay without action, disposition and that profile."""
+    from .conftest import body, record
+
+    props = {"ActionType": "RemoteDesktopConnection", "RemoteIP": "10.20.9.4", "LocalIP": "10.20.4.17", "LocalPort": 3389}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], "action_id" in event, event["metadata"]["profiles"]) == (4001, False, ["datetime", "host"])
+
+
+@pytest.mark.parametrize(
+    ("action", "props", "expected"),
+    [
+        ("AsrPsexecWmiChildProcessAudited", {"FileName": "cmd.exe"}, (1007, 1, 3, 17, None)),
+        ("AsrOfficeCommAppChildProcessWarnBypassed", {"ProcessCommandLine": "cmd /c x"}, (1007, 1, 1, 1, None)),
+        ("ExploitGuardChildProcessBlocked", {"FileName": "cmd.exe"}, (1007, 1, 2, 2, 2)),
+        ("AsrOfficeChildProcessBlocked", {}, (0, 99, 2, 2, None)),
+        ("AsrLsassCredentialTheftAudited", {"FileName": "lsass.exe"}, (1007, 3, 3, 17, None)),
+        ("AsrObfuscatedScriptBlocked", {"FileName": "a.js"}, (0, 99, 2, 2, None)),
+    ],
+)
+def test_a_blocked_or_audited_child_process_is_a_launch(action: str, props: dict[str, Any], expected: Any) -> None:
+    """DeviceEvents/asr_office_child_process_blocked (and asr_lsass_credential_theft_blocked, an Open); the other
+    child-process rules, a record that does not name the child and another rule (Base Events)."""
+    from .conftest import body, record
+
+    row = {"ActionType": action, "InitiatingProcessFileName": "WINWORD.EXE", **props}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **row))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    got = (event["class_uid"], event["activity_id"], event["action_id"], event["disposition_id"], event.get("status_id"))
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("action", "class_uid", "activity", "name"),
+    [
+        ("NtAllocateVirtualMemoryRemoteApiCall", 1004, 1, "Allocate Page"),
+        ("MemoryRemoteProtect", 1004, 2, "Modify Page"),
+        ("WriteProcessMemoryApiCall", 1004, 8, "Write"),
+        ("WriteToLsassProcessMemory", 1004, 8, "Write"),
+        ("NtMapViewOfSectionRemoteApiCall", 1004, 9, "Map View"),
+        ("SetThreadContextRemoteApiCall", 1007, 4, "Inject"),
+    ],
+)
+def test_what_a_process_did_to_another_s_memory_is_memory_activity(
+    action: str, class_uid: int, activity: int, name: str
+) -> None:
+    """DeviceEvents/read_process_memory_lsass is a Read; the other memory ActionTypes (thread hijacks stay Inject)."""
+    from .conftest import body, record
+
+    props = {"ActionType": action, "FileName": "lsass.exe", "ProcessId": 640, "InitiatingProcessFileName": "rundll32.exe"}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    assert (event["class_uid"], event["activity_id"], event["activity_name"]) == (class_uid, activity, name)
+    assert (event["type_uid"], event["process"]["pid"], event["actor"]["process"]["name"]) == (
+        class_uid * 100 + activity,
+        640,
+        "rundll32.exe",
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "expected"),
+    [
+        ("UsbDriveMounted", {"ProductName": "Cruzer Blade", "Manufacturer": "SanDisk"}, (1, "External Storage", None, None)),
+        ("PnpDeviceConnected", {"DeviceDescription": "HID Keyboard Device", "ClassName": "Keyboard"}, (2, "Keyboard", "Keyboard", None)),
+        ("PnpDeviceBlocked", {"DeviceDescription": "Integrated Webcam", "ClassName": "Camera"}, (7, "Webcam", "Camera", None)),
+        ("PnpDeviceAllowed", {"DeviceDescription": "USB Composite Device", "ClassName": "USB", "VendorIds": "[\"USB\\\\VID_0781\"]"},
+         (None, None, "USB", ["USB\\VID_0781"])),
+    ],
+)
+def test_a_peripheral_s_type_class_and_vendor_ids(action: str, fields: dict[str, Any], expected: Any) -> None:
+    """DeviceEvents/pnp_device_connected is a USB disk; a USB drive mount, other setup classes, one OCSF has no type for."""
+    from .conftest import body, record
+
+    props = {"ActionType": action, "InitiatingProcessFileName": "services.exe", "AdditionalFields": json.dumps(fields)}
+    (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    device = event["peripheral_device"]
+    assert (device.get("type_id"), device.get("type"), device.get("class"), device.get("vendor_id_list")) == expected
+
+
+def test_the_rule_that_acted_is_the_policy() -> None:
+    """An attack surface reduction event's AdditionalFields.RuleId (the rule's GUID) is ``policy.uid``, in every class."""
+    from .conftest import body, record
+
+    fields = json.dumps({"IsAudit": False, "RuleId": "5beb7efe-fd9a-4556-801d-275e5ffc04cc"})
+    for action, class_uid in (("AsrObfuscatedScriptBlocked", 0), ("AsrOfficeChildProcessBlocked", 1007)):
+        props = {"ActionType": action, "FileName": "x.js", "InitiatingProcessFileName": "wscript.exe", "AdditionalFields": fields}
+        (rec,) = m365parse.decode(body(record("DeviceEvents", **props))).records
+        event = m365parse.normalize(rec, "ocsf")
+        check_event(event)
+        assert (event["class_uid"], event["policy"]) == (class_uid, {"uid": "5beb7efe-fd9a-4556-801d-275e5ffc04cc"})

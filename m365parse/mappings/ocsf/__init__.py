@@ -5,7 +5,7 @@ the Open Cybersecurity Schema Framework 1.8.0.  The whole mapping is in
 ``OCSF.md`` next to this package (:func:`mapping_table`); the choices that matter:
 
 - **Class.** The table decides, and in tables that mix kinds of events the
-  ``ActionType`` (DeviceEvents: Process, File System, Script, Scheduled Job,
+  ``ActionType`` (DeviceEvents: Process, Memory, File System, Script, Scheduled Job,
   Windows Service, Kernel Extension, Peripheral, Event Log, Account Change, Network
   Activity, Detection Finding, and Base Events with ``action_id``/``disposition_id``
   for protection events; DeviceRegistryEvents: Registry Key or Value Activity;
@@ -94,18 +94,36 @@ MAPPINGS: dict[str, TableMapping] = {
 }
 
 
+#: ``ActionResult`` (lower case) -> OCSF ``status_id`` and its caption; other values stay in unmapped only.
+_OUTCOMES = {
+    "success": (1, "Success"),
+    "succeeded": (1, "Success"),
+    "failure": (2, "Failure"),
+    "failed": (2, "Failure"),
+    "error": (2, "Failure"),
+}
+
+
 def _generic(table: str) -> TableMapping:
     """A table without a mapping: Base Events, with the device when the row names one."""
     cols = DOCUMENTED_TYPES[table]
-    common = base(table)
+    # the event's own time; CallActivityEvents has no Timestamp, its activity's time is ActivityTimestamp
+    time = "ActivityTimestamp" if "Timestamp" not in cols and "ActivityTimestamp" in cols else "Timestamp"
+    common = base(table, time=time)
     profiles: tuple[str, ...] = ("datetime",)
+    if "ActionResult" in cols:
+        # the outcome of the action is the event's status (MessagePostDeliveryEvents' Success, an IdP's FAILURE)
+        result = col("ActionResult", "lower")
+        common["status_id"] = lookup(result, {k: v for k, (v, _) in _OUTCOMES.items()})
+        common["status"] = lookup(result, {k: c for k, (_, c) in _OUTCOMES.items()})
     if "DeviceId" in cols or "DeviceName" in cols:
         common |= device_rules()
-        # a device only when the record names one (the builder drops what reads absent columns)
-        common["device.type_id"] = first(col("DeviceId", "present:0"), col("DeviceName", "present:0"))
-        common["device.type"] = first(
-            col("DeviceId", "present_text:Unknown"), col("DeviceName", "present_text:Unknown")
-        )
+        # the Entra device id and whether the device is managed, as in DeviceInfo (DataSecurityEvents)
+        common |= {"device.uid_alt": "AadDeviceId", "device.is_managed": "IsManagedDevice"}
+        # a device only when the record says something of it (the builder drops what reads absent columns)
+        said = [c for c in ("DeviceId", "DeviceName", "AadDeviceId", "IsManagedDevice") if c in cols]
+        common["device.type_id"] = first(*(col(c, "present:0") for c in said))
+        common["device.type"] = first(*(col(c, "present_text:Unknown") for c in said))
         profiles = ("datetime", "host")
     return TableMapping(table, plans=(), common=common, base_profiles=profiles)
 

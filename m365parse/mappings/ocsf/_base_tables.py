@@ -12,7 +12,8 @@ BASE_EVENT_TABLES: dict[str, str] = {
     "CloudStorageAggregatedEvents": "counts of storage operations over a time window, not one activity; OCSF's "
     "activity classes describe one operation each and no class holds aggregates",
     "CloudPolicyEnforcementEvents": "Kubernetes admission decisions (Allow, Deny, Audit) on a resource, without the "
-    "requested operation or its caller, which API Activity requires (api.operation, actor, src_endpoint)",
+    "requested operation or its caller, which API Activity requires (api.operation, actor, src_endpoint); the decision "
+    "is the security_control profile's action and disposition",
     "MessageEvents": "Teams messages: OCSF 1.8.0 has no chat or messaging class (Email Activity requires an email)",
     "MessagePostDeliveryEvents": "actions on delivered Teams messages: no messaging class (see MessageEvents)",
     "MessageUrlInfo": "URLs of Teams messages: no messaging class (see MessageEvents)",

@@ -447,9 +447,33 @@ DATA_SECURITY_BEHAVIORS = TableMapping(
     ),
 )
 
+# --- CloudPolicyEnforcementEvents: a Base Event (see _base_tables) with the admission decision -------
+
+#: ActionType (the admission controller's decision) -> security_control's action and disposition, as the
+#: protection events of DeviceEvents: Deny is Denied/Blocked, Audit Observed/Logged, Allow Allowed/Allowed.
+_ADMISSION = {
+    "Allow": (1, "Allowed", 1, "Allowed"),
+    "Deny": (2, "Denied", 2, "Blocked"),
+    "Audit": (3, "Observed", 17, "Logged"),
+}
+
+CLOUD_POLICY_ENFORCEMENT_EVENTS = TableMapping(
+    "CloudPolicyEnforcementEvents",
+    common={
+        **base("CloudPolicyEnforcementEvents"),
+        **{
+            name: lookup("ActionType", {action: decision[i] for action, decision in _ADMISSION.items()})
+            for i, name in enumerate(("action_id", "action", "disposition_id", "disposition"))
+        },
+    },
+    plans=(),
+    base_profiles=("datetime", "security_control"),
+)
+
 MAPPINGS = {
     m.table: m
     for m in (
+        CLOUD_POLICY_ENFORCEMENT_EVENTS,
         ENTRA_SIGN_INS,
         AAD_SIGN_INS,
         ENTRA_SPN_SIGN_INS,

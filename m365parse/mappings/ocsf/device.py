@@ -402,15 +402,20 @@ _PROCESS_ACTIONS = {
     "CreateRemoteThreadApiCall": 4,
     "QueueUserApcRemoteApiCall": 4,
     "SetThreadContextRemoteApiCall": 4,
-    "NtMapViewOfSectionRemoteApiCall": 4,
-    "WriteProcessMemoryApiCall": 4,
-    "WriteToLsassProcessMemory": 4,
-    "NtAllocateVirtualMemoryRemoteApiCall": 4,
-    "MemoryRemoteProtect": 4,
     "OpenProcessApiCall": 3,
-    "ReadProcessMemoryApiCall": 3,
     "ProcessCreatedUsingWmiQuery": 1,
     "ProcessPrimaryTokenModified": 5,
+}
+#: What a process did to another's memory: Memory Activity (1004), whose activities name these very calls
+#: (Read "ReadProcessMemory", Write "WriteProcessMemory", Map View "MapViewOfFile2"); allocating is
+#: Allocate Page, changing a page's protection Modify Page.  The target process is ``process``.
+_MEMORY_ACTIONS = {
+    "NtAllocateVirtualMemoryRemoteApiCall": 1,
+    "MemoryRemoteProtect": 2,
+    "ReadProcessMemoryApiCall": 7,
+    "WriteProcessMemoryApiCall": 8,
+    "WriteToLsassProcessMemory": 8,
+    "NtMapViewOfSectionRemoteApiCall": 9,
 }
 #: Inject ActionTypes -> OCSF injection_type_id (1 Remote Thread, 3 Queue APC); the others are 99 (Other),
 #: with the ActionType as injection_type.
@@ -421,6 +426,8 @@ _INJECTIONS = {a: (99, a) for a, activity in _PROCESS_ACTIONS.items() if activit
 _TARGET_PROCESS: Rules = {
     "injection_type_id": lookup("ActionType", {a: v[0] for a, v in _INJECTIONS.items()}),
     "injection_type": lookup("ActionType", {a: v[1] for a, v in _INJECTIONS.items()}),
+    # the access mask the actor asked for when it opened the process (OpenProcessApiCall), platform-native
+    "requested_permissions": col("AdditionalFields", "json_value", "get:DesiredAccess", "int"),
     **prefixed(
         "process",
         {
@@ -476,8 +483,28 @@ _NETWORK_DEVICE_ACTIONS = {
     "RemoteDesktopConnection": 1,
     "DnsQueryResponse": 6,
 }
+#: The firewall's refusals: ActionType -> connection_info direction (id, caption).
+_FIREWALL = {
+    "FirewallInboundConnectionBlocked": (1, "Inbound"),
+    "FirewallInboundConnectionToAppBlocked": (1, "Inbound"),
+    "FirewallOutboundConnectionBlocked": (2, "Outbound"),
+}
 _DETECTIONS = ("AntivirusDetection", "AntivirusReport", "AntivirusMalwareBlocked", "AntivirusMalwareActionFailed")
 _AF = "AdditionalFields"
+
+#: peripheral_device.type_id and caption: a USB drive (UsbDrive* ActionTypes) is External Storage; a PnP
+#: device by its Windows setup class (ClassName); other classes have none.
+_PERIPHERAL_TYPES = {1: "External Storage", 2: "Keyboard", 3: "Mouse", 4: "Printer", 5: "Monitor", 7: "Webcam"}
+_USB_DRIVES = {a: 1 for a in _PERIPHERAL_ACTIONS if a.startswith("UsbDrive")}
+_SETUP_CLASSES = {"DiskDrive": 1, "Keyboard": 2, "Mouse": 3, "Printer": 4, "Monitor": 5, "Camera": 7}
+_SETUP_CLASS = col(_AF, "json_value", "get:ClassName", "text")
+_PERIPHERAL_TYPE: Rules = {
+    "peripheral_device.type_id": first(lookup("ActionType", _USB_DRIVES), lookup(_SETUP_CLASS, _SETUP_CLASSES)),
+    "peripheral_device.type": first(
+        lookup("ActionType", {a: _PERIPHERAL_TYPES[t] for a, t in _USB_DRIVES.items()}),
+        lookup(_SETUP_CLASS, {c: _PERIPHERAL_TYPES[t] for c, t in _SETUP_CLASSES.items()}),
+    ),
+}
 
 _DEVICE_NETWORK: Rules = {
     k.replace("endpoint..", "endpoint."): v
@@ -488,7 +515,8 @@ _DEVICE_NETWORK: Rules = {
 
 # Protection events (attack surface reduction, exploit guard, application control, SmartScreen): what
 # was blocked or audited is no activity of one class; they are Base Events with the security_control
-# profile (action and disposition from the ActionType's ending).  The names are ECS's too (mappings/actions.py).
+# profile (action and disposition from the ActionType's ending), except the child-process and lsass rules,
+# whose event is a process launch or open.  The names are ECS's too (mappings/actions.py).
 
 
 def _protection(action: str) -> tuple[int, int]:
@@ -509,6 +537,39 @@ _PROTECTION_RULES: Rules = {
     "action": lookup("ActionType", {a: _ACTIONS[_protection(a)[0]] for a in PROTECTION_ACTIONS}),
     "disposition_id": lookup("ActionType", {a: _protection(a)[1] for a in PROTECTION_ACTIONS}),
     "disposition": lookup("ActionType", {a: _DISPOSITIONS[_protection(a)[1]] for a in PROTECTION_ACTIONS}),
+    # the attack surface reduction rule that acted (its GUID)
+    "policy.uid": col("AdditionalFields", "json_value", "get:RuleId", "text"),
+}
+
+# ServiceInstalled's AdditionalFields: Windows' start type (SERVICE_BOOT_START 0 ... SERVICE_DISABLED 4) and
+# service type bits (SERVICE_KERNEL_DRIVER 0x1, FILE_SYSTEM_DRIVER 0x2, WIN32_OWN_PROCESS 0x10, WIN32_SHARE_PROCESS
+# 0x20, with or without INTERACTIVE_PROCESS 0x100) -> OCSF win_service ids and captions; other values stay in unmapped.
+_START_TYPES = {0: (1, "Boot"), 1: (2, "System"), 2: (3, "Auto"), 3: (4, "Demand"), 4: (5, "Disabled")}
+_SERVICE_TYPES = {
+    0x1: (1, "Kernel Driver"),
+    0x2: (2, "File System Driver"),
+    0x10: (3, "Own Process"),
+    0x20: (4, "Share Process"),
+    0x110: (3, "Own Process"),
+    0x120: (4, "Share Process"),
+}
+_SERVICE_KINDS: Rules = {
+    f"win_service.{attribute}{suffix}": lookup(
+        col(_AF, "json_value", f"get:{key}"), {value: pair[i] for value, pair in table.items()}
+    )
+    for attribute, key, table in (
+        ("service_start_type", "ServiceStartType", _START_TYPES),
+        ("service_type", "ServiceType", _SERVICE_TYPES),
+    )
+    for i, suffix in ((0, "_id"), (1, ""))
+}
+
+#: Protection events about a process: a child process the actor started is Process Activity Launch, its
+#: access to lsass' credentials (AsrLsassCredentialTheft*) Open; the other protection events stay Base Events.
+_PROTECTED_PROCESS_ACTIONS = {
+    a: 1 if "ChildProcess" in a else 3
+    for a in sorted(PROTECTION_ACTIONS)
+    if "ChildProcess" in a or a.startswith("AsrLsassCredentialTheft")
 }
 
 DEVICE_EVENTS = TableMapping(
@@ -520,6 +581,14 @@ DEVICE_EVENTS = TableMapping(
             _TARGET_PROCESS,
             actions=frozenset(_PROCESS_ACTIONS),
             activity=_PROCESS_ACTIONS,
+            needs=(("FileName", "ProcessId", "ProcessCommandLine"), ACTOR_COLUMNS),
+            profiles=HOST,
+        ),
+        Plan(
+            1004,
+            {k: v for k, v in _TARGET_PROCESS.items() if k.startswith("process.")},
+            actions=frozenset(_MEMORY_ACTIONS),
+            activity=_MEMORY_ACTIONS,
             needs=(("FileName", "ProcessId", "ProcessCommandLine"), ACTOR_COLUMNS),
             profiles=HOST,
         ),
@@ -549,6 +618,8 @@ DEVICE_EVENTS = TableMapping(
                 "win_service.name": col(_AF, "json_value", "get:ServiceName", "text"),
                 "win_service.service_start_name": col(_AF, "json_value", "get:ServiceAccount", "text"),
                 "win_service.cmd_line": "FolderPath",
+                **_file("win_service.service_file"),
+                **_SERVICE_KINDS,
             },
             actions=frozenset({"ServiceInstalled"}),
             activity={"ServiceInstalled": 1},
@@ -572,6 +643,9 @@ DEVICE_EVENTS = TableMapping(
                     col(_AF, "json_value", "get:ClassName", "text"),
                 ),
                 "peripheral_device.vendor_name": col(_AF, "json_value", "get:Manufacturer", "text"),
+                "peripheral_device.class": col(_AF, "json_value", "get:ClassName", "text"),
+                "peripheral_device.vendor_id_list": col(_AF, "json_value", "get:VendorIds", "list"),
+                **_PERIPHERAL_TYPE,
                 "peripheral_device.serial_number": col(_AF, "json_value", "get:SerialNumber", "text"),
                 "peripheral_device.uid": col(_AF, "json_value", "get:DeviceId", "text"),
             },
@@ -599,7 +673,14 @@ DEVICE_EVENTS = TableMapping(
             needs=(((_AF, "json_value", "get:Command", "long_string"),), ACTOR_COLUMNS),
             profiles=HOST,
         ),
-        Plan(1008, {}, actions=frozenset({"SecurityLogCleared"}), activity={"SecurityLogCleared": 1}, profiles=HOST),
+        # the log SecurityLogCleared names is Windows' Security log, an OS log
+        Plan(
+            1008,
+            {"log_name": const("Security"), "log_type_id": const(1), "log_type": const("OS")},
+            actions=frozenset({"SecurityLogCleared"}),
+            activity={"SecurityLogCleared": 1},
+            profiles=HOST,
+        ),
         Plan(
             3001,
             user("user", "AccountName", "AccountDomain", "AccountSid"),
@@ -608,10 +689,27 @@ DEVICE_EVENTS = TableMapping(
             needs=(("AccountName", "AccountSid"),),
             profiles=HOST,
         ),
+        # a connection the Windows firewall refused: Denied/Blocked, its direction from the ActionType
+        Plan(
+            4001,
+            {
+                **_DEVICE_NETWORK,
+                "url.url_string": "RemoteUrl",
+                "connection_info.direction_id": lookup("ActionType", {a: d for a, (d, _) in _FIREWALL.items()}),
+                "connection_info.direction": lookup("ActionType", {a: n for a, (_, n) in _FIREWALL.items()}),
+                "action_id": const(2),
+                "action": const("Denied"),
+                "disposition_id": const(2),
+                "disposition": const("Blocked"),
+            },
+            actions=frozenset(_FIREWALL),
+            activity=_NETWORK_DEVICE_ACTIONS,
+            profiles=(*HOST, "security_control"),
+        ),
         Plan(
             4001,
             {**_DEVICE_NETWORK, "url.url_string": "RemoteUrl"},
-            actions=frozenset(_NETWORK_DEVICE_ACTIONS),
+            actions=frozenset(_NETWORK_DEVICE_ACTIONS) - frozenset(_FIREWALL),
             activity=_NETWORK_DEVICE_ACTIONS,
             profiles=HOST,
         ),
@@ -634,6 +732,21 @@ DEVICE_EVENTS = TableMapping(
             activity={a: 1 for a in _DETECTIONS},
             needs=(("ReportId",),),
             profiles=("datetime", "host", "security_control"),
+        ),
+        # a child process (or an access to lsass) that attack surface reduction or exploit protection blocked
+        # or audited: a Launch (an Open), failed when blocked
+        Plan(
+            1007,
+            {
+                # Account* of a protection event is the user whose action was stopped, not the target's: unmapped
+                **{k: v for k, v in _TARGET_PROCESS.items() if k.startswith("process.") and ".user." not in k},
+                **_PROTECTION_RULES,
+            },
+            actions=frozenset(_PROTECTED_PROCESS_ACTIONS),
+            activity=_PROTECTED_PROCESS_ACTIONS,
+            needs=(("FileName", "ProcessCommandLine"), ACTOR_COLUMNS),
+            profiles=("datetime", "host", "security_control"),
+            status=lookup("ActionType", {a: 2 for a in _PROTECTED_PROCESS_ACTIONS if _protection(a)[1] == 2}),
         ),
         Plan(
             0,

@@ -8,7 +8,7 @@ what the control did (``action_id`` Denied, ``disposition_id`` Blocked, or Acces
 Revoked for a session it stopped):
 
 - a blocked logon is Authentication (3002), activity Logon, status Failure;
-- a blocked SMB file open is SMB Activity (4006), activity File Open;
+- a blocked SMB file open is SMB Activity (4006), activity File Open, status Failure;
 - a blocked RPC access is Network Activity (4001), activity Refuse;
 - a stopped or disconnected RDP or SMB session is Network Activity, activity Reset
   (a connection ended by a device in the middle, here the control);
@@ -130,6 +130,8 @@ DISRUPTION_AND_RESPONSE = TableMapping(
             actions=frozenset(_SMB_OPENS),
             activity=dict.fromkeys(_SMB_OPENS, 2),
             profiles=_CONTROL,
+            # the open was blocked: a File Open that failed (as a blocked logon is a Logon that failed)
+            status=lookup("ActionType", dict.fromkeys(_SMB_OPENS, 2), 2),
         ),
         Plan(
             4001,

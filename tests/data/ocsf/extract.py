@@ -23,6 +23,7 @@ CLASSES = (
     "base_event",
     "file_activity",
     "kernel_extension_activity",
+    "memory_activity",
     "module_activity",
     "scheduled_job_activity",
     "process_activity",
