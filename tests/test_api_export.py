@@ -83,3 +83,14 @@ def test_a_row_whose_type_is_not_text_after_the_first_costs_only_itself() -> Non
         lines = m365parse.JsonLinesDecoder()
         streamed = [lines.feed(data.encode()), lines.close()]
         assert sum(len(b.records) for b in streamed) == 2 and sum(len(b.errors) for b in streamed) == 1
+
+
+def test_a_row_without_time_generated_is_the_same_alone_or_beside_another_table() -> None:
+    # found by fuzzing: the one-pass decode took such a row alone as an export row (it read only
+    # Type), beside another table's row it was recognised as another shape's: now the one-pass
+    # decode asks what the recognition asks (TimeGenerated, Type, TenantId)
+    row, other = _rows()
+    del row["TimeGenerated"]
+    alone = m365parse.decode(json.dumps(row).encode())
+    beside = m365parse.decode((json.dumps(row) + "\n" + json.dumps(other)).encode())
+    assert [type(r) for r in alone.records] == [type(beside.records[0])]

@@ -54,6 +54,9 @@ WORKSPACE_COLUMNS = frozenset(
 
 class _Probe(Struct):
     Type: Any = None
+    # present (of any value) in every row the fast path takes, as _recognise asks
+    TimeGenerated: Any = msgspec.UNSET
+    TenantId: Any = msgspec.UNSET
 
 
 class _Kit(NamedTuple):
@@ -103,8 +106,10 @@ def _lines(buf: bytes) -> Batch | None:
         return None
     table = first.Type
     # Every row of the one table the first names (a Type of any other value, even one that
-    # is not text, sends the lines to the per-line path, which keeps it as one error).
-    if any(probe.Type != table for probe in probes):
+    # is not text, sends the lines to the per-line path, which keeps it as one error), and a
+    # row as _recognise knows one (a row without them is recognised row by row, maybe as another shape's).
+    unset = msgspec.UNSET
+    if any(probe.Type != table or probe.TimeGenerated is unset or probe.TenantId is unset for probe in probes):
         return None
     kit, record_type = _kit(table), RECORD_TYPES[table]
 
