@@ -193,14 +193,16 @@ def _alert(title: Any) -> str:
         # a record cut over two lines, then one the one-pass decode rejects (found by fuzzing:
         # the resume took msgspec's value count for a line count and gave "c" twice)
         (['{"time":"2024-05-14T10:03:40Z",', '"category":"AdvancedHunting-AlertInfo","properties":{"Title":"s"}}', _alert("b"), _alert("c"), _alert(5)], ["b", "c", None], [0, 1]),
+        # blank lines between: the line before the failed one is the last one that is not blank
+        ([_alert("a"), "", _alert("b") + ' "x"', "  ", _alert(5), _alert("c")], ["a", None, "c"], [1]),
     ],
-    ids=["two values on a line", "a record over two lines"],
+    ids=["two values on a line", "a record over two lines", "blank lines between"],
 )
 def test_json_lines_whose_values_are_not_one_a_line(lines: list[str], titles: list[Any], errors: list[int]) -> None:
     batch = m365parse.decode("\n".join(lines).encode())
     assert [r.properties.Title for r in batch.records] == titles
     assert [e.index for e in batch.errors] == errors
-    assert len(batch.records) + len(batch.errors) == len(lines)
+    assert len(batch.records) + len(batch.errors) == len([line for line in lines if line.strip()])
 
 
 def test_json_lines_read_one_by_one_where_a_record_is_cut_over_two_lines() -> None:
