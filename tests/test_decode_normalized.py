@@ -308,3 +308,12 @@ def test_a_value_no_reader_takes_in_an_unread_datetime_column_keeps_the_others_e
     got = decode_normalized(data, "jsa")
     assert [e["DeviceTime"].isoformat_exact() for e in got.events] == ["2026-07-01T09:59:59.9876543Z"] * 2
     _same(data, "jsa")
+
+
+def test_a_hunting_schema_msgspec_cannot_type_is_untyped_narrowed_or_not() -> None:
+    # found by fuzzing: a column name with a control character makes no struct; the narrowed
+    # decode, not declaring that column, made one, where decode() reads the rows untyped
+    schema = [("Timestam\x00p", "DateTime"), ("DeviceName", "String")]
+    rows = [{"Timestamp": "2026-07-13T19:41:59.8566667Z", "DeviceName": "ws-1"}]
+    for graph in (False, True):
+        _same(_hunting(schema, rows, graph), "jsa")

@@ -141,7 +141,13 @@ class RowKind(NamedTuple):
 @functools.lru_cache(maxsize=256)
 def row_type(schema: _Schema, graph: bool, projection: Projection | None = None) -> RowKind:
     """The row struct of a schema, built once per distinct schema (and API: Graph rows carry
-    annotations) and projection (see :mod:`m365parse._project`: the columns it reads only)."""
+    annotations) and projection (see :mod:`m365parse._project`: the columns it reads only).
+
+    Raises ``ValueError`` or ``TypeError`` for a schema msgspec cannot make a struct of (a
+    column name with a control character, ...), narrowed or not: its rows are then untyped.
+    """
+    if projection is not None:
+        row_type(schema, graph)  # what the full struct cannot take, the narrowed one does not either
     # A column name that holds a lone surrogate (read by the standard library) cannot
     # name a struct field: such a column is not declared, its cells go to extra.
     schema = tuple((name, kind) for name, kind in schema if _utf8(name))
