@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api_rules import Apply, Call, Collect, Const, First, Func, Item, Text, kind_rules
+from .api_rules import Apply, Call, Collect, Const, First, Func, Item, Text, _children, kind_rules
 
 __all__ = ["paths_read"]
 
@@ -18,18 +18,10 @@ __all__ = ["paths_read"]
 def _read(spec: Any) -> set[str] | None:
     if isinstance(spec, str):
         return {spec}
-    if isinstance(spec, Const):
-        return set()
-    if isinstance(spec, (Call, Item)):
-        return None
-    if isinstance(spec, (First, Collect, Func)):
-        children: tuple[Any, ...] = spec.specs
-    elif isinstance(spec, (Apply, Text)):
-        children = (spec.spec,)
-    else:
-        return None  # a spec this module does not know: everything
+    if isinstance(spec, (Call, Item)) or not isinstance(spec, (Const, First, Collect, Func, Apply, Text)):
+        return None  # the whole item, or a spec this module does not know: everything
     read: set[str] = set()
-    for child in children:
+    for child in _children(spec):
         more = _read(child)
         if more is None:
             return None

@@ -725,10 +725,12 @@ class _Compiler:
 
 def _column_uses(spec: Spec, where: str) -> Iterator[tuple[str, tuple[str, ...]]]:
     """``(where, key)`` for every column read of a rule: ``top`` (every record reads it),
-    ``branch`` (the ``then`` or ``else`` of an ``if``) or ``lazy`` (a later item of ``first``)."""
+    ``branch`` (the ``then`` or ``else`` of an ``if``) or ``lazy`` (a later item of ``first``);
+    ``("call", ())`` for a function of the whole record (it may read any column)."""
     if isinstance(spec, str):
         spec = {"column": spec}
-    if not isinstance(spec, Mapping):
+    if not isinstance(spec, Mapping) or "call" in spec:
+        yield "call", ()
         return
     names = spec.get("transform", ())
     names = (names,) if isinstance(names, str) else tuple(names)
@@ -758,29 +760,20 @@ def _hoisted(specs: Iterable[Spec]) -> set[tuple[str, ...]]:
 
 
 def _columns_read(spec: Spec) -> set[str] | None:
-    """The columns a rule reads; None when it may read any (a function of the whole record)."""
-    if isinstance(spec, str):
-        return {spec}
-    if not isinstance(spec, Mapping):
-        return None  # a function: the escape hatch reads what it likes
-    if "call" in spec:
-        return None
-    read: set[str] = set()
-    if "column" in spec:
-        read.add(spec["column"])
-    if "if" in spec:
-        from .transforms import CONDITION_COLUMNS
+    """The columns a rule reads; None when it may read any (a function of the whole record, or a
+    condition whose columns are not declared)."""
+    from .transforms import CONDITION_COLUMNS
 
-        columns = CONDITION_COLUMNS.get(spec["if"])
+    read: set[str] = set()
+    for where, key in _column_uses(spec, "top"):
+        if where == "call":
+            return None
+        read.add(key[0])
+    for name in conditions_of(spec):
+        columns = CONDITION_COLUMNS.get(name)
         if columns is None:
             return None
         read |= columns
-    for item in (*spec.get("first", ()), *spec.get("collect", ()), spec.get("then"), spec.get("else")):
-        if item is not None:
-            more = _columns_read(item)
-            if more is None:
-                return None
-            read |= more
     return read
 
 
