@@ -59,6 +59,14 @@ def _data(raws: list[bytes], shape: str) -> tuple[bytes, str | None]:
     return b"\n".join(raws) + b"\n", None
 
 
+def _spoiled_array(n: int, at: int, kind: str) -> tuple[list[bytes], bytes]:
+    """``n`` records, the one at ``at`` spoiled (``kind``): their bytes, and them as a JSON array."""
+    recs = _records(n)
+    _spoil(recs[at], kind)
+    raws = [json.dumps(r).encode() for r in recs]
+    return raws, b"[" + b",".join(raws) + b"]"
+
+
 KINDS = ("new column", "empty int", "new column and empty int", "wrong type")
 WHERE = {
     "first": [0],
@@ -109,11 +117,9 @@ def test_mixed_kinds_with_errors_and_lines_that_are_not_json(shape: str) -> None
 
 
 def test_a_failed_run_keeps_the_records_before_the_item_it_failed_at() -> None:
-    recs = _records(40)
-    _spoil(recs[25], "new column")
-    raws = [json.dumps(r).encode() for r in recs]
+    raws, array = _spoiled_array(40, 25, "new column")
     with pytest.raises(Partial) as exc:
-        stream._run(b"[" + b",".join(raws) + b"]")
+        stream._run(array)
     assert core.failed_item(exc.value) == 25
     kept = exc.value.records
     assert len(kept) == 25
@@ -131,24 +137,20 @@ def test_records_made_outside_a_decode_are_not_collected() -> None:
 
 
 def test_a_run_that_fails_on_its_first_item_keeps_nothing() -> None:
-    recs = _records(10)
-    _spoil(recs[0], "empty int")
-    raws = [json.dumps(r).encode() for r in recs]
+    raws, array = _spoiled_array(10, 0, "empty int")
     with pytest.raises(ValueError) as exc:
-        stream._run(b"[" + b",".join(raws) + b"]")
+        stream._run(array)
     assert not isinstance(exc.value, Partial)
-    batch = m365parse.decode(b"[" + b",".join(raws) + b"]")
+    batch = m365parse.decode(array)
     _same(batch, _expected(raws, "$"), ("time", "Timestamp"))
     assert isinstance(batch.records[0], Record) and not isinstance(batch.records[0], InvalidRecord)
 
 
 def test_an_array_resumes_after_the_record_its_one_pass_decode_failed_at() -> None:
-    recs = _records(60)
-    _spoil(recs[40], "new column")
-    raws = [json.dumps(r).encode() for r in recs]
+    raws, array = _spoiled_array(60, 40, "new column")
     with pytest.raises(m365parse.shapes.Resume) as exc:
-        stream._array(b"[" + b",".join(raws) + b"]")
+        stream._array(array)
     assert exc.value.at == 40 and exc.value.done is not None and len(exc.value.done) == 40
-    batch = m365parse.decode(b"[" + b",".join(raws) + b"]")
+    batch = m365parse.decode(array)
     _same(batch, _expected(raws, "$"), ("time", "Timestamp"))
     assert batch.records[40].extra == {"SomeNewColumn": "x"}
