@@ -752,6 +752,33 @@ def build_struct(
     and the other one is kept in ``extra`` as it arrived, whatever their order.
     """
     plan = _plan(struct_type)
+    # First the whole row at C speed: the declared columns (under their wire names)
+    # converted by msgspec in one call, as each column's converter would convert it;
+    # the undeclared keys are the extra.  A row where that does not hold (a value
+    # that does not fit its column, an other spelling of a column) is built column by
+    # column below.
+    declared: dict[str, Any] = {}
+    undeclared: dict[str, Any] = {}
+    for key, value in values.items():
+        entry = plan.get(key)
+        if entry is None:
+            undeclared[key] = value
+        elif entry[2] != key:
+            break  # an other spelling: column by column
+        else:
+            declared[key] = value
+    else:
+        try:
+            return msgspec.convert(declared, struct_type, strict=False), undeclared
+        except _MISFIT:
+            pass
+    return _build_columns(struct_type, values, plan)
+
+
+def _build_columns(
+    struct_type: type[msgspec.Struct], values: dict[str, Any], plan: dict[str, tuple[str, Converter, str]]
+) -> tuple[msgspec.Struct, dict[str, Any]]:
+    """:func:`build_struct` column by column (``plan``: the struct's :func:`_plan`)."""
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in values.items():
