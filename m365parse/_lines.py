@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._decode import decode_lines
+from ._decode import collector_off, decode_lines
 from .errors import InvalidRecord
 from .record import Batch, Record
 
@@ -46,6 +46,7 @@ class JsonLinesDecoder:
         """How many records (decoded or failed) the decoder has produced so far."""
         return self._index
 
+    @collector_off
     def feed(self, chunk: bytes | bytearray | memoryview) -> Batch:
         """Take the next chunk; return the records of every line it completed."""
         if self._closed:
@@ -78,6 +79,7 @@ class JsonLinesDecoder:
         self._check_pending(batch.errors)
         return batch
 
+    @collector_off
     def close(self) -> Batch:
         """Decode what is left (a last line without newline) and finish."""
         self._closed = True

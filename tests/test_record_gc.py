@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import traceback
 from pathlib import Path
 
 import pytest
 
 import m365parse
-from m365parse._decode import Origin
+from m365parse._decode import Origin, collector_off
 
 SAMPLES = Path(m365parse.__file__).resolve().parent / "samples"
 INPUTS = sorted(SAMPLES.glob("*.json"))[:6] + sorted((SAMPLES / "api").glob("*.json"))
@@ -69,4 +70,48 @@ def test_normalize_batch_restores_the_collector(enabled: bool) -> None:
             m365parse.normalize_batch(batch, failing)
         assert gc.isenabled() is enabled
     finally:
+        (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_decoding_runs_without_collections_and_restores_the_collector(enabled: bool) -> None:
+    # decode() and JsonLinesDecoder keep the collector off while they run (no collection
+    # walks the records kept so far when a record takes the per-record path), and give it
+    # back as they found it, also when they raise.
+    line = (
+        b'{"time": "2024-01-01T00:00:00Z", "category": "AdvancedHunting-DeviceProcessEvents", '
+        b'"properties": {"DeviceName": "a", "ProcessId": 1}}\n'
+    )
+    bad = line * 2 + line.replace(b'"properties": {', b'"properties": {"SomeNewColumn": 1, ') + line * 2
+    stream = m365parse.JsonLinesDecoder()  # (imports its module: not what is counted)
+    package = str(Path(m365parse.__file__).resolve().parent)
+    # what runs before the collector is turned off: decode() itself, the wrapper that turns it off
+    entry = {m365parse.decode.__code__, collector_off(len).__code__}
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        # a collection set off while the library's code runs (a frame of it on the stack)
+        if phase == "start" and any(
+            frame.f_code.co_filename.startswith(package) and frame.f_code not in entry
+            for frame, _ in traceback.walk_stack(None)
+        ):
+            collections.append(info["generation"])
+
+    was, threshold = gc.isenabled(), gc.get_threshold()
+    (gc.enable if enabled else gc.disable)()
+    gc.set_threshold(1)  # a collection at every allocation, where the collector is on
+    gc.callbacks.append(count)
+    try:
+        batch = m365parse.decode(bad)
+        assert len(batch.records) == 5 and batch.records[2].extra == {"SomeNewColumn": 1}
+        streamed = stream.feed(bad)
+        assert streamed.records == batch.records and not streamed.errors
+        assert collections == []
+        assert gc.isenabled() is enabled
+        with pytest.raises(m365parse.InvalidInput):
+            m365parse.decode(b"not JSON")
+        assert gc.isenabled() is enabled
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*threshold)
         (gc.enable if was else gc.disable)()
