@@ -18,7 +18,7 @@ import msgspec
 
 from .. import _decode as core
 from ..record import Batch, Record
-from . import Shape, _deep, odata
+from . import DECODE_ERRORS, Shape, _deep, odata
 
 __all__ = ["ALERT", "MANUAL_ALERT", "INCIDENT", "MDE_ALERT", "XDR_INCIDENT", "XDR_ALERT"]
 
@@ -29,7 +29,9 @@ class _Kind(NamedTuple):
     page: msgspec.json.Decoder[Any]
     array: msgspec.json.Decoder[Any]
     one: msgspec.json.Decoder[Any]
-    check: Callable[[Any], bool]
+    check: Callable[[Any], bool]  # a decoded item is this kind's, by its keys
+    fits: Callable[[Any], bool]  # ... an item of a page whose context names this kind (decoded)
+    fits_value: Callable[[dict[str, Any]], bool]  # ... the same, untyped
 
 
 #: The ``@odata.type`` Graph writes on an alert or an incident entity of its own.
@@ -39,10 +41,76 @@ INCIDENT_TYPE = "#microsoft.graph.security.incident"
 MANUAL_ALERT_TYPE = "#microsoft.graph.security.manualAlert"
 
 
-def _is_alert(alert: Any) -> bool:
-    return alert.odata_type != MANUAL_ALERT_TYPE and (
-        alert.providerAlertId is not None or alert.serviceSource is not None or alert.odata_type == ALERT_TYPE
+# Each kind is told apart by one predicate on an item's keys (``get(key)``: its value, None
+# when absent or null), asked of the decoded struct by the one-pass decode (``check``) and of
+# the untyped object by the per-item path (``recognise``), so that an item is the same kind
+# whichever path it takes (tests/test_api_kinds.py).  A Graph ``@odata.type`` of a kind
+# decides before the other keys (a manual alert may carry the type of the alert it derives from).
+
+Get = Callable[[str], Any]
+
+_GRAPH_TYPES = (ALERT_TYPE, MANUAL_ALERT_TYPE, INCIDENT_TYPE)
+
+#: Keys whose attribute in the structs has another name.
+_ATTRIBUTES = {"@odata.type": "odata_type"}
+
+
+def _on_struct(predicate: Callable[[Get], bool]) -> Callable[[Any], bool]:
+    def check(item: Any) -> bool:
+        return predicate(lambda key: getattr(item, _ATTRIBUTES.get(key, key), None))
+
+    return check
+
+
+def _on_value(predicate: Callable[[Get], bool]) -> Callable[[dict[str, Any]], bool]:
+    def recognise(value: dict[str, Any]) -> bool:
+        return predicate(value.get)
+
+    return recognise
+
+
+def _alert_keys(get: Get) -> bool:
+    if _manual_alert_keys(get):
+        return False
+    odata_type = get("@odata.type")
+    if odata_type in _GRAPH_TYPES:
+        return odata_type == ALERT_TYPE  # type: ignore[no-any-return]
+    return get("providerAlertId") is not None or (get("serviceSource") is not None and get("alertWebUrl") is not None)
+
+
+def _manual_alert_keys(get: Get) -> bool:
+    # a manual alert is an alert (its keys, or the type of one) with isExcludedFromCorrelation
+    # (non-nullable: every manual alert sends it), or with its own type
+    odata_type = get("@odata.type")
+    if odata_type == MANUAL_ALERT_TYPE:
+        return True
+    if odata_type == INCIDENT_TYPE:
+        return False
+    return get("isExcludedFromCorrelation") is not None and (
+        get("providerAlertId") is not None or get("serviceSource") is not None or odata_type == ALERT_TYPE
     )
+
+
+def _incident_keys(get: Get) -> bool:
+    odata_type = get("@odata.type")
+    if odata_type in _GRAPH_TYPES:
+        return odata_type == INCIDENT_TYPE  # type: ignore[no-any-return]
+    return get("providerAlertId") is None and get("incidentWebUrl") is not None and get("displayName") is not None
+
+
+# The keys below are each of one kind only (no other shape has them at the top level).
+
+
+def _mde_alert_keys(get: Get) -> bool:
+    return get("alertCreationTime") is not None
+
+
+def _xdr_incident_keys(get: Get) -> bool:
+    return get("incidentName") is not None
+
+
+def _xdr_alert_keys(get: Get) -> bool:
+    return get("alertId") is not None
 
 
 @functools.cache
@@ -50,11 +118,7 @@ def _alert() -> _Kind:
     from ..api.graph import GraphAlert
     from ..api.records import GraphAlertRecord
 
-    return _kind(GraphAlert, GraphAlertRecord, _is_alert)
-
-
-def _is_manual_alert(alert: Any) -> bool:
-    return alert.odata_type == MANUAL_ALERT_TYPE or alert.isExcludedFromCorrelation is not None
+    return _kind(GraphAlert, GraphAlertRecord, _on_struct(_alert_keys), _not_manual, _not_manual_value)
 
 
 @functools.cache
@@ -62,15 +126,27 @@ def _manual_alert() -> _Kind:
     from ..api.graph import GraphManualAlert
     from ..api.records import GraphAlertRecord
 
-    return _kind(GraphManualAlert, GraphAlertRecord, _is_manual_alert)
+    return _kind(GraphManualAlert, GraphAlertRecord, _on_struct(_manual_alert_keys), _manual, _manual_value)
 
 
-def _is_incident(incident: Any) -> bool:
-    return (
-        incident.displayName is not None
-        or incident.incidentWebUrl is not None
-        or incident.odata_type == INCIDENT_TYPE
-    )
+# In a page of security/alerts_v2 (plain and manual alerts), a manual alert is one with its
+# own @odata.type or isExcludedFromCorrelation (non-nullable: every manual alert sends it).
+
+
+def _manual(alert: Any) -> bool:
+    return alert.odata_type == MANUAL_ALERT_TYPE or getattr(alert, "isExcludedFromCorrelation", None) is not None
+
+
+def _not_manual(alert: Any) -> bool:
+    return not _manual(alert)
+
+
+def _manual_value(value: dict[str, Any]) -> bool:
+    return value.get("@odata.type") == MANUAL_ALERT_TYPE or value.get("isExcludedFromCorrelation") is not None
+
+
+def _not_manual_value(value: dict[str, Any]) -> bool:
+    return not _manual_value(value)
 
 
 @functools.cache
@@ -78,11 +154,7 @@ def _incident() -> _Kind:
     from ..api.graph import GraphIncident
     from ..api.records import GraphIncidentRecord
 
-    return _kind(GraphIncident, GraphIncidentRecord, _is_incident)
-
-
-def _is_mde_alert(alert: Any) -> bool:
-    return alert.alertCreationTime is not None or alert.machineId is not None
+    return _kind(GraphIncident, GraphIncidentRecord, _on_struct(_incident_keys))
 
 
 @functools.cache
@@ -90,11 +162,7 @@ def _mde_alert() -> _Kind:
     from ..api.mde import MdeAlert
     from ..api.records import MdeAlertRecord
 
-    return _kind(MdeAlert, MdeAlertRecord, _is_mde_alert)
-
-
-def _is_xdr_incident(incident: Any) -> bool:
-    return incident.incidentName is not None or incident.incidentId is not None
+    return _kind(MdeAlert, MdeAlertRecord, _on_struct(_mde_alert_keys))
 
 
 @functools.cache
@@ -102,11 +170,7 @@ def _xdr_incident() -> _Kind:
     from ..api.records import XdrIncidentRecord
     from ..api.xdr import XdrIncident
 
-    return _kind(XdrIncident, XdrIncidentRecord, _is_xdr_incident)
-
-
-def _is_xdr_alert(alert: Any) -> bool:
-    return alert.alertId is not None
+    return _kind(XdrIncident, XdrIncidentRecord, _on_struct(_xdr_incident_keys))
 
 
 @functools.cache
@@ -114,10 +178,20 @@ def _xdr_alert() -> _Kind:
     from ..api.records import XdrAlertRecord
     from ..api.xdr import XdrAlert
 
-    return _kind(XdrAlert, XdrAlertRecord, _is_xdr_alert)
+    return _kind(XdrAlert, XdrAlertRecord, _on_struct(_xdr_alert_keys))
 
 
-def _kind(struct: Any, record: Callable[..., Record], check: Callable[[Any], bool]) -> _Kind:
+def _any(item: Any) -> bool:
+    return True
+
+
+def _kind(
+    struct: Any,
+    record: Callable[..., Record],
+    check: Callable[[Any], bool],
+    fits: Callable[[Any], bool] = _any,
+    fits_value: Callable[[dict[str, Any]], bool] = _any,
+) -> _Kind:
     return _Kind(
         struct,
         record,
@@ -125,6 +199,8 @@ def _kind(struct: Any, record: Callable[..., Record], check: Callable[[Any], boo
         msgspec.json.Decoder(list[struct]),
         msgspec.json.Decoder(struct),
         check,
+        fits,
+        fits_value,
     )
 
 
@@ -171,33 +247,50 @@ def _build_hook(kind: Callable[[], _Kind]) -> Callable[[dict[str, Any], Any, str
     return build
 
 
+#: The key predicates of every kind, in the order of the shapes.
+_KEYS = (_incident_keys, _xdr_incident_keys, _xdr_alert_keys, _mde_alert_keys, _alert_keys, _manual_alert_keys)
+
+
+def _claimed(item: Any) -> bool:
+    """Whether the keys of a decoded item say it is of some kind."""
+    return any(_on_struct(keys)(item) for keys in _KEYS)
+
+
 def _page_kit(kind: Callable[[], _Kind]) -> Callable[[], odata.PageKit]:
     def kit() -> odata.PageKit:
         k = kind()
-        return k.page, k.check, k.record
+
+        def in_context(item: Any) -> bool:
+            # an item of a page whose context names this kind: this kind's by its keys, or of no
+            # kind by its keys and fitting this one of the kinds of the context
+            return k.check(item) or (not _claimed(item) and k.fits(item))
+
+        return k.page, k.check, in_context, k.record
 
     return kit
 
 
-def _recognise_alert(value: dict[str, Any]) -> bool:
-    return not _recognise_manual_alert(value) and (
-        "providerAlertId" in value
-        or ("serviceSource" in value and "alertWebUrl" in value)
-        or value.get("@odata.type") == ALERT_TYPE
-    )
+def _page_item_hook(kind: Callable[[], _Kind]) -> Callable[[Any, str], Record | None]:
+    # (asked of an item that no shape recognises by its keys)
+    def page_item(raw: Any, path: str) -> Record | None:
+        k = kind()
+        try:
+            item = k.one.decode(raw)
+        except DECODE_ERRORS:
+            pass
+        else:
+            return k.record(properties=item) if k.fits(item) else None
+        try:
+            value = core.untyped(raw)
+        except DECODE_ERRORS:
+            return None  # not JSON: said as for any item
+        if not isinstance(value, dict) or not k.fits_value(value):
+            return None
+        extra: dict[str, Any] = {}
+        built = _deep.build(k.struct, value, "$", extra)
+        return k.record(properties=built, extra=extra)
 
-
-def _recognise_manual_alert(value: dict[str, Any]) -> bool:
-    # isExcludedFromCorrelation is non-nullable: every manual alert sends it
-    return value.get("@odata.type") == MANUAL_ALERT_TYPE or (
-        "isExcludedFromCorrelation" in value and ("providerAlertId" in value or "serviceSource" in value)
-    )
-
-
-def _recognise_incident(value: dict[str, Any]) -> bool:
-    if "providerAlertId" in value:
-        return False
-    return ("incidentWebUrl" in value and "displayName" in value) or value.get("@odata.type") == INCIDENT_TYPE
+    return page_item
 
 
 def _shape(
@@ -217,33 +310,34 @@ def _shape(
         one=_one_hook(kind),
         times=odata.TIMES,
         page=odata.page_hook(_page_kit(kind)),
+        page_item=_page_item_hook(kind),
         contexts=contexts,
     )
 
 
 #: A Graph incident: ``incidentWebUrl`` and ``displayName`` (or its own ``@odata.type``), no
 #: ``providerAlertId``; alerts when expanded.
-INCIDENT: Shape = _shape("GraphIncident", _incident, _recognise_incident, ("security/incidents",))
-#: A Defender for Endpoint alert: ``alertCreationTime`` with ``machineId`` or ``computerDnsName``.
+INCIDENT: Shape = _shape("GraphIncident", _incident, _on_value(_incident_keys), ("security/incidents",))
+#: A Defender for Endpoint alert: ``alertCreationTime``.
 MDE_ALERT: Shape = _shape(
     "MdeAlert",
     _mde_alert,
-    lambda v: "alertCreationTime" in v and ("machineId" in v or "computerDnsName" in v),
+    _on_value(_mde_alert_keys),
     ("Alerts",),
 )
-#: A Defender XDR incident: ``incidentName`` and ``alerts``.
+#: A Defender XDR incident: ``incidentName``.
 XDR_INCIDENT: Shape = _shape(
-    "XdrIncident", _xdr_incident, lambda v: "incidentName" in v and "alerts" in v, ("Incidents",)
+    "XdrIncident", _xdr_incident, _on_value(_xdr_incident_keys), ("Incidents",)
 )
-#: A Defender XDR alert element on its own: ``alertId`` and ``creationTime``.
-XDR_ALERT: Shape = _shape("XdrAlert", _xdr_alert, lambda v: "alertId" in v and "creationTime" in v, ())
+#: A Defender XDR alert element on its own: ``alertId``.
+XDR_ALERT: Shape = _shape("XdrAlert", _xdr_alert, _on_value(_xdr_alert_keys), ())
 
 #: A Graph alert (alerts_v2): ``providerAlertId``, or ``serviceSource`` with ``alertWebUrl``, or
 #: its own ``@odata.type`` (``#microsoft.graph.security.alert``); not a manual alert.
-ALERT: Shape = _shape("GraphAlert", _alert, _recognise_alert, ("security/alerts_v2",))
+ALERT: Shape = _shape("GraphAlert", _alert, _on_value(_alert_keys), ("security/alerts_v2",))
 #: A Graph beta manual alert: its ``@odata.type`` (``#microsoft.graph.security.manualAlert``), or
 #: ``isExcludedFromCorrelation`` beside an alert's keys.  A record of kind ``GraphAlert`` (it is one,
 #: normalized as one) whose ``properties`` is a :class:`m365parse.api.graph.GraphManualAlert`.
 MANUAL_ALERT: Shape = _shape(
-    "GraphManualAlert", _manual_alert, _recognise_manual_alert, ("security/alerts_v2",), kinds=("GraphAlert",)
+    "GraphManualAlert", _manual_alert, _on_value(_manual_alert_keys), ("security/alerts_v2",), kinds=("GraphAlert",)
 )

@@ -22,8 +22,9 @@ from msgspec import Raw, Struct
 from .. import _decode as core
 from .._stdjson import loads, loads_lines
 from .._values import resolve_path
+from ..errors import InvalidRecord
 from ..record import Batch, Record
-from . import DECODE_ERRORS, ModuleTimes, Shape
+from . import DECODE_ERRORS, ModuleTimes, Reject, Shape
 
 __all__ = ["SHAPE", "TIMES", "page_type", "page_hook", "context_of"]
 
@@ -79,16 +80,22 @@ def context_of(buf: bytes) -> str | None:
 
 
 #: What a page hook needs, built on first use: the page decoder, the check that a
-#: decoded item is really the shape's (not an empty object), the record type.
-PageKit = tuple[msgspec.json.Decoder[Any], Callable[[Any], bool], Callable[..., Record]]
+#: decoded item is really the shape's by its keys (not an empty object), the check of
+#: an item of a page whose context names the shape (only what tells apart the shapes
+#: of one context), the record type.
+PageKit = tuple[msgspec.json.Decoder[Any], Callable[[Any], bool], Callable[[Any], bool], Callable[..., Record]]
 
 
 def page_hook(kit: Callable[[], PageKit]) -> Callable[[bytes], Batch | None]:
-    """The ``page`` fast path of an item shape: one decode of the page into its page struct."""
+    """The ``page`` fast path of an item shape: one decode of the page into its page struct.
+
+    The hook is offered a page whose ``@odata.context`` names the shape, or that has
+    none: then the items' keys must say they are the shape's."""
 
     def page(buf: bytes) -> Batch | None:
         meta: list[Any] = []
-        decoder, check, wrap = kit()
+        decoder, by_keys, in_context, wrap = kit()
+        check = by_keys if context_of(buf) is None else in_context
 
         def items(data: bytes) -> list[Any]:
             decoded = decoder.decode(data)
@@ -133,7 +140,7 @@ def _each(buf: bytes, first_index: int) -> Batch:
         m = _VALUE.search(buf)
         if m is None:
             return _single(buf, first_index)
-        batch = core.decode_each(core.split_array(buf, m.end() - 1), "$.value", first_index=first_index)
+        batch = _items(core.split_array(buf, m.end() - 1), _named_by(context_of(buf)), first_index)
         link = _NEXT_LINK.search(buf)
         if link is not None:
             batch.next_link = link.group(1).decode("utf-8", "replace")
@@ -142,11 +149,59 @@ def _each(buf: bytes, first_index: int) -> Batch:
         return _single(buf, first_index)
     raws, next_link, count = page.value, page.next_link, page.count
     del page
-    batch = core.decode_each(raws, "$.value", first_index=first_index)
+    batch = _items(raws, _named_by(context_of(buf)), first_index)
     batch.next_link = next_link if isinstance(next_link, str) else None
     batch.count = count if isinstance(count, int) and not isinstance(count, bool) else None
     batch.envelope = core.envelope(buf, ("value",))
     return batch
+
+
+def _named_by(fragment: str | None) -> tuple[Shape, ...]:
+    """The item shapes an ``@odata.context`` fragment names (none when there is no context)."""
+    from . import SHAPES  # this module is one of them
+
+    if fragment is None:
+        return ()
+    return tuple(s for s in SHAPES if s.page_item is not None and s.contexts and fragment.startswith(s.contexts))
+
+
+def _items(raws: list[Any], shapes: tuple[Shape, ...], first_index: int) -> Batch:
+    """The items of a page, one by one: each as the shape its keys say (any shape), and an item
+    whose keys say none as one of the ``shapes`` its context names (``page_item``)."""
+    batch = core.decode_each(raws, "$.value", first_index=first_index)
+    if not shapes or not batch.errors:
+        return batch
+    errors: list[InvalidRecord] = []
+    named: list[tuple[int, Record]] = []
+    for error in batch.errors:
+        record: Record | InvalidRecord | None = None
+        if error.reason == core.UNRECOGNISED:
+            at = error.index - first_index
+            for shape in shapes:
+                try:
+                    record = shape.page_item(raws[at], error.path)  # type: ignore[misc]
+                except Reject as rej:
+                    record = InvalidRecord(error.index, rej.path, rej.reason, bytes(raws[at]))
+                if record is not None:
+                    break
+        if isinstance(record, Record):
+            record._src = (core.Origin(bytes(raws[at]), "one", shape.times), 0)
+            named.append((at, record))
+        else:
+            errors.append(record if record is not None else error)
+    if not named:
+        return Batch(batch.records, errors)
+    # the records in input order: those decoded, those named by the context at their place
+    records: list[Record] = []
+    taken = iter(batch.records)
+    failed = {error.index - first_index for error in batch.errors}
+    extra = dict(named)
+    for at in range(len(raws)):
+        if at in extra:
+            records.append(extra[at])
+        elif at not in failed:
+            records.append(next(taken))
+    return Batch(records, errors)
 
 
 def _single(buf: bytes, first_index: int) -> Batch:
