@@ -756,7 +756,7 @@ def build_struct(
     # converted by msgspec in one call, as each column's converter would convert it;
     # the undeclared keys are the extra.  A row where that does not hold (a value
     # that does not fit its column, an other spelling of a column) is built column by
-    # column below.
+    # column (_build_columns).
     declared: dict[str, Any] = {}
     undeclared: dict[str, Any] = {}
     for key, value in values.items():

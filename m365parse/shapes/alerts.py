@@ -6,6 +6,10 @@ the item's struct of :mod:`m365parse.api` (Graph evidence typed by ``@odata.type
 that does not fit is built column by column (``_deep.build``), an evidence item
 of an unknown ``@odata.type`` staying in its alert as an untyped dict.  The
 structs are imported and the decoders built on first use, not at import.
+
+An item's kind is told by one rule on its keys per kind, the same on both paths;
+an item of a page whose ``@odata.context`` names the entity set, and whose keys name
+no kind (a ``$select`` page), is of that set (``page_item``).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ MANUAL_ALERT_TYPE = "#microsoft.graph.security.manualAlert"
 # whichever path it takes (tests/test_api_kinds.py).  A Graph ``@odata.type`` of a kind
 # decides before the other keys (a manual alert may carry the type of the alert it derives from).
 
-Get = Callable[[str], Any]
+_Get = Callable[[str], Any]
 
 _GRAPH_TYPES = (ALERT_TYPE, MANUAL_ALERT_TYPE, INCIDENT_TYPE)
 
@@ -55,21 +59,21 @@ _GRAPH_TYPES = (ALERT_TYPE, MANUAL_ALERT_TYPE, INCIDENT_TYPE)
 _ATTRIBUTES = {"@odata.type": "odata_type"}
 
 
-def _on_struct(predicate: Callable[[Get], bool]) -> Callable[[Any], bool]:
+def _on_struct(predicate: Callable[[_Get], bool]) -> Callable[[Any], bool]:
     def check(item: Any) -> bool:
         return predicate(lambda key: getattr(item, _ATTRIBUTES.get(key, key), None))
 
     return check
 
 
-def _on_value(predicate: Callable[[Get], bool]) -> Callable[[dict[str, Any]], bool]:
+def _on_value(predicate: Callable[[_Get], bool]) -> Callable[[dict[str, Any]], bool]:
     def recognise(value: dict[str, Any]) -> bool:
         return predicate(value.get)
 
     return recognise
 
 
-def _alert_keys(get: Get) -> bool:
+def _alert_keys(get: _Get) -> bool:
     if _manual_alert_keys(get):
         return False
     odata_type = get("@odata.type")
@@ -78,7 +82,7 @@ def _alert_keys(get: Get) -> bool:
     return get("providerAlertId") is not None or (get("serviceSource") is not None and get("alertWebUrl") is not None)
 
 
-def _manual_alert_keys(get: Get) -> bool:
+def _manual_alert_keys(get: _Get) -> bool:
     # a manual alert is an alert (its keys, or the type of one) with isExcludedFromCorrelation
     # (non-nullable: every manual alert sends it), or with its own type
     odata_type = get("@odata.type")
@@ -91,7 +95,7 @@ def _manual_alert_keys(get: Get) -> bool:
     )
 
 
-def _incident_keys(get: Get) -> bool:
+def _incident_keys(get: _Get) -> bool:
     odata_type = get("@odata.type")
     if odata_type in _GRAPH_TYPES:
         return odata_type == INCIDENT_TYPE  # type: ignore[no-any-return]
@@ -101,15 +105,15 @@ def _incident_keys(get: Get) -> bool:
 # The keys below are each of one kind only (no other shape has them at the top level).
 
 
-def _mde_alert_keys(get: Get) -> bool:
+def _mde_alert_keys(get: _Get) -> bool:
     return get("alertCreationTime") is not None
 
 
-def _xdr_incident_keys(get: Get) -> bool:
+def _xdr_incident_keys(get: _Get) -> bool:
     return get("incidentName") is not None
 
 
-def _xdr_alert_keys(get: Get) -> bool:
+def _xdr_alert_keys(get: _Get) -> bool:
     return get("alertId") is not None
 
 
@@ -118,7 +122,7 @@ def _alert() -> _Kind:
     from ..api.graph import GraphAlert
     from ..api.records import GraphAlertRecord
 
-    return _kind(GraphAlert, GraphAlertRecord, _on_struct(_alert_keys), _not_manual, _not_manual_value)
+    return _kind(GraphAlert, GraphAlertRecord, _alert_keys, _plain_in_context)
 
 
 @functools.cache
@@ -126,27 +130,20 @@ def _manual_alert() -> _Kind:
     from ..api.graph import GraphManualAlert
     from ..api.records import GraphAlertRecord
 
-    return _kind(GraphManualAlert, GraphAlertRecord, _on_struct(_manual_alert_keys), _manual, _manual_value)
+    return _kind(GraphManualAlert, GraphAlertRecord, _manual_alert_keys, _manual_in_context)
 
 
-# In a page of security/alerts_v2 (plain and manual alerts), a manual alert is one with its
-# own @odata.type or isExcludedFromCorrelation (non-nullable: every manual alert sends it).
+# In a page of security/alerts_v2 (plain and manual alerts) whose keys name no kind, a manual
+# alert is one with its own @odata.type or isExcludedFromCorrelation (non-nullable: every
+# manual alert sends it).
 
 
-def _manual(alert: Any) -> bool:
-    return alert.odata_type == MANUAL_ALERT_TYPE or getattr(alert, "isExcludedFromCorrelation", None) is not None
+def _manual_in_context(get: _Get) -> bool:
+    return get("@odata.type") == MANUAL_ALERT_TYPE or get("isExcludedFromCorrelation") is not None
 
 
-def _not_manual(alert: Any) -> bool:
-    return not _manual(alert)
-
-
-def _manual_value(value: dict[str, Any]) -> bool:
-    return value.get("@odata.type") == MANUAL_ALERT_TYPE or value.get("isExcludedFromCorrelation") is not None
-
-
-def _not_manual_value(value: dict[str, Any]) -> bool:
-    return not _manual_value(value)
+def _plain_in_context(get: _Get) -> bool:
+    return not _manual_in_context(get)
 
 
 @functools.cache
@@ -154,7 +151,7 @@ def _incident() -> _Kind:
     from ..api.graph import GraphIncident
     from ..api.records import GraphIncidentRecord
 
-    return _kind(GraphIncident, GraphIncidentRecord, _on_struct(_incident_keys))
+    return _kind(GraphIncident, GraphIncidentRecord, _incident_keys)
 
 
 @functools.cache
@@ -162,7 +159,7 @@ def _mde_alert() -> _Kind:
     from ..api.mde import MdeAlert
     from ..api.records import MdeAlertRecord
 
-    return _kind(MdeAlert, MdeAlertRecord, _on_struct(_mde_alert_keys))
+    return _kind(MdeAlert, MdeAlertRecord, _mde_alert_keys)
 
 
 @functools.cache
@@ -170,7 +167,7 @@ def _xdr_incident() -> _Kind:
     from ..api.records import XdrIncidentRecord
     from ..api.xdr import XdrIncident
 
-    return _kind(XdrIncident, XdrIncidentRecord, _on_struct(_xdr_incident_keys))
+    return _kind(XdrIncident, XdrIncidentRecord, _xdr_incident_keys)
 
 
 @functools.cache
@@ -178,29 +175,30 @@ def _xdr_alert() -> _Kind:
     from ..api.records import XdrAlertRecord
     from ..api.xdr import XdrAlert
 
-    return _kind(XdrAlert, XdrAlertRecord, _on_struct(_xdr_alert_keys))
+    return _kind(XdrAlert, XdrAlertRecord, _xdr_alert_keys)
 
 
-def _any(item: Any) -> bool:
+def _any_kind(get: _Get) -> bool:
     return True
 
 
 def _kind(
     struct: Any,
     record: Callable[..., Record],
-    check: Callable[[Any], bool],
-    fits: Callable[[Any], bool] = _any,
-    fits_value: Callable[[dict[str, Any]], bool] = _any,
+    keys: Callable[[_Get], bool],
+    in_context: Callable[[_Get], bool] = _any_kind,
 ) -> _Kind:
+    """A kind: its struct and record type, its decoders, its key rule (``keys``) and the rule
+    of an item of a page whose context names it and whose keys name no kind (``in_context``)."""
     return _Kind(
         struct,
         record,
         msgspec.json.Decoder(odata.page_type(struct, f"_{struct.__name__}Page")),
         msgspec.json.Decoder(list[struct]),
         msgspec.json.Decoder(struct),
-        check,
-        fits,
-        fits_value,
+        _on_struct(keys),
+        _on_struct(in_context),
+        _on_value(in_context),
     )
 
 
