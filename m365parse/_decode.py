@@ -208,6 +208,11 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
 
     Raises :class:`InvalidInput` when the input is not JSON at all or not one of
     these shapes; no other exception escapes.
+
+    Python's cyclic garbage collector is off while the input decodes (it makes no
+    reference cycle) and is set back as it was found, also on error; the collector
+    state is the whole process's, so another thread that turns it off meanwhile sees
+    it on again when the decode ends.
     """
     buf = utf8(_to_bytes(data))  # UTF-16 and UTF-32 as json.loads recognises them
     start = _first(buf)

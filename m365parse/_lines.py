@@ -48,7 +48,9 @@ class JsonLinesDecoder:
 
     @collector_off
     def feed(self, chunk: bytes | bytearray | memoryview) -> Batch:
-        """Take the next chunk; return the records of every line it completed."""
+        """Take the next chunk; return the records of every line it completed.
+
+        Runs with the cyclic garbage collector off, as :func:`m365parse.decode` does."""
         if self._closed:
             raise ValueError("feed() after close()")
         data = bytes(chunk)
