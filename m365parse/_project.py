@@ -3,19 +3,22 @@
 A :class:`Projection` names, per table, the columns a consumer of the records
 reads (a rule set: :meth:`m365parse.RuleSet.projection`).  While one is
 current (:data:`CURRENT`, set by :func:`m365parse.decode_normalized` around its
-call of :func:`m365parse.decode`), the one-pass decode of streamed records and
-of advanced hunting rows decodes each record into *narrowed* types: the table's
-struct (or the hunting schema's row struct) with those columns only, msgspec
-skipping the others at C speed.  Everything else of the decode is unchanged:
-the records it cannot take whole go the per-record way and get the full types,
-and every record keeps its origin (exact timestamps).
+call of :func:`m365parse.decode`), the one-pass decode of streamed records, of
+advanced hunting rows and of alerts and incidents decodes each record into
+*narrowed* types: the table's struct (or the hunting schema's row struct) with
+those columns only, msgspec skipping the others at C speed.  Everything else of
+the decode is unchanged: a record it cannot take whole is decoded on its own
+(narrowed too) or built column by column (full types), and every record keeps
+its origin (exact timestamps).
 
-Only those two shapes narrow: their records are told apart by a tag
-(``category``) or by the response's schema.  SIEM alerts and the items of the
-alert and incident APIs are told apart by which struct takes them whole (an
-unknown key sends an item on to the next shape, or item by item to the
-recognisers): a struct that skipped keys would take items the full decode
-gives to another kind.
+The items of the alert and incident APIs narrow too (:func:`narrowed_tree`:
+JSON paths at any depth, ``evidence[*].ipAddress``): their kind is told by the
+keys of one rule per kind (:mod:`m365parse.shapes.alerts`), which every
+narrowed struct reads whatever the consumer reads, and a narrowed item is of the
+first kind whose rule holds, as the recognisers of the per-item path find it.
+SIEM alerts do not narrow: they are told from the other shapes by which struct
+takes them whole (an unknown key sends an item on to the next shape), and a
+struct that skipped keys would take items the full decode gives to another shape.
 
 A narrowed record is what the consumer needs and no more; it never leaves the
 library (the rule set's events are what the caller gets).  What it would read
@@ -36,6 +39,9 @@ decode (which cannot give that column).
 from __future__ import annotations
 
 import functools
+import operator
+import types
+import typing
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Annotated, Any
@@ -44,7 +50,7 @@ import msgspec
 
 from .record import _NOT_FROM_INPUT, Record
 
-__all__ = ["CURRENT", "Projection", "narrowed_struct", "narrowed_record"]
+__all__ = ["CURRENT", "Projection", "narrowed_struct", "narrowed_record", "narrowed_tree"]
 
 #: A field type no JSON value fits (not even ``null``): a key under its name makes the decode fail.
 _NO_VALUE = Annotated[dict[str, Any], _NOT_FROM_INPUT]
@@ -106,6 +112,70 @@ def narrowed_struct(struct_type: type[msgspec.Struct], columns: frozenset[str]) 
         fields,
         kw_only=True,
         omit_defaults=config.omit_defaults,
+        module=struct_type.__module__,
+    )
+
+
+def _split(paths: frozenset[str]) -> dict[str, frozenset[str]]:
+    """JSON paths below an object (``evidence[*].userAccount.accountName``): its key -> the paths below it."""
+    below: dict[str, set[str]] = {}
+    for path in paths:
+        head, _, rest = path.partition(".")
+        key = head.removesuffix("[*]")
+        below.setdefault(key, set())
+        if rest:
+            below[key].add(rest)
+    return {key: frozenset(rest) for key, rest in below.items()}
+
+
+def _narrowed_type(annotation: Any, paths: frozenset[str]) -> Any:
+    """``annotation`` with each struct in it (in a list, a union, an optional) narrowed to ``paths``."""
+    if not paths:
+        return annotation  # the value itself is read: whole
+    args = typing.get_args(annotation)
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return functools.reduce(operator.or_, [_narrowed_type(a, paths) for a in args])
+    if typing.get_origin(annotation) is list and len(args) == 1:
+        return list[_narrowed_type(args[0], paths)]  # type: ignore[misc]
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return narrowed_tree(annotation, paths)
+    return annotation
+
+
+@functools.lru_cache(maxsize=512)
+def narrowed_tree(
+    struct_type: type[msgspec.Struct], paths: frozenset[str], probes: tuple[tuple[str, str], ...] = ()
+) -> type[msgspec.Struct]:
+    """``struct_type`` with only what the JSON ``paths`` below it read, at any depth: a key
+    read whole keeps its type, one read below (``evidence[*].ipAddress``) has its structs
+    narrowed the same way (each member of a tagged union, its tag kept); the keys of the
+    others are skipped.  ``probes`` (attribute, key): keys kept (with their type) or added
+    (any JSON value) at the top, whatever the paths, for what tells the item's kind."""
+    below = _split(paths)
+    fields: list[tuple[str, Any, Any]] = []
+    have: set[str] = set()
+    wanted = {key for _, key in probes}
+    for f in msgspec.structs.fields(struct_type):
+        have.add(f.encode_name)
+        if f.encode_name not in below and f.name not in below and f.encode_name not in wanted:
+            continue
+        sub = below.get(f.encode_name, below.get(f.name, frozenset()))
+        default = (
+            msgspec.field(default_factory=f.default_factory, name=f.encode_name)
+            if f.default_factory is not msgspec.NODEFAULT
+            else msgspec.field(default=f.default, name=f.encode_name)
+        )
+        fields.append((f.name, _narrowed_type(f.type, sub), default))
+    for attribute, key in probes:
+        if key not in have:
+            fields.append((attribute, Any, msgspec.field(default=None, name=key)))
+    config = struct_type.__struct_config__
+    return msgspec.defstruct(
+        struct_type.__name__,
+        fields,
+        kw_only=True,
+        tag_field=config.tag_field,
+        tag=config.tag,
         module=struct_type.__module__,
     )
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import m365parse
+from m365parse.shapes import alerts
 from m365parse.shapes.alerts import ALERT_TYPE, INCIDENT_TYPE, MANUAL_ALERT_TYPE
 
 from .fuzz._support import examples
@@ -131,3 +133,54 @@ def test_a_page_of_plain_and_manual_alerts_keeps_each_kind() -> None:
         "GraphAlert",
     ]
     assert {r.table for r in batch.records} == {"GraphAlert"}
+
+
+#: Values that fit no field of the structs where a string, a datetime or a list is declared.
+MISFITS = [5, True, {"x": 1}, "not a date"]
+
+
+@st.composite
+def mixed_items(draw: st.DrawFn) -> dict[str, Any]:
+    # the decisive keys of several kinds at once, and values that do not fit, in the keys
+    # the rules read and in those jsa reads (title, severity, evidence)
+    item = draw(items())
+    for key in draw(st.lists(st.sampled_from([*DECISIVE, "title", "severity", "createdDateTime", "evidence"]), max_size=3)):
+        item[key] = draw(st.sampled_from(MISFITS))
+    return item
+
+
+@examples(150, 1500)
+@given(item=mixed_items(), form=st.sampled_from(["one", "array", "page", "context page", "lines"]))
+def test_decode_normalized_gives_the_events_of_a_full_decode(item: dict[str, Any], form: str) -> None:
+    # Under decode_normalized, the alert and incident kinds decode into structs narrowed to
+    # what "jsa" reads (and the keys their rules read): the same kinds, the same events.
+    other = {"id": "2", "providerAlertId": "p2", "title": "plain", "severity": "low"}
+    data = {
+        "one": json.dumps(item),
+        "array": json.dumps([item, other]),
+        "page": json.dumps({"value": [item, other]}),
+        "context page": json.dumps({"@odata.context": PAGES[0][0], "value": [other, item]}),
+        "lines": json.dumps(item) + "\n" + json.dumps(other),
+    }[form].encode()
+    batch = m365parse.decode(data)
+    normalized = m365parse.decode_normalized(data, "jsa")
+    assert normalized.events == m365parse.normalize_batch(batch, "jsa"), (form, item)
+    said = [(e.index, e.path, e.reason, e.raw) for e in normalized.errors]
+    assert said == [(e.index, e.path, e.reason, e.raw) for e in batch.errors]
+
+
+@examples(200, 2000)
+@given(item=items())
+def test_an_item_a_full_struct_decodes_is_claimed_first_by_its_own_kind_when_its_keys_say_so(item: dict[str, Any]) -> None:
+    # The one-pass check of a full struct is the kind's own key rule: no earlier kind's rule
+    # can hold on an item that struct decodes (their keys are not its fields, or the Graph
+    # type excludes them), so it is the first kind the recognisers would find.
+    data = json.dumps(item).encode()
+    for make in (alerts._incident, alerts._xdr_incident, alerts._xdr_alert, alerts._mde_alert, alerts._alert, alerts._manual_alert):
+        kind = make()
+        try:
+            decoded = kind.one.decode(data)
+        except msgspec.ValidationError:
+            continue
+        own = alerts._on_struct(kind.keys)(decoded)
+        assert own == alerts._on_struct(alerts._first_claim(kind.keys))(decoded), (kind.record.__name__, item)

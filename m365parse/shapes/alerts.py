@@ -21,10 +21,15 @@ from typing import Any, NamedTuple
 import msgspec
 
 from .. import _decode as core
+from .._project import CURRENT, narrowed_tree
 from ..record import Batch, Record
 from . import DECODE_ERRORS, Shape, _deep, odata
 
 __all__ = ["ALERT", "MANUAL_ALERT", "INCIDENT", "MDE_ALERT", "XDR_INCIDENT", "XDR_ALERT"]
+
+
+#: ``get(key)``: the value of a key of an item, None when absent or null.
+_Get = Callable[[str], Any]
 
 
 class _Kind(NamedTuple):
@@ -36,6 +41,8 @@ class _Kind(NamedTuple):
     check: Callable[[Any], bool]  # a decoded item is this kind's, by its keys
     fits: Callable[[Any], bool]  # ... an item of a page whose context names this kind (decoded)
     fits_value: Callable[[dict[str, Any]], bool]  # ... the same, untyped
+    keys: Callable[[_Get], bool]  # the key rule (see below)
+    in_context: Callable[[_Get], bool]  # the rule in a page whose context names the kind
 
 
 #: The ``@odata.type`` Graph writes on an alert or an incident entity of its own.
@@ -50,8 +57,6 @@ MANUAL_ALERT_TYPE = "#microsoft.graph.security.manualAlert"
 # the untyped object by the per-item path (``recognise``), so that an item is the same kind
 # whichever path it takes (tests/test_api_kinds.py).  A Graph ``@odata.type`` of a kind
 # decides before the other keys (a manual alert may carry the type of the alert it derives from).
-
-_Get = Callable[[str], Any]
 
 _GRAPH_TYPES = (ALERT_TYPE, MANUAL_ALERT_TYPE, INCIDENT_TYPE)
 
@@ -187,19 +192,80 @@ def _kind(
     record: Callable[..., Record],
     keys: Callable[[_Get], bool],
     in_context: Callable[[_Get], bool] = _any_kind,
+    *,
+    narrowed: bool = False,
 ) -> _Kind:
     """A kind: its struct and record type, its decoders, its key rule (``keys``) and the rule
-    of an item of a page whose context names it and whose keys name no kind (``in_context``)."""
+    of an item of a page whose context names it and whose keys name no kind (``in_context``).
+
+    An item the full struct decodes is this kind's when its keys say so: no earlier kind's
+    key can then be among them (none is a field of a later kind's struct that could make
+    that kind's rule hold; tests/test_api_kinds.py).  A narrowed struct (``narrowed``)
+    decodes items with any keys (it skips those it does not read, and reads every key of
+    the rules): its item is this kind's when this is the first kind whose rule holds, as
+    the per-item path's recognisers find it.
+    """
     return _Kind(
         struct,
         record,
         msgspec.json.Decoder(odata.page_type(struct, f"_{struct.__name__}Page")),
         msgspec.json.Decoder(list[struct]),
         msgspec.json.Decoder(struct),
-        _on_struct(keys),
+        _on_struct(_first_claim(keys) if narrowed else keys),
         _on_struct(in_context),
         _on_value(in_context),
+        keys,
+        in_context,
     )
+
+
+#: The keys the kind rules read, as (attribute, key): every narrowed struct reads them.
+_PROBES = tuple(
+    (_ATTRIBUTES.get(key, key), key)
+    for key in (
+        "@odata.type",
+        "providerAlertId",
+        "serviceSource",
+        "alertWebUrl",
+        "isExcludedFromCorrelation",
+        "incidentWebUrl",
+        "displayName",
+        "alertCreationTime",
+        "incidentName",
+        "alertId",
+    )
+)
+
+
+def _current(kind: Callable[[], _Kind]) -> _Kind:
+    """``kind``, narrowed to what the current projection reads of its records (see
+    :mod:`m365parse._project`): under :func:`m365parse.decode_normalized` only."""
+    k = kind()
+    projection = CURRENT.get()
+    if projection is None:
+        return k
+    paths = projection.columns(k.record._table)  # type: ignore[attr-defined]
+    return k if paths is None else _narrowed(kind, paths)
+
+
+@functools.lru_cache(maxsize=64)
+def _narrowed(kind: Callable[[], _Kind], paths: frozenset[str]) -> _Kind:
+    k = kind()
+    return _kind(narrowed_tree(k.struct, paths, _PROBES), k.record, k.keys, k.in_context, narrowed=True)
+
+
+@functools.cache
+def _first_claim(keys: Callable[[_Get], bool]) -> Callable[[_Get], bool]:
+    """Whether the first kind (in the order of the shapes) whose key rule an item satisfies is
+    the kind of ``keys``: what the per-item path's recognisers find, asked in that order."""
+
+    def first(get: _Get) -> bool:
+        for rule in _KEYS:
+            if rule(get):
+                return rule is keys
+        return False
+
+    return first
 
 
 def _checked(kind: _Kind, items: list[Any]) -> list[Any]:
@@ -210,7 +276,7 @@ def _checked(kind: _Kind, items: list[Any]) -> list[Any]:
 
 def _array_hook(kind: Callable[[], _Kind]) -> Callable[[bytes], Batch | None]:
     def array(buf: bytes) -> Batch | None:
-        k = kind()
+        k = _current(kind)
         return core.fast(lambda b: _checked(k, k.array.decode(b)), buf, "array", odata.TIMES, wrap=k.record)
 
     return array
@@ -218,7 +284,7 @@ def _array_hook(kind: Callable[[], _Kind]) -> Callable[[bytes], Batch | None]:
 
 def _lines_hook(kind: Callable[[], _Kind]) -> Callable[[bytes], Batch | None]:
     def lines(buf: bytes) -> Batch | None:
-        k = kind()
+        k = _current(kind)
         return core.fast(lambda b: _checked(k, k.one.decode_lines(b)), buf, "lines", odata.TIMES, wrap=k.record)
 
     return lines
@@ -226,7 +292,7 @@ def _lines_hook(kind: Callable[[], _Kind]) -> Callable[[bytes], Batch | None]:
 
 def _one_hook(kind: Callable[[], _Kind]) -> Callable[[Any], Record]:
     def one(raw: Any) -> Record:
-        k = kind()
+        k = _current(kind)
         item = k.one.decode(raw)
         if not k.check(item):
             raise ValueError(f"not a {k.record.__name__}")
@@ -256,7 +322,7 @@ def _claimed(item: Any) -> bool:
 
 def _page_kit(kind: Callable[[], _Kind]) -> Callable[[], odata.PageKit]:
     def kit() -> odata.PageKit:
-        k = kind()
+        k = _current(kind)
 
         def in_context(item: Any) -> bool:
             # an item of a page whose context names this kind: this kind's by its keys, or of no
@@ -294,14 +360,14 @@ def _page_item_hook(kind: Callable[[], _Kind]) -> Callable[[Any, str], Record | 
 def _shape(
     name: str,
     kind: Callable[[], _Kind],
-    recognise: Callable[[dict[str, Any]], bool],
+    keys: Callable[[_Get], bool],
     contexts: tuple[str, ...],
     kinds: tuple[str, ...] = (),
 ) -> Shape:
     return Shape(
         name=name,
         kinds=kinds or (name,),
-        recognise=recognise,
+        recognise=_on_value(_first_claim(keys)),
         build=_build_hook(kind),
         array=_array_hook(kind),
         lines=_lines_hook(kind),
@@ -315,27 +381,20 @@ def _shape(
 
 #: A Graph incident: ``incidentWebUrl`` and ``displayName`` (or its own ``@odata.type``), no
 #: ``providerAlertId``; alerts when expanded.
-INCIDENT: Shape = _shape("GraphIncident", _incident, _on_value(_incident_keys), ("security/incidents",))
+INCIDENT: Shape = _shape("GraphIncident", _incident, _incident_keys, ("security/incidents",))
 #: A Defender for Endpoint alert: ``alertCreationTime``.
-MDE_ALERT: Shape = _shape(
-    "MdeAlert",
-    _mde_alert,
-    _on_value(_mde_alert_keys),
-    ("Alerts",),
-)
+MDE_ALERT: Shape = _shape("MdeAlert", _mde_alert, _mde_alert_keys, ("Alerts",))
 #: A Defender XDR incident: ``incidentName``.
-XDR_INCIDENT: Shape = _shape(
-    "XdrIncident", _xdr_incident, _on_value(_xdr_incident_keys), ("Incidents",)
-)
+XDR_INCIDENT: Shape = _shape("XdrIncident", _xdr_incident, _xdr_incident_keys, ("Incidents",))
 #: A Defender XDR alert element on its own: ``alertId``.
-XDR_ALERT: Shape = _shape("XdrAlert", _xdr_alert, _on_value(_xdr_alert_keys), ())
+XDR_ALERT: Shape = _shape("XdrAlert", _xdr_alert, _xdr_alert_keys, ())
 
 #: A Graph alert (alerts_v2): ``providerAlertId``, or ``serviceSource`` with ``alertWebUrl``, or
 #: its own ``@odata.type`` (``#microsoft.graph.security.alert``); not a manual alert.
-ALERT: Shape = _shape("GraphAlert", _alert, _on_value(_alert_keys), ("security/alerts_v2",))
+ALERT: Shape = _shape("GraphAlert", _alert, _alert_keys, ("security/alerts_v2",))
 #: A Graph beta manual alert: its ``@odata.type`` (``#microsoft.graph.security.manualAlert``), or
 #: ``isExcludedFromCorrelation`` beside an alert's keys.  A record of kind ``GraphAlert`` (it is one,
 #: normalized as one) whose ``properties`` is a :class:`m365parse.api.graph.GraphManualAlert`.
 MANUAL_ALERT: Shape = _shape(
-    "GraphManualAlert", _manual_alert, _on_value(_manual_alert_keys), ("security/alerts_v2",), kinds=("GraphAlert",)
+    "GraphManualAlert", _manual_alert, _manual_alert_keys, ("security/alerts_v2",), kinds=("GraphAlert",)
 )
