@@ -171,16 +171,18 @@ def test_decode_normalized_gives_the_events_of_a_full_decode(item: dict[str, Any
 
 @examples(200, 2000)
 @given(item=items())
-def test_an_item_a_full_struct_decodes_is_claimed_first_by_its_own_kind_when_its_keys_say_so(item: dict[str, Any]) -> None:
-    # The one-pass check of a full struct is the kind's own key rule: no earlier kind's rule
-    # can hold on an item that struct decodes (their keys are not its fields, or the Graph
-    # type excludes them), so it is the first kind the recognisers would find.
+def test_the_rule_reads_the_same_keys_of_a_decoded_item_and_of_the_untyped_one(item: dict[str, Any]) -> None:
+    # _claim reads which keys are set (and the Graph type's value): the same of the struct an
+    # item decodes into as of the item itself, for every kind's struct that takes it
     data = json.dumps(item).encode()
+    untyped = alerts.values_of_value(item)
     for make in (alerts._incident, alerts._xdr_incident, alerts._xdr_alert, alerts._mde_alert, alerts._alert, alerts._manual_alert):
         kind = make()
         try:
             decoded = kind.one.decode(data)
         except msgspec.ValidationError:
             continue
-        own = alerts._on_struct(kind.keys)(decoded)
-        assert own == alerts._on_struct(alerts._first_claim(kind.keys))(decoded), (kind.record.__name__, item)
+        typed = alerts.values_reader(type(decoded))(decoded)
+        assert [v is None for v in typed] == [v is None for v in untyped], (kind.record.__name__, item)
+        assert typed[0] == untyped[0]
+        assert alerts._claim(typed) == alerts._claim(untyped)

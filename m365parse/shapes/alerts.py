@@ -21,15 +21,12 @@ from typing import Any, NamedTuple
 import msgspec
 
 from .. import _decode as core
-from .._project import CURRENT, narrowed_tree
+from .._codegen import compile_function
+from .._project import _NO_VALUE, CURRENT, narrowed_tree
 from ..record import Batch, Record
 from . import DECODE_ERRORS, Shape, _deep, odata
 
 __all__ = ["ALERT", "MANUAL_ALERT", "INCIDENT", "MDE_ALERT", "XDR_INCIDENT", "XDR_ALERT"]
-
-
-#: ``get(key)``: the value of a key of an item, None when absent or null.
-_Get = Callable[[str], Any]
 
 
 class _Kind(NamedTuple):
@@ -41,8 +38,9 @@ class _Kind(NamedTuple):
     check: Callable[[Any], bool]  # a decoded item is this kind's, by its keys
     fits: Callable[[Any], bool]  # ... an item of a page whose context names this kind (decoded)
     fits_value: Callable[[dict[str, Any]], bool]  # ... the same, untyped
-    keys: Callable[[_Get], bool]  # the key rule (see below)
-    in_context: Callable[[_Get], bool]  # the rule in a page whose context names the kind
+    number: int  # the kind's number in the order of the shapes (see _claim)
+    in_context: Callable[[tuple[Any, ...]], bool]  # the rule in a page whose context names the kind
+    claimed: Callable[[Any], bool]  # a decoded item is some kind's, by its keys
 
 
 #: The ``@odata.type`` Graph writes on an alert or an incident entity of its own.
@@ -52,74 +50,126 @@ INCIDENT_TYPE = "#microsoft.graph.security.incident"
 MANUAL_ALERT_TYPE = "#microsoft.graph.security.manualAlert"
 
 
-# Each kind is told apart by one predicate on an item's keys (``get(key)``: its value, None
-# when absent or null), asked of the decoded struct by the one-pass decode (``check``) and of
-# the untyped object by the per-item path (``recognise``), so that an item is the same kind
-# whichever path it takes (tests/test_api_kinds.py).  A Graph ``@odata.type`` of a kind
-# decides before the other keys (a manual alert may carry the type of the alert it derives from).
+# Each kind is told apart by one rule on an item's keys, :func:`_claim`, asked of the values
+# of the keys it reads (:data:`KIND_KEYS`; None when absent or null): of the decoded struct
+# by the one-pass decode (``check``), of the untyped object by the per-item path
+# (``recognise``), so that an item is the same kind whichever path it takes
+# (tests/test_api_kinds.py).
 
 _GRAPH_TYPES = (ALERT_TYPE, MANUAL_ALERT_TYPE, INCIDENT_TYPE)
 
+#: The keys the rule reads, in the order of the values it is given.
+KIND_KEYS = (
+    "@odata.type",
+    "providerAlertId",
+    "serviceSource",
+    "alertWebUrl",
+    "isExcludedFromCorrelation",
+    "incidentWebUrl",
+    "displayName",
+    "alertCreationTime",
+    "incidentName",
+    "alertId",
+)
 #: Keys whose attribute in the structs has another name.
 _ATTRIBUTES = {"@odata.type": "odata_type"}
+#: (attribute, key) of each of :data:`KIND_KEYS`.
+PROBES = tuple((_ATTRIBUTES.get(key, key), key) for key in KIND_KEYS)
+
+#: The kinds, numbered in the order of the shapes (the order the recognisers are asked in).
+GRAPH_INCIDENT, XDR_INCIDENT_KIND, XDR_ALERT_KIND, MDE_ALERT_KIND, GRAPH_ALERT, GRAPH_MANUAL_ALERT = range(6)
+#: No kind: the keys say none.
+NO_KIND = -1
 
 
-def _on_struct(predicate: Callable[[_Get], bool]) -> Callable[[Any], bool]:
+def _claim(values: tuple[Any, ...]) -> int:
+    """The kind the keys of an item say it is (the values of :data:`KIND_KEYS`), or NO_KIND.
+
+    The first in the order of the shapes whose keys the item has: a Graph incident
+    (its ``@odata.type``, or ``incidentWebUrl`` with ``displayName`` and no
+    ``providerAlertId``), an XDR incident (``incidentName``), an XDR alert (``alertId``), an MDE
+    alert (``alertCreationTime``), a Graph alert (its type, or ``providerAlertId``, or
+    ``serviceSource`` with ``alertWebUrl``), a manual alert (its type, or
+    ``isExcludedFromCorrelation``, non-nullable, beside an alert's keys or type).  A Graph
+    ``@odata.type`` decides among the Graph kinds before their other keys.
+    """
+    odata_type, provider, source, web, excluded, incident_web, display, created, incident_name, alert_id = values
+    graph_type = odata_type in _GRAPH_TYPES
+    if odata_type == INCIDENT_TYPE or (
+        not graph_type and provider is None and incident_web is not None and display is not None
+    ):
+        return GRAPH_INCIDENT
+    if incident_name is not None:
+        return XDR_INCIDENT_KIND
+    if alert_id is not None:
+        return XDR_ALERT_KIND
+    if created is not None:
+        return MDE_ALERT_KIND
+    if odata_type == MANUAL_ALERT_TYPE or (
+        excluded is not None and (provider is not None or source is not None or odata_type == ALERT_TYPE)
+    ):
+        return GRAPH_MANUAL_ALERT
+    if odata_type == ALERT_TYPE or (
+        not graph_type and (provider is not None or (source is not None and web is not None))
+    ):
+        return GRAPH_ALERT
+    return NO_KIND
+
+
+def _manual_in_context(values: tuple[Any, ...]) -> bool:
+    # in a page of security/alerts_v2 (plain and manual alerts) whose keys name no kind, a manual
+    # alert is one with its own @odata.type or isExcludedFromCorrelation
+    return values[0] == MANUAL_ALERT_TYPE or values[4] is not None
+
+
+def _plain_in_context(values: tuple[Any, ...]) -> bool:
+    return not _manual_in_context(values)
+
+
+def _any_in_context(values: tuple[Any, ...]) -> bool:
+    return True
+
+
+def values_of_value(value: dict[str, Any]) -> tuple[Any, ...]:
+    """The values of :data:`KIND_KEYS` of an untyped item."""
+    return tuple(map(value.get, KIND_KEYS))
+
+
+@functools.lru_cache(maxsize=256)
+def values_reader(struct_type: type) -> Callable[[Any], tuple[Any, ...]]:
+    """The values of :data:`KIND_KEYS` of a decoded item of ``struct_type`` (None for a key it
+    does not declare), read by a function generated for the type."""
+    fields = set(struct_type.__struct_fields__)  # type: ignore[attr-defined]
+    parts = ", ".join(f"item.{attribute}" if attribute in fields else "None" for attribute, _ in PROBES)
+    return compile_function(f"def read(item):\n    return ({parts},)\n", {}, "read")  # type: ignore[no-any-return]
+
+
+def _on_struct(rule: Callable[[tuple[Any, ...]], bool]) -> Callable[[Any], bool]:
     def check(item: Any) -> bool:
-        return predicate(lambda key: getattr(item, _ATTRIBUTES.get(key, key), None))
+        return rule(values_reader(item.__class__)(item))
 
     return check
 
 
-def _on_value(predicate: Callable[[_Get], bool]) -> Callable[[dict[str, Any]], bool]:
+def _on_value(rule: Callable[[tuple[Any, ...]], bool]) -> Callable[[dict[str, Any]], bool]:
     def recognise(value: dict[str, Any]) -> bool:
-        return predicate(value.get)
+        return rule(values_of_value(value))
 
     return recognise
 
 
-def _alert_keys(get: _Get) -> bool:
-    if _manual_alert_keys(get):
-        return False
-    odata_type = get("@odata.type")
-    if odata_type in _GRAPH_TYPES:
-        return odata_type == ALERT_TYPE  # type: ignore[no-any-return]
-    return get("providerAlertId") is not None or (get("serviceSource") is not None and get("alertWebUrl") is not None)
+@functools.cache
+def _is(number: int) -> Callable[[tuple[Any, ...]], bool]:
+    """The rule of kind ``number``: its keys say the item is of that kind."""
+
+    def rule(values: tuple[Any, ...]) -> bool:
+        return _claim(values) == number
+
+    return rule
 
 
-def _manual_alert_keys(get: _Get) -> bool:
-    # a manual alert is an alert (its keys, or the type of one) with isExcludedFromCorrelation
-    # (non-nullable: every manual alert sends it), or with its own type
-    odata_type = get("@odata.type")
-    if odata_type == MANUAL_ALERT_TYPE:
-        return True
-    if odata_type == INCIDENT_TYPE:
-        return False
-    return get("isExcludedFromCorrelation") is not None and (
-        get("providerAlertId") is not None or get("serviceSource") is not None or odata_type == ALERT_TYPE
-    )
-
-
-def _incident_keys(get: _Get) -> bool:
-    odata_type = get("@odata.type")
-    if odata_type in _GRAPH_TYPES:
-        return odata_type == INCIDENT_TYPE  # type: ignore[no-any-return]
-    return get("providerAlertId") is None and get("incidentWebUrl") is not None and get("displayName") is not None
-
-
-# The keys below are each of one kind only (no other shape has them at the top level).
-
-
-def _mde_alert_keys(get: _Get) -> bool:
-    return get("alertCreationTime") is not None
-
-
-def _xdr_incident_keys(get: _Get) -> bool:
-    return get("incidentName") is not None
-
-
-def _xdr_alert_keys(get: _Get) -> bool:
-    return get("alertId") is not None
+def _some_kind(values: tuple[Any, ...]) -> bool:
+    return _claim(values) != NO_KIND
 
 
 @functools.cache
@@ -127,7 +177,7 @@ def _alert() -> _Kind:
     from ..api.graph import GraphAlert
     from ..api.records import GraphAlertRecord
 
-    return _kind(GraphAlert, GraphAlertRecord, _alert_keys, _plain_in_context)
+    return _kind(GraphAlert, GraphAlertRecord, GRAPH_ALERT, _plain_in_context)
 
 
 @functools.cache
@@ -135,20 +185,7 @@ def _manual_alert() -> _Kind:
     from ..api.graph import GraphManualAlert
     from ..api.records import GraphAlertRecord
 
-    return _kind(GraphManualAlert, GraphAlertRecord, _manual_alert_keys, _manual_in_context)
-
-
-# In a page of security/alerts_v2 (plain and manual alerts) whose keys name no kind, a manual
-# alert is one with its own @odata.type or isExcludedFromCorrelation (non-nullable: every
-# manual alert sends it).
-
-
-def _manual_in_context(get: _Get) -> bool:
-    return get("@odata.type") == MANUAL_ALERT_TYPE or get("isExcludedFromCorrelation") is not None
-
-
-def _plain_in_context(get: _Get) -> bool:
-    return not _manual_in_context(get)
+    return _kind(GraphManualAlert, GraphAlertRecord, GRAPH_MANUAL_ALERT, _manual_in_context)
 
 
 @functools.cache
@@ -156,7 +193,7 @@ def _incident() -> _Kind:
     from ..api.graph import GraphIncident
     from ..api.records import GraphIncidentRecord
 
-    return _kind(GraphIncident, GraphIncidentRecord, _incident_keys)
+    return _kind(GraphIncident, GraphIncidentRecord, GRAPH_INCIDENT)
 
 
 @functools.cache
@@ -164,7 +201,7 @@ def _mde_alert() -> _Kind:
     from ..api.mde import MdeAlert
     from ..api.records import MdeAlertRecord
 
-    return _kind(MdeAlert, MdeAlertRecord, _mde_alert_keys)
+    return _kind(MdeAlert, MdeAlertRecord, MDE_ALERT_KIND)
 
 
 @functools.cache
@@ -172,7 +209,7 @@ def _xdr_incident() -> _Kind:
     from ..api.records import XdrIncidentRecord
     from ..api.xdr import XdrIncident
 
-    return _kind(XdrIncident, XdrIncidentRecord, _xdr_incident_keys)
+    return _kind(XdrIncident, XdrIncidentRecord, XDR_INCIDENT_KIND)
 
 
 @functools.cache
@@ -180,61 +217,31 @@ def _xdr_alert() -> _Kind:
     from ..api.records import XdrAlertRecord
     from ..api.xdr import XdrAlert
 
-    return _kind(XdrAlert, XdrAlertRecord, _xdr_alert_keys)
-
-
-def _any_kind(get: _Get) -> bool:
-    return True
+    return _kind(XdrAlert, XdrAlertRecord, XDR_ALERT_KIND)
 
 
 def _kind(
     struct: Any,
     record: Callable[..., Record],
-    keys: Callable[[_Get], bool],
-    in_context: Callable[[_Get], bool] = _any_kind,
-    *,
-    narrowed: bool = False,
+    number: int,
+    in_context: Callable[[tuple[Any, ...]], bool] = _any_in_context,
 ) -> _Kind:
-    """A kind: its struct and record type, its decoders, its key rule (``keys``) and the rule
-    of an item of a page whose context names it and whose keys name no kind (``in_context``).
-
-    An item the full struct decodes is this kind's when its keys say so: no earlier kind's
-    key can then be among them (none is a field of a later kind's struct that could make
-    that kind's rule hold; tests/test_api_kinds.py).  A narrowed struct (``narrowed``)
-    decodes items with any keys (it skips those it does not read, and reads every key of
-    the rules): its item is this kind's when this is the first kind whose rule holds, as
-    the per-item path's recognisers find it.
-    """
+    """A kind: its struct and record type, its decoders, its number (its keys: :func:`_claim`)
+    and the rule of an item of a page whose context names it and whose keys name no kind
+    (``in_context``)."""
     return _Kind(
         struct,
         record,
         msgspec.json.Decoder(odata.page_type(struct, f"_{struct.__name__}Page")),
         msgspec.json.Decoder(list[struct]),
         msgspec.json.Decoder(struct),
-        _on_struct(_first_claim(keys) if narrowed else keys),
+        _on_struct(_is(number)),
         _on_struct(in_context),
         _on_value(in_context),
-        keys,
+        number,
         in_context,
+        _on_struct(_some_kind),
     )
-
-
-#: The keys the kind rules read, as (attribute, key): every narrowed struct reads them.
-_PROBES = tuple(
-    (_ATTRIBUTES.get(key, key), key)
-    for key in (
-        "@odata.type",
-        "providerAlertId",
-        "serviceSource",
-        "alertWebUrl",
-        "isExcludedFromCorrelation",
-        "incidentWebUrl",
-        "displayName",
-        "alertCreationTime",
-        "incidentName",
-        "alertId",
-    )
-)
 
 
 def _current(kind: Callable[[], _Kind]) -> _Kind:
@@ -251,21 +258,26 @@ def _current(kind: Callable[[], _Kind]) -> _Kind:
 @functools.lru_cache(maxsize=64)
 def _narrowed(kind: Callable[[], _Kind], paths: frozenset[str]) -> _Kind:
     k = kind()
-    return _kind(narrowed_tree(k.struct, paths, _PROBES), k.record, k.keys, k.in_context, narrowed=True)
+    tree = narrowed_tree(k.struct, paths, PROBES)
+    # A narrowed struct takes any object: the keys of the items of other shapes that the
+    # kind does not declare make its decode fail at once (else JSON lines of streamed
+    # records would be read whole once per kind before the kind rules turn them down); an
+    # item of this kind with one takes the full way (which keeps it in extra).
+    declared = {f.encode_name for f in msgspec.structs.fields(k.struct)}
+    others = [key for key in _OTHERS if key not in declared]
+    struct = msgspec.defstruct(
+        tree.__name__,
+        [(f"_m365parse_other{n}", _NO_VALUE, msgspec.field(default=None, name=key)) for n, key in enumerate(others)],
+        bases=(tree,),
+        kw_only=True,
+        module=tree.__module__,
+    )
+    return _kind(struct, k.record, k.number, k.in_context)
 
 
-@functools.cache
-def _first_claim(keys: Callable[[_Get], bool]) -> Callable[[_Get], bool]:
-    """Whether the first kind (in the order of the shapes) whose key rule an item satisfies is
-    the kind of ``keys``: what the per-item path's recognisers find, asked in that order."""
-
-    def first(get: _Get) -> bool:
-        for rule in _KEYS:
-            if rule(get):
-                return rule is keys
-        return False
-
-    return first
+#: Keys of the items of the other shapes (streamed records, SIEM alerts, export rows); a kind
+#: that declares one of them is not failed by it.
+_OTHERS = ("category", "properties", "AlertTime", "ComputerDnsName", "TimeGenerated", "TenantId")
 
 
 def _checked(kind: _Kind, items: list[Any]) -> list[Any]:
@@ -311,15 +323,6 @@ def _build_hook(kind: Callable[[], _Kind]) -> Callable[[dict[str, Any], Any, str
     return build
 
 
-#: The key predicates of every kind, in the order of the shapes.
-_KEYS = (_incident_keys, _xdr_incident_keys, _xdr_alert_keys, _mde_alert_keys, _alert_keys, _manual_alert_keys)
-
-
-def _claimed(item: Any) -> bool:
-    """Whether the keys of a decoded item say it is of some kind."""
-    return any(_on_struct(keys)(item) for keys in _KEYS)
-
-
 def _page_kit(kind: Callable[[], _Kind]) -> Callable[[], odata.PageKit]:
     def kit() -> odata.PageKit:
         k = _current(kind)
@@ -327,7 +330,7 @@ def _page_kit(kind: Callable[[], _Kind]) -> Callable[[], odata.PageKit]:
         def in_context(item: Any) -> bool:
             # an item of a page whose context names this kind: this kind's by its keys, or of no
             # kind by its keys and fitting this one of the kinds of the context
-            return k.check(item) or (not _claimed(item) and k.fits(item))
+            return k.check(item) or (not k.claimed(item) and k.fits(item))
 
         return k.page, k.check, in_context, k.record
 
@@ -360,14 +363,14 @@ def _page_item_hook(kind: Callable[[], _Kind]) -> Callable[[Any, str], Record | 
 def _shape(
     name: str,
     kind: Callable[[], _Kind],
-    keys: Callable[[_Get], bool],
+    number: int,
     contexts: tuple[str, ...],
     kinds: tuple[str, ...] = (),
 ) -> Shape:
     return Shape(
         name=name,
         kinds=kinds or (name,),
-        recognise=_on_value(_first_claim(keys)),
+        recognise=_on_value(_is(number)),
         build=_build_hook(kind),
         array=_array_hook(kind),
         lines=_lines_hook(kind),
@@ -381,20 +384,20 @@ def _shape(
 
 #: A Graph incident: ``incidentWebUrl`` and ``displayName`` (or its own ``@odata.type``), no
 #: ``providerAlertId``; alerts when expanded.
-INCIDENT: Shape = _shape("GraphIncident", _incident, _incident_keys, ("security/incidents",))
+INCIDENT: Shape = _shape("GraphIncident", _incident, GRAPH_INCIDENT, ("security/incidents",))
 #: A Defender for Endpoint alert: ``alertCreationTime``.
-MDE_ALERT: Shape = _shape("MdeAlert", _mde_alert, _mde_alert_keys, ("Alerts",))
+MDE_ALERT: Shape = _shape("MdeAlert", _mde_alert, MDE_ALERT_KIND, ("Alerts",))
 #: A Defender XDR incident: ``incidentName``.
-XDR_INCIDENT: Shape = _shape("XdrIncident", _xdr_incident, _xdr_incident_keys, ("Incidents",))
+XDR_INCIDENT: Shape = _shape("XdrIncident", _xdr_incident, XDR_INCIDENT_KIND, ("Incidents",))
 #: A Defender XDR alert element on its own: ``alertId``.
-XDR_ALERT: Shape = _shape("XdrAlert", _xdr_alert, _xdr_alert_keys, ())
+XDR_ALERT: Shape = _shape("XdrAlert", _xdr_alert, XDR_ALERT_KIND, ())
 
 #: A Graph alert (alerts_v2): ``providerAlertId``, or ``serviceSource`` with ``alertWebUrl``, or
 #: its own ``@odata.type`` (``#microsoft.graph.security.alert``); not a manual alert.
-ALERT: Shape = _shape("GraphAlert", _alert, _alert_keys, ("security/alerts_v2",))
+ALERT: Shape = _shape("GraphAlert", _alert, GRAPH_ALERT, ("security/alerts_v2",))
 #: A Graph beta manual alert: its ``@odata.type`` (``#microsoft.graph.security.manualAlert``), or
 #: ``isExcludedFromCorrelation`` beside an alert's keys.  A record of kind ``GraphAlert`` (it is one,
 #: normalized as one) whose ``properties`` is a :class:`m365parse.api.graph.GraphManualAlert`.
 MANUAL_ALERT: Shape = _shape(
-    "GraphManualAlert", _manual_alert, _manual_alert_keys, ("security/alerts_v2",), kinds=("GraphAlert",)
+    "GraphManualAlert", _manual_alert, GRAPH_MANUAL_ALERT, ("security/alerts_v2",), kinds=("GraphAlert",)
 )
