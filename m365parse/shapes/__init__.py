@@ -26,12 +26,12 @@ core in ``m365parse/_decode.py`` calls:
     ``@odata.context`` fragment starts with one of ``contexts`` (or has none).
 ``page_item(raw, path) -> Record | None``
     Decode one item of an OData page whose ``@odata.context`` names this shape
-    (one of ``contexts``), when the page did not decode in one pass: the context,
-    not the item's keys, says the item is this shape's (a ``$select`` page sends
-    only the keys asked for), so only what tells apart the shapes sharing the
-    context is checked.  None: another shape's item (or not JSON, not an object:
-    the core then decodes it as any item); raises :class:`Reject` when it is this
-    shape's but cannot be built.
+    (one of ``contexts``) and whose keys no shape recognises, when the page did
+    not decode in one pass: the context says the item is this shape's (a
+    ``$select`` page sends only the keys asked for), so only what tells apart the
+    shapes sharing the context is checked.  None: another shape's item (or not
+    JSON, not an object: it stays the error the core found); raises
+    :class:`Reject` when it is this shape's but cannot be built.
 ``run(buf) -> Batch``
     One-pass decode of a JSON array of this shape's items (a run of the items
     of an input that the one-pass decode rejected, joined): every item a record,

@@ -195,10 +195,10 @@ def _items(raws: list[Any], shapes: tuple[Shape, ...], first_index: int) -> Batc
     records: list[Record] = []
     taken = iter(batch.records)
     failed = {error.index - first_index for error in batch.errors}
-    extra = dict(named)
+    placed = dict(named)
     for at in range(len(raws)):
-        if at in extra:
-            records.append(extra[at])
+        if at in placed:
+            records.append(placed[at])
         elif at not in failed:
             records.append(next(taken))
     return Batch(records, errors)
