@@ -1093,11 +1093,11 @@ def decode_normalized(
 
     The events are ``normalize_batch(decode(data), rule_set)`` and the errors
     ``decode(data).errors``, but the records are decoded for the rule set: streamed
-    records and advanced hunting rows with only the columns its rules read
-    (:meth:`RuleSet.projection`; msgspec skips the others), the other shapes as
-    :func:`m365parse.decode` does.  A rule set that reads nearly everything
-    (``"ecs"``, ``"ocsf"``) gains nothing from it; ``"jsa"`` reads a sixth of the
-    columns of a streamed record.  One difference: a record whose *unread*
+    records, advanced hunting rows and the alerts and incidents of the polled APIs
+    with only the columns (JSON paths) its rules read (:meth:`RuleSet.projection`;
+    msgspec skips the others), SIEM alerts as :func:`m365parse.decode` does.  A
+    rule set that reads nearly everything (``"ecs"``, ``"ocsf"``) gains nothing
+    from it; ``"jsa"`` reads a sixth of the columns of a streamed record.  One difference: a record whose *unread*
     columns hold a value :func:`m365parse.decode` cannot read at all (bytes that
     are not UTF-8, an integer of more than 4,300 digits) gives its event here,
     where :func:`m365parse.decode` reports it as an :class:`m365parse.InvalidRecord`
