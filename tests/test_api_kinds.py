@@ -5,6 +5,8 @@ decoded struct (the one-pass decode's check) and once on the untyped object (the
 per-item path, taken when an item has a key its struct does not declare or a value
 that does not fit).  A page whose ``@odata.context`` names the entity set says the
 kind of its items itself: a ``$select`` page sends only the keys asked for.
+``decode_normalized`` decodes them into narrowed structs that read the same keys:
+the same kinds, the same events.
 """
 
 from __future__ import annotations
