@@ -98,37 +98,44 @@ def reference(unit: bytes) -> Any:
 def expected_kind(value: Any) -> str | None:
     """The kind of record ``decode()`` makes of an item ``json.loads`` read; None when it is no record.
 
-    As README and API-NOTES (section 2) tell the shapes apart by their top-level keys,
-    in this order: a Graph incident (``incidentWebUrl`` and ``displayName``, or its own
-    ``@odata.type``; no ``providerAlertId``), a Defender XDR incident (``incidentName``, ``alerts``), an
-    XDR alert element (``alertId``, ``creationTime``), a Defender for Endpoint alert
-    (``alertCreationTime`` with ``machineId`` or ``computerDnsName``), a Graph alert
-    (``providerAlertId``, or ``serviceSource`` with ``alertWebUrl``, or its own
-    ``@odata.type``), a streamed record
-    (a string ``category`` and an object ``properties``: ``"stream"``), a Log Analytics
-    export row (``TimeGenerated``, a string ``Type``, ``TenantId``: ``"export"``), a
-    SIEM alert (some alert field).  An object with ``category`` or ``properties`` of
-    the wrong type, or an export row whose ``Type`` is no string, is no record.
+    As README tells the shapes apart by their top-level keys (a key that is null counts
+    as absent), the first of these that holds: a Graph incident (``incidentWebUrl`` and
+    ``displayName``, no ``providerAlertId``), a Defender XDR incident (``incidentName``), an
+    XDR alert element (``alertId``), a Defender for Endpoint alert (``alertCreationTime``), a
+    Graph manual alert (``isExcludedFromCorrelation`` beside an alert's keys or type: of kind
+    ``GraphAlert``), a Graph alert (``providerAlertId``, or ``serviceSource`` with
+    ``alertWebUrl``), a Graph ``@odata.type`` deciding among the Graph kinds before their
+    keys; then a streamed record (a string ``category`` and an object ``properties``:
+    ``"stream"``), a Log Analytics export row (``TimeGenerated``, a string ``Type``,
+    ``TenantId``: ``"export"``), a SIEM alert (some alert field).  An object with
+    ``category`` or ``properties`` of the wrong type, or an export row whose ``Type`` is no
+    string, is no record.
     """
     if not isinstance(value, dict):
         return None
     v = value
+
+    def has(key: str) -> bool:
+        return v.get(key) is not None
+
     graph_type = v.get("@odata.type")
-    if "providerAlertId" not in v and (
-        ("incidentWebUrl" in v and "displayName" in v) or graph_type == "#microsoft.graph.security.incident"
+    alert, manual, incident = (f"#microsoft.graph.security.{name}" for name in ("alert", "manualAlert", "incident"))
+    graph = any(graph_type == t for t in (alert, manual, incident))
+    if graph_type == incident or (
+        not graph and not has("providerAlertId") and has("incidentWebUrl") and has("displayName")
     ):
         return "GraphIncident"
-    if "incidentName" in v and "alerts" in v:
+    if has("incidentName"):
         return "XdrIncident"
-    if "alertId" in v and "creationTime" in v:
+    if has("alertId"):
         return "XdrAlert"
-    if "alertCreationTime" in v and ("machineId" in v or "computerDnsName" in v):
+    if has("alertCreationTime"):
         return "MdeAlert"
-    if (
-        "providerAlertId" in v
-        or ("serviceSource" in v and "alertWebUrl" in v)
-        or graph_type == "#microsoft.graph.security.alert"
+    if graph_type == manual or (
+        has("isExcludedFromCorrelation") and (has("providerAlertId") or has("serviceSource") or graph_type == alert)
     ):
+        return "GraphAlert"
+    if graph_type == alert or (not graph and (has("providerAlertId") or (has("serviceSource") and has("alertWebUrl")))):
         return "GraphAlert"
     if "category" in v or "properties" in v:
         return "stream" if isinstance(v.get("category"), str) and isinstance(v.get("properties"), dict) else None
