@@ -27,14 +27,14 @@ is documented there.  This module holds what every shape shares:
 from __future__ import annotations
 
 import functools
-import gc
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, Protocol
 
 import msgspec
 
 from . import shapes as _shapes  # its SHAPES read at call time: either module may be imported first
+from ._collector import collector_off
 from ._stdjson import loads, loads_one, utf8
 from .errors import InvalidInput, InvalidRecord
 from .record import DECODED, Batch, Record
@@ -112,6 +112,7 @@ class Origin:
         self._views = None
         self._texts = None
 
+    @collector_off  # many small dicts and lists, no cycle
     def _views_list(self) -> list[Any]:
         if self._views is None:
             views: Any = None
@@ -223,34 +224,6 @@ def decode(data: bytes | bytearray | memoryview | str | Iterable[bytes]) -> Batc
     return _decode_buffer(buf, start)
 
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def collector_off(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """``function`` run with Python's cyclic garbage collector off, restored after.
-
-    What decodes input runs so: a decode makes no reference cycle that must be freed
-    before it ends, and the collections its objects set off walk every object made so
-    far, again and again.  msgspec leaves the collector on while it decodes: a Graph
-    alert page decodes in about 0.75x the time with it off; a block of 300 JSON lines
-    with one record that takes the per-record path, about 0.8x.  The collector runs
-    again after the decode, on what is left of it.
-    """
-
-    @functools.wraps(function)
-    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if not gc.isenabled():
-            return function(*args, **kwargs)
-        gc.disable()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            gc.enable()
-
-    return run
-
-
 @collector_off
 def _decode_buffer(buf: bytes, start: int) -> Batch:
     """:func:`decode` of ``buf``, its first byte not white space (``start`` in the input)."""
@@ -338,23 +311,15 @@ def _with_origin(records: list[Record], raws: list[Any], times: Times) -> list[R
 def _batch(items: list[Any], buf: bytes, layout: str, times: Times, wrap: Callable[..., Record] | None) -> Batch:
     # (origin, position) rather than a list in the origin: no reference cycle,
     # so a batch is freed as soon as it is dropped.  The loop makes no cycles
-    # either, so the collector is off while it runs: the tuples it allocates
-    # would otherwise set off collections that walk every live object, again
-    # and again, on a large input (decode() keeps it off all along: collector_off).
+    # either (decode() runs with the collector off: collector_off).
     origin = Origin(buf, layout, times)
-    enabled = gc.isenabled()
-    gc.disable()
     records: list[Record]
-    try:
-        if wrap is not None:
-            records = [wrap(properties=item, _src=(origin, pos)) for pos, item in enumerate(items)]
-        else:
-            records = items
-            for pos, record in enumerate(records):
-                record._src = (origin, pos)
-    finally:
-        if enabled:
-            gc.enable()
+    if wrap is not None:
+        records = [wrap(properties=item, _src=(origin, pos)) for pos, item in enumerate(items)]
+    else:
+        records = items
+        for pos, record in enumerate(records):
+            record._src = (origin, pos)
     return Batch(records, [])
 
 
@@ -696,24 +661,17 @@ def decode_each(
             errors.append(item)
         return found
 
-    # No cycles are made here: the collector stays off, as in fast() (else every run's
-    # objects set off collections that walk the records of the runs before it).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        _runs(
-            raws,
-            start=start,
-            size=size,
-            shape=shape,
-            failed_at=failed_at,
-            one=one,
-            records=records,
-            values=prefix is not None,
-        )
-    finally:
-        if enabled:
-            gc.enable()
+    # (decode() runs with the collector off: collector_off)
+    _runs(
+        raws,
+        start=start,
+        size=size,
+        shape=shape,
+        failed_at=failed_at,
+        one=one,
+        records=records,
+        values=prefix is not None,
+    )
     return Batch(records, errors)
 
 

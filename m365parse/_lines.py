@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._decode import collector_off, decode_lines
+from ._collector import collector_off
+from ._decode import decode_lines
 from .errors import InvalidRecord
 from .record import Batch, Record
 

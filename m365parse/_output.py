@@ -21,7 +21,6 @@ No I/O here: bytes in memory.  Contract of this module:
 from __future__ import annotations
 
 import functools
-import gc
 import operator
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from typing import Any, NamedTuple, Union
 import msgspec
 from msgspec import Raw, Struct
 
+from ._collector import collector_off
 from ._json import encode
 from ._values import ExactDatetime, Timestamp, exact_iso
 from .record import Record, SiemRecord, UnknownRecord
@@ -109,6 +109,7 @@ def _is_canonical(text: Any) -> bool:
     )
 
 
+@collector_off
 def record_lines(records: Sequence[Record]) -> list[Any]:
     """The JSON-ready form of each record, encoded the same JSON as :meth:`Record.to_dict`; consumes them.
 
@@ -124,15 +125,9 @@ def record_lines(records: Sequence[Record]) -> list[Any]:
     checked one by one (:func:`_fix`) and those not canonical replaced by
     :func:`m365parse._values.exact_iso`.  The cyclic garbage collector is paused
     meanwhile (the lines make no cycles; collections would walk the batch again
-    and again).
+    and again: :func:`m365parse._collector.collector_off`).
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _lines(records)
-    finally:
-        if enabled:
-            gc.enable()
+    return _lines(records)
 
 
 def _getter(columns: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:

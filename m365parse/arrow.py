@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import gc
 import itertools
 import operator
 import re
@@ -69,6 +68,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _json
+from ._collector import collector_off
 from ._decode import decode
 from ._lines import JsonLinesDecoder
 from ._values import format_ns, timestamp_ns
@@ -642,6 +642,14 @@ def _groups(records: Iterable[Record]) -> dict[type, tuple[list[Record], list[in
     return groups
 
 
+@collector_off  # the lists built here make no reference cycles, as in decode()
+def _builds(groups: list[list[Record]]) -> list[_Build]:
+    """The column builds of each group of records of one type, their timestamps resolved."""
+    builds = [_start(group) for group in groups]
+    _resolve(builds)
+    return builds
+
+
 def tables_of(records: Sequence[Record]) -> dict[str, tuple[pa.Table, list[int]]]:
     """``records`` as one table per table, each with the positions in ``records`` of its rows.
 
@@ -649,16 +657,7 @@ def tables_of(records: Sequence[Record]) -> dict[str, tuple[pa.Table, list[int]]
     other columns along (the Spark helper keeps its input rows' columns).
     """
     groups = _groups(records).values()
-    # The lists built here make no reference cycles: the cyclic collector is off
-    # meanwhile, as in decode(), or it would walk every record again and again.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        builds = [_start(group) for group, _ in groups]
-        _resolve(builds)
-    finally:
-        if enabled:
-            gc.enable()
+    builds = _builds([group for group, _ in groups])
     out: dict[str, tuple[pa.Table, list[int]]] = {}
     for b, (_, positions) in zip(builds, groups, strict=True):
         table = _finish(b)
@@ -750,6 +749,7 @@ def one_decode_tables(buf: bytes) -> dict[str, tuple[pa.Table, list[int]]] | Non
     return _one_decode_tables(buf, False)
 
 
+@collector_off  # as decode() runs: the decode and the columns make no cycles
 def _one_decode_tables(buf: bytes, spark: bool) -> dict[str, tuple[pa.Table, list[int]]] | None:
     """:func:`one_decode_tables`; ``spark``: in the Arrow types of the Spark helper
     (``timestamp[us]`` and ``<column>_ns``, JSON as plain strings)."""
@@ -766,14 +766,8 @@ def _one_decode_tables(buf: bytes, spark: bool) -> dict[str, tuple[pa.Table, lis
         return None
     if not items:
         return None
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        groups = _groups(items)
-        built = _columnar([(_layout(twins[twin], spark), group) for twin, (group, _) in groups.items()], spark)
-    finally:
-        if enabled:
-            gc.enable()
+    groups = _groups(items)
+    built = _columnar([(_layout(twins[twin], spark), group) for twin, (group, _) in groups.items()], spark)
     if built is None:
         return None
     out: dict[str, tuple[pa.Table, list[int]]] = {}

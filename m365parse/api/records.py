@@ -10,7 +10,6 @@ in :func:`m365parse.timestamp_ns` and :func:`m365parse.exact_datetime`.
 
 from __future__ import annotations
 
-import gc
 import operator
 import typing
 from collections.abc import Callable
@@ -262,13 +261,7 @@ def _views_of(origin: Any) -> list[Any]:
     """
     views = origin._views
     if views is None:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            views = origin._views_list()
-        finally:
-            if enabled:
-                gc.enable()
+        views = origin._views_list()  # (with the collector off: Origin._views_list)
     return views  # type: ignore[no-any-return]
 
 

@@ -49,13 +49,13 @@ column names are checked against the generated table structs first.
 from __future__ import annotations
 
 import functools
-import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
+from .._collector import collector_off
 from .._project import CURRENT, Projection
 from .._values import ExactDatetime, agrees, exact_datetime, exact_iso, exact_of_column, parse_ns
 from ..errors import InvalidRecord, MappingError
@@ -1033,6 +1033,7 @@ def normalize(record: Record, rule_set: str | RuleSet = "jsa") -> dict[str, Any]
     return fn(record)
 
 
+@collector_off
 def normalize_batch(batch: Batch | Iterable[Record], rule_set: str | RuleSet = "jsa") -> list[dict[str, Any]]:
     """Normalize every record of a batch (its errors are skipped), in order.
 
@@ -1049,20 +1050,14 @@ def normalize_batch(batch: Batch | Iterable[Record], rule_set: str | RuleSet = "
     append = out.append
     last: type[Record] | None = None
     fn: Normalizer | None = None
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for record in records:
-            rtype = type(record)
-            if rtype is not last:  # runs of one table (SIEM alerts, hunting rows) look the function up once
-                fn = compiled.get(rtype)
-                if fn is None:
-                    fn = rs.normalizer(rtype, record.table)
-                last = rtype
-            append(fn(record))  # type: ignore[misc]
-    finally:
-        if enabled:
-            gc.enable()
+    for record in records:
+        rtype = type(record)
+        if rtype is not last:  # runs of one table (SIEM alerts, hunting rows) look the function up once
+            fn = compiled.get(rtype)
+            if fn is None:
+                fn = rs.normalizer(rtype, record.table)
+            last = rtype
+        append(fn(record))  # type: ignore[misc]
     return out
 
 
