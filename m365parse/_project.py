@@ -87,6 +87,14 @@ class Projection:
 CURRENT: ContextVar[Projection | None] = ContextVar("m365parse_projection", default=None)
 
 
+def _field(f: msgspec.structs.FieldInfo, annotation: Any) -> tuple[str, Any, Any]:
+    """``f`` of a struct as a field of a narrowed one (``defstruct``): its name, wire name and
+    default kept, its type ``annotation``."""
+    if f.default_factory is not msgspec.NODEFAULT:
+        return f.name, annotation, msgspec.field(default_factory=f.default_factory, name=f.encode_name)
+    return f.name, annotation, msgspec.field(default=f.default, name=f.encode_name)
+
+
 @functools.lru_cache(maxsize=512)
 def narrowed_struct(struct_type: type[msgspec.Struct], columns: frozenset[str]) -> type[msgspec.Struct]:
     """``struct_type`` with only the fields named in ``columns`` (by attribute or wire name; same
@@ -97,12 +105,7 @@ def narrowed_struct(struct_type: type[msgspec.Struct], columns: frozenset[str]) 
     for f in msgspec.structs.fields(struct_type):
         if f.name in columns or f.encode_name in columns:
             kept.add(f.name)
-            default = (
-                msgspec.field(default_factory=f.default_factory, name=f.encode_name)
-                if f.default_factory is not msgspec.NODEFAULT
-                else msgspec.field(default=f.default, name=f.encode_name)
-            )
-            fields.append((f.name, f.type, default))
+            fields.append(_field(f, f.type))
     for pos, (key, attribute) in enumerate(sorted(getattr(struct_type, "_variants", {}).items())):
         if attribute in kept:
             fields.append((f"_m365parse_spelling{pos}", _NO_VALUE, msgspec.field(default=None, name=key)))
@@ -160,12 +163,7 @@ def narrowed_tree(
         if f.encode_name not in below and f.name not in below and f.encode_name not in wanted:
             continue
         sub = below.get(f.encode_name, below.get(f.name, frozenset()))
-        default = (
-            msgspec.field(default_factory=f.default_factory, name=f.encode_name)
-            if f.default_factory is not msgspec.NODEFAULT
-            else msgspec.field(default=f.default, name=f.encode_name)
-        )
-        fields.append((f.name, _narrowed_type(f.type, sub), default))
+        fields.append(_field(f, _narrowed_type(f.type, sub)))
     for attribute, key in probes:
         if key not in have:
             fields.append((attribute, Any, msgspec.field(default=None, name=key)))

@@ -40,7 +40,6 @@ class _Kind(NamedTuple):
     fits_value: Callable[[dict[str, Any]], bool]  # ... the same, untyped
     number: int  # the kind's number in the order of the shapes (see _claim)
     in_context: Callable[[tuple[Any, ...]], bool]  # the rule in a page whose context names the kind
-    claimed: Callable[[Any], bool]  # a decoded item is some kind's, by its keys
 
 
 #: The ``@odata.type`` Graph writes on an alert or an incident entity of its own.
@@ -172,6 +171,10 @@ def _some_kind(values: tuple[Any, ...]) -> bool:
     return _claim(values) != NO_KIND
 
 
+#: Whether a decoded item is some kind's by its keys.
+_claimed = _on_struct(_some_kind)
+
+
 @functools.cache
 def _alert() -> _Kind:
     from ..api.graph import GraphAlert
@@ -240,7 +243,6 @@ def _kind(
         _on_value(in_context),
         number,
         in_context,
-        _on_struct(_some_kind),
     )
 
 
@@ -330,7 +332,7 @@ def _page_kit(kind: Callable[[], _Kind]) -> Callable[[], odata.PageKit]:
         def in_context(item: Any) -> bool:
             # an item of a page whose context names this kind: this kind's by its keys, or of no
             # kind by its keys and fitting this one of the kinds of the context
-            return k.check(item) or (not k.claimed(item) and k.fits(item))
+            return k.check(item) or (not _claimed(item) and k.fits(item))
 
         return k.page, k.check, in_context, k.record
 

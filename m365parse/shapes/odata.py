@@ -171,37 +171,35 @@ def _items(raws: list[Any], shapes: tuple[Shape, ...], first_index: int) -> Batc
     batch = core.decode_each(raws, "$.value", first_index=first_index)
     if not shapes or not batch.errors:
         return batch
-    errors: list[InvalidRecord] = []
-    named: list[tuple[int, Record]] = []
-    for error in batch.errors:
-        record: Record | InvalidRecord | None = None
-        if error.reason == core.UNRECOGNISED:
-            at = error.index - first_index
-            for shape in shapes:
-                try:
-                    record = shape.page_item(raws[at], error.path)  # type: ignore[misc]
-                except Reject as rej:
-                    record = InvalidRecord(error.index, rej.path, rej.reason, bytes(raws[at]))
-                if record is not None:
-                    break
-        if isinstance(record, Record):
-            record._src = (core.Origin(bytes(raws[at]), "one", shape.times), 0)
-            named.append((at, record))
-        else:
-            errors.append(record if record is not None else error)
-    if not named:
-        return Batch(batch.records, errors)
-    # the records in input order: those decoded, those named by the context at their place
+    failed = {error.index - first_index: error for error in batch.errors}
+    decoded = iter(batch.records)
     records: list[Record] = []
-    taken = iter(batch.records)
-    failed = {error.index - first_index for error in batch.errors}
-    placed = dict(named)
-    for at in range(len(raws)):
-        if at in placed:
-            records.append(placed[at])
-        elif at not in failed:
-            records.append(next(taken))
+    errors: list[InvalidRecord] = []
+    for at, raw in enumerate(raws):
+        error = failed.get(at)
+        if error is None:
+            records.append(next(decoded))  # (every item is a record or an error, in input order)
+            continue
+        item = _named(raw, error, shapes) if error.reason == core.UNRECOGNISED else error
+        if isinstance(item, Record):
+            records.append(item)
+        else:
+            errors.append(item)
     return Batch(records, errors)
+
+
+def _named(raw: Any, error: InvalidRecord, shapes: tuple[Shape, ...]) -> Record | InvalidRecord:
+    """An item no shape recognises, as the first of ``shapes`` (named by its page's context)
+    that takes it; ``error`` when none does."""
+    for shape in shapes:
+        try:
+            record = shape.page_item(raw, error.path)  # type: ignore[misc]
+        except Reject as rej:
+            return InvalidRecord(error.index, rej.path, rej.reason, bytes(raw))
+        if record is not None:
+            record._src = (core.Origin(bytes(raw), "one", shape.times), 0)
+            return record
+    return error
 
 
 def _single(buf: bytes, first_index: int) -> Batch:
