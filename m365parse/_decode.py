@@ -89,12 +89,16 @@ class Origin:
     with the ``times`` reader of the shape the records are of.
     """
 
-    __slots__ = ("_data", "_shape", "_texts", "_times", "_views")
+    __slots__ = ("_data", "_items", "_positions", "_shape", "_texts", "_times", "_views")
 
-    def __init__(self, data: bytes, shape: str, times: Times) -> None:
+    def __init__(self, data: bytes, shape: str, times: Times, items: list[Any] | None = None) -> None:
         self._data = data
         self._shape = shape  # the layout: "body", "bodies" (one per line), "array", "lines", "one", ...
         self._times = times
+        # The items the decode gave, when its records are made around them (record.properties
+        # is items[position]): such a record's _src is this origin alone (see position()).
+        self._items = items
+        self._positions: dict[int, int] | None = None
         self._views: list[Any] | None = None
         self._texts: Callable[[Any, Record], tuple[Any, Any]] | None = None
 
@@ -103,14 +107,29 @@ class Origin:
 
     # Pickled (with a record, or a batch) without what it read again: the views are read
     # again on first use after unpickling, so a record pickles the same before and after
-    # timestamp_ns() read its origin.
-    def __getstate__(self) -> tuple[bytes, str, Times]:
-        return self._data, self._shape, self._times
+    # timestamp_ns() read its origin.  The items go with it: pickle keeps one copy of
+    # each, shared with the records' properties, so position() finds them again.
+    def __getstate__(self) -> tuple[bytes, str, Times, list[Any] | None]:
+        return self._data, self._shape, self._times, self._items
 
-    def __setstate__(self, state: tuple[bytes, str, Times]) -> None:
-        self._data, self._shape, self._times = state
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self._data, self._shape, self._times = state[:3]
+        self._items = state[3] if len(state) > 3 else None
+        self._positions = None
         self._views = None
         self._texts = None
+
+    def position(self, record: Record) -> int | None:
+        """The position of the item ``record`` was made around (its ``properties``) among
+        this origin's items; None when it is not one of them.
+
+        Found by identity, from a table built on first use: the origin holds the items,
+        so their ids stay theirs while it lives.
+        """
+        positions = self._positions
+        if positions is None:
+            positions = self._positions = {id(item): pos for pos, item in enumerate(self._items or ())}
+        return positions.get(id(record.properties))
 
     @collector_off  # many small dicts and lists, no cycle
     def _views_list(self) -> list[Any]:
@@ -132,20 +151,28 @@ class Origin:
             return None
         return self._times.text(views[pos], record, column, envelope)
 
-    def texts(self, record: Record, pos: int) -> tuple[Any, Any]:
+    def texts(self, record: Record, pos: int | None = None) -> tuple[Any, Any]:
         """``(envelope, properties)`` of the record at ``pos``: the texts of its datetime columns as attributes.
 
-        An attribute that is absent (or not what :meth:`original_text` would give)
-        reads as None; ``(None, None)`` when the shape's reader has no such objects.
-        One call per record, then one attribute read per column: what the compiled
-        rule sets read exact timestamps with.
+        ``pos`` None: the record's :meth:`position` (a record whose ``_src`` is this
+        origin alone).  An attribute that is absent (or not what :meth:`original_text`
+        would give) reads as None; ``(None, None)`` when the shape's reader has no
+        such objects (without reading the origin again).  One call per record, then
+        one attribute read per column: what the compiled rule sets read exact
+        timestamps with.
         """
-        views = self._views if self._views is not None else self._views_list()
-        if not 0 <= pos < len(views):
-            return _NO_TEXTS
         texts = self._texts
         if texts is None:
             texts = self._texts = getattr(self._times, "texts", None) or _no_texts
+        if texts is _no_texts:
+            return _NO_TEXTS
+        if pos is None:
+            pos = self.position(record)
+            if pos is None:
+                return _NO_TEXTS
+        views = self._views if self._views is not None else self._views_list()
+        if not 0 <= pos < len(views):
+            return _NO_TEXTS
         return texts(views[pos], record)
 
 
@@ -309,14 +336,17 @@ def _with_origin(records: list[Record], raws: list[Any], times: Times) -> list[R
 
 
 def _batch(items: list[Any], buf: bytes, layout: str, times: Times, wrap: Callable[..., Record] | None) -> Batch:
-    # (origin, position) rather than a list in the origin: no reference cycle,
-    # so a batch is freed as soon as it is dropped.  The loop makes no cycles
-    # either (decode() runs with the collector off: collector_off).
-    origin = Origin(buf, layout, times)
+    # The origin holds no record: no reference cycle, so a batch is freed as soon as
+    # it is dropped.  The loop makes no cycles either (decode() runs with the
+    # collector off: collector_off).
     records: list[Record]
     if wrap is not None:
-        records = [wrap(properties=item, _src=(origin, pos)) for pos, item in enumerate(items)]
+        # records made around the items: the origin holds the items, and finds a
+        # record's position from its properties (no (origin, position) tuple per record)
+        origin = Origin(buf, layout, times, items)
+        records = [wrap(properties=item, _src=origin) for item in items]
     else:
+        origin = Origin(buf, layout, times)
         records = items
         for pos, record in enumerate(records):
             record._src = (origin, pos)

@@ -179,7 +179,9 @@ def _lines(records: Sequence[Record]) -> list[Any]:
     origin: Any = None
     views: Any = ()
     for record in records:
-        src = record._src
+        src: Any = record._src
+        if src.__class__ is not tuple:
+            src = record._source()
         rtype = record.__class__
         if src is None or rtype is SiemRecord or rtype is UnknownRecord:
             append(record.to_dict())
@@ -515,8 +517,8 @@ _BOM = b"\xef\xbb\xbf"
 
 def record_bytes(record: Record) -> bytes | None:
     """The input bytes ``record`` was decoded from; ``None`` when they cannot be found."""
-    src = record._src
-    if not isinstance(src, tuple):
+    src = record._source()
+    if src is None:
         return None
     origin, pos = src
     data, shape = getattr(origin, "_data", None), getattr(origin, "_shape", None)

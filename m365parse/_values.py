@@ -233,9 +233,11 @@ def timestamp_ns(record: Record, column: str) -> int | None:
 
 def _source_text(record: Record, column: str, envelope: bool) -> str | None:
     """The text ``column`` of ``record`` arrived as (None: unknown), as ``Origin.original_text`` gives it."""
-    src = record._src
+    src: Any = record._src
     if src.__class__ is not tuple:
-        return None
+        src = record._source()
+        if src is None:
+            return None
     origin, pos = src
     text = None
     if not column.startswith("__"):  # (a view's own __doc__ is no column)

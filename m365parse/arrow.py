@@ -349,8 +349,8 @@ def _picked(records: Sequence[Record]) -> list[Any] | None:
     loaded: dict[int, list[Any]] = {}
     out: list[Any] = []
     for r in records:
-        src = r._src
-        if not isinstance(src, tuple):
+        src = r._source()
+        if src is None:
             return None
         origin, pos = src
         views = loaded.get(id(origin))

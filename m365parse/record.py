@@ -105,13 +105,28 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
         default=_NO_EXTRA, name="@m365parse.envelope_extra"
     )
     # Where the record was decoded from, for the exact timestamps of
-    # timestamp_ns(); set by the decoder, never part of equality or repr.
+    # timestamp_ns(); set by the decoder, never part of equality or repr: read it
+    # with _source().  Either (origin, position), or, for a record made around an
+    # item the decode gave (an API alert, a hunting row, a SIEM alert), the origin
+    # alone, which finds the position from the item (no tuple made per record).
     _src: Annotated[tuple[Any, ...], _NOT_FROM_INPUT] = field(default=None, name="@m365parse.src")  # type: ignore[arg-type]
 
     _table: ClassVar[str] = ""
 
     if TYPE_CHECKING:
         properties: Any
+
+    def _source(self) -> tuple[Any, int] | None:
+        """``(origin, position)``: the :class:`m365parse._decode.Origin` the record was
+        decoded from and its place there; None when unknown (a record made by hand)."""
+        src: Any = self._src
+        if src.__class__ is tuple:
+            return src
+        if src is not None:
+            pos = src.position(self)
+            if pos is not None:
+                return src, pos
+        return None
 
     @property
     def table(self) -> str:

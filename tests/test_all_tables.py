@@ -40,7 +40,7 @@ def _one(table: str, data: bytes | None = None, **props: Any) -> m365parse.Recor
 
 def _fast(rec: m365parse.Record) -> bool:
     """Whether the record came from the one-pass decode of the whole body."""
-    return rec._src is not None and rec._src[0]._shape == "body"
+    return rec._source() is not None and rec._source()[0]._shape == "body"
 
 
 SPELLINGS = [(r["table"], r["attribute"], r["wire_name"], r["variant"]) for r in _tsv("spellings.tsv")]

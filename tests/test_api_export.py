@@ -54,7 +54,7 @@ def test_lines_of_one_table_take_the_one_pass_path() -> None:
     batch = m365parse.decode("\n".join(json.dumps(r) for r in rows))
     assert batch.errors == [] and len(batch.records) == 3
     record = batch.records[0]
-    assert record._src[0]._shape == "lines"
+    assert record._source()[0]._shape == "lines"
     assert record.envelope_extra["TimeGenerated"] == "2026-06-20T00:43:35.7370000Z"
     assert "TenantId" not in record.to_dict()["properties"]
     assert m365parse.timestamp_ns(record, "Timestamp") == 1781916062_123456700
@@ -67,7 +67,7 @@ def test_the_one_pass_path_reads_the_first_row_first_blank_lines_before_it() -> 
     lines = m365parse.JsonLinesDecoder()
     block = b"\n \r\n" + "\n".join(json.dumps(r) for r in rows).encode() + b"\n"
     got = [*lines.feed(block).records, *lines.close().records]
-    assert [r._src[0]._shape for r in got] == ["lines"] * 3  # type: ignore[index]
+    assert [r._source()[0]._shape for r in got] == ["lines"] * 3  # type: ignore[index]
     assert got == m365parse.decode(block).records
 
 

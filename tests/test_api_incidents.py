@@ -43,7 +43,7 @@ def test_pages_decode_typed_and_give_back_every_value(name: str) -> None:
     for record, item in zip(batch.records, items, strict=True):
         assert record.extra == {}
         assert record.to_dict()["properties"] == _no_nulls(item)
-    assert batch.records[0]._src[0]._shape == "page"  # the one-pass fast path
+    assert batch.records[0]._source()[0]._shape == "page"  # the one-pass fast path
 
 
 @pytest.mark.parametrize("name", sorted(KINDS))

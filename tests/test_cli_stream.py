@@ -119,7 +119,7 @@ def test_a_batch_mixing_timestamp_forms_and_empty_columns_is_written_as_to_dict_
     data = "".join(json.dumps(rec) + "\n" for rec in recs).encode()
     batch = m365parse.decode(data)
     assert len(batch.records) == len(recs)
-    assert len({id(r._src[0]) for r in batch.records}) == 1  # decoded in one pass: one origin
+    assert len({id(r._source()[0]) for r in batch.records}) == 1  # decoded in one pass: one origin
     assert encode_lines(record_lines(batch.records)) == _reference(data)
     canonical = "".join(json.dumps(record(Timestamp=TIMES[0], ProcessId=i)) + "\n" for i in range(5)).encode()
     assert encode_lines(record_lines(m365parse.decode(canonical).records)) == _reference(canonical)

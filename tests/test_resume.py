@@ -101,7 +101,7 @@ def test_records_around_a_bad_one_are_decoded_in_runs() -> None:
     recs = _records(100)
     _spoil(recs[50], 2)  # an undeclared column
     batch = m365parse.decode(b'{"records": [' + b",".join(json.dumps(r).encode() for r in recs) + b"]}")
-    layouts = [rec._src[0]._shape for rec in batch.records]  # type: ignore[index]
+    layouts = [rec._source()[0]._shape for rec in batch.records]  # type: ignore[index]
     assert layouts[50] == "one"  # the bad record on its own
     assert layouts[:50] == ["array"] * 50 and layouts[51:] == ["array"] * 49  # the others in runs
 
@@ -128,7 +128,7 @@ def test_a_zone_less_envelope_time_is_utc_in_the_one_pass_decode(shape: str) -> 
         data, layout = raws[0], "lines"  # one record: the JSON-lines fast path
     batch = m365parse.decode(data)
     assert not batch.errors and len(batch.records) == len(raws)
-    assert {rec._src[0]._shape for rec in batch.records} == {layout}  # type: ignore[index]  # no fallback
+    assert {rec._source()[0]._shape for rec in batch.records} == {layout}  # type: ignore[index]  # no fallback
     for rec, raw in zip(batch.records, raws):
         alone = decode_one(raw, 0, "$")
         assert rec == alone  # as the per-record path reads it
@@ -153,7 +153,7 @@ def test_json_lines_resume_after_the_line_the_one_pass_decode_names() -> None:
     _spoil(recs[50], 2)  # an undeclared column
     data = b"\n\n" + b"\n".join(json.dumps(r).encode() for r in recs) + b"\n"
     batch = m365parse.decode(data)
-    layouts = [rec._src[0]._shape for rec in batch.records]  # type: ignore[index]
+    layouts = [rec._source()[0]._shape for rec in batch.records]  # type: ignore[index]
     assert layouts[:50] == ["lines"] * 50  # the lines before it: kept from the one-pass decode
     assert layouts[50] == "one" and batch.records[50].extra == {"NewColumn": "x"}
     assert layouts[51:] == ["lines"] * 49  # the lines after it: the one-pass decode resumed

@@ -296,8 +296,8 @@ class ApiRecord(Record, kw_only=True):
 
     def _item_view(self) -> dict[str, Any]:
         """The item as it arrived, decoded untyped (datetimes as their texts); an empty dict when unknown."""
-        src = self._src
-        if src.__class__ is tuple:
+        src = self._source()
+        if src is not None:
             origin, pos = src
             if origin._times in (_DICT_TIMES or _dict_times()):
                 views = _views_of(origin)
@@ -309,8 +309,8 @@ class ApiRecord(Record, kw_only=True):
 
     def _original(self, column: str) -> Any:
         """The value at ``column`` (a JSON path below the item) as it arrived; None when unknown."""
-        src = self._src
-        if type(src) is tuple:
+        src = self._source()
+        if src is not None:
             origin, pos = src
             if column.startswith("$.") and "." not in column[2:] and "[" not in column:
                 column = column[2:]  # a member of the item: read without parsing a path

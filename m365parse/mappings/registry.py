@@ -447,10 +447,14 @@ class _Compiler:
             body.append(f"        {groups[path[:-1]]}[{self.name(path[-1], '_k')}] = {groups[path]}")
         body.append("    return out")
         if self.uses_texts:
-            # the texts of the record's datetime columns as they arrived (Origin.texts), once per record
+            # the texts of the record's datetime columns as they arrived (Origin.texts), once per
+            # record; _src is (origin, position), or the origin alone (see Record._source)
             body[2:2] = [
                 "    src = record._src",
-                "    te0, tp0 = src[0].texts(record, src[1]) if src.__class__ is tuple else _NO_TEXTS",
+                "    te0, tp0 = (",
+                "        src[0].texts(record, src[1]) if src.__class__ is tuple"
+                " else _NO_TEXTS if src is None else src.texts(record)",
+                "    )",
             ]
         source = "\n".join(body) + "\n"
         filename = f"<m365parse rules {self.rule_set.name!r} {table}>"

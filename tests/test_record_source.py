@@ -1,0 +1,116 @@
+"""Where a record was decoded from (``Record._source``): what exact timestamps are read from.
+
+A record the decoder makes around an item it decoded (an API alert or incident, a
+hunting row, a SIEM alert) holds its origin alone; the origin finds the record's
+position from the item (``properties``).  A record msgspec decoded whole (a
+streamed record) holds ``(origin, position)``.  Both read the same texts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+import m365parse
+from m365parse._decode import Origin
+
+from .conftest import body, record
+
+API = Path(m365parse.__file__).parent / "samples" / "api"
+
+#: Inputs whose records are made around decoded items, and a datetime column of theirs.
+WRAPPED = {
+    "HuntingXdr.json": "Timestamp",
+    "HuntingMde.json": "Timestamp",
+    "GraphAlertPage.json": "createdDateTime",
+    "MdeAlertPage.json": "alertCreationTime",
+}
+
+
+def _hunting(rows: int) -> bytes:
+    schema = [{"Name": "Timestamp", "Type": "DateTime"}, {"Name": "Name", "Type": "String"}]
+    results = [{"Timestamp": f"2024-05-14T08:41:{i % 60:02d}.{i:07d}Z", "Name": f"n{i}"} for i in range(rows)]
+    return json.dumps({"Schema": schema, "Results": results}).encode()
+
+
+def _ns(pos: int) -> int:
+    """The instant of row ``pos`` of :func:`_hunting`, to the 100 ns."""
+    base = 1715676060 * 10**9  # 2024-05-14T08:41:00Z
+    return base + (pos % 60) * 10**9 + pos * 100
+
+
+def test_each_record_finds_its_own_position() -> None:
+    batch = m365parse.decode(_hunting(500))
+    assert len(batch.records) == 500 and not batch.errors
+    origin = batch.records[0]._src
+    assert isinstance(origin, Origin)  # no (origin, position) tuple per record
+    for pos, rec in enumerate(batch.records):
+        assert rec._src is origin
+        assert rec._source() == (origin, pos)
+        assert m365parse.timestamp_ns(rec, "Timestamp") == _ns(pos)
+
+
+@pytest.mark.parametrize("name", sorted(WRAPPED))
+def test_records_made_around_items_read_the_texts_that_arrived(name: str) -> None:
+    data = (API / name).read_bytes()
+    batch = m365parse.decode(data)
+    assert batch.records
+    column = WRAPPED[name]
+    for pos, rec in enumerate(batch.records):
+        assert isinstance(rec._src, Origin)
+        assert rec._source() == (rec._src, pos)
+        if getattr(rec.properties, column, None) is not None:
+            assert rec._src.original_text(rec, pos, column, False) == _arrived(data, pos, column)
+
+
+def _arrived(data: bytes, pos: int, column: str) -> Any:
+    doc = json.loads(data)
+    items = doc["value"] if isinstance(doc, dict) and "value" in doc else doc.get("Results", doc.get("results"))
+    return items[pos][column]
+
+
+def test_copies_keep_the_source_and_a_new_item_has_none() -> None:
+    rec = m365parse.decode(_hunting(3)).records[2]
+    exact = m365parse.timestamp_ns(rec, "Timestamp")
+    assert exact == _ns(2)
+    assert copy.copy(rec)._source() == rec._source()
+    assert m365parse.timestamp_ns(copy.copy(rec), "Timestamp") == exact
+    assert msgspec.structs.replace(rec, extra={"x": 1})._source() == rec._source()
+    # properties replaced by another struct: no longer an item of the origin
+    other = msgspec.structs.replace(rec, properties=copy.copy(rec.properties))
+    assert other._source() is None
+    assert m365parse.timestamp_ns(other, "Timestamp") == exact - 200  # the microsecond msgspec kept
+    hand = type(rec)(properties=rec.properties)
+    assert hand._source() is None
+
+
+def test_streamed_records_keep_origin_and_position() -> None:
+    batch = m365parse.decode(body(record(ProcessId=1), record(ProcessId=2)))
+    for pos, rec in enumerate(batch.records):
+        assert isinstance(rec._src, tuple)
+        assert rec._source() == rec._src == (rec._src[0], pos)
+
+
+def test_an_origin_whose_reader_has_no_texts_does_not_read_the_input_again() -> None:
+    rec = m365parse.decode(_hunting(3)).records[0]
+    origin = rec._src
+    assert origin.texts(rec) == (None, None)
+    assert origin._views is None  # nothing decoded again for it
+
+
+@pytest.mark.parametrize("rule_set", ["jsa", "ecs", "ocsf"])
+def test_normalized_wrapped_records_keep_every_digit(rule_set: str) -> None:
+    page = json.loads((API / "GraphAlertPage.json").read_bytes())
+    for pos, item in enumerate(page["value"]):
+        item["createdDateTime"] = f"2026-07-13T19:41:5{pos}.123456{pos + 7}Z"
+    batch = m365parse.decode(json.dumps(page))
+    assert len(batch.records) == len(page["value"]) >= 2
+    for pos, rec in enumerate(batch.records):
+        assert isinstance(rec._src, Origin)
+        out = json.dumps(m365parse.normalize(rec, rule_set), default=lambda value: value.isoformat_exact())
+        assert f"19:41:5{pos}.123456{pos + 7}Z" in out
