@@ -753,6 +753,37 @@ def test_incident_status_is_always_set(status: str | None, status_id: int) -> No
     assert event["finding_info_list"] == [{"uid": "9", "title": "incident"}]  # no alerts: the incident itself
 
 
+@pytest.mark.parametrize(
+    ("status", "activity_id", "activity_name"),
+    [("new", 1, "Create"), ("New", 1, "Create"), ("unknown", 1, "Create"), (None, 1, "Create"),
+     ("inProgress", 2, "Update"), ("InProgress", 2, "Update"), ("unknownFutureValue", 2, "Update"),
+     ("resolved", 3, "Close"), ("Resolved", 3, "Close")],
+)
+def test_the_activity_of_an_alert_follows_its_status(status: str | None, activity_id: int, activity_name: str) -> None:
+    # (modified long after it was created: the times do not decide)
+    times = {"createdDateTime": "2026-07-14T06:02:44Z", "lastUpdateDateTime": "2026-07-15T06:02:44Z"}
+    event = _graph_alert(status=status, **times)
+    assert (event["activity_id"], event["activity_name"]) == (activity_id, activity_name)
+    assert event["type_uid"] == 200400 + activity_id
+    assert event["type_name"] == f"Detection Finding: {activity_name}"
+    assert event["time"] == 1784008964000  # the creation time, whatever the activity
+
+
+@pytest.mark.parametrize(
+    ("status", "activity_id"),
+    [("active", 1), ("Active", 1), ("unknown", 1), (None, 1), ("inProgress", 2), ("awaitingAction", 2),
+     ("unknownFutureValue", 2), ("resolved", 3), ("redirected", 3)],
+)
+def test_the_activity_of_an_incident_follows_its_status(status: str | None, activity_id: int) -> None:
+    item = {"id": "9", "displayName": "incident", "status": status}
+    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents", "value": [item]}
+    (rec,) = _api_records_of(json.dumps(page).encode())
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    name = {1: "Create", 2: "Update", 3: "Close"}[activity_id]
+    assert (event["activity_id"], event["activity_name"], event["type_uid"]) == (activity_id, name, 200500 + activity_id)
+
+
 def test_incident_findings_are_its_alerts() -> None:
     (rec,) = _api_records(Path(m365parse.__file__).resolve().parent / "samples" / "api" / "XdrIncidentPage.json")
     event = m365parse.normalize(rec, "ocsf")

@@ -1,7 +1,7 @@
 """The ``"ocsf"`` rules of the alert, incident and hunting-row records of the polled APIs.
 
-- Alerts (``GraphAlert``, ``MdeAlert``, ``XdrAlert``) are Detection Findings (class 2004,
-  activity Create): ``finding_info`` (uid, title, description, types from the category,
+- Alerts (``GraphAlert``, ``MdeAlert``, ``XdrAlert``) are Detection Findings (class 2004):
+  ``finding_info`` (uid, title, description, types from the category,
   the detector as ``analytic``, created/modified/first/last-seen times, ``attacks[]`` from
   the MITRE ATT&CK techniques), ``evidences[]`` from the alert's evidence or entities (each
   item whole in ``data``, with ``device``/``user``/``process``/``file``/``url``/
@@ -11,6 +11,11 @@
   ``finding_info_list`` item per alert of the incident (or one of the incident itself when
   it came without its alerts), the incident's name as ``message``, ``verdict_id``,
   ``status_id`` (required by the class).
+- The activity of a finding follows its status when it was read: Create (1) when it is new
+  (or unknown, or absent), Close (3) when it is a closed one (an alert resolved; an incident
+  resolved or redirected), else Update (2): it was taken up (in progress, awaiting action,
+  a status this module does not know).  ``time`` stays the creation time (OCSF's "finding
+  creation time").
 - A hunting row whose columns are not a known table's (``HuntingRow``) is a Base Event
   (class 0, activity Unknown) with the row in ``unmapped.properties``.
 
@@ -434,6 +439,52 @@ def _classification(class_uid: int, class_name: str, activity_id: int, activity_
     }
 
 
+#: The finding activities (Detection and Incident Findings have the same three).
+_ACTIVITY_NAMES = {1: "Create", 2: "Update", 3: "Close"}
+
+
+def _activity(class_uid: int, class_name: str, status: Func, closed: frozenset[int]) -> dict[str, Any]:
+    """The classification rules of a finding whose activity follows its status: Close (3) when the
+    status is a closed one, Create (1) when it is New, Unknown or absent, else Update (2) (in
+    progress, on hold, a value this module does not know: the finding was worked on);
+    ``type_uid`` and the captions from the same activity."""
+    category = class_uid // 1000
+    closing = " or ".join(str(i) for i in sorted(closed))
+
+    def activity_id(v: Any) -> int:
+        found = status.fn(v)
+        if found in closed:
+            return 3
+        return 1 if found in (None, 0, 1) else 2
+
+    def activity_name(v: Any) -> str:
+        """caption of that activity"""
+        return _ACTIVITY_NAMES[activity_id(v)]
+
+    def type_uid(v: Any) -> int:
+        """`class_uid` * 100 + that activity"""
+        return class_uid * 100 + activity_id(v)
+
+    def type_name(v: Any) -> str:
+        """`<class name>: <activity name>`"""
+        return f"{class_name}: {activity_name(v)}"
+
+    activity_id.__doc__ = (
+        f"from `status`: 3 Close when it maps to status_id {closing}; 1 Create when New (1), Unknown (0) "
+        "or absent; else 2 Update"
+    )
+    return {
+        "class_uid": Const(class_uid),
+        "class_name": Const(class_name),
+        "category_uid": Const(category),
+        "category_name": Const("Findings"),
+        "activity_id": Func.of(activity_id, "status"),
+        "activity_name": Func.of(activity_name, "status"),
+        "type_uid": Func.of(type_uid, "status"),
+        "type_name": Func.of(type_name, "status"),
+    }
+
+
 def _severity(path: str) -> dict[str, Any]:
     sid, caption = _enum(path, SEVERITY, _SEVERITY_NAMES)
 
@@ -481,7 +532,7 @@ def _alert(
         "time": _time(created, modified),
         "time_dt": First.of(created, modified),
         **_severity("severity"),
-        **_classification(2004, "Detection Finding", 1, "Create"),
+        **_activity(2004, "Detection Finding", status_id, frozenset({4})),
         "is_alert": Const(True),
         "status_id": status_id,
         "status": status,
@@ -602,7 +653,7 @@ def _incident(
         "time": _time(created, modified),
         "time_dt": First.of(created, modified),
         **_severity("severity"),
-        **_classification(2005, "Incident Finding", 1, "Create"),
+        **_activity(2005, "Incident Finding", status_id, frozenset({4, 5})),
         "status_id": Func.of(required_status, "status"),
         "status": status,
         "verdict_id": verdict_id,
