@@ -75,7 +75,7 @@ def test_normalize_batch_restores_the_collector(enabled: bool) -> None:
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_decoding_runs_without_collections_and_restores_the_collector(enabled: bool) -> None:
-    # decode() and JsonLinesDecoder keep the collector off while they run (no collection
+    # decode(), JsonLinesDecoder and decode_normalized() keep the collector off while they run (no collection
     # walks the records kept so far when a record takes the per-record path), and give it
     # back as they found it, also when they raise.
     line = (
@@ -106,6 +106,8 @@ def test_decoding_runs_without_collections_and_restores_the_collector(enabled: b
         assert len(batch.records) == 5 and batch.records[2].extra == {"SomeNewColumn": 1}
         streamed = stream.feed(bad)
         assert streamed.records == batch.records and not streamed.errors
+        normalized = m365parse.decode_normalized(bad, "ecs")  # its decode, its events and its batch
+        assert len(normalized.events) == 5 and not normalized.errors
         assert collections == []
         assert gc.isenabled() is enabled
         with pytest.raises(m365parse.InvalidInput):
