@@ -64,6 +64,12 @@ class Record(Struct, kw_only=True, forbid_unknown_fields=True, repr_omit_default
     through one; a cycle a caller makes through a record (a record stored in its
     own ``extra``, or in an object its ``extra`` holds) is never freed.
 
+    A record keeps what it was decoded from alive, for :func:`m365parse.timestamp_ns`:
+    the input bytes of its batch, and for records made around decoded items (API
+    alerts and incidents, hunting rows, SIEM alerts) the list of its batch's items.
+    Keeping a few records of a large batch for long keeps all of that: keep their
+    :meth:`to_dict` (or the values needed) instead.
+
     Attributes:
         time: when Defender received the event (envelope ``time``).
         tenantId: the tenant's id.
