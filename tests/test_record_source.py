@@ -114,3 +114,22 @@ def test_normalized_wrapped_records_keep_every_digit(rule_set: str) -> None:
         assert isinstance(rec._src, Origin)
         out = json.dumps(m365parse.normalize(rec, rule_set), default=lambda value: value.isoformat_exact())
         assert f"19:41:5{pos}.123456{pos + 7}Z" in out
+
+
+def test_a_pickled_record_and_batch_keep_the_exact_timestamps() -> None:
+    import pickle
+
+    page = json.loads((API / "MdeAlertPage.json").read_bytes())
+    page["value"] += [dict(page["value"][0], id=f"da{i}") for i in range(2)]  # three alerts
+    for pos, item in enumerate(page["value"]):
+        item["alertCreationTime"] = f"2026-07-13T19:41:5{pos}.123456{pos + 7}Z"
+    batch = m365parse.decode(json.dumps(page))
+    last = len(batch.records) - 1
+    assert last == 2
+    rec = batch.records[last]
+    exact = m365parse.timestamp_ns(rec, "alertCreationTime")
+    assert exact is not None and exact % 1000 == (last + 7) * 100
+    for back in (pickle.loads(pickle.dumps(rec)), pickle.loads(pickle.dumps(batch)).records[last], copy.deepcopy(rec)):
+        assert isinstance(back._src, Origin) and back._src is not rec._src
+        assert back._source() == (back._src, last)  # the item pickled once, shared with the origin's list
+        assert m365parse.timestamp_ns(back, "alertCreationTime") == exact
