@@ -319,6 +319,9 @@ def test_broken_plugins_raise_a_clear_error(monkeypatch: pytest.MonkeyPatch, obj
         ("lower", "ABC", "abc"),
         ("int", "42", 42),
         ("int", "4x", None),
+        ("int", "\u00b2", None),  # a digit to isdigit(), not to int()
+        ("int", "+-5", None),
+        ("int", " -7 ", -7),
         ("str", 5, "5"),
         ("mac", "00:11:22:aa:bb:cc", "00-11-22-AA-BB-CC"),
         ("mac", "001122AABBCC", "00-11-22-AA-BB-CC"),
@@ -336,6 +339,7 @@ def test_transforms(name: str, value: Any, expected: Any) -> None:
 
 def test_transforms_are_total() -> None:
     odd = [None, "", "-", 0, -1, 2**70, 1.5, True, [], {}, [None], {"a": None}, "\x00", "[" * 2000, "{\"$ref\": \"1\"}"]
+    odd += ["\u00b2", "+-5", "\u0663", "\u2167"]  # superscript two, two signs, Arabic-Indic three, Roman eight
     for name in TRANSFORMS:
         fn = transform(name)
         for value in odd:

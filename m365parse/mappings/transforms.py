@@ -260,8 +260,13 @@ def _int(value: Any) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 40:
-        return int(value.strip())
+    if isinstance(value, str) and len(value) < 40:
+        text = value.strip()
+        if text.lstrip("+-").isdecimal():  # (isdigit() holds for "²" too, which int() refuses)
+            try:
+                return int(text)
+            except ValueError:  # "+-5": more than one sign
+                return None
     return None
 
 
