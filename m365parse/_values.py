@@ -742,6 +742,13 @@ def _plan(struct_type: type[msgspec.Struct]) -> dict[str, tuple[str, Converter, 
     return plan
 
 
+@functools.cache
+def filled_keys(struct_type: type[msgspec.Struct]) -> frozenset[str]:
+    """The keys :func:`build_struct` fills an attribute of ``struct_type`` from (the wire
+    names and the other spellings it declares); any other key goes to ``extra``."""
+    return frozenset(_plan(struct_type))
+
+
 def build_struct(
     struct_type: type[msgspec.Struct], values: dict[str, Any]
 ) -> tuple[msgspec.Struct, dict[str, Any]]:

@@ -41,6 +41,15 @@ def vendor_samples() -> list[bytes]:
     return samples
 
 
+@pytest.fixture(autouse=True)
+def _nothing_learned() -> None:
+    """Each test starts with no undeclared column learned (``m365parse.shapes.stream._Learned``):
+    a record with a new column takes the per-record path until the test itself teaches it."""
+    from m365parse.shapes import stream
+
+    stream._LEARNED.forget()
+
+
 @pytest.fixture
 def samples() -> list[bytes]:
     return vendor_samples()

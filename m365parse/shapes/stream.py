@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import timezone
 from operator import attrgetter
@@ -22,7 +24,7 @@ from msgspec import Raw
 from .. import _decode as core
 from .._project import CURRENT, Projection, narrowed_record
 from .._stdjson import loads, loads_lines, records_member
-from .._values import build_struct, coercer
+from .._values import build_struct, coercer, filled_keys
 from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES
 from . import DECODE_ERRORS, ModuleTimes, Reject, Resume, Shape
@@ -45,16 +47,27 @@ class _Decoders(NamedTuple):
 
 
 def _decoders() -> _Decoders:
-    """The msgspec decoders of the stream shapes, of the current projection (see :mod:`m365parse._project`)."""
-    return _decoders_of(CURRENT.get())
+    """The msgspec decoders of the stream shapes, of the current projection (see :mod:`m365parse._project`)
+    and of the columns learned so far (see :func:`learn`)."""
+    projection = CURRENT.get()
+    return _decoders_of(projection, _LEARNED.key if projection is None else ())
 
 
 @functools.lru_cache(maxsize=16)
-def _decoders_of(projection: Projection | None) -> _Decoders:
-    """The decoders, built on first use (not at import), once per projection."""
+def _decoders_of(projection: Projection | None, learned: tuple[tuple[str, tuple[str, ...]], ...]) -> _Decoders:
+    """The decoders, built on first use (not at import), once per projection and set of learned columns."""
     # The tables seen streamed decode in one pass; records of the others take the
     # per-record path (their family modules are imported only when one is met).
-    union = Union[tuple(narrowed_record(RECORD_TYPES[t], projection) for t in STREAMED)]  # type: ignore[valid-type]  # noqa: UP007
+    # A table with learned columns decodes into a record type that declares them
+    # (records of the table again once decoded: see _Learned.variant).
+    variants: dict[str, type[Record]] = {}
+    for table, columns in learned:
+        try:
+            variants[table] = _variant(table, columns)
+        except (ValueError, TypeError):  # a name msgspec takes for no field: the table stays as it is
+            continue
+    members = [variants.get(t) or narrowed_record(RECORD_TYPES[t], projection) for t in STREAMED]
+    union = Union[tuple(members)]  # type: ignore[valid-type]  # noqa: UP007
     # A body key besides "records" fails the one pass: the fallback keeps it (Batch.envelope).
     body = msgspec.defstruct("_Body", [("records", list[union])], forbid_unknown_fields=True)  # type: ignore[valid-type]
     raw_body = msgspec.defstruct("_RawBody", [("records", list[Raw])])
@@ -69,6 +82,158 @@ def _decoders_of(projection: Projection | None) -> _Decoders:
         ),
         envelope_plan=coercer(Record),
     )
+
+
+class _Learned:
+    """Undeclared columns met in records of the streamed tables, which the one-pass decode then takes.
+
+    When Defender adds a column to a table, every record of that table fails the
+    one-pass decode (its struct forbids undeclared keys, so that none is lost) and
+    takes the per-record path, about ten times the cost of the one pass.  The
+    per-record path reports the column here (:meth:`met`); once :attr:`SAMPLE`
+    records of the table were seen, the column is learned if at least one in
+    :attr:`SHARE` of them had it, and never otherwise.  The decoders built after
+    that declare it, in a record type of their own (:func:`_variant`), and
+    :func:`finished` makes each record decoded so a record of its table again, the
+    column's value in ``extra``, as the per-record path would have made it: about
+    2 µs for every record of that table, which pays when the column is common and
+    would not when it is rare (a record now and then with a column of its own keeps
+    taking the per-record path).  At most :attr:`PER_TABLE` columns of a table and
+    :attr:`TOTAL` in all are learned, in the order the records that reported them
+    had them.  Outputs are the same with or without what was learned, except that
+    ``extra`` holds learned columns in that order rather than in the record's own.
+    """
+
+    PER_TABLE = 8
+    TOTAL = 64
+    SAMPLE = 256  # records of a table seen before its reported columns are decided
+    SHARE = 8  # a column is learned when at least 1 in SHARE of them had it
+    REJECTED = 4096  # columns decided against, remembered (no more once so many)
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.forget()
+
+    def forget(self) -> None:
+        """Forget every column learned or reported (the decoders built from now on declare none)."""
+        with self.lock:
+            self.columns: dict[str, tuple[str, ...]] = {}
+            self.key: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (table, columns) pairs: a key of _decoders_of
+            self.reported: dict[str, dict[str, int]] = {}  # table -> column -> records that had it
+            self.seen: dict[str, int] = {}  # table -> its records seen since a column of it was reported
+            self.rejected: set[tuple[str, str]] = set()
+
+    def met(self, table: str, columns: list[str]) -> None:
+        """A record of ``table`` took the per-record path; ``columns``: the undeclared ones it had."""
+        with self.lock:
+            reported = self.reported.get(table)
+            for column in columns:
+                if (table, column) in self.rejected or column in self.columns.get(table, ()) or not _nameable(column):
+                    continue
+                if reported is None:
+                    reported = self.reported[table] = {}
+                    self.seen[table] = 0
+                reported[column] = reported.get(column, 0) + 1
+            if reported is not None:
+                self._count(table, 1)
+
+    def decoded(self, records: list[Record]) -> None:
+        """``records`` came out of the one-pass decode: those of tables with reported columns are counted."""
+        if not self.reported:
+            return
+        counts = Counter(map(_TABLE_OF, records))
+        with self.lock:
+            for table in list(self.reported):
+                if table in counts:
+                    self._count(table, counts[table])
+
+    def _count(self, table: str, records: int) -> None:
+        seen = self.seen[table] = self.seen[table] + records
+        if seen < self.SAMPLE:
+            return
+        reported = self.reported.pop(table)
+        del self.seen[table]
+        have = self.columns.get(table, ())
+        room = min(self.PER_TABLE - len(have), self.TOTAL - sum(map(len, self.columns.values())))
+        new = tuple(column for column, hits in reported.items() if hits * self.SHARE >= seen)[: max(room, 0)]
+        for column in reported:
+            if column not in new and len(self.rejected) < self.REJECTED:
+                self.rejected.add((table, column))
+        if new:
+            self.columns[table] = have + new
+            self.key = tuple(sorted(self.columns.items()))
+
+
+_TABLE_OF = attrgetter("_table")
+
+
+#: Record type of learned columns -> the function that makes one of its records a record of its table.
+_RESTORE: dict[type[Record], Callable[[Record], None]] = {}
+
+
+@functools.cache
+def _variant(table: str, columns: tuple[str, ...]) -> type[Record]:
+    """The record type that declares ``columns`` besides ``table``'s; its function in :data:`_RESTORE`."""
+    struct, record_type = TABLES[table], RECORD_TYPES[table]
+    attrs = [f"_m365parse_l{i}" for i in range(len(columns))]
+    props = msgspec.defstruct(
+        struct.__name__,
+        [
+            (attr, Any, msgspec.field(default=msgspec.UNSET, name=column))
+            for attr, column in zip(attrs, columns, strict=True)
+        ],
+        bases=(struct,),
+        kw_only=True,
+    )
+    # no field of its own (properties is redeclared): the same layout as record_type's,
+    # so that a record of it becomes one of record_type by setting its class
+    variant: Any = msgspec.defstruct(
+        record_type.__name__,
+        [("properties", props)],
+        bases=(record_type,),
+        tag=record_type.__struct_config__.tag,
+        gc=False,
+    )
+    learned = tuple(zip(attrs, columns, strict=True))
+    unset = msgspec.UNSET
+    convert = msgspec.convert
+
+    def restore(record: Record) -> None:
+        props = record.properties
+        extra = {column: value for attr, column in learned if (value := getattr(props, attr)) is not unset}
+        record.__class__ = record_type
+        record.properties = convert(props, struct, strict=False, from_attributes=True)
+        if extra:
+            record.extra = extra
+
+    _RESTORE[variant] = restore
+    return variant  # type: ignore[no-any-return]
+
+
+_LEARNED = _Learned()
+
+
+def met(table: str, columns: list[str]) -> None:
+    """A record of ``table`` took the per-record path with the undeclared ``columns`` (see
+    :class:`_Learned`); a table not streamed has no one-pass decode to learn them."""
+    if table in _STREAMED and (columns or table in _LEARNED.reported):
+        _LEARNED.met(table, columns)
+
+
+_STREAMED = frozenset(STREAMED)
+
+
+#: What msgspec takes for no field name: a backslash, a quote, a control character.
+_UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')
+
+
+def _nameable(column: str) -> bool:
+    """Whether ``column`` can name a field of a msgspec struct (UTF-8, none of :data:`_UNNAMEABLE`)."""
+    try:
+        column.encode()
+    except UnicodeEncodeError:
+        return False
+    return bool(column) and _UNNAMEABLE.search(column) is None
 
 
 # --- where records came from (for timestamp_ns) ---------------------------------
@@ -194,6 +359,19 @@ _RECEIVED = attrgetter("_TimeReceivedBySvc")
 _TZINFO = attrgetter("tzinfo")
 
 
+def finished(records: list[Record]) -> list[Record]:
+    """``records`` as the one-pass decode gave them, made records of their tables (those of
+    learned columns: :class:`_Learned`) and :func:`zoned`."""
+    if _RESTORE:  # (once a column was learned: a lookup per record)
+        restores = _RESTORE
+        for record in records:
+            restore = restores.get(record.__class__)
+            if restore is not None:
+                restore(record)
+    _LEARNED.decoded(records)
+    return zoned(records)
+
+
 def zoned(records: list[Record]) -> list[Record]:
     """``records``, their zone-less envelope times read as UTC (Defender's clock).
 
@@ -229,7 +407,7 @@ def _body_records(buf: bytes) -> list[Record]:
 
 
 def _bodies_records(buf: bytes) -> list[Record]:
-    return zoned([record for body in _decoders().body.decode_lines(buf) for record in body.records])
+    return finished([record for body in _decoders().body.decode_lines(buf) for record in body.records])
 
 
 def _lines_records(buf: bytes) -> list[Record]:
@@ -243,7 +421,7 @@ def _array_run(buf: bytes) -> list[Record]:
 def _whole(buf: bytes, first_index: int = 0) -> Batch:
     """An Event Hubs body (or several, one per line)."""
     try:
-        return core.run(_body_records, buf, "body", TIMES, finish=zoned)
+        return core.run(_body_records, buf, "body", TIMES, finish=finished)
     except DECODE_ERRORS as exc:
         failed_at = core.failed_item(exc)
         done = core.kept(exc)
@@ -279,7 +457,7 @@ def _resumable(decode: Callable[[bytes], list[Record]], buf: bytes, layout: str)
     there with the records it kept (streamed records, one the fast path rejects); None: not
     streamed records."""
     try:
-        return core.run(decode, buf, layout, TIMES, finish=zoned)
+        return core.run(decode, buf, layout, TIMES, finish=finished)
     except DECODE_ERRORS as exc:
         at = core.failed_item(exc)
         done = core.kept(exc)
@@ -293,7 +471,7 @@ def _array(buf: bytes) -> Batch | None:
 
 
 def _run(buf: bytes) -> Batch:
-    return core.run(_array_run, buf, "array", TIMES, finish=zoned)
+    return core.run(_array_run, buf, "array", TIMES, finish=finished)
 
 
 def _lines(buf: bytes) -> Batch | None:
@@ -317,7 +495,7 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
 
 
 def _one(raw: Any) -> Record:
-    return zoned([_decoders().one.decode(raw)])[0]
+    return finished([_decoders().one.decode(raw)])[0]
 
 
 def _recognise(value: dict[str, Any]) -> bool:
@@ -354,8 +532,11 @@ def _build(value: dict[str, Any], raw: Any, path: str) -> Record:
     if record_type is None:
         record: Record = UnknownRecord(category=category, properties=props, envelope_extra=envelope_extra, **envelope)
     else:
-        struct, extra = build_struct(TABLES[table], props)  # type: ignore[index]
+        struct_type = TABLES[table]  # type: ignore[index]
+        struct, extra = build_struct(struct_type, props)
         record = record_type(properties=struct, extra=extra, envelope_extra=envelope_extra, **envelope)
+        filled = filled_keys(struct_type)
+        met(table, [key for key in extra if key not in filled])  # type: ignore[arg-type]  # (see _Learned)
     return zoned([record])[0]
 
 
