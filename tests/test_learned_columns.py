@@ -169,9 +169,19 @@ def test_a_column_is_learned_when_common_enough(monkeypatch: pytest.MonkeyPatch,
     units = [body(*recs[i : i + 96]) for i in range(0, 288, 96)]
     first = [m365parse.decode(u) for u in units]
     assert ("DeviceNetworkEvents" in stream._LEARNED.columns) is learned
-    assert (("DeviceNetworkEvents", "BrandNewColumn") in stream._LEARNED.rejected) is not learned
     again = [m365parse.decode(u) for u in units]
     for a, b in zip(first, again, strict=True):
         _same(a, b)
     one_pass = all(shape != "one" for batch in again for shape in _layouts(batch))
-    assert one_pass is learned  # rejected: each record with it keeps taking the per-record path
+    assert one_pass is learned  # not learned: each record with it keeps taking the per-record path
+
+
+def test_a_column_rolled_out_gradually_is_learned_once_common(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream._Learned, "SAMPLE", 64)
+    stream._LEARNED.forget()
+    rare = [_net(i, BrandNewColumn=i) if i % 32 == 0 else _net(i) for i in range(64)]
+    m365parse.decode(body(*rare))
+    assert stream._LEARNED.columns == {}  # 2 in 64: not yet
+    common = [_net(i, BrandNewColumn=i) if i % 2 == 0 else _net(i) for i in range(64)]
+    m365parse.decode(body(*common))
+    assert stream._LEARNED.columns == {"DeviceNetworkEvents": ("BrandNewColumn",)}

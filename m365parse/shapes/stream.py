@@ -48,7 +48,7 @@ class _Decoders(NamedTuple):
 
 def _decoders() -> _Decoders:
     """The msgspec decoders of the stream shapes, of the current projection (see :mod:`m365parse._project`)
-    and of the columns learned so far (see :func:`learn`)."""
+    and of the columns learned so far (see :class:`_Learned`)."""
     projection = CURRENT.get()
     return _decoders_of(projection, _LEARNED.key if projection is None else ())
 
@@ -59,7 +59,7 @@ def _decoders_of(projection: Projection | None, learned: tuple[tuple[str, tuple[
     # The tables seen streamed decode in one pass; records of the others take the
     # per-record path (their family modules are imported only when one is met).
     # A table with learned columns decodes into a record type that declares them
-    # (records of the table again once decoded: see _Learned.variant).
+    # (records of the table again once decoded: see _variant and finished).
     variants: dict[str, type[Record]] = {}
     for table, columns in learned:
         try:
@@ -92,7 +92,8 @@ class _Learned:
     takes the per-record path, about ten times the cost of the one pass.  The
     per-record path reports the column here (:meth:`met`); once :attr:`SAMPLE`
     records of the table were seen, the column is learned if at least one in
-    :attr:`SHARE` of them had it, and never otherwise.  The decoders built after
+    :attr:`SHARE` of them had it, else its count starts again (a column Defender
+    rolls out gradually is learned once common enough).  The decoders built after
     that declare it, in a record type of their own (:func:`_variant`), and
     :func:`finished` makes each record decoded so a record of its table again, the
     column's value in ``extra``, as the per-record path would have made it: about
@@ -108,7 +109,6 @@ class _Learned:
     TOTAL = 64
     SAMPLE = 256  # records of a table seen before its reported columns are decided
     SHARE = 8  # a column is learned when at least 1 in SHARE of them had it
-    REJECTED = 4096  # columns decided against, remembered (no more once so many)
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -121,14 +121,13 @@ class _Learned:
             self.key: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (table, columns) pairs: a key of _decoders_of
             self.reported: dict[str, dict[str, int]] = {}  # table -> column -> records that had it
             self.seen: dict[str, int] = {}  # table -> its records seen since a column of it was reported
-            self.rejected: set[tuple[str, str]] = set()
 
     def met(self, table: str, columns: list[str]) -> None:
         """A record of ``table`` took the per-record path; ``columns``: the undeclared ones it had."""
         with self.lock:
             reported = self.reported.get(table)
             for column in columns:
-                if (table, column) in self.rejected or column in self.columns.get(table, ()) or not _nameable(column):
+                if column in self.columns.get(table, ()) or not _nameable(column):
                     continue
                 if reported is None:
                     reported = self.reported[table] = {}
@@ -148,6 +147,8 @@ class _Learned:
                     self._count(table, counts[table])
 
     def _count(self, table: str, records: int) -> None:
+        """``records`` more records of ``table`` seen; its reported columns decided after :attr:`SAMPLE`
+        (with the lock held)."""
         seen = self.seen[table] = self.seen[table] + records
         if seen < self.SAMPLE:
             return
@@ -156,9 +157,6 @@ class _Learned:
         have = self.columns.get(table, ())
         room = min(self.PER_TABLE - len(have), self.TOTAL - sum(map(len, self.columns.values())))
         new = tuple(column for column, hits in reported.items() if hits * self.SHARE >= seen)[: max(room, 0)]
-        for column in reported:
-            if column not in new and len(self.rejected) < self.REJECTED:
-                self.rejected.add((table, column))
         if new:
             self.columns[table] = have + new
             self.key = tuple(sorted(self.columns.items()))
