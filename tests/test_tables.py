@@ -18,6 +18,8 @@ import m365parse.tables
 from m365parse._values import JsonText
 from m365parse.tables import ANNOTATIONS, DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES, UNDOCUMENTED, SiemAlert
 
+from .conftest import body, record
+
 TABLES_DIR = Path(m365parse.__file__).parent / "tables"
 SCHEMA = TABLES_DIR / "schema"
 
@@ -109,6 +111,25 @@ def test_spellings_decode_on_the_fast_path_as_real_data_sends_them() -> None:
         assert TABLES[table]._variants[row["variant"]] == attribute  # type: ignore[attr-defined]
     isp = {f.name: f.encode_name for f in msgspec.structs.fields(TABLES["CloudAppEvents"])}
     assert isp["Isp"] == "ISP"
+
+
+@pytest.mark.parametrize(
+    ("table", "props", "attribute", "value", "extra"),
+    [
+        # the other spelling fills the column; a value that does not fit stays under the spelling it arrived in
+        ("MessagePostDeliveryEvents", {"ThreatTypes": "phish"}, "ThreatTypes", "phish", {}),
+        ("MessagePostDeliveryEvents", {"ThreatTypes": 5}, "ThreatTypes", None, {"ThreatTypes": 5}),
+        ("CloudAppEvents", {"Isp": "Contoso"}, "Isp", "Contoso", {}),
+        ("CloudAppEvents", {"Isp": ["x"]}, "Isp", None, {"Isp": ["x"]}),
+        ("CloudAppEvents", {"ISP": ["x"], "Isp": "Contoso"}, "Isp", None, {"ISP": ["x"], "Isp": "Contoso"}),
+    ],
+)
+def test_other_spellings_fill_the_column_or_stay_as_they_arrived(
+    table: str, props: dict[str, Any], attribute: str, value: Any, extra: dict[str, Any]
+) -> None:
+    (rec,) = m365parse.decode(body(record(table, **props))).records
+    assert getattr(rec.properties, attribute) == value
+    assert rec.extra == extra
 
 
 def test_type_overrides_are_applied_and_documented() -> None:

@@ -392,11 +392,14 @@ def compare(sent: Any, laid: Laid) -> list[str]:
     return problems
 
 
-def spelled(row: dict[str, Any], struct_type: Any, aliases: dict[str, str] | None = None) -> dict[str, Any]:
+def spelled(
+    row: dict[str, Any], struct_type: Any, aliases: dict[str, str] | None = None, kept: Any = ()
+) -> dict[str, Any]:
     """``row`` with the other documented spellings of a column read as the column's own (its wire name),
     when that is not sent too (then the other spelling is kept in ``extra`` as it arrived): the
     struct's ``_variants`` (other spelling -> attribute) and ``aliases`` (SIEM spellings of other
-    doc versions -> the documented name)."""
+    doc versions -> the documented name).  A spelling in ``kept`` (the record's ``extra``: its value
+    did not fit the column) stays as it arrived."""
     if not isinstance(struct_type, type) or not issubclass(struct_type, msgspec.Struct):
         return row
     wire_of = {name: key for name, key, _ in fields_of(struct_type)}
@@ -406,19 +409,20 @@ def spelled(row: dict[str, Any], struct_type: Any, aliases: dict[str, str] | Non
     out: dict[str, Any] = {}
     for key, item in row.items():
         wire = others.get(key)
-        out[wire if wire is not None and wire not in row else key] = item
+        out[wire if wire is not None and wire not in row and key not in kept else key] = item
     return out
 
 
 def sent_view(value: dict[str, Any], record: Record, kind: str) -> dict[str, Any]:
     """The item as decode() is documented to read it: other spellings of a column renamed (:func:`spelled`)."""
     struct_type = type(record.properties)
+    kept = record.extra  # (an other spelling whose value did not fit the column: there, as it arrived)
     if kind == "stream" and isinstance(value.get("properties"), dict):
-        return {**value, "properties": spelled(value["properties"], struct_type)}
+        return {**value, "properties": spelled(value["properties"], struct_type, kept=kept)}
     if kind == "SiemAlert":
-        return spelled(value, struct_type, SIEM_ALIASES)
+        return spelled(value, struct_type, SIEM_ALIASES, kept)
     if kind == "export":
-        return spelled(value, struct_type)
+        return spelled(value, struct_type, kept=kept)
     return value
 
 
