@@ -676,6 +676,15 @@ def _graph_alert(**props: Any) -> dict[str, Any]:
     return event
 
 
+def _graph_incident(**props: Any) -> dict[str, Any]:
+    item = {"id": "9", "displayName": "incident", **props}
+    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents", "value": [item]}
+    (rec,) = _api_records_of(json.dumps(page).encode())
+    event = m365parse.normalize(rec, "ocsf")
+    check_event(event)
+    return event
+
+
 def _api_records_of(data: bytes) -> list[m365parse.Record]:
     batch = m365parse.decode(data)
     assert not batch.errors
@@ -744,11 +753,7 @@ def test_alert_times_and_attacks() -> None:
      ("unknownFutureValue", 99), (None, 0)],
 )
 def test_incident_status_is_always_set(status: str | None, status_id: int) -> None:
-    item = {"id": "9", "displayName": "incident", "status": status}
-    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents", "value": [item]}
-    (rec,) = _api_records_of(json.dumps(page).encode())
-    event = m365parse.normalize(rec, "ocsf")
-    check_event(event)
+    event = _graph_incident(status=status)
     assert event["class_uid"] == 2005 and event["status_id"] == status_id
     assert event["finding_info_list"] == [{"uid": "9", "title": "incident"}]  # no alerts: the incident itself
 
@@ -775,11 +780,7 @@ def test_the_activity_of_an_alert_follows_its_status(status: str | None, activit
      ("unknownFutureValue", 2), ("resolved", 3), ("redirected", 3)],
 )
 def test_the_activity_of_an_incident_follows_its_status(status: str | None, activity_id: int) -> None:
-    item = {"id": "9", "displayName": "incident", "status": status}
-    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents", "value": [item]}
-    (rec,) = _api_records_of(json.dumps(page).encode())
-    event = m365parse.normalize(rec, "ocsf")
-    check_event(event)
+    event = _graph_incident(status=status)
     name = {1: "Create", 2: "Update", 3: "Close"}[activity_id]
     assert (event["activity_id"], event["activity_name"], event["type_uid"]) == (activity_id, name, 200500 + activity_id)
 
