@@ -185,3 +185,15 @@ def test_a_column_rolled_out_gradually_is_learned_once_common(monkeypatch: pytes
     common = [_net(i, BrandNewColumn=i) if i % 2 == 0 else _net(i) for i in range(64)]
     m365parse.decode(body(*common))
     assert stream._LEARNED.columns == {"DeviceNetworkEvents": ("BrandNewColumn",)}
+
+
+def test_records_of_a_narrowed_decode_are_not_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # decode_normalized skips the columns its rule set does not read: its records cannot tell
+    # whether they had the column, so they do not count against it
+    monkeypatch.setattr(stream._Learned, "SAMPLE", 16)
+    stream._LEARNED.forget()
+    m365parse.decode(body(_net(0, BrandNewColumn=0), _net(1, BrandNewColumn=1), _net(2)))
+    m365parse.decode_normalized(body(*(_net(i) for i in range(3, 40))), "jsa")
+    assert stream._LEARNED.reported["DeviceNetworkEvents"] == {"BrandNewColumn": 2}
+    m365parse.decode(body(*(_net(i, BrandNewColumn=i) for i in range(40, 54))))
+    assert stream._LEARNED.columns == {"DeviceNetworkEvents": ("BrandNewColumn",)}
