@@ -50,7 +50,7 @@ import msgspec
 
 from .record import _NOT_FROM_INPUT, Record
 
-__all__ = ["CURRENT", "Projection", "narrowed_struct", "narrowed_record", "narrowed_tree"]
+__all__ = ["CURRENT", "Projection", "narrowed_struct", "narrowed_record", "narrowed_tree", "with_properties"]
 
 #: A field type no JSON value fits (not even ``null``): a key under its name makes the decode fail.
 _NO_VALUE = Annotated[dict[str, Any], _NOT_FROM_INPUT]
@@ -95,6 +95,20 @@ def _field(f: msgspec.structs.FieldInfo, annotation: Any) -> tuple[str, Any, Any
     return f.name, annotation, msgspec.field(default=f.default, name=f.encode_name)
 
 
+def _like(struct_type: type[msgspec.Struct], fields: list[tuple[str, Any, Any]]) -> type[msgspec.Struct]:
+    """A struct of ``fields`` named, tagged and configured as ``struct_type`` (a narrowed copy of it)."""
+    config = struct_type.__struct_config__
+    return msgspec.defstruct(
+        struct_type.__name__,
+        fields,
+        kw_only=True,
+        omit_defaults=config.omit_defaults,
+        tag_field=config.tag_field,
+        tag=config.tag,
+        module=struct_type.__module__,
+    )
+
+
 @functools.lru_cache(maxsize=512)
 def narrowed_struct(struct_type: type[msgspec.Struct], columns: frozenset[str]) -> type[msgspec.Struct]:
     """``struct_type`` with only the fields named in ``columns`` (by attribute or wire name; same
@@ -109,14 +123,7 @@ def narrowed_struct(struct_type: type[msgspec.Struct], columns: frozenset[str]) 
     for pos, (key, attribute) in enumerate(sorted(getattr(struct_type, "_variants", {}).items())):
         if attribute in kept:
             fields.append((f"_m365parse_spelling{pos}", _NO_VALUE, msgspec.field(default=None, name=key)))
-    config = struct_type.__struct_config__
-    return msgspec.defstruct(
-        struct_type.__name__,
-        fields,
-        kw_only=True,
-        omit_defaults=config.omit_defaults,
-        module=struct_type.__module__,
-    )
+    return _like(struct_type, fields)
 
 
 def _split(paths: frozenset[str]) -> dict[str, frozenset[str]]:
@@ -167,15 +174,7 @@ def narrowed_tree(
     for attribute, key in probes:
         if key not in have:
             fields.append((attribute, Any, msgspec.field(default=None, name=key)))
-    config = struct_type.__struct_config__
-    return msgspec.defstruct(
-        struct_type.__name__,
-        fields,
-        kw_only=True,
-        tag_field=config.tag_field,
-        tag=config.tag,
-        module=struct_type.__module__,
-    )
+    return _like(struct_type, fields)
 
 
 def narrowed_record(record_type: type[Record], projection: Projection | None) -> type[Record]:
@@ -193,13 +192,18 @@ def narrowed_record(record_type: type[Record], projection: Projection | None) ->
 def _narrowed_record(record_type: type[Record], columns: frozenset[str]) -> type[Record]:
     from .tables import TABLES
 
-    props = narrowed_struct(TABLES[record_type._table], columns)
+    return with_properties(record_type, narrowed_struct(TABLES[record_type._table], columns))
+
+
+def with_properties(record_type: type[Record], props: type[msgspec.Struct]) -> type[Record]:
+    """A subclass of ``record_type`` whose ``properties`` are ``props``: the same tag and fields, in
+    the same order and layout (no field of its own), so that a record of it becomes one of
+    ``record_type`` by setting its class."""
     return msgspec.defstruct(  # type: ignore[return-value]
         record_type.__name__,
         [("properties", props)],
         bases=(record_type,),
         tag=record_type.__struct_config__.tag,
-        kw_only=True,
         module=record_type.__module__,
     )
 

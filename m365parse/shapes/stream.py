@@ -22,7 +22,7 @@ import msgspec
 from msgspec import Raw
 
 from .. import _decode as core
-from .._project import CURRENT, Projection, narrowed_record
+from .._project import CURRENT, Projection, narrowed_record, with_properties
 from .._stdjson import loads, loads_lines, records_member
 from .._values import build_struct, coercer, filled_keys
 from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
@@ -183,15 +183,7 @@ def _variant(table: str, columns: tuple[str, ...]) -> type[Record]:
         bases=(struct,),
         kw_only=True,
     )
-    # no field of its own (properties is redeclared): the same layout as record_type's,
-    # so that a record of it becomes one of record_type by setting its class
-    variant: Any = msgspec.defstruct(
-        record_type.__name__,
-        [("properties", props)],
-        bases=(record_type,),
-        tag=record_type.__struct_config__.tag,
-        gc=False,
-    )
+    variant = with_properties(record_type, props)  # (a record of it becomes one of record_type: restore)
     learned = tuple(zip(attrs, columns, strict=True))
     unset = msgspec.UNSET
     convert = msgspec.convert
@@ -205,7 +197,7 @@ def _variant(table: str, columns: tuple[str, ...]) -> type[Record]:
             record.extra = extra
 
     _RESTORE[variant] = restore
-    return variant  # type: ignore[no-any-return]
+    return variant
 
 
 _LEARNED = _Learned()
