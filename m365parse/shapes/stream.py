@@ -138,8 +138,6 @@ class _Learned:
 
     def decoded(self, records: list[Record]) -> None:
         """``records`` came out of the one-pass decode: those of tables with reported columns are counted."""
-        if not self.reported:
-            return
         counts = Counter(map(_TABLE_OF, records))
         with self.lock:
             for table in list(self.reported):
@@ -358,7 +356,7 @@ def finished(records: list[Record]) -> list[Record]:
             restore = restores.get(record.__class__)
             if restore is not None:
                 restore(record)
-    if CURRENT.get() is None:  # (a narrowed decode skips undeclared columns: its records say nothing of them)
+    if _LEARNED.reported and CURRENT.get() is None:  # (a narrowed decode skips undeclared columns)
         _LEARNED.decoded(records)
     return zoned(records)
 
