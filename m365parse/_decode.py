@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import Any, Protocol
 
 import msgspec
@@ -279,7 +280,7 @@ def fast(
 ) -> Batch | None:
     """The one-pass decode of ``buf``; None when anything in it needs the fallback.
 
-    ``decode`` gives the records, or with ``wrap`` the items that ``wrap(properties=item)``
+    ``decode`` gives the records, or with ``wrap`` the items that ``wrap(item, origin)``
     makes records of.  Each record gets its :class:`Origin` (``buf`` laid out as
     ``layout``, read with ``times``) and position.
     """
@@ -344,7 +345,7 @@ def _batch(items: list[Any], buf: bytes, layout: str, times: Times, wrap: Callab
         # records made around the items: the origin holds the items, and finds a
         # record's position from its properties (no (origin, position) tuple per record)
         origin = Origin(buf, layout, times, items)
-        records = [wrap(properties=item, _src=origin) for item in items]
+        records = list(map(wrap, items, repeat(origin)))  # (properties, _src), positional: see record._Made
     else:
         origin = Origin(buf, layout, times)
         records = items

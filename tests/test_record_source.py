@@ -133,3 +133,23 @@ def test_a_pickled_record_and_batch_keep_the_exact_timestamps() -> None:
         assert isinstance(back._src, Origin) and back._src is not rec._src
         assert back._source() == (back._src, last)  # the item pickled once, shared with the origin's list
         assert m365parse.timestamp_ns(back, "alertCreationTime") == exact
+
+
+def _record_classes() -> list[type[m365parse.Record]]:
+    from m365parse.api.records import API_RECORD_TYPES
+    from m365parse.record import SiemRecord, UnknownRecord
+    from m365parse.tables import RECORD_TYPES
+
+    return [*RECORD_TYPES.values(), *API_RECORD_TYPES.values(), SiemRecord, UnknownRecord]
+
+
+@pytest.mark.parametrize("record_type", _record_classes(), ids=lambda t: t.__name__)
+def test_every_record_class_is_made_with_properties_and_source_first(record_type: type[Any]) -> None:
+    # The decoder makes the records around decoded items positionally,
+    # map(record_type, items, repeat(origin)): a record class declared kw_only
+    # (or declaring a field before properties) would move them.
+    assert record_type.__struct_fields__[:2] == ("properties", "_src")
+    origin = object()
+    required = {"category": "AdvancedHunting-NewTable"} if "category" in record_type.__struct_fields__ else {}
+    made = record_type({}, origin, **required)
+    assert made.properties == {} and made._src is origin

@@ -266,7 +266,7 @@ def _views_of(origin: Any) -> list[Any]:
 
 
 
-class ApiRecord(Record, kw_only=True):
+class ApiRecord(Record):
     """Base of the records of the polled APIs (no envelope, nested typed ``properties``).
 
     ``extra`` holds what the structs do not declare or what did not fit: a
@@ -367,42 +367,42 @@ class ApiRecord(Record, kw_only=True):
         return top[0]
 
 
-class GraphAlertRecord(ApiRecord, kw_only=True):
+class GraphAlertRecord(ApiRecord):
     """One Microsoft Graph security alert (``security/alerts_v2``); ``properties`` is a :class:`GraphAlert`."""
 
     properties: GraphAlert
     _table: ClassVar[str] = "GraphAlert"
 
 
-class GraphIncidentRecord(ApiRecord, kw_only=True):
+class GraphIncidentRecord(ApiRecord):
     """One Microsoft Graph security incident; ``properties`` is a :class:`GraphIncident` (alerts typed when expanded)."""
 
     properties: GraphIncident
     _table: ClassVar[str] = "GraphIncident"
 
 
-class MdeAlertRecord(ApiRecord, kw_only=True):
+class MdeAlertRecord(ApiRecord):
     """One Defender for Endpoint alert (``/api/alerts``); ``properties`` is a :class:`m365parse.api.mde.MdeAlert`."""
 
     properties: MdeAlert
     _table: ClassVar[str] = "MdeAlert"
 
 
-class XdrIncidentRecord(ApiRecord, kw_only=True):
+class XdrIncidentRecord(ApiRecord):
     """One Defender XDR incident (``/api/incidents``) with its alerts, devices and entities."""
 
     properties: XdrIncident
     _table: ClassVar[str] = "XdrIncident"
 
 
-class XdrAlertRecord(ApiRecord, kw_only=True):
+class XdrAlertRecord(ApiRecord):
     """One Defender XDR alert element stored on its own (as Splunk's add-on indexes them)."""
 
     properties: XdrAlert
     _table: ClassVar[str] = "XdrAlert"
 
 
-class HuntingRecord(ApiRecord, kw_only=True):
+class HuntingRecord(ApiRecord):
     """One row of an advanced hunting response whose columns are not exactly a known table's.
 
     ``properties`` is the row struct built for the response's schema (one per
