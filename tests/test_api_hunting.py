@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +77,50 @@ def test_graph_rows_of_a_known_table() -> None:
     record = batch.records[0]
     assert isinstance(record, AlertInfoRecord) and isinstance(record.properties, AlertInfo)
     assert record.to_dict() == m365parse.decode(json.dumps(mde)).records[0].to_dict()
+
+
+def _graph_known_table_response() -> dict[str, Any]:
+    mde = _load("HuntingMde.json")
+    return {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.security.huntingQueryResults",
+        "schema": [{"name": c["Name"], "type": c["Type"]} for c in mde["Schema"]],
+        "results": [{**row, "Timestamp@odata.type": "#DateTimeOffset"} for row in mde["Results"]],
+    }
+
+
+_PICKLED = [
+    ("HuntingXdr.json", lambda: _load("HuntingXdr.json")),  # rows of a struct built for the schema
+    ("HuntingGraph.json", lambda: _load("HuntingGraph.json")),
+    ("HuntingMde.json", lambda: _load("HuntingMde.json")),  # a known table's struct
+    ("graph rows of a known table", _graph_known_table_response),  # a subclass built for Graph's annotations
+]
+
+
+@pytest.mark.parametrize("name, response", _PICKLED, ids=[n for n, _ in _PICKLED])
+def test_hunting_batches_pickle_and_copy(name: str, response: Any) -> None:
+    # The row structs built per schema are no module's attributes: a row pickles as its schema and values.
+    batch = m365parse.decode(json.dumps(response()))
+    assert batch.records
+    for back in (pickle.loads(pickle.dumps(batch)), copy.deepcopy(batch)):
+        assert back == batch
+        for got, want in zip(back.records, batch.records, strict=True):
+            assert type(got.properties) is type(want.properties)
+            assert got.to_dict() == want.to_dict()  # the exact timestamps too
+            assert got.properties is not want.properties
+
+
+def test_a_pickled_hunting_row_unpickles_in_a_fresh_process() -> None:
+    # (where no struct was built for its schema yet)
+    batch = m365parse.decode((SAMPLES / "HuntingXdr.json").read_bytes())
+    script = (
+        "import pickle, sys, m365parse; batch = pickle.loads(sys.stdin.buffer.read()); "
+        "print(batch.records[0].to_dict()['properties']['Timestamp'], batch.records[0].properties.ProcessId)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], input=pickle.dumps(batch), capture_output=True, check=True
+    ).stdout.decode()
+    row = batch.records[0]
+    assert out.split() == [row.to_dict()["properties"]["Timestamp"], str(row.properties.ProcessId)]
 
 
 def test_schema_and_rows_that_disagree_keep_every_value() -> None:

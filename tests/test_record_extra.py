@@ -76,8 +76,8 @@ def test_equality_and_repr_do_not_tell_an_unread_extra_from_an_empty_one() -> No
 
 
 def test_pickle_and_copy() -> None:
-    # (without its origin: a decoded record's origin holds the shape's decoders, which do not pickle)
-    for record in (msgspec.structs.replace(r, _src=None) for r in _records()):
+    # with their origin (pickled with them) and without one
+    for record in [*_records(), *(msgspec.structs.replace(r, _src=None) for r in _records())]:
         back = pickle.loads(pickle.dumps(record))
         assert back == record
         back.extra["added"] = True

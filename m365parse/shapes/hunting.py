@@ -138,7 +138,6 @@ class RowKind(NamedTuple):
     annotations: tuple[str, ...]  # attributes that take Graph's "<Column>@odata.type" keys (cleared after decoding)
 
 
-@functools.lru_cache(maxsize=256)
 def row_type(schema: _Schema, graph: bool, projection: Projection | None = None) -> RowKind:
     """The row struct of a schema, built once per distinct schema (and API: Graph rows carry
     annotations) and projection (see :mod:`m365parse._project`: the columns it reads only).
@@ -146,8 +145,18 @@ def row_type(schema: _Schema, graph: bool, projection: Projection | None = None)
     Raises ``ValueError`` or ``TypeError`` for a schema msgspec cannot make a struct of (a
     column name with a control character, ...), narrowed or not: its rows are then untyped.
     """
+    return _row_type(schema, graph, projection)  # one cache key however it is called
+
+
+@functools.lru_cache(maxsize=256)
+def _row_type(schema: _Schema, graph: bool, projection: Projection | None) -> RowKind:
     if projection is not None:
         row_type(schema, graph)  # what the full struct cannot take, the narrowed one does not either
+    # The structs made here are no module's attributes, so pickle cannot find them by
+    # name: a row of one pickles as its schema and values, and unpickles as a row of
+    # the struct row_type() gives for that schema (see _unpickle_row).  (Narrowed
+    # structs stay inside decode_normalized(): their rows are never handed out.)
+    namespace = {} if projection is not None else {"__reduce__": _reducer(schema, graph)}
     # A column name that holds a lone surrogate (read by the standard library) cannot
     # name a struct field: such a column is not declared, its cells go to extra.
     schema = tuple((name, kind) for name, kind in schema if _utf8(name))
@@ -168,7 +177,7 @@ def row_type(schema: _Schema, graph: bool, projection: Projection | None = None)
         if read is not None:
             struct = narrowed_struct(base, read)
         elif annotations:
-            struct = msgspec.defstruct(f"_{table}Row", annotations, bases=(base,), kw_only=True)
+            struct = msgspec.defstruct(f"_{table}Row", annotations, bases=(base,), kw_only=True, namespace=namespace)
         else:
             struct = base
         attrs = {name: name for name in names if name in struct.__struct_fields__}
@@ -186,6 +195,7 @@ def row_type(schema: _Schema, graph: bool, projection: Projection | None = None)
             forbid_unknown_fields=read is None,
             omit_defaults=True,
             repr_omit_defaults=True,
+            namespace=namespace,
         )
     dynamic = tuple(
         attrs[name] for name, kind in schema if name in attrs and (TYPES.get(kind) is JsonText or kind not in TYPES)
@@ -198,6 +208,21 @@ def row_type(schema: _Schema, graph: bool, projection: Projection | None = None)
         dynamic,
         tuple(name for name, _, _ in annotations),
     )
+
+
+def _reducer(schema: _Schema, graph: bool) -> Callable[[Struct], tuple[Any, ...]]:
+    """``__reduce__`` of the row structs of ``schema``: a row pickles as the schema and its values."""
+
+    def reduce(row: Struct) -> tuple[Any, ...]:
+        return _unpickle_row, (schema, graph, msgspec.structs.astuple(row))
+
+    return reduce
+
+
+def _unpickle_row(schema: _Schema, graph: bool, values: tuple[Any, ...]) -> Struct:
+    """A row of ``schema``'s struct (built again, or found in the cache) holding ``values``."""
+    struct = row_type(schema, graph).struct
+    return struct(**dict(zip(struct.__struct_fields__, values, strict=True)))
 
 
 def _utf8(text: str) -> bool:
