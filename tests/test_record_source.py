@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +156,34 @@ def test_every_record_class_is_made_with_properties_and_source_first(record_type
     required = {"category": "AdvancedHunting-NewTable"} if "category" in record_type.__struct_fields__ else {}
     made = record_type({}, origin, **required)
     assert made.properties == {} and made._src is origin
+
+
+_SAMPLE_DIR = Path(m365parse.__file__).resolve().parent / "samples"
+_SAMPLE_FILES = sorted(p for p in _SAMPLE_DIR.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl"))
+
+
+def test_there_are_samples_of_every_api_shape() -> None:
+    names = {p.name for p in _SAMPLE_FILES}
+    assert {"HuntingXdr.json", "HuntingGraph.json", "LogAnalyticsExport.json", "GraphAlertPage.json"} <= names
+
+
+@pytest.mark.parametrize("path", _SAMPLE_FILES, ids=lambda p: str(p.relative_to(_SAMPLE_DIR)))
+def test_every_samples_batch_pickles_and_copies(path: Path) -> None:
+    # Structs built at run time (hunting rows per schema, export rows per table) included.
+    batch = m365parse.decode(path.read_bytes())
+    for back in (pickle.loads(pickle.dumps(batch)), copy.deepcopy(batch)):
+        assert back == batch
+        assert [r.to_dict() for r in back.records] == [r.to_dict() for r in batch.records]
+
+
+def test_samples_unpickle_in_a_fresh_process() -> None:
+    # where no struct was built at run time yet
+    batches = [m365parse.decode(p.read_bytes()) for p in _SAMPLE_FILES]
+    script = (
+        "import json, pickle, sys, m365parse\n"
+        "batches = pickle.loads(sys.stdin.buffer.read())\n"
+        "print(json.dumps([[r.to_dict() for r in b.records] for b in batches]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], input=pickle.dumps(batches), capture_output=True, check=True)
+    want = [[r.to_dict() for r in b.records] for b in batches]
+    assert json.loads(out.stdout) == json.loads(json.dumps(want))

@@ -25,6 +25,7 @@ import msgspec
 from msgspec import Struct
 
 from .. import _decode as core
+from .._built import pickled_as
 from .._values import build_struct
 from ..record import Batch, Record, UnknownRecord
 from ..tables import RECORD_TYPES, TABLES
@@ -75,9 +76,17 @@ def _kit(table: str) -> _Kit:
     base = TABLES[table]
     added = sorted(WORKSPACE_COLUMNS - frozenset(base.__struct_fields__))
     fields = [(f"_m365parse_w{i}", Any, msgspec.field(default=None, name=name)) for i, name in enumerate(added)]
-    struct = msgspec.defstruct(f"_{table}Export", fields, bases=(base,), kw_only=True)
+    # (no module's attribute: a row pickles as its table and values, see m365parse._built)
+    struct = msgspec.defstruct(
+        f"_{table}Export", fields, bases=(base,), kw_only=True, namespace=pickled_as(_export_struct, table)
+    )
     workspace = tuple((f"_m365parse_w{i}", name) for i, name in enumerate(added))
     return _Kit(struct, msgspec.json.Decoder(struct, strict=False), workspace)
+
+
+def _export_struct(table: str) -> type[Struct]:
+    """The struct of ``table``'s export rows (what a pickled row unpickles as)."""
+    return _kit(table).struct
 
 
 def _record(kit: _Kit, record_type: Any, row: Any, extra: dict[str, Any] | None = None) -> Record:

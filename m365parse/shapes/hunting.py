@@ -28,6 +28,7 @@ import msgspec
 from msgspec import Raw, Struct
 
 from .. import _decode as core
+from .._built import pickled_as
 from .._project import CURRENT, Projection, narrowed_struct
 from .._stdjson import loads, loads_lines
 from .._values import JsonText, Timestamp, resolve_path
@@ -152,11 +153,10 @@ def row_type(schema: _Schema, graph: bool, projection: Projection | None = None)
 def _row_type(schema: _Schema, graph: bool, projection: Projection | None) -> RowKind:
     if projection is not None:
         row_type(schema, graph)  # what the full struct cannot take, the narrowed one does not either
-    # The structs made here are no module's attributes, so pickle cannot find them by
-    # name: a row of one pickles as its schema and values, and unpickles as a row of
-    # the struct row_type() gives for that schema (see _unpickle_row).  (Narrowed
-    # structs stay inside decode_normalized(): their rows are never handed out.)
-    namespace = {} if projection is not None else {"__reduce__": _reducer(schema, graph)}
+    # The structs made here are no module's attributes: a row of one pickles as its
+    # schema and values (m365parse._built).  (Narrowed structs stay inside
+    # decode_normalized(): their rows are never handed out.)
+    namespace = {} if projection is not None else pickled_as(_row_struct, schema, graph)
     # A column name that holds a lone surrogate (read by the standard library) cannot
     # name a struct field: such a column is not declared, its cells go to extra.
     schema = tuple((name, kind) for name, kind in schema if _utf8(name))
@@ -210,19 +210,9 @@ def _row_type(schema: _Schema, graph: bool, projection: Projection | None) -> Ro
     )
 
 
-def _reducer(schema: _Schema, graph: bool) -> Callable[[Struct], tuple[Any, ...]]:
-    """``__reduce__`` of the row structs of ``schema``: a row pickles as the schema and its values."""
-
-    def reduce(row: Struct) -> tuple[Any, ...]:
-        return _unpickle_row, (schema, graph, msgspec.structs.astuple(row))
-
-    return reduce
-
-
-def _unpickle_row(schema: _Schema, graph: bool, values: tuple[Any, ...]) -> Struct:
-    """A row of ``schema``'s struct (built again, or found in the cache) holding ``values``."""
-    struct = row_type(schema, graph).struct
-    return struct(**dict(zip(struct.__struct_fields__, values, strict=True)))
+def _row_struct(schema: _Schema, graph: bool) -> type[Struct]:
+    """The row struct of ``schema`` (what a pickled row unpickles as: see :mod:`m365parse._built`)."""
+    return row_type(schema, graph).struct
 
 
 def _utf8(text: str) -> bool:
