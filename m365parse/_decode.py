@@ -257,9 +257,9 @@ def _decode_buffer(buf: bytes, start: int) -> Batch:
     """:func:`decode` of ``buf``, its first byte not white space (``start`` in the input)."""
     lead = buf[0]
     if lead == 0x7B:  # {
-        for shape in _shapes.SHAPES:
-            if shape.sniff is not None and shape.whole is not None and shape.sniff(buf):
-                return shape.whole(buf, 0)
+        shape = _sniffed(buf)
+        if shape is not None:
+            return shape.whole(buf, 0)  # type: ignore[misc]  # (_sniffed: only shapes that have one)
         return _decode_objects(buf)
     if lead == 0x5B:  # [
         return _decode_array(buf)

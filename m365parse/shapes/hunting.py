@@ -302,7 +302,7 @@ class _Plan(NamedTuple):
     def envelope_schema(self, schema_text: bytes) -> Any:
         """The schema as a fresh plain value, for one batch's envelope."""
         if self.flat:
-            return [column.copy() for column in self.schema]
+            return list(map(dict.copy, self.schema))
         return core.UNTYPED.decode(schema_text)
 
 
