@@ -388,7 +388,7 @@ def _decode_array(buf: bytes) -> Batch:
             try:
                 batch = shape.array(buf)
             except Resume as failed:  # the items before it are that shape's: resume after it
-                resume = failed
+                resume = _kept_resume(failed)
                 break
             if batch is not None:
                 return batch
@@ -402,6 +402,14 @@ def _decode_array(buf: bytes) -> Batch:
     return decode_each(raws, "$", shape=resume.shape, failed_at=resume.at, done=resume.done)
 
 
+def _kept_resume(resume: Resume) -> Resume:
+    """A caught :class:`Resume`, kept as a value: without its traceback, whose frames (and
+    the frames that called them) would otherwise hold it in a reference cycle, keeping the
+    input alive until the cyclic collector ran, and that collector running over every young
+    object each time a few such cycles piled up."""
+    return resume.with_traceback(None)
+
+
 def _fast_lines(buf: bytes) -> Batch | Resume | None:
     """The first shape's one-pass decode of JSON lines; a :class:`Resume` when one names where it failed."""
     for shape in _shapes.SHAPES:
@@ -409,7 +417,7 @@ def _fast_lines(buf: bytes) -> Batch | Resume | None:
             try:
                 batch = shape.lines(buf)
             except Resume as resume:
-                return resume
+                return _kept_resume(resume)
             if batch is not None:
                 return batch
     return None
@@ -613,7 +621,7 @@ def _resume_lines(buf: bytes, first_index: int, resume: Resume) -> Batch:
         try:
             batch = lines(view[base:])  # type: ignore[arg-type]
         except Resume as again:
-            resume = again
+            resume = _kept_resume(again)
             alone = False
             if again.done is None:
                 break

@@ -58,7 +58,14 @@ def _stdlib(raw: Any, error: BaseException) -> Any:
         # a record is UTF-8, surrogates included, as json.loads reads bytes
         return json.loads(bytes(raw).decode("utf-8", "surrogatepass"))
     except (ValueError, RecursionError):
+        pass
+    try:
         raise error from None
+    finally:
+        # (else this frame, which the error's traceback holds, would hold the error: a
+        # reference cycle that keeps the frames below it, and their input, alive until
+        # the cyclic collector runs)
+        del error
 
 
 def loads_one(buf: bytes) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import traceback
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 
 import m365parse
 from m365parse._decode import Origin, collector_off
+
+from .conftest import body, record
 
 SAMPLES = Path(m365parse.__file__).resolve().parent / "samples"
 INPUTS = sorted(SAMPLES.glob("*.json"))[:6] + sorted((SAMPLES / "api").glob("*.json"))
@@ -117,3 +120,43 @@ def test_decoding_runs_without_collections_and_restores_the_collector(enabled: b
         gc.callbacks.remove(count)
         gc.set_threshold(*threshold)
         (gc.enable if was else gc.disable)()
+
+
+def _bad_inputs() -> list[tuple[str, bytes, int]]:
+    """(name, input, errors) of inputs with records the one-pass decode rejects."""
+    good = [record(DeviceName=f"host-{i}") for i in range(6)]
+    new_column = record(DeviceName="odd", SomeNewColumn="x")  # rejected by the one-pass decode
+    bad_port = record("DeviceNetworkEvents", RemotePort="")
+    rows = [*good[:3], new_column, *good[3:], bad_port, *good[:2]]
+    items = [json.dumps(r).encode() for r in rows]
+    return [
+        ("JSON lines", b"".join(item + b"\n" for item in items), 0),
+        ("JSON array", b"[" + b",".join(items) + b"]", 0),
+        ("Event Hubs body", body(*rows), 0),
+        ("JSON array with a non-record", b"[" + items[0] + b", 5, " + items[1] + b"]", 1),
+        # not JSON: msgspec's error stands after the standard library's reader failed too
+        ("JSON lines with a line that is not JSON", items[0] + b"\n{not json}\n" + items[1] + b"\n", 1),
+    ]
+
+
+@pytest.mark.parametrize("name, data, errors", _bad_inputs(), ids=[name for name, _, _ in _bad_inputs()])
+def test_resuming_after_a_bad_record_leaves_no_cycle(name: str, data: bytes, errors: int) -> None:
+    # The one-pass decode fails at the bad record and resumes after it (a Resume caught and
+    # kept as a value), or the record is an error: nothing of that is left in a reference
+    # cycle (an exception's traceback holding the frame that holds the exception), which
+    # would keep the input alive until the collector ran, and make it run over every young
+    # object once a few such cycles piled up.
+    m365parse.decode(data)  # (what is built once per process: decoders, caches)
+    gc.collect()
+    flags = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        batch = m365parse.decode(data)
+        assert batch.records and len(batch.errors) == errors
+        del batch
+        gc.collect()
+        left = [type(obj).__name__ for obj in gc.garbage]
+    finally:
+        gc.set_debug(flags)
+        gc.garbage.clear()
+    assert left == []
