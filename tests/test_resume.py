@@ -229,3 +229,32 @@ def test_one_line_with_text_after_its_record_is_not_json_lines(timestamp: str) -
     line = json.dumps({"category": "AdvancedHunting-AlertInfo", "properties": {"Timestamp": timestamp, "Title": "a"}})
     with pytest.raises(m365parse.InvalidInput, match="no line of the input is a JSON object"):
         m365parse.decode((line + '"junk"').encode())
+
+
+def _line_at_one_by_one(buf: bytes, start: int, at: int) -> tuple[int, int] | None:
+    """Line ``at`` from ``start``, the lines that are not blank counted one by one (the reference)."""
+    pos, seen = start, 0
+    while pos <= len(buf):
+        end = buf.find(b"\n", pos)
+        end = len(buf) if end < 0 else end
+        if buf[pos:end].strip(b" \t\r"):
+            if seen == at:
+                return pos, end
+            seen += 1
+        pos = end + 1
+    return None
+
+
+def test_the_line_a_resumed_decode_failed_at_is_found_as_counted_one_by_one() -> None:
+    # _line_at counts lines with shortcuts (a line opening with "{" is not blank); blank lines
+    # (spaces, tabs, CR), a BOM, lines at the end: as the reference says.
+    import random
+
+    from m365parse._decode import _line_at
+
+    r = random.Random(20261130)
+    pieces = [b"{", b"}", b"a", b" ", b"\t", b"\r", b"\n", b"\n", b"\n", b"\xef\xbb\xbf"]
+    for _ in range(20_000):
+        buf = b"".join(r.choice(pieces) for _ in range(r.randint(0, 30)))
+        start, at = r.randint(0, len(buf)), r.randint(0, 6)
+        assert _line_at(buf, start, at) == _line_at_one_by_one(buf, start, at), (buf, start, at)
