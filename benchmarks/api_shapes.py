@@ -3,9 +3,14 @@
 ``graph``: OData pages of Graph security alerts (``security/alerts_v2``), built
 from the built-in sample alerts with their ids, timestamps and evidence varied;
 ``hunting``: Defender XDR advanced hunting responses (``Stats``, ``Schema``,
-``Results``) of process rows.  The ceiling of each is one msgspec decode of a
-unit into the very structs ``decode()`` produces (the page struct of
-:class:`m365parse.api.GraphAlert`; the row struct built for the response's schema).
+``Results``) of process rows, 14 columns that are no table's (each row a
+``HuntingRecord`` around a struct built for the schema); ``hunting-table``: Defender
+for Endpoint hunting responses (``Schema``, ``Results``) of ``AlertInfo`` rows, all of
+its 8 columns (each row an ``AlertInfoRecord`` around the table's struct): the
+narrowest rows a whole-table query gives, where the record made around each row
+weighs most.  The ceiling of each is one msgspec decode of a unit into the very
+structs ``decode()`` produces (the page struct of :class:`m365parse.api.GraphAlert`;
+the row struct of the response's schema).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ __all__ = ["SHAPES", "encode", "ceiling"]
 SHAPES = {
     "graph": "Graph security alert pages {\"@odata.context\", \"value\": [...], \"@odata.nextLink\"}",
     "hunting": "Defender XDR advanced hunting responses {\"Stats\", \"Schema\", \"Results\": [...]}",
+    "hunting-table": "Defender for Endpoint hunting responses of AlertInfo rows {\"Schema\", \"Results\": [...]}",
 }
 
 _SCHEMA = [
@@ -44,6 +50,35 @@ _SCHEMA = [
     {"Name": "Score", "Type": "Double"},
 ]
 _STATS = {"ExecutionTime": 1.25, "resource_usage": {"cache": {"memory": None, "disk": None}}, "dataset_statistics": []}
+
+
+#: The columns advanced hunting returns for AlertInfo (a whole-table query).
+_ALERT_INFO = [
+    {"Name": name, "Type": "DateTime" if name == "Timestamp" else "String"}
+    for name in (
+        "Timestamp",
+        "AlertId",
+        "Title",
+        "Category",
+        "Severity",
+        "ServiceSource",
+        "DetectionSource",
+        "AttackTechniques",
+    )
+]
+
+
+def _alert_row(rng: random.Random) -> dict[str, Any]:
+    return {
+        "Timestamp": _time(rng),
+        "AlertId": f"da{rng.getrandbits(60)}_{rng.randint(-(2**31), 2**31)}",
+        "Title": rng.choice(["Suspicious PowerShell command line", "Malicious URL removed after delivery"]),
+        "Category": rng.choice(["Execution", "InitialAccess", "CredentialAccess"]),
+        "Severity": rng.choice(["Low", "Medium", "High"]),
+        "ServiceSource": rng.choice(["Microsoft Defender for Endpoint", "Microsoft Defender for Office 365"]),
+        "DetectionSource": rng.choice(["EDR", "Antivirus", "Microsoft Defender for Office 365"]),
+        "AttackTechniques": rng.choice(['["PowerShell (T1059.001)"]', '["Phishing (T1566)"]', "[]"]),
+    }
 
 
 def _time(rng: random.Random) -> str:
@@ -113,6 +148,8 @@ def encode(shape: str, records: int, batch_size: int, seed: int = 1) -> Iterator
             }
         elif shape == "hunting":
             body = {"Stats": _STATS, "Schema": _SCHEMA, "Results": [_row(rng) for _ in range(n)]}
+        elif shape == "hunting-table":
+            body = {"Schema": _ALERT_INFO, "Results": [_alert_row(rng) for _ in range(n)]}
         else:
             raise ValueError(f"unknown shape {shape!r}")
         yield msgspec.json.encode(body)
@@ -128,7 +165,8 @@ def ceiling(shape: str) -> tuple[Callable[[bytes], Any], Callable[[Any], int]]:
         return page.decode, lambda result: len(result.value)
     from m365parse.shapes.hunting import row_type
 
-    row = row_type(tuple((c["Name"], c["Type"]) for c in _SCHEMA), False).struct
+    schema = _ALERT_INFO if shape == "hunting-table" else _SCHEMA
+    row = row_type(tuple((c["Name"], c["Type"]) for c in schema), False).struct
     response = msgspec.defstruct("Response", [("Stats", Any, None), ("Schema", Any, None), ("Results", list[row], [])])  # type: ignore[valid-type]
     decoder = msgspec.json.Decoder(response, strict=False)
     return decoder.decode, lambda result: len(result.Results)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import m365parse
+from benchmarks import api_shapes
 from benchmarks.data import encode_units
 from benchmarks.variants import VARIANTS, Unavailable
 
@@ -121,3 +122,17 @@ def test_columnar_section_runs_on_tiny_sizes(tmp_path: Path) -> None:
         assert cli["status"] == "ok" and cli["rows"] == result["parquet"]["rows"], cli
     assert "## Columnar output" in proc.stdout
     assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS", "n/a"}
+
+
+@pytest.mark.parametrize("shape", sorted(api_shapes.SHAPES))
+def test_api_shapes_decode_as_their_ceiling_reads_them(shape: str) -> None:
+    units = list(api_shapes.encode(shape, 25, 10))
+    assert units == list(api_shapes.encode(shape, 25, 10))  # deterministic
+    ceiling, count = api_shapes.ceiling(shape)
+    batches = [m365parse.decode(unit) for unit in units]
+    assert not any(b.errors for b in batches)
+    assert [len(b.records) for b in batches] == [count(ceiling(unit)) for unit in units] == [10, 10, 5]
+    # each row as the ceiling decodes it: the records' properties are of the ceiling's struct
+    rows = ceiling(units[0])
+    items = rows.value if shape == "graph" else rows.Results
+    assert [type(r.properties) for r in batches[0].records] == [type(i) for i in items]
