@@ -222,10 +222,10 @@ class Record(_Made, kw_only=True, forbid_unknown_fields=True, repr_omit_defaults
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-def _own_dict(name: str) -> property:
+def _own_dict(name: str, doc: str) -> property:
     """``Record.<name>`` as a property over the struct's slot: a record whose slot holds the
     shared default gets a dict of its own, stored, when the attribute is first read, so
-    ``record.extra[key] = value`` changes that record only."""
+    ``record.extra[key] = value`` changes that record only.  ``doc``: the attribute's."""
     slot = Record.__dict__[name]  # msgspec's member descriptor of the field
     get, put = slot.__get__, slot.__set__
 
@@ -239,11 +239,20 @@ def _own_dict(name: str) -> property:
     def write(self: Record, value: dict[str, Any]) -> None:
         put(self, value)
 
-    return property(read, write, doc=slot.__doc__)
+    return property(read, write, doc=doc)
 
 
-Record.extra = _own_dict("extra")  # type: ignore[assignment]
-Record.envelope_extra = _own_dict("envelope_extra")  # type: ignore[assignment]
+Record.extra = _own_dict(  # type: ignore[assignment]
+    "extra",
+    "Every column of ``properties`` that the table's struct does not declare (a deeper key of "
+    "an API item under its JSON path), and the original value of every column that could not "
+    "be kept in its typed attribute (which is then ``None``); a dict of the record's own.",
+)
+Record.envelope_extra = _own_dict(  # type: ignore[assignment]
+    "envelope_extra",
+    "Envelope keys other than the record's envelope attributes, and original envelope values "
+    "that did not fit their attribute; a dict of the record's own.",
+)
 
 
 #: The list a one-pass decode running in this context collects its records in, as
@@ -283,6 +292,7 @@ class UnknownRecord(_DictRecord, kw_only=True):
 
     @property
     def table(self) -> str:
+        """The table name: ``category`` after ``AdvancedHunting-`` (the whole ``category`` without it)."""
         prefix = "AdvancedHunting-"
         return self.category[len(prefix) :] if self.category.startswith(prefix) else self.category
 
@@ -298,6 +308,7 @@ class SiemRecord(Record):
 
     @property
     def category(self) -> str | None:
+        """``None``: a SIEM alert has no envelope ``category``."""
         return None
 
 

@@ -83,3 +83,33 @@ def test_every_shape_decodes_on_the_first_call(sample: str) -> None:
         "print(len(b.records), len(b.errors), sorted({r.table for r in b.records}))"
     )
     assert _run(code) == f"{len(expected.records)} 0 {sorted({r.table for r in expected.records})}"
+
+
+def test_every_public_name_is_documented() -> None:
+    # The classes and functions each public module exports (its __all__), and their public
+    # methods and properties, have a docstring (modules of an extra that is not installed aside).
+    import importlib
+    import inspect
+    import pkgutil
+
+    missing = []
+    for info in pkgutil.walk_packages(m365parse.__path__, "m365parse."):
+        if any(part.startswith("_") for part in info.name.split(".")[1:]):
+            continue
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:
+            continue
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name, None)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue
+            if not (obj.__doc__ or "").strip():
+                missing.append(f"{info.name}.{name}")
+            if inspect.isclass(obj):
+                for attr, value in vars(obj).items():
+                    if attr.startswith("_") or not (inspect.isfunction(value) or isinstance(value, property)):
+                        continue
+                    if not (value.__doc__ or "").strip():
+                        missing.append(f"{info.name}.{name}.{attr}")
+    assert missing == []

@@ -278,6 +278,7 @@ class ApiRecord(Record):
 
     @property
     def category(self) -> str | None:
+        """``None``: the records of the polled APIs have no envelope ``category``."""
         return None
 
     def to_dict(self) -> dict[str, Any]:
