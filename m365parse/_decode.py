@@ -402,6 +402,17 @@ def _decode_array(buf: bytes) -> Batch:
     return decode_each(raws, "$", shape=resume.shape, failed_at=resume.at, done=resume.done)
 
 
+def _whole_line(shape: Shape, line: bytes, index: int) -> Batch:
+    """A line of JSON lines that ``shape`` claims as a whole input (an Event Hubs body, a
+    hunting response, ...), decoded as one; a line that is not one after all (cut short, not
+    JSON), which as a whole input would be :class:`InvalidInput`, is one error, at ``index``:
+    the other lines are not lost with it."""
+    try:
+        return shape.whole(line, index)  # type: ignore[misc]  # (_sniffed: only shapes that have one)
+    except InvalidInput as exc:
+        return Batch([], [InvalidRecord(index, "$", str(exc), bytes(line))])
+
+
 def _kept_resume(resume: Resume) -> Resume:
     """A caught :class:`Resume`, kept as a value: without its traceback, whose frames (and
     the frames that called them) would otherwise hold it in a reference cycle, keeping the
@@ -515,7 +526,7 @@ def decode_lines(buf: bytes, first_index: int = 0, try_fast: bool = True, resume
         whole = _sniffed(line)
         if whole is not None:
             flush()
-            batch = whole.whole(line, index)  # type: ignore[misc]
+            batch = _whole_line(whole, line, index)
             records += batch.records
             errors += batch.errors
             index += len(batch.records) + len(batch.errors)
@@ -604,10 +615,10 @@ def _resume_lines(buf: bytes, first_index: int, resume: Resume) -> Batch:
         if not line:
             pass  # a line of a BOM alone: blank (nonblank_lines)
         elif whole is not None:
-            batch = whole.whole(line, index)  # type: ignore[misc]
-            records += batch.records
-            errors += batch.errors
-            index += len(batch.records) + len(batch.errors)
+            claimed = _whole_line(whole, line, index)
+            records += claimed.records
+            errors += claimed.errors
+            index += len(claimed.records) + len(claimed.errors)
         else:
             item, _ = _decode_one(line, index, "$")
             if isinstance(item, Record):

@@ -143,3 +143,32 @@ def test_a_bom_at_the_start_of_any_line() -> None:
     decoder = m365parse.JsonLinesDecoder()
     records = decoder.feed(data).records + decoder.close().records
     assert len(records) == 3
+
+
+_CUT_RESPONSES = [
+    (b'{ "schema": [', "$", b'{ "schema": ['),  # no row to split out: the line is the error
+    # rows split out by the tolerant scanner: the row cut short is the error
+    (b'{"Stats": {}, "Schema": [{"Name": "A", "Type": "String"}], "Results": [{"A": "x"', "$.Results[0]", b'{"A": "x"'),
+]
+
+
+@pytest.mark.parametrize("cut, path, raw", _CUT_RESPONSES)
+@pytest.mark.parametrize("resumed", [False, True])
+def test_a_line_of_json_lines_that_is_a_hunting_response_cut_short_is_one_error(
+    cut: bytes, path: str, raw: bytes, resumed: bool
+) -> None:
+    # Found by seed 880022: the line, claimed as a whole hunting response, raised InvalidInput
+    # (meant for a whole input), and the other lines were lost with it, in decode() and in
+    # JsonLinesDecoder.  ``resumed``: after a record the one-pass decode rejects (other path).
+    first = record("DeviceProcessEvents", DeviceName="a", **({"NewColumn": 1} if resumed else {}))
+    lines = [json.dumps(first).encode(), cut, json.dumps(record("DeviceProcessEvents", DeviceName="b")).encode()]
+    data = b"\n".join(lines) + b"\n"
+    batch = m365parse.decode(data)
+    assert [r.properties.DeviceName for r in batch.records] == ["a", "b"]
+    assert [(e.index, e.path, e.raw) for e in batch.errors] == [(1, path, raw)]
+    decoder = m365parse.JsonLinesDecoder()
+    fed = [decoder.feed(data), decoder.close()]
+    assert [len(b.records) for b in fed] == [2, 0] and [e.index for b in fed for e in b.errors] == [1]
+    if path == "$":  # alone, the line with no row is the whole input: still InvalidInput
+        with pytest.raises(m365parse.InvalidInput):
+            m365parse.decode(cut)
