@@ -257,9 +257,9 @@ def _decode_buffer(buf: bytes, start: int) -> Batch:
     """:func:`decode` of ``buf``, its first byte not white space (``start`` in the input)."""
     lead = buf[0]
     if lead == 0x7B:  # {
-        shape = _sniffed(buf)
-        if shape is not None:
-            return shape.whole(buf, 0)  # type: ignore[misc]  # (_sniffed: only shapes that have one)
+        whole = _sniffed(buf)
+        if whole is not None:
+            return whole(buf, 0)
         return _decode_objects(buf)
     if lead == 0x5B:  # [
         return _decode_array(buf)
@@ -402,13 +402,13 @@ def _decode_array(buf: bytes) -> Batch:
     return decode_each(raws, "$", shape=resume.shape, failed_at=resume.at, done=resume.done)
 
 
-def _whole_line(shape: Shape, line: bytes, index: int) -> Batch:
-    """A line of JSON lines that ``shape`` claims as a whole input (an Event Hubs body, a
-    hunting response, ...), decoded as one; a line that is not one after all (cut short, not
-    JSON), which as a whole input would be :class:`InvalidInput`, is one error, at ``index``:
-    the other lines are not lost with it."""
+def _whole_line(whole: Callable[[bytes, int], Batch], line: bytes, index: int) -> Batch:
+    """A line of JSON lines that a shape claims as a whole input (an Event Hubs body, a
+    hunting response, ...), decoded by its ``whole`` hook; a line that is not one after all
+    (cut short, not JSON), which as a whole input would be :class:`InvalidInput`, is one
+    error, at ``index``: the other lines are not lost with it."""
     try:
-        return shape.whole(line, index)  # type: ignore[misc]  # (_sniffed: only shapes that have one)
+        return whole(line, index)
     except InvalidInput as exc:
         return Batch([], [InvalidRecord(index, "$", str(exc), bytes(line))])
 
@@ -650,17 +650,21 @@ def _resume_lines(buf: bytes, first_index: int, resume: Resume) -> Batch:
     return Batch(records + rest_batch.records, errors + rest_batch.errors)
 
 
-def _sniffed(buf: bytes) -> Shape | None:
-    for shape in _whole_shapes():
-        if shape.sniff(buf):  # type: ignore[misc]
-            return shape
+def _sniffed(buf: bytes) -> Callable[[bytes, int], Batch] | None:
+    """The ``whole`` hook of the first shape whose ``sniff`` claims ``buf`` by its first bytes; None if none does."""
+    for sniff, whole in _whole_hooks():
+        if sniff(buf):
+            return whole
     return None
 
 
 @functools.cache
-def _whole_shapes() -> tuple[Shape, ...]:
-    """The shapes that claim a whole input by its first bytes (asked once per line of JSON lines)."""
-    return tuple(shape for shape in _shapes.SHAPES if shape.sniff is not None and shape.whole is not None)
+def _whole_hooks() -> tuple[tuple[Callable[[bytes], bool], Callable[[bytes, int], Batch]], ...]:
+    """``(sniff, whole)`` of the shapes that claim a whole input by its first bytes (asked once
+    per line of JSON lines), in the order of the shapes."""
+    return tuple(
+        (shape.sniff, shape.whole) for shape in _shapes.SHAPES if shape.sniff is not None and shape.whole is not None
+    )
 
 
 #: Items a run starts with after a failure; a run that decodes doubles the next one.
