@@ -21,6 +21,8 @@ import pytest
 
 import m365parse
 from m365parse._decode import Origin
+from m365parse._values import format_ns, parse_ns
+from m365parse.tables import UNDOCUMENTED, AlertInfo
 
 from .conftest import body, record
 
@@ -100,10 +102,50 @@ def test_streamed_records_keep_origin_and_position() -> None:
 
 
 def test_an_origin_whose_reader_has_no_texts_does_not_read_the_input_again() -> None:
-    rec = m365parse.decode(_hunting(3)).records[0]
+    rec = m365parse.decode((API / "GraphAlertPage.json").read_bytes()).records[0]
     origin = rec._src
     assert origin.texts(rec) == (None, None)
     assert origin._views is None  # nothing decoded again for it
+
+
+def _alert_info_rows(stamps: list[str], graph: bool = False) -> bytes:
+    """A hunting response of AlertInfo rows (a known table's columns) whose Timestamps are ``stamps``."""
+    not_returned = {"MachineGroup", *UNDOCUMENTED.get("AlertInfo", ())}  # streamed rows only
+    columns = [n for n in AlertInfo.__struct_fields__ if n not in not_returned]
+    key, typ = ("name", "type") if graph else ("Name", "Type")
+    schema = [{key: n, typ: "DateTime" if n == "Timestamp" else "String"} for n in columns]
+    rows = [{"Timestamp": t, "AlertId": f"da{i}", "Title": "t"} for i, t in enumerate(stamps)]
+    return json.dumps({"schema": schema, "results": rows} if graph else {"Schema": schema, "Results": rows}).encode()
+
+
+STAMPS = [
+    "2024-05-14T08:41:56.5950497Z",
+    "2024-05-14T08:41:56.582Z",  # Kusto trims trailing zeros
+    "2024-05-14T08:41:56Z",
+    "2024-05-14T08:41:56.9999996Z",  # rounds into the next second
+    "2024-05-14T10:41:56.5950497+02:00",  # not canonical: read the slow way
+]
+
+
+@pytest.mark.parametrize("graph", [False, True])
+def test_rows_of_a_known_table_have_typed_texts(graph: bool) -> None:
+    """Hunting rows of a known table: per row, a struct of the table's datetime columns as they
+    arrived, read by the compiled rule sets (Origin.texts) and by exact timestamps alike."""
+    batch = m365parse.decode(_alert_info_rows(STAMPS, graph))
+    assert [rec.table for rec in batch.records] == ["AlertInfo"] * len(STAMPS) and not batch.errors
+    for pos, rec in enumerate(batch.records):
+        envelope, texts = rec._src.texts(rec)
+        assert envelope is None and not isinstance(texts, dict)
+        assert texts.Timestamp == STAMPS[pos] == rec._src.original_text(rec, pos, "Timestamp", False)
+        assert m365parse.timestamp_ns(rec, "Timestamp") == parse_ns(STAMPS[pos])
+        assert m365parse.normalize(rec, "ecs")["@timestamp"] == format_ns(parse_ns(STAMPS[pos]))
+
+
+def test_rows_of_no_table_are_read_untyped() -> None:
+    rec = m365parse.decode(_hunting(3)).records[1]
+    assert rec._src.texts(rec) == (None, None)  # HuntingRow records read their rows as dicts (to_dict)
+    assert isinstance(rec._src._views[1], dict)
+    assert m365parse.timestamp_ns(rec, "Timestamp") == _ns(1)
 
 
 @pytest.mark.parametrize("rule_set", ["jsa", "ecs", "ocsf"])

@@ -39,6 +39,10 @@ def _decoded(text: str) -> datetime:
         "2024-05-14T08:41:56.0000004Z",
         "2024-05-14T08:41:56Z",
         "2024-05-14T08:41:56.29Z",
+        "2024-05-14T08:41:56.5Z",  # 1 to 6 digits, as Kusto trims trailing zeros
+        "2024-05-14T08:41:56.000001Z",
+        "2024-05-14T08:41:56.123456Z",
+        "2024-05-14T08:41:56.12345Z",
         "2024-05-14T08:41:56.123456789Z",
         "2024-12-31T23:59:59.9999999Z",  # into the next year
     ],
@@ -57,6 +61,9 @@ def test_canonical_text_agrees_with_its_decoded_value(text: str) -> None:
     "text",
     [
         "2024-05-14T08:41:56.5950500Z",  # trailing zeros: not canonical
+        "2024-05-14T08:41:56.595050Z",
+        "2024-05-14T08:41:56.50Z",
+        "2024-05-14T08:41:56.0Z",
         "2024-05-14T10:41:56.5950497+02:00",
         "2024-05-14 08:41:56.5950497Z",
         "2024-05-14T08:41:56.5950497",
@@ -67,6 +74,27 @@ def test_canonical_text_agrees_with_its_decoded_value(text: str) -> None:
 )
 def test_other_texts_do_not_agree(text: str) -> None:
     assert not agrees(text, _decoded("2024-05-14T08:41:56.5950497Z"))
+
+
+@given(
+    st.datetimes(timezones=st.just(timezone.utc)),
+    st.sampled_from(["", "0", "00", "1", "5", "9"]),
+    st.integers(min_value=0, max_value=8),
+)
+@settings(max_examples=400, deadline=None)
+def test_agrees_is_the_canonical_check_at_every_length(value: datetime, tail: str, cut: int) -> None:
+    """Texts of 0 to 8 fractional digits, canonical or not, against the check by its definition."""
+    text = format_ns((value - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1) * 1000)
+    assert text is not None and agrees(text, value)
+    head, _, frac = text[:-1].partition(".")
+    frac = (frac + tail)[: max(cut, 0)]
+    other = f"{head}.{frac}Z" if frac else f"{head}Z"
+    canonical = (not frac or frac[-1] != "0") and len(frac) <= 9
+    try:
+        read = _decoded(other)
+    except msgspec.ValidationError:
+        return
+    assert agrees(other, value) == (canonical and read == value)
 
 
 def test_no_text_and_odd_values_do_not_agree() -> None:
