@@ -138,3 +138,44 @@ def test_api_shapes_decode_as_their_ceiling_reads_them(shape: str) -> None:
     assert [type(r.properties) for r in batches[0].records] == [type(i) for i in items]
     if shape == "hunting-table":  # the shape is about rows of a known table: its columns must stay the table's
         assert {r.table for b in batches for r in b.records} == {"AlertInfo"}
+
+
+def _containers(value: object) -> list[int]:
+    """The ids of every dict and list in ``value``."""
+    found: list[int] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.append(id(item))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            found.append(id(item))
+            stack.extend(item)
+    return found
+
+
+@pytest.mark.parametrize("rule_set", ["jsa", "ecs", "ocsf"])
+def test_the_floor_rebuilds_each_event_with_containers_of_its_own(rule_set: str) -> None:
+    """``benchmarks.floor``'s two ways give events equal to the rule set's, none of whose dicts and
+    lists is shared with the event or with another build (what the floor times is what a rule set must do)."""
+    from benchmarks.floor import builder, copier
+
+    for shape in ("siem", "hunting-table", "graph"):
+        unit = next(iter(encode_units(shape, 3, 3)))
+        for event in m365parse.decode_normalized(unit, rule_set).events:
+            for make in (builder, copier):
+                build = make(event)
+                first, second = build(), build()
+                assert first == second == event
+                ids = _containers(first)
+                assert not set(ids) & set(_containers(event)) and not set(ids) & set(_containers(second))
+
+
+def test_the_floor_section_runs_on_tiny_sizes() -> None:
+    cmd = [sys.executable, "-m", "benchmarks.floor", "--records", "20", "--batch-size", "10", "--rounds", "1"]
+    cmd += ["--shapes", "siem,hunting", "--rule-sets", "jsa"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("| siem", "| hunting"))]
+    assert len(rows) == 2 and all(line.count("x") >= 2 for line in rows)
