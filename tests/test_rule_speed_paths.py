@@ -193,6 +193,44 @@ def test_memo_results_are_new_lists_and_odd_values_still_transform() -> None:
     assert m365parse.normalize(rec, "ecs")["process"].get("args") == transform("args")(["a list", "put there by hand"])
 
 
+def test_memo_results_of_dicts_are_new_dicts_at_every_depth() -> None:
+    """OCSF attacks[] of AttackTechniques: kept as their JSON, each event gets dicts and lists of its own."""
+    techniques = '["PowerShell (T1059.001)", "Phishing (T1566)"]'
+    rec = m365parse.decode(body(record("AlertInfo", AlertId="da1", Title="t", AttackTechniques=techniques)))
+    alert = rec.records[0]
+    first = m365parse.normalize(alert, "ocsf")["attacks"]
+    memo, _ = reg._memo_of(("ocsf_attacks",))
+    assert memo[alert.properties.AttackTechniques].__class__ is bytes  # kept as JSON
+    second = m365parse.normalize(alert, "ocsf")["attacks"]
+    assert first == second == transform("ocsf_attacks")(techniques)
+    first[0]["technique"]["uid"] = "changed"
+    first.append({"changed": True})
+    assert m365parse.normalize(alert, "ocsf")["attacks"] == second
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ([{"a": {"b": [1, 2.5, True, None, "x"]}}], True),
+        ({"uid": "T1", "name": "n"}, True),
+        ([{"a": datetime(2024, 1, 1, tzinfo=timezone.utc)}], False),
+        ([{"a": float("nan")}], False),
+        ([{"a": float("inf")}], False),
+        ([{1: "a"}], False),
+        ([("a", "b")], False),
+        ([{"a": 2**70}], True),
+        ([{"a": 1.0}, {"a": 1}], True),
+    ],
+)
+def test_only_plain_json_is_kept_as_json(value: Any, kept: bool) -> None:
+    text = reg._as_json(value)
+    assert (text is not None) == kept
+    if text is not None:
+        again = msgspec.json.decode(text)
+        assert again == value and [type(x) for x in again] == [type(x) for x in value]
+        assert msgspec.json.encode(again) == text
+
+
 def test_memos_stay_small() -> None:
     memo, fill = reg._memo_of(("lower",))
     for i in range(reg._MEMO_SIZE + 10):

@@ -380,6 +380,7 @@ class _Compiler:
             "_NO_TEXTS": (None, None),
             "_of_column": exact_of_column,  # ExactDatetime.of_column without the bound method
             "_datetime": datetime,
+            "_json_copy": msgspec.json.decode,
         }
         self.lines: list[str] = []
         self.counter = 0
@@ -673,7 +674,8 @@ class _Compiler:
 
         Transforms are functions of their value alone: the result of a text seen
         before (a device's address, a command line that comes again) is looked
-        up; a list result is kept as a tuple and given as a new list.  ``None``
+        up; a list of texts is kept as a tuple and given as a new list, other dicts and lists
+        of plain JSON as their JSON, decoded anew for each record.  ``None``
         is a key of every memo (a transform never gets None).
         """
         if all(n in _OWN_CACHE for n in names):
@@ -695,6 +697,8 @@ class _Compiler:
             f"{indent}        {out} = {f}({value})",
             f"{indent}    elif {out}.__class__ is tuple:",
             f"{indent}        {out} = list({out})",
+            f"{indent}    elif {out}.__class__ is bytes:",  # dicts and lists kept as their JSON (_as_json)
+            f"{indent}        {out} = _json_copy({out})",
         ]
 
     def exact_text(self, value: str, texts: str, column: str) -> str:
@@ -827,14 +831,19 @@ def _memo_of(names: tuple[str, ...]) -> tuple[dict[Any, Any], Callable[[Any], An
             if value.__class__ is not str or len(value) > _MEMO_TEXT:
                 return out  # (a long text, most often unique, is not kept: a memo stays small)
             kind = out.__class__
-            if kind is list:
-                if not all(item.__class__ in _SCALARS for item in out):
-                    return out  # lists of dicts or lists: computed every time
-                kept: Any = tuple(out)  # each record gets a new list of it
+            kept: Any
+            if kind is list and all(item.__class__ in _SCALARS for item in out):
+                kept = tuple(out)  # each record gets a new list of it
             elif kind in _SCALARS:
                 kept = out
+            elif kind is list or kind is dict:
+                # dicts and lists of plain JSON (OCSF attacks[], fingerprints): kept as their JSON,
+                # each record gets new ones decoded from it (msgspec, in C: a fifth of the transforms)
+                kept = _as_json(out)
+                if kept is None:
+                    return out  # a datetime in it, a float that is not finite: computed every time
             else:
-                return out  # a dict, a datetime: computed every time
+                return out  # a datetime: computed every time
             if len(memo) >= _MEMO_SIZE:
                 memo.clear()
                 memo[None] = None
@@ -843,6 +852,28 @@ def _memo_of(names: tuple[str, ...]) -> tuple[dict[Any, Any], Callable[[Any], An
 
         found = _MEMOS[names] = (memo, fill)
     return found
+
+
+def _as_json(value: Any) -> bytes | None:
+    """``value`` (dicts with text keys, lists and JSON scalars only) as the JSON that decodes to an equal
+    copy of it, member order and types kept; None for anything else."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = item.__class__
+        if kind is dict:
+            if not all(key.__class__ is str for key in item):
+                return None
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind not in _SCALARS:
+            return None
+    try:
+        text = msgspec.json.encode(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return text if msgspec.json.decode(text) == value else None  # (NaN and infinities are null in JSON)
 
 
 def _exact_text(value: Any) -> Any:
