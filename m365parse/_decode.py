@@ -205,9 +205,7 @@ def _to_bytes(data: object) -> bytes:
             else:
                 raise InvalidInput(f"expected chunks of bytes, got a chunk of type {type(chunk).__name__}")
         return b"".join(chunks)
-    raise InvalidInput(
-        f"expected bytes, bytearray, memoryview, str or an iterable of bytes, got {type(data).__name__}"
-    )
+    raise InvalidInput(f"expected bytes, bytearray, memoryview, str or an iterable of bytes, got {type(data).__name__}")
 
 
 def _first(data: bytes) -> int:
@@ -395,8 +393,8 @@ def _decode_array(buf: bytes) -> Batch:
     try:
         raws: list[Any] = _RAW_ARRAY.decode(buf)
     except _DECODE_ERRORS:
-        raws = split_array(buf, 0)
-        resume = None  # (the split of a broken array need not agree with msgspec's count)
+        raws, checked = split_items(buf, 0, "$", 0, member=False)
+        return checked(decode_each(raws, "$"))  # (the split of a broken array need not agree with msgspec's count)
     if resume is None:
         return decode_each(raws, "$")
     return decode_each(raws, "$", shape=resume.shape, failed_at=resume.at, done=resume.done)
@@ -905,6 +903,12 @@ def split_array(buf: bytes, open_pos: int) -> list[bytes]:
     inside one element), so that only the broken element is lost.  Returns the
     elements' bytes; a truncated last element is returned as it is.
     """
+    return split_array_end(buf, open_pos)[0]
+
+
+def split_array_end(buf: bytes, open_pos: int) -> tuple[list[bytes], int | None]:
+    """:func:`split_array`, and where the array ends: the offset after its closing ``]``,
+    None when the input ends before it (cut short)."""
     elements: list[bytes] = []
     depth = 0
     seg = pos = open_pos + 1
@@ -914,7 +918,7 @@ def split_array(buf: bytes, open_pos: int) -> list[bytes]:
             tail = buf[seg:].strip(_WS)
             if tail:
                 elements.append(tail)
-            return elements
+            return elements, None
         p = m.start()
         c = buf[p]
         if c == 0x22:  # a string: skip to its closing quote
@@ -925,7 +929,7 @@ def split_array(buf: bytes, open_pos: int) -> list[bytes]:
                     tail = buf[seg:].strip(_WS)
                     if tail:
                         elements.append(tail)
-                    return elements
+                    return elements, None
                 if buf[s.start()] == 0x5C:  # backslash escapes the next byte
                     q = s.start() + 2
                     continue
@@ -939,9 +943,53 @@ def split_array(buf: bytes, open_pos: int) -> list[bytes]:
                 tail = buf[seg:p].strip(_WS)
                 if tail:
                     elements.append(tail)
-                return elements
+                return elements, p + 1
             depth -= 1
         elif depth == 0:  # a comma between elements
             elements.append(buf[seg:p].strip(_WS))
             seg = p + 1
         pos = p + 1
+
+
+def split_items(
+    buf: bytes, open_pos: int, prefix: str, first_index: int, member: bool
+) -> tuple[list[bytes], Callable[[Batch], Batch]]:
+    """:func:`split_array` of a broken input, and what to apply to the batch of its items: it adds
+    an :class:`InvalidRecord` for what the split found wrong around them, so that a cut or broken
+    input does not pass for a whole one.
+
+    - The input ends before the array closes (a blob still being written, a response cut
+      short): an error at the index after the last item (``{prefix}[n]``, no bytes), unless
+      the last item is itself cut (its own error says so).
+    - What follows the array is not JSON: the rest of the object the array is the member
+      ``prefix`` of (``member``), or anything at all after a top-level array.  An error at
+      the index after the last item, at ``$``, with those bytes.
+    """
+    items, end = split_array_end(buf, open_pos)
+    count = len(items)
+    index = first_index + count
+
+    def checked(batch: Batch) -> Batch:
+        if end is None:
+            last = batch.errors[-1] if batch.errors else None
+            if not (count and last is not None and last.index == index - 1):
+                reason = (
+                    "the input ends before the array's closing `]`: it was cut short here, what followed is missing"
+                )
+                batch.errors.append(InvalidRecord(index, f"{prefix}[{count}]", reason, b""))
+            return batch
+        rest = buf[end:]
+        if member:
+            try:
+                UNTYPED.decode(b'{"":0' + rest)  # the members after the array, and the closing brace
+            except _DECODE_ERRORS:
+                reason = (
+                    f"what follows the array `{prefix}` is not the rest of a JSON object (broken or trailing bytes)"
+                )
+                batch.errors.append(InvalidRecord(index, "$", reason, rest))
+        elif rest.strip(_WS):
+            reason = "bytes after the array's closing `]`: not JSON"
+            batch.errors.append(InvalidRecord(index, "$", reason, rest))
+        return batch
+
+    return items, checked

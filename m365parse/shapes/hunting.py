@@ -485,8 +485,8 @@ def _broken(buf: bytes, first_index: int, exc: BaseException) -> Batch:
     m = _ROWS_AT.search(buf)
     if m is None:
         raise InvalidInput(f"an advanced hunting response that is not JSON: {core.describe(exc)}", 0)
-    rows = core.split_array(buf, m.end() - 1)
     graph = m.group(1) == b"results"
+    rows, checked = core.split_items(buf, m.end() - 1, "$.results" if graph else "$.Results", first_index, member=True)
     schema = _SCHEMA_AT.search(buf)
     if schema is not None:
         try:
@@ -496,8 +496,8 @@ def _broken(buf: bytes, first_index: int, exc: BaseException) -> Batch:
         except (ValueError, TypeError, RecursionError):
             pass
         else:
-            return _each_row(rows, kind, _record_type(kind), graph, first_index)
-    return _untyped_rows(buf, first_index, None, rows)
+            return checked(_each_row(rows, kind, _record_type(kind), graph, first_index))
+    return checked(_untyped_rows(buf, first_index, None, rows))
 
 
 def _untyped_rows(buf: bytes, first_index: int, why: str | None, raws: list[bytes] | None = None) -> Batch:

@@ -140,7 +140,8 @@ def _each(buf: bytes, first_index: int) -> Batch:
         m = _VALUE.search(buf)
         if m is None:
             return _single(buf, first_index)
-        batch = _items(core.split_array(buf, m.end() - 1), _named_by(context_of(buf)), first_index)
+        items, checked = core.split_items(buf, m.end() - 1, "$.value", first_index, member=True)
+        batch = checked(_items(items, _named_by(context_of(buf)), first_index))
         link = _NEXT_LINK.search(buf)
         if link is not None:
             batch.next_link = link.group(1).decode("utf-8", "replace")
@@ -213,7 +214,6 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
         del value
         return _each(buf, first_index)
     return None
-
 
 
 class _ApiTimes(ModuleTimes):

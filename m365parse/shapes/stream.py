@@ -437,8 +437,9 @@ def _whole(buf: bytes, first_index: int = 0) -> Batch:
     if sum(1 for line in lines if BODY_START.match(line)) > 1:
         # Event Hubs bodies one per line, as consumers often dump them.
         return core.decode_lines(buf, first_index)
-    raws = core.split_array(buf, BODY_START.match(buf).end() - 1)  # type: ignore[union-attr]
-    return core.decode_each(raws, "$.records", first_index=first_index)
+    open_pos = BODY_START.match(buf).end() - 1  # type: ignore[union-attr]
+    raws, checked = core.split_items(buf, open_pos, "$.records", first_index, member=True)
+    return checked(core.decode_each(raws, "$.records", first_index=first_index))
 
 
 def _resumable(decode: Callable[[bytes], list[Record]], buf: bytes, layout: str) -> Batch | None:
