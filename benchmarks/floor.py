@@ -53,9 +53,16 @@ def literal(value: Any, leaves: dict[str, Any]) -> str:
 def builder(event: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     """A function that builds a new ``event`` with nothing to find: its leaves are its locals."""
     leaves: dict[str, Any] = {}
-    body = literal(event, leaves)
-    source = f"def build({', '.join(f'{name}={name}' for name in leaves)}):\n    return {body}\n"
-    namespace = dict(leaves)
+    return _function(leaves, [], literal(event, leaves), event)
+
+
+def _function(
+    names: dict[str, Any], lines: list[str], result: str, event: dict[str, Any]
+) -> Callable[[], dict[str, Any]]:
+    """``def build(<names as defaults>): <lines>; return <result>``, checked to build ``event``."""
+    params = ", ".join(f"{name}={name}" for name in names)
+    source = f"def build({params}):\n" + "".join(f"{line}\n" for line in lines) + f"    return {result}\n"
+    namespace = dict(names)
     exec(compile(source, "<floor>", "exec"), namespace)  # source made of names this module made
     build: Callable[[], dict[str, Any]] = namespace["build"]
     if build() != event:
@@ -79,8 +86,9 @@ def copier(event: dict[str, Any]) -> Callable[[], dict[str, Any]]:
             for key, item in value.items():
                 if isinstance(item, (dict, list)):  # (an empty one too: each event has its own)
                     inner = emit(item)
-                    names[f"k{len(names)}"] = key
-                    lines.append(f"    {copy}[k{len(names) - 1}] = {inner}")
+                    key_name = f"k{len(names)}"
+                    names[key_name] = key
+                    lines.append(f"    {copy}[{key_name}] = {inner}")
             return copy
         if isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
             return "[" + ", ".join(emit(item) for item in value) + "]"
@@ -89,16 +97,7 @@ def copier(event: dict[str, Any]) -> Callable[[], dict[str, Any]]:
             return f"c{name}"
         return name
 
-    top = emit(event)
-    source = (
-        f"def build({', '.join(f'{name}={name}' for name in names)}):\n" + "\n".join(lines) + f"\n    return {top}\n"
-    )
-    namespace = dict(names)
-    exec(compile(source, "<floor>", "exec"), namespace)  # source made of names this module made
-    build: Callable[[], dict[str, Any]] = namespace["build"]
-    if build() != event:
-        raise AssertionError("the floor's function builds another event")
-    return build
+    return _function(names, lines, emit(event), event)
 
 
 def _calls(calls: list[Callable[[], object]]) -> Callable[[], None]:
