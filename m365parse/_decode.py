@@ -951,6 +951,15 @@ def split_array_end(buf: bytes, open_pos: int) -> tuple[list[bytes], int | None]
         pos = p + 1
 
 
+def _cut(raw: bytes) -> bool:
+    """Whether an item that failed is not JSON (cut short, most often), rather than a whole value."""
+    try:
+        UNTYPED.decode(raw)
+    except _DECODE_ERRORS:
+        return True
+    return False
+
+
 def split_items(
     buf: bytes, open_pos: int, prefix: str, first_index: int, member: bool
 ) -> tuple[list[bytes], Callable[[Batch], Batch]]:
@@ -960,7 +969,7 @@ def split_items(
 
     - The input ends before the array closes (a blob still being written, a response cut
       short): an error at the index after the last item (``{prefix}[n]``, no bytes), unless
-      the last item is itself cut (its own error says so).
+      the last item is itself cut (an error that is not JSON: its own error says so).
     - What follows the array is not JSON: the rest of the object the array is the member
       ``prefix`` of (``member``), or anything at all after a top-level array.  An error at
       the index after the last item, at ``$``, with those bytes.
@@ -971,8 +980,7 @@ def split_items(
 
     def checked(batch: Batch) -> Batch:
         if end is None:
-            last = batch.errors[-1] if batch.errors else None
-            if not (count and last is not None and last.index == index - 1):
+            if not (count and batch.errors and batch.errors[-1].index == index - 1 and _cut(items[-1])):
                 reason = (
                     "the input ends before the array's closing `]`: it was cut short here, what followed is missing"
                 )

@@ -106,3 +106,12 @@ def test_a_body_cut_short_among_json_lines_is_its_own_error() -> None:
     decoder = m365parse.JsonLinesDecoder()
     fed = decoder.feed(lines)
     assert len(fed.records) == 2 and [(e.index, e.path) for e in fed.errors] == [(1, "$.records[0]")]
+
+
+def test_a_cut_after_an_item_that_failed_whole_is_still_said() -> None:
+    """The last item is complete but no record (no shape's): its error, and the cut after it."""
+    data = b'{"records": [' + json.dumps(RECORDS[0]).encode() + b', {"neither": 1}'
+    batch = m365parse.decode(data)
+    assert len(batch.records) == 1
+    assert [(e.index, e.path) for e in batch.errors] == [(1, "$.records[1]"), (2, "$.records[2]")]
+    assert "cut short" in batch.errors[1].reason
