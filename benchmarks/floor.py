@@ -5,10 +5,12 @@ set, the time of ``decode()`` alone, of ``decode_normalized()`` (what the
 suite's ``normalized+<rule set>`` variant times), and the *floor*: the time to
 build the very same events when nothing has to be found.  Each event of the
 decoded units is rebuilt by a function made for it alone, ``return {...}``, one
-literal of its dicts and lists, every leaf value (text, number, timestamp) bound
-as a default argument, hence read as a local, the cheapest read there is; and
-again by copying each of its dicts and lists from a template of itself
-(cheaper where most of an event is constant).  The floor is the cheaper of the
+literal of its dicts and lists, every leaf value (text, number) bound as a
+default argument, hence read as a local, the cheapest read there is, and each
+timestamp a new ``datetime(...)`` (an event's own object, as the dicts and lists
+are; the rule sets make an ``ExactDatetime``, which costs more); and again by
+copying each of its dicts and lists from a template of itself (cheaper where
+most of an event is constant), its timestamps made anew.  The floor is the cheaper of the
 two.  No column is read, no empty value tested, no table looked up.  Whatever code
 makes those events has to build those dicts and lists at least, so
 ``(decode + floor) / decode`` is a lower bound of ``decode_normalized / decode``.
@@ -31,16 +33,31 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from .data import encode_units
 
 SHAPES = ("body", "lines", "siem", "graph", "hunting", "hunting-table")
+#: What each event has its own of, made anew by the floor's functions too.
+_OWN = (dict, list, datetime)
 RULE_SETS = ("jsa", "ecs", "ocsf")
+
+
+def _new_datetime(value: datetime, leaves: dict[str, Any]) -> str:
+    """Source of ``datetime(...)`` equal to ``value``: a timestamp of an event is a new object,
+    made here the cheapest way Python makes one (the rule sets make an ``ExactDatetime``)."""
+    leaves.setdefault("_D", datetime)
+    tz = f"z{len(leaves)}"
+    leaves[tz] = value.tzinfo
+    fields = (value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond)
+    return f"_D({', '.join(map(str, fields))}, tzinfo={tz})"
 
 
 def literal(value: Any, leaves: dict[str, Any]) -> str:
     """Source of an expression that builds ``value``; its leaves go in ``leaves`` by the names it uses."""
+    if isinstance(value, datetime):
+        return _new_datetime(value, leaves)
     if isinstance(value, dict):
         return "{" + ", ".join(f"{literal(k, leaves)}: {literal(v, leaves)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
@@ -84,17 +101,19 @@ def copier(event: dict[str, Any]) -> Callable[[], dict[str, Any]]:
             copy = f"c{name}"
             lines.append(f"    {copy} = {name}.copy()")
             for key, item in value.items():
-                if isinstance(item, (dict, list)):  # (an empty one too: each event has its own)
+                if isinstance(item, _OWN):  # (an empty one too: each event has its own)
                     inner = emit(item)
                     key_name = f"k{len(names)}"
                     names[key_name] = key
                     lines.append(f"    {copy}[{key_name}] = {inner}")
             return copy
-        if isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        if isinstance(value, list) and any(isinstance(item, _OWN) for item in value):
             return "[" + ", ".join(emit(item) for item in value) + "]"
         if isinstance(value, list):
             lines.append(f"    c{name} = {name}.copy()")
             return f"c{name}"
+        if isinstance(value, datetime):
+            return _new_datetime(value, names)
         return name
 
     return _function(names, lines, emit(event), event)
