@@ -952,9 +952,10 @@ def split_array_end(buf: bytes, open_pos: int) -> tuple[list[bytes], int | None]
 
 
 def _cut(raw: bytes) -> bool:
-    """Whether an item that failed is not JSON (cut short, most often), rather than a whole value."""
+    """Whether an item that failed is not JSON (cut short, most often), rather than a whole value
+    (as the standard library reads JSON too: lone surrogates, ``NaN``)."""
     try:
-        UNTYPED.decode(raw)
+        loads(raw)
     except _DECODE_ERRORS:
         return True
     return False
@@ -988,8 +989,8 @@ def split_items(
             return batch
         rest = buf[end:]
         if member:
-            try:
-                UNTYPED.decode(b'{"":0' + rest)  # the members after the array, and the closing brace
+            try:  # the members after the array, and the closing brace, as any JSON decode() reads
+                loads(b'{"":0' + rest)
             except _DECODE_ERRORS:
                 reason = (
                     f"what follows the array `{prefix}` is not the rest of a JSON object (broken or trailing bytes)"

@@ -120,3 +120,15 @@ def test_a_cut_after_an_item_that_failed_whole_is_still_said() -> None:
     assert len(batch.records) == 1
     assert [(e.index, e.path) for e in batch.errors] == [(1, "$.records[1]"), (2, "$.records[2]")]
     assert "cut short" in batch.errors[1].reason
+
+
+def test_json_only_the_standard_library_reads_after_the_array_is_no_error() -> None:
+    """A lone surrogate escape after the items (msgspec rejects it, json.loads reads it): the page
+    takes the tolerant split, and what follows its array is still the rest of a JSON object
+    (found by seed 880023)."""
+    data, _, _ = WHOLE["Graph alert page"]
+    doc = json.loads(data)
+    doc["@odata.nextLink"] = "\ud800" + doc["@odata.nextLink"]
+    page = json.dumps(doc).encode()  # the surrogate as its escape, \\ud800
+    batch = m365parse.decode(page)
+    assert not batch.errors and len(batch.records) == _items("Graph alert page")
