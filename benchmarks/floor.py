@@ -15,8 +15,9 @@ most of an event is constant), its timestamps made anew.  The floor is the cheap
 two.  No column is read, no empty value tested, no table looked up.  Whatever code
 makes those events has to decode the columns the rule set reads (``decode read``:
 ``decode()`` with the rule set's projection, as ``decode_normalized()`` decodes)
-and build those dicts and lists at least, so ``(decode read + floor) / decode`` is
-a lower bound of ``decode_normalized / decode``.
+(or every column, when that is cheaper) and build those dicts and lists at least,
+so ``(min(decode read, decode) + floor) / decode`` is a lower bound of
+``decode_normalized / decode``.
 No rule set can beat it without giving other events: fewer keys, or sub-dicts
 shared between events, which a caller who changes one event would then change
 in all of them.
@@ -218,7 +219,8 @@ def report(results: list[dict[str, Any]], rule_sets: Sequence[str]) -> str:
         cells = [f"{res['shape']}", f"{dec:.2f}"]
         for name in rule_sets:
             read, floor, now = res[f"projected {name}"], res[f"floor {name}"], res[f"normalized {name}"]
-            cells.append(f"{read:.2f}, {floor:.2f} µs, {(read + floor) / dec:.2f}x, {now / dec:.2f}x")
+            bound = (min(read, dec) + floor) / dec  # (decode_normalized could decode every column)
+            cells.append(f"{read:.2f}, {floor:.2f} µs, {bound:.2f}x, {now / dec:.2f}x")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -244,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(measure(shape, rule_sets, args.records, args.batch_size, args.rounds))
         print(f"{shape}: done", file=sys.stderr)
     print("decode read: decode() of only the columns the rule set reads (as decode_normalized() decodes);")
-    print("bound: (decode read + floor) / decode, a lower bound of now: decode_normalized / decode.")
+    print("bound: (the cheaper decode + floor) / decode, a lower bound of now: decode_normalized / decode.")
     print(report(results, rule_sets))
     return 0
 
