@@ -21,9 +21,7 @@ from __future__ import annotations
 import functools
 import keyword
 import re
-import typing
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, NamedTuple
 
 import msgspec
@@ -517,34 +515,27 @@ def _unwrap(value: dict[str, Any], buf: bytes, first_index: int) -> Batch | None
     return None
 
 
-def _is_datetime(annotation: Any) -> bool:
-    """Whether a row struct's field annotation decodes a datetime (``Timestamp | None``, ...)."""
-    if annotation is datetime:
-        return True
-    return any(_is_datetime(arg) for arg in typing.get_args(annotation))
-
-
 @functools.lru_cache(maxsize=256)
 def _texts_decoder(schema_text: bytes, graph: bool) -> msgspec.json.Decoder[Any] | None:
     """The decoder of the datetime texts of a response whose schema is ``schema_text`` when its
     rows are a known table's: for each row, a struct of the table's datetime attributes as the
     JSON values that arrived (msgspec skips every other cell).  None for other rows: the
     records of ``HuntingRow`` read their rows untyped (``ApiRecord.to_dict``)."""
+    from ..api.records import _may_hold_datetime  # the test to_dict() finds datetimes by
+
     plan = _one_pass(schema_text, graph, None)
     if plan is None or plan.kind.table is None:
         return None
-    struct = plan.kind.struct
     view = msgspec.defstruct(
         "_RowTexts",
         [
             (field.name, Any, msgspec.field(default=None, name=field.encode_name))
-            for field in msgspec.structs.fields(struct)
-            if _is_datetime(field.type)
+            for field in msgspec.structs.fields(plan.kind.struct)
+            if _may_hold_datetime(field.type, frozenset())
         ],
     )
-    rows = "results" if graph else "Results"
-    response = msgspec.defstruct("_RowTextsResponse", [(rows, list[view], [])])  # type: ignore[valid-type]
-    return msgspec.json.Decoder(response)
+    rows: Any = msgspec.field(default=[], name="results" if graph else "Results")
+    return msgspec.json.Decoder(msgspec.defstruct("_RowTextsResponse", [("rows", list[view], rows)]))  # type: ignore[valid-type]
 
 
 class _RowTimes(ModuleTimes):
@@ -561,7 +552,7 @@ class _RowTimes(ModuleTimes):
             found = _schema_text(data)
             decoder = None if found is None else _texts_decoder(*found)
             if decoder is not None:
-                return getattr(decoder.decode(data), "results" if found[1] else "Results")  # type: ignore[index]
+                return decoder.decode(data).rows
         if layout == "lines":  # flat rows one per line (Log Analytics export)
             return loads_lines(data)
         value = loads(data)  # msgspec, else json.loads (lone surrogates, NaN)
@@ -580,10 +571,7 @@ class _RowTimes(ModuleTimes):
 
     def texts(self, view: Any, record: Record) -> tuple[Any, Any]:
         """``(None, view)`` for a typed view (rows have no envelope); an untyped one gives none."""
-        return _NO_TEXTS if isinstance(view, dict) else (None, view)
-
-
-_NO_TEXTS: tuple[Any, Any] = (None, None)
+        return (None, None) if isinstance(view, dict) else (None, view)
 
 
 TIMES = _RowTimes()
