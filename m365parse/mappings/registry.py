@@ -49,6 +49,7 @@ column names are checked against the generated table structs first.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
@@ -855,8 +856,8 @@ def _memo_of(names: tuple[str, ...]) -> tuple[dict[Any, Any], Callable[[Any], An
 
 
 def _as_json(value: Any) -> bytes | None:
-    """``value`` (dicts with text keys, lists and JSON scalars only) as the JSON that decodes to an equal
-    copy of it, member order and types kept; None for anything else."""
+    """``value`` (dicts with text keys, lists, JSON scalars and finite floats only) as the JSON
+    that decodes to an equal copy of it, member order and types kept; None for anything else."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -867,13 +868,9 @@ def _as_json(value: Any) -> bytes | None:
             stack.extend(item.values())
         elif kind is list:
             stack.extend(item)
-        elif kind not in _SCALARS:
+        elif kind not in _SCALARS or (kind is float and not math.isfinite(item)):  # (JSON has no NaN)
             return None
-    try:
-        text = msgspec.json.encode(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return text if msgspec.json.decode(text) == value else None  # (NaN and infinities are null in JSON)
+    return msgspec.json.encode(value)
 
 
 def _exact_text(value: Any) -> Any:
