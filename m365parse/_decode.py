@@ -394,7 +394,8 @@ def _decode_array(buf: bytes) -> Batch:
         raws: list[Any] = _RAW_ARRAY.decode(buf)
     except _DECODE_ERRORS:
         raws, checked = split_items(buf, 0, "$", 0, member=False)
-        return checked(decode_each(raws, "$"))  # (the split of a broken array need not agree with msgspec's count)
+        # (no resume: the split of a broken array need not agree with msgspec's count)
+        return checked(decode_each(raws, "$"))
     if resume is None:
         return decode_each(raws, "$")
     return decode_each(raws, "$", shape=resume.shape, failed_at=resume.at, done=resume.done)
@@ -955,7 +956,7 @@ def _cut(raw: bytes) -> bool:
     """Whether an item that failed is not JSON (cut short, most often), rather than a whole value
     (as the standard library reads JSON too: lone surrogates, ``NaN``)."""
     try:
-        loads(raw)
+        untyped(raw)
     except _DECODE_ERRORS:
         return True
     return False
