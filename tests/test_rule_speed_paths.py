@@ -220,6 +220,7 @@ def test_memo_results_of_dicts_are_new_dicts_at_every_depth() -> None:
         ([("a", "b")], False),
         ([{"a": 2**70}], True),
         ([{"a": 1.0}, {"a": 1}], True),
+        ([{"a": "\ud800 a lone surrogate"}], False),
     ],
 )
 def test_only_plain_json_is_kept_as_json(value: Any, kept: bool) -> None:

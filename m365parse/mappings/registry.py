@@ -870,7 +870,10 @@ def _as_json(value: Any) -> bytes | None:
             stack.extend(item)
         elif kind not in _SCALARS or (kind is float and not math.isfinite(item)):  # (JSON has no NaN)
             return None
-    return msgspec.json.encode(value)
+    try:
+        return msgspec.json.encode(value)
+    except (TypeError, ValueError, OverflowError):  # a text with a lone surrogate (not UTF-8), ...
+        return None
 
 
 def _exact_text(value: Any) -> Any:
