@@ -48,7 +48,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from .record import _NOT_FROM_INPUT, Record
+from .record import _NOT_FROM_INPUT, Record, collected
 
 __all__ = ["CURRENT", "Projection", "narrowed_struct", "narrowed_record", "narrowed_tree", "with_properties"]
 
@@ -198,13 +198,18 @@ def _narrowed_record(record_type: type[Record], columns: frozenset[str]) -> type
 def with_properties(record_type: type[Record], props: type[msgspec.Struct]) -> type[Record]:
     """A subclass of ``record_type`` whose ``properties`` are ``props``: the same tag and fields, in
     the same order and layout (no field of its own), so that a record of it becomes one of
-    ``record_type`` by setting its class."""
+    ``record_type`` by setting its class.
+
+    It is a type the one-pass decoders of streamed records decode into: msgspec hands
+    each record it completes to :func:`m365parse.record.collected`.
+    """
     return msgspec.defstruct(  # type: ignore[return-value]
         record_type.__name__,
         [("properties", props)],
         bases=(record_type,),
         tag=record_type.__struct_config__.tag,
         module=record_type.__module__,
+        namespace={"__post_init__": collected},
     )
 
 

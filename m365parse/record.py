@@ -261,7 +261,8 @@ DECODED: ContextVar[list[Record] | None] = ContextVar("m365parse_decoded", defau
 
 
 def collected(record: Record) -> None:
-    """``__post_init__`` of the streamed record types (``DeviceProcessEventsRecord``, ...).
+    """``__post_init__`` of the types the one-pass decoders of streamed records decode into
+    (twins of ``DeviceProcessEventsRecord``, ...: see :func:`m365parse._project.with_properties`).
 
     msgspec calls it on each record it completes, in input order.  While a one-pass
     decode collects (:data:`DECODED` holds a list), the record goes in that list, so

@@ -18,6 +18,7 @@ from m365parse import InvalidRecord, Record
 from m365parse import _decode as core
 from m365parse.record import DECODED
 from m365parse.shapes import Partial, stream
+from m365parse.tables import RECORD_TYPES
 
 from .test_resume import _expected, _same
 
@@ -97,6 +98,8 @@ def test_same_records_extra_and_errors_as_one_by_one(shape: str, kind: str, wher
         assert ("SomeNewColumn" in extra) == ("new column" in kind)
         assert ("Timestamp" in extra) == (kind == "wrong type")
     assert all(not r.extra for i, r in enumerate(batch.records) if i not in WHERE[where])
+    # records of their tables' types, not of the collecting twins the one pass decodes into
+    assert all(type(r) is RECORD_TYPES[r.table] for r in batch.records)
     assert DECODED.get() is None  # no collecting left on
 
 
@@ -124,7 +127,7 @@ def test_a_failed_run_keeps_the_records_before_the_item_it_failed_at() -> None:
     kept = exc.value.records
     assert len(kept) == 25
     expected = _expected(raws[:25], "$")
-    assert kept == expected and all(isinstance(r, Record) for r in kept)
+    assert kept == expected and all(type(r) is RECORD_TYPES[r.table] for r in kept)
     assert DECODED.get() is None
 
 
@@ -134,6 +137,23 @@ def test_records_made_outside_a_decode_are_not_collected() -> None:
     before = DECODED.get()
     DeviceProcessEventsRecord(properties=None)
     assert before is None and DECODED.get() is None
+
+
+def test_only_the_one_pass_decoders_collect() -> None:
+    """A record of a table's type made while a one-pass decode collects (a hunting row
+    wrapped, a caller's own) is not taken for one that decode completed."""
+    from m365parse.tables import DeviceProcessEventsRecord
+
+    sink: list[Record] = []
+    token = DECODED.set(sink)
+    try:
+        DeviceProcessEventsRecord(properties=None)
+        assert sink == []
+        stream._decoders().one.decode(json.dumps(_records(1)[0]).encode())
+        assert len(sink) == 1 and type(sink[0]) is not DeviceProcessEventsRecord  # its twin, until finished()
+        assert type(stream.finished(sink)[0]) in RECORD_TYPES.values()
+    finally:
+        DECODED.reset(token)
 
 
 def test_a_run_that_fails_on_its_first_item_keeps_nothing() -> None:

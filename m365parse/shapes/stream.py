@@ -66,7 +66,7 @@ def _decoders_of(projection: Projection | None, learned: tuple[tuple[str, tuple[
             variants[table] = _variant(table, columns)
         except (ValueError, TypeError):  # a name msgspec takes for no field: the table stays as it is
             continue
-    members = [variants.get(t) or narrowed_record(RECORD_TYPES[t], projection) for t in STREAMED]
+    members = [variants.get(t) or _member(RECORD_TYPES[t], projection) for t in STREAMED]
     union = Union[tuple(members)]  # type: ignore[valid-type]  # noqa: UP007
     # A body key besides "records" fails the one pass: the fallback keeps it (Batch.envelope).
     body = msgspec.defstruct("_Body", [("records", list[union])], forbid_unknown_fields=True)  # type: ignore[valid-type]
@@ -82,6 +82,33 @@ def _decoders_of(projection: Projection | None, learned: tuple[tuple[str, tuple[
         ),
         envelope_plan=coercer(Record),
     )
+
+
+def _member(record_type: type[Record], projection: Projection | None) -> type[Record]:
+    """The type the one-pass decoders decode records of ``record_type`` into: narrowed to
+    ``projection``, or else its twin (:func:`_twin`)."""
+    narrowed = narrowed_record(record_type, projection)
+    return _twin(record_type) if narrowed is record_type else narrowed
+
+
+#: Twin record type (:func:`_twin`) -> the record type of its table.
+_TABLE_TYPE: dict[type[Record], type[Record]] = {}
+
+
+@functools.cache
+def _twin(record_type: type[Record]) -> type[Record]:
+    """The twin of a table's record type that the one-pass decoders decode into.
+
+    Its fields are the record type's; it differs only in collecting each record msgspec
+    completes (:func:`m365parse.record.collected`), so that a one-pass decode that fails
+    at one record keeps those before it.  :func:`finished` makes its records records of
+    the table (a change of class).  Records made any other way (rows of a hunting
+    response or a data export, the per-record path, a caller's own) are of the table's
+    record type from the start and pay nothing for collecting.
+    """
+    twin = with_properties(record_type, TABLES[record_type._table])
+    _TABLE_TYPE[twin] = record_type
+    return twin
 
 
 class _Learned:
@@ -349,7 +376,12 @@ _TZINFO = attrgetter("tzinfo")
 
 def finished(records: list[Record]) -> list[Record]:
     """``records`` as the one-pass decode gave them, made records of their tables (those of
-    learned columns: :class:`_Learned`) and :func:`zoned`."""
+    twins: :func:`_twin`; those of learned columns: :class:`_Learned`) and :func:`zoned`."""
+    tables = _TABLE_TYPE
+    for record in records:
+        table_type = tables.get(record.__class__)
+        if table_type is not None:
+            record.__class__ = table_type
     if _RESTORE:  # (once a column was learned: a lookup per record)
         restores = _RESTORE
         for record in records:

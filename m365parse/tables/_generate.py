@@ -445,7 +445,6 @@ def _record(table: str) -> list[str]:
         "",
         f'    _table: ClassVar[str] = "{table}"',
         f"    properties: {table}",
-        "    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed",
         "",
         "",
     ]
@@ -473,7 +472,7 @@ def render() -> dict[str, str]:
             f"from msgspec import {', '.join(msgspec_names)}",
             "",
             *(["from .. import _values as _v"] if any("_v." in c.annotation for c in cols_of) else []),
-            "from ..record import Record, collected",
+            "from ..record import Record",
             "",
             f"__all__ = {json.dumps(sorted([*names, *(n + 'Record' for n in names)]))}",
             "",

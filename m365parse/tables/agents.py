@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["AIAgentsInfo", "AIAgentsInfoRecord", "AgentsInfo", "AgentsInfoRecord"]
 
@@ -66,7 +66,6 @@ class AgentsInfoRecord(Record, tag_field="category", tag="AdvancedHunting-Agents
 
     _table: ClassVar[str] = "AgentsInfo"
     properties: AgentsInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class AIAgentsInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -107,4 +106,3 @@ class AIAgentsInfoRecord(Record, tag_field="category", tag="AdvancedHunting-AIAg
 
     _table: ClassVar[str] = "AIAgentsInfo"
     properties: AIAgentsInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

@@ -12,7 +12,7 @@ from typing import ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["AlertEvidence", "AlertEvidenceRecord", "AlertInfo", "AlertInfoRecord"]
 
@@ -42,7 +42,6 @@ class AlertInfoRecord(Record, tag_field="category", tag="AdvancedHunting-AlertIn
 
     _table: ClassVar[str] = "AlertInfo"
     properties: AlertInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class AlertEvidence(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -101,4 +100,3 @@ class AlertEvidenceRecord(Record, tag_field="category", tag="AdvancedHunting-Ale
 
     _table: ClassVar[str] = "AlertEvidence"
     properties: AlertEvidence
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct, field
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["CloudAppEvents", "CloudAppEventsRecord"]
 
@@ -72,4 +72,3 @@ class CloudAppEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Cl
 
     _table: ClassVar[str] = "CloudAppEvents"
     properties: CloudAppEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

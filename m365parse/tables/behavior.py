@@ -12,7 +12,7 @@ from typing import ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["BehaviorEntities", "BehaviorEntitiesRecord", "BehaviorInfo", "BehaviorInfoRecord"]
 
@@ -52,7 +52,6 @@ class BehaviorInfoRecord(Record, tag_field="category", tag="AdvancedHunting-Beha
 
     _table: ClassVar[str] = "BehaviorInfo"
     properties: BehaviorInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class BehaviorEntities(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -110,4 +109,3 @@ class BehaviorEntitiesRecord(Record, tag_field="category", tag="AdvancedHunting-
 
     _table: ClassVar[str] = "BehaviorEntities"
     properties: BehaviorEntities
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct, field
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["CloudAuditEvents", "CloudAuditEventsRecord", "CloudDnsEvents", "CloudDnsEventsRecord", "CloudPolicyEnforcementEvents", "CloudPolicyEnforcementEventsRecord", "CloudProcessEvents", "CloudProcessEventsRecord", "CloudStorageAggregatedEvents", "CloudStorageAggregatedEventsRecord"]
 
@@ -60,7 +60,6 @@ class CloudAuditEventsRecord(Record, tag_field="category", tag="AdvancedHunting-
 
     _table: ClassVar[str] = "CloudAuditEvents"
     properties: CloudAuditEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class CloudProcessEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -110,7 +109,6 @@ class CloudProcessEventsRecord(Record, tag_field="category", tag="AdvancedHuntin
 
     _table: ClassVar[str] = "CloudProcessEvents"
     properties: CloudProcessEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class CloudStorageAggregatedEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -167,7 +165,6 @@ class CloudStorageAggregatedEventsRecord(Record, tag_field="category", tag="Adva
 
     _table: ClassVar[str] = "CloudStorageAggregatedEvents"
     properties: CloudStorageAggregatedEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class CloudDnsEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -209,7 +206,6 @@ class CloudDnsEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Cl
 
     _table: ClassVar[str] = "CloudDnsEvents"
     properties: CloudDnsEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class CloudPolicyEnforcementEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -240,4 +236,3 @@ class CloudPolicyEnforcementEventsRecord(Record, tag_field="category", tag="Adva
 
     _table: ClassVar[str] = "CloudPolicyEnforcementEvents"
     properties: CloudPolicyEnforcementEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

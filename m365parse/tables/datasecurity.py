@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["DataSecurityBehaviors", "DataSecurityBehaviorsRecord", "DataSecurityEvents", "DataSecurityEventsRecord"]
 
@@ -88,7 +88,6 @@ class DataSecurityEventsRecord(Record, tag_field="category", tag="AdvancedHuntin
 
     _table: ClassVar[str] = "DataSecurityEvents"
     properties: DataSecurityEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DataSecurityBehaviors(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -133,4 +132,3 @@ class DataSecurityBehaviorsRecord(Record, tag_field="category", tag="AdvancedHun
 
     _table: ClassVar[str] = "DataSecurityBehaviors"
     properties: DataSecurityBehaviors
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

@@ -12,7 +12,7 @@ from typing import ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["DeviceEvents", "DeviceEventsRecord", "DeviceFileCertificateInfo", "DeviceFileCertificateInfoRecord", "DeviceFileEvents", "DeviceFileEventsRecord", "DeviceImageLoadEvents", "DeviceImageLoadEventsRecord", "DeviceInfo", "DeviceInfoRecord", "DeviceLogonEvents", "DeviceLogonEventsRecord", "DeviceNetworkEvents", "DeviceNetworkEventsRecord", "DeviceNetworkInfo", "DeviceNetworkInfoRecord", "DeviceProcessEvents", "DeviceProcessEventsRecord", "DeviceRegistryEvents", "DeviceRegistryEventsRecord"]
 
@@ -81,7 +81,6 @@ class DeviceInfoRecord(Record, tag_field="category", tag="AdvancedHunting-Device
 
     _table: ClassVar[str] = "DeviceInfo"
     properties: DeviceInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceNetworkInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -116,7 +115,6 @@ class DeviceNetworkInfoRecord(Record, tag_field="category", tag="AdvancedHunting
 
     _table: ClassVar[str] = "DeviceNetworkInfo"
     properties: DeviceNetworkInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceProcessEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -204,7 +202,6 @@ class DeviceProcessEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "DeviceProcessEvents"
     properties: DeviceProcessEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceNetworkEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -266,7 +263,6 @@ class DeviceNetworkEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "DeviceNetworkEvents"
     properties: DeviceNetworkEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceFileEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -341,7 +337,6 @@ class DeviceFileEventsRecord(Record, tag_field="category", tag="AdvancedHunting-
 
     _table: ClassVar[str] = "DeviceFileEvents"
     properties: DeviceFileEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceRegistryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -401,7 +396,6 @@ class DeviceRegistryEventsRecord(Record, tag_field="category", tag="AdvancedHunt
 
     _table: ClassVar[str] = "DeviceRegistryEvents"
     properties: DeviceRegistryEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceLogonEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -467,7 +461,6 @@ class DeviceLogonEventsRecord(Record, tag_field="category", tag="AdvancedHunting
 
     _table: ClassVar[str] = "DeviceLogonEvents"
     properties: DeviceLogonEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceImageLoadEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -526,7 +519,6 @@ class DeviceImageLoadEventsRecord(Record, tag_field="category", tag="AdvancedHun
 
     _table: ClassVar[str] = "DeviceImageLoadEvents"
     properties: DeviceImageLoadEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -608,7 +600,6 @@ class DeviceEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Devi
 
     _table: ClassVar[str] = "DeviceEvents"
     properties: DeviceEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceFileCertificateInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -643,4 +634,3 @@ class DeviceFileCertificateInfoRecord(Record, tag_field="category", tag="Advance
 
     _table: ClassVar[str] = "DeviceFileCertificateInfo"
     properties: DeviceFileCertificateInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["GraphAPIAuditEvents", "GraphAPIAuditEventsRecord", "IdentityAccountInfo", "IdentityAccountInfoRecord", "IdentityEvents", "IdentityEventsRecord", "OAuthAppInfo", "OAuthAppInfoRecord"]
 
@@ -49,7 +49,6 @@ class IdentityEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Id
 
     _table: ClassVar[str] = "IdentityEvents"
     properties: IdentityEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class IdentityAccountInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -112,7 +111,6 @@ class IdentityAccountInfoRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "IdentityAccountInfo"
     properties: IdentityAccountInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class GraphAPIAuditEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -159,7 +157,6 @@ class GraphAPIAuditEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "GraphAPIAuditEvents"
     properties: GraphAPIAuditEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class OAuthAppInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -194,4 +191,3 @@ class OAuthAppInfoRecord(Record, tag_field="category", tag="AdvancedHunting-OAut
 
     _table: ClassVar[str] = "OAuthAppInfo"
     properties: OAuthAppInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

@@ -12,7 +12,7 @@ from typing import ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["EmailAttachmentInfo", "EmailAttachmentInfoRecord", "EmailEvents", "EmailEventsRecord", "EmailPostDeliveryEvents", "EmailPostDeliveryEventsRecord", "EmailUrlInfo", "EmailUrlInfoRecord", "UrlClickEvents", "UrlClickEventsRecord"]
 
@@ -88,7 +88,6 @@ class EmailEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Email
 
     _table: ClassVar[str] = "EmailEvents"
     properties: EmailEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class EmailAttachmentInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -123,7 +122,6 @@ class EmailAttachmentInfoRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "EmailAttachmentInfo"
     properties: EmailAttachmentInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class EmailPostDeliveryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -155,7 +153,6 @@ class EmailPostDeliveryEventsRecord(Record, tag_field="category", tag="AdvancedH
 
     _table: ClassVar[str] = "EmailPostDeliveryEvents"
     properties: EmailPostDeliveryEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class EmailUrlInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -180,7 +177,6 @@ class EmailUrlInfoRecord(Record, tag_field="category", tag="AdvancedHunting-Emai
 
     _table: ClassVar[str] = "EmailUrlInfo"
     properties: EmailUrlInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class UrlClickEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -216,4 +212,3 @@ class UrlClickEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Ur
 
     _table: ClassVar[str] = "UrlClickEvents"
     properties: UrlClickEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from msgspec import Struct
 
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["ExposureGraphEdges", "ExposureGraphEdgesRecord", "ExposureGraphNodes", "ExposureGraphNodesRecord"]
 
@@ -36,7 +36,6 @@ class ExposureGraphNodesRecord(Record, tag_field="category", tag="AdvancedHuntin
 
     _table: ClassVar[str] = "ExposureGraphNodes"
     properties: ExposureGraphNodes
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class ExposureGraphEdges(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -64,4 +63,3 @@ class ExposureGraphEdgesRecord(Record, tag_field="category", tag="AdvancedHuntin
 
     _table: ClassVar[str] = "ExposureGraphEdges"
     properties: ExposureGraphEdges
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

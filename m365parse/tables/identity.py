@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct, field
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["IdentityDirectoryEvents", "IdentityDirectoryEventsRecord", "IdentityInfo", "IdentityInfoRecord", "IdentityLogonEvents", "IdentityLogonEventsRecord", "IdentityQueryEvents", "IdentityQueryEventsRecord"]
 
@@ -66,7 +66,6 @@ class IdentityLogonEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "IdentityLogonEvents"
     properties: IdentityLogonEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class IdentityQueryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -111,7 +110,6 @@ class IdentityQueryEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "IdentityQueryEvents"
     properties: IdentityQueryEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class IdentityDirectoryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -154,7 +152,6 @@ class IdentityDirectoryEventsRecord(Record, tag_field="category", tag="AdvancedH
 
     _table: ClassVar[str] = "IdentityDirectoryEvents"
     properties: IdentityDirectoryEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class IdentityInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -222,4 +219,3 @@ class IdentityInfoRecord(Record, tag_field="category", tag="AdvancedHunting-Iden
 
     _table: ClassVar[str] = "IdentityInfo"
     properties: IdentityInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

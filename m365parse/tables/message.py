@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct, field
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["CallActivityEvents", "CallActivityEventsRecord", "MessageContents", "MessageContentsRecord", "MessageEvents", "MessageEventsRecord", "MessagePostDeliveryEvents", "MessagePostDeliveryEventsRecord", "MessageUrlInfo", "MessageUrlInfoRecord"]
 
@@ -73,7 +73,6 @@ class MessageEventsRecord(Record, tag_field="category", tag="AdvancedHunting-Mes
 
     _table: ClassVar[str] = "MessageEvents"
     properties: MessageEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class MessagePostDeliveryEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -110,7 +109,6 @@ class MessagePostDeliveryEventsRecord(Record, tag_field="category", tag="Advance
 
     _table: ClassVar[str] = "MessagePostDeliveryEvents"
     properties: MessagePostDeliveryEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class MessageUrlInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -133,7 +131,6 @@ class MessageUrlInfoRecord(Record, tag_field="category", tag="AdvancedHunting-Me
 
     _table: ClassVar[str] = "MessageUrlInfo"
     properties: MessageUrlInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class MessageContents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -158,7 +155,6 @@ class MessageContentsRecord(Record, tag_field="category", tag="AdvancedHunting-M
 
     _table: ClassVar[str] = "MessageContents"
     properties: MessageContents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class CallActivityEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -187,4 +183,3 @@ class CallActivityEventsRecord(Record, tag_field="category", tag="AdvancedHuntin
 
     _table: ClassVar[str] = "CallActivityEvents"
     properties: CallActivityEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

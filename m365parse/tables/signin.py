@@ -12,7 +12,7 @@ from typing import ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["AADSignInEventsBeta", "AADSignInEventsBetaRecord", "AADSpnSignInEventsBeta", "AADSpnSignInEventsBetaRecord", "EntraIdSignInEvents", "EntraIdSignInEventsRecord", "EntraIdSpnSignInEvents", "EntraIdSpnSignInEventsRecord"]
 
@@ -83,7 +83,6 @@ class EntraIdSignInEventsRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "EntraIdSignInEvents"
     properties: EntraIdSignInEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class EntraIdSpnSignInEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -128,7 +127,6 @@ class EntraIdSpnSignInEventsRecord(Record, tag_field="category", tag="AdvancedHu
 
     _table: ClassVar[str] = "EntraIdSpnSignInEvents"
     properties: EntraIdSpnSignInEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class AADSignInEventsBeta(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -190,7 +188,6 @@ class AADSignInEventsBetaRecord(Record, tag_field="category", tag="AdvancedHunti
 
     _table: ClassVar[str] = "AADSignInEventsBeta"
     properties: AADSignInEventsBeta
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class AADSpnSignInEventsBeta(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -226,4 +223,3 @@ class AADSpnSignInEventsBetaRecord(Record, tag_field="category", tag="AdvancedHu
 
     _table: ClassVar[str] = "AADSpnSignInEventsBeta"
     properties: AADSpnSignInEventsBeta
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

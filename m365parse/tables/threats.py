@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["CampaignInfo", "CampaignInfoRecord", "DisruptionAndResponseEvents", "DisruptionAndResponseEventsRecord", "FileMaliciousContentInfo", "FileMaliciousContentInfoRecord"]
 
@@ -39,7 +39,6 @@ class CampaignInfoRecord(Record, tag_field="category", tag="AdvancedHunting-Camp
 
     _table: ClassVar[str] = "CampaignInfo"
     properties: CampaignInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class FileMaliciousContentInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -72,7 +71,6 @@ class FileMaliciousContentInfoRecord(Record, tag_field="category", tag="Advanced
 
     _table: ClassVar[str] = "FileMaliciousContentInfo"
     properties: FileMaliciousContentInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DisruptionAndResponseEvents(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -126,4 +124,3 @@ class DisruptionAndResponseEventsRecord(Record, tag_field="category", tag="Advan
 
     _table: ClassVar[str] = "DisruptionAndResponseEvents"
     properties: DisruptionAndResponseEvents
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from msgspec import Struct
 
 from .. import _values as _v
-from ..record import Record, collected
+from ..record import Record
 
 __all__ = ["DeviceBaselineComplianceAssessment", "DeviceBaselineComplianceAssessmentKB", "DeviceBaselineComplianceAssessmentKBRecord", "DeviceBaselineComplianceAssessmentRecord", "DeviceBaselineComplianceProfiles", "DeviceBaselineComplianceProfilesRecord", "DeviceTvmBrowserExtensions", "DeviceTvmBrowserExtensionsKB", "DeviceTvmBrowserExtensionsKBRecord", "DeviceTvmBrowserExtensionsRecord", "DeviceTvmCertificateInfo", "DeviceTvmCertificateInfoRecord", "DeviceTvmHardwareFirmware", "DeviceTvmHardwareFirmwareRecord", "DeviceTvmInfoGathering", "DeviceTvmInfoGatheringKB", "DeviceTvmInfoGatheringKBRecord", "DeviceTvmInfoGatheringRecord", "DeviceTvmSecureConfigurationAssessment", "DeviceTvmSecureConfigurationAssessmentKB", "DeviceTvmSecureConfigurationAssessmentKBRecord", "DeviceTvmSecureConfigurationAssessmentRecord", "DeviceTvmSoftwareEvidenceBeta", "DeviceTvmSoftwareEvidenceBetaRecord", "DeviceTvmSoftwareInventory", "DeviceTvmSoftwareInventoryRecord", "DeviceTvmSoftwareVulnerabilities", "DeviceTvmSoftwareVulnerabilitiesKB", "DeviceTvmSoftwareVulnerabilitiesKBRecord", "DeviceTvmSoftwareVulnerabilitiesRecord"]
 
@@ -42,7 +42,6 @@ class DeviceTvmSoftwareInventoryRecord(Record, tag_field="category", tag="Advanc
 
     _table: ClassVar[str] = "DeviceTvmSoftwareInventory"
     properties: DeviceTvmSoftwareInventory
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmSoftwareVulnerabilities(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -72,7 +71,6 @@ class DeviceTvmSoftwareVulnerabilitiesRecord(Record, tag_field="category", tag="
 
     _table: ClassVar[str] = "DeviceTvmSoftwareVulnerabilities"
     properties: DeviceTvmSoftwareVulnerabilities
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmSoftwareVulnerabilitiesKB(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -97,7 +95,6 @@ class DeviceTvmSoftwareVulnerabilitiesKBRecord(Record, tag_field="category", tag
 
     _table: ClassVar[str] = "DeviceTvmSoftwareVulnerabilitiesKB"
     properties: DeviceTvmSoftwareVulnerabilitiesKB
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmSoftwareEvidenceBeta(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -121,7 +118,6 @@ class DeviceTvmSoftwareEvidenceBetaRecord(Record, tag_field="category", tag="Adv
 
     _table: ClassVar[str] = "DeviceTvmSoftwareEvidenceBeta"
     properties: DeviceTvmSoftwareEvidenceBeta
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmSecureConfigurationAssessment(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -150,7 +146,6 @@ class DeviceTvmSecureConfigurationAssessmentRecord(Record, tag_field="category",
 
     _table: ClassVar[str] = "DeviceTvmSecureConfigurationAssessment"
     properties: DeviceTvmSecureConfigurationAssessment
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmSecureConfigurationAssessmentKB(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -177,7 +172,6 @@ class DeviceTvmSecureConfigurationAssessmentKBRecord(Record, tag_field="category
 
     _table: ClassVar[str] = "DeviceTvmSecureConfigurationAssessmentKB"
     properties: DeviceTvmSecureConfigurationAssessmentKB
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmBrowserExtensions(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -204,7 +198,6 @@ class DeviceTvmBrowserExtensionsRecord(Record, tag_field="category", tag="Advanc
 
     _table: ClassVar[str] = "DeviceTvmBrowserExtensions"
     properties: DeviceTvmBrowserExtensions
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmBrowserExtensionsKB(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -232,7 +225,6 @@ class DeviceTvmBrowserExtensionsKBRecord(Record, tag_field="category", tag="Adva
 
     _table: ClassVar[str] = "DeviceTvmBrowserExtensionsKB"
     properties: DeviceTvmBrowserExtensionsKB
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmCertificateInfo(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -263,7 +255,6 @@ class DeviceTvmCertificateInfoRecord(Record, tag_field="category", tag="Advanced
 
     _table: ClassVar[str] = "DeviceTvmCertificateInfo"
     properties: DeviceTvmCertificateInfo
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmHardwareFirmware(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -288,7 +279,6 @@ class DeviceTvmHardwareFirmwareRecord(Record, tag_field="category", tag="Advance
 
     _table: ClassVar[str] = "DeviceTvmHardwareFirmware"
     properties: DeviceTvmHardwareFirmware
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmInfoGathering(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -311,7 +301,6 @@ class DeviceTvmInfoGatheringRecord(Record, tag_field="category", tag="AdvancedHu
 
     _table: ClassVar[str] = "DeviceTvmInfoGathering"
     properties: DeviceTvmInfoGathering
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceTvmInfoGatheringKB(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -333,7 +322,6 @@ class DeviceTvmInfoGatheringKBRecord(Record, tag_field="category", tag="Advanced
 
     _table: ClassVar[str] = "DeviceTvmInfoGatheringKB"
     properties: DeviceTvmInfoGatheringKB
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceBaselineComplianceAssessment(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -362,7 +350,6 @@ class DeviceBaselineComplianceAssessmentRecord(Record, tag_field="category", tag
 
     _table: ClassVar[str] = "DeviceBaselineComplianceAssessment"
     properties: DeviceBaselineComplianceAssessment
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceBaselineComplianceAssessmentKB(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -391,7 +378,6 @@ class DeviceBaselineComplianceAssessmentKBRecord(Record, tag_field="category", t
 
     _table: ClassVar[str] = "DeviceBaselineComplianceAssessmentKB"
     properties: DeviceBaselineComplianceAssessmentKB
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
 
 
 class DeviceBaselineComplianceProfiles(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -421,4 +407,3 @@ class DeviceBaselineComplianceProfilesRecord(Record, tag_field="category", tag="
 
     _table: ClassVar[str] = "DeviceBaselineComplianceProfiles"
     properties: DeviceBaselineComplianceProfiles
-    __post_init__ = collected  # type: ignore[misc]  # a failed one-pass decode keeps the records it completed
