@@ -20,7 +20,12 @@ peak RSS; then the same through the command line
 its standard input).  ``--spark``: Spark ``local[2]``, the helper (all tables, one pass,
 then the DataFrame of each table that has records, by ``Decoded.counts()``, written to
 Spark's ``noop`` sink: a Spark job each) against
-``spark.read.json`` with a union schema written to ``noop``; a few minutes.
+``spark.read.json`` with a union schema written to ``noop``; a few minutes.  With it, the
+floor of the helper's one pass (:data:`SPARK_FLOOR`): jobs that bring the same lines
+to the Python workers and do nothing, decode them, or do the one decode of
+``to_arrow()`` and convert every value to Arrow without building tables, each handing
+only a count back to Spark.  Any helper that decodes in Python into exact Arrow
+data does at least the last of these.
 """
 
 from __future__ import annotations
@@ -45,7 +50,18 @@ ROOT = Path(__file__).resolve().parent.parent
 MB = 1_000_000
 
 VARIANTS = ("decode", "to_arrow", "pyarrow_union", "pyarrow_tables", "polars", "pandas")
-SPARK_VARIANTS = ("spark_helper", "spark_json")
+SPARK_VARIANTS = ("spark_helper", "spark_json", "spark_read", "spark_decode", "spark_floor", "spark_persist")
+
+#: The floor of the helper's one pass: what any helper that decodes in Python into
+#: exact Arrow data must at least do, each step alone, nothing handed back to Spark.
+SPARK_FLOOR = (
+    ("spark_read", "the lines brought to the Python workers (mapInArrow, nothing done)"),
+    ("spark_decode", "... and decode() of each Arrow batch of lines"),
+    ("spark_floor", "... and instead, the one decode of to_arrow() and every value converted to Arrow "
+                    "(one conversion per kind of column, no table built)"),
+    ("spark_persist", "apart: the lines handed back to Spark as they came and persisted, as the helper "
+                      "persists its one pass (what handing back and keeping bytes costs)"),
+)
 
 #: (text, variant, baseline, measure, comparison, bound): the target holds when
 #: measure(variant) / measure(baseline) compares to bound as stated.
@@ -280,6 +296,7 @@ def child_parquet(opts: dict[str, Any]) -> dict[str, Any]:
 
 def child_spark(opts: dict[str, Any]) -> dict[str, Any]:
     try:
+        from pyspark import StorageLevel
         from pyspark.sql import SparkSession
         from pyspark.sql import types as T
 
@@ -301,7 +318,52 @@ def child_spark(opts: dict[str, Any]) -> dict[str, Any]:
     spark.sparkContext.setLogLevel("ERROR")
     path = opts["data"]
 
-    if opts["variant"] == "spark_helper":
+    if opts["variant"] == "spark_persist":
+
+        def echo(batches: Any) -> Any:
+            yield from batches
+
+        def run() -> None:
+            lines = spark.read.text(path)
+            kept = lines.mapInArrow(echo, lines.schema).persist(StorageLevel.MEMORY_AND_DISK)
+            kept.write.format("noop").mode("overwrite").save()
+            kept.unpersist()
+
+    elif opts["variant"] in ("spark_read", "spark_decode", "spark_floor"):
+        counted = T.StructType([T.StructField("n", T.LongType())])
+        variant = opts["variant"]
+
+        def work(batches: Any) -> Any:  # in the workers (pickled by value: a closure)
+            import pyarrow as pa
+
+            from m365parse import arrow as arr
+            from m365parse import decode
+            from m365parse._collector import collector_off
+
+            @collector_off  # as decode() and to_arrow() run
+            def convert(buf: bytes) -> int:
+                """The one decode of to_arrow() and every value converted to Arrow, in its pieces."""
+                _body, one, twins = arr._twins()
+                n = 0
+                for piece in arr._line_pieces(buf, arr._PIECE_BYTES):
+                    groups = arr._groups(one.decode_lines(piece))
+                    gathered = arr._gather([(arr._layout(twins[t], True), g) for t, (g, _) in groups.items()])
+                    assert gathered is not None
+                    assert arr._kind_arrays(gathered[0], True) is not None
+                    n += sum(len(g) for g, _ in groups.values())
+                return n
+
+            for batch in batches:
+                n = batch.num_rows
+                if variant != "spark_read":
+                    buf = "\n".join(batch.column(0).to_pylist()).encode("utf-8", "surrogatepass")
+                    n = len(decode(buf).records) if variant == "spark_decode" else convert(buf)
+                yield pa.RecordBatch.from_arrays([pa.array([n], pa.int64())], names=["n"])
+
+        def run() -> None:
+            spark.read.text(path).mapInArrow(work, counted).write.format("noop").mode("overwrite").save()
+
+    elif opts["variant"] == "spark_helper":
 
         phases: dict[str, float] = {}
 
@@ -561,6 +623,13 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
                     f"{p['wall']:.1f} s ({p['bytes'] / p['wall'] / MB:.0f} MB/s), Parquet "
                     f"{p['parquet_bytes'] / 2**20:.0f} MiB, peak RSS {p['peak_rss'] / 2**20:.0f} MiB "
                     f"(before: {p['rss_before'] / 2**20:.0f} MiB)."]
+    plain = result["variants"].get("spark_json")
+    floor = [(name, what, result["variants"].get(name)) for name, what in SPARK_FLOOR]
+    if plain and plain["status"] == "ok" and all(r and r["status"] == "ok" for _, _, r in floor):
+        out += ["", "Floor of the Spark helper's one pass (Spark local[2], the same lines, each step in a job of its "
+                "own, written to `noop`), against `spark.read.json` with a union schema:", "",
+                "| step | wall vs spark.read.json |", "|---|---:|"]
+        out += [f"| {what} | {r['wall'] / plain['wall']:.2f}x |" for _, what, r in floor if r]
     out += ["", "| target | result | measured |", "|---|---|---|"]
     out += [f"| {t['target']} | {t['result']} | {t.get('note') or ''} |" for t in result["targets"]]
     return "\n".join(out) + "\n"

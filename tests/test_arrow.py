@@ -450,3 +450,23 @@ def test_one_decode_tables_equal_tables_of_decode() -> None:
     for name, (table, positions) in twice.items():
         assert once[name][1] == positions
         assert once[name][0].equals(table), name
+
+
+@pytest.mark.parametrize("piece", [1, 700, 5000, 10**9])
+def test_one_decode_tables_in_pieces_equal_tables_of_decode(monkeypatch: pytest.MonkeyPatch, piece: int) -> None:
+    """JSON lines larger than a piece are converted piece by piece (cut at line ends, blank
+    lines and a last line without its newline included); the tables are the same."""
+    data = b"".join(b"".join(p.read_bytes().split(b"\n")) + b"\n" for p in SAMPLES if p.name != "SiemAlert.json")
+    records = [msgspec.json.encode(r) for line in data.splitlines() for r in msgspec.json.decode(line)["records"]]
+    lines = b"\n".join(line + (b"\n\n" if i % 7 == 3 else b"") for i, line in enumerate(records))
+    monkeypatch.setattr(ma, "_PIECE_BYTES", piece)
+    pieces = list(ma._line_pieces(lines, piece))
+    assert b"".join(pieces) == lines and all(p.endswith(b"\n") for p in pieces[:-1])
+    assert (len(pieces) == 1) == (piece == 10**9)
+    once = ma.one_decode_tables(lines)
+    assert once is not None
+    twice = ma.tables_of(m365parse.decode(lines).records)
+    assert set(once) == set(twice)
+    for name, (table, positions) in twice.items():
+        assert once[name][1] == positions
+        assert once[name][0].equals(table), name
