@@ -195,13 +195,17 @@ def _narrowed_record(record_type: type[Record], columns: frozenset[str]) -> type
     return with_properties(record_type, narrowed_struct(TABLES[record_type._table], columns))
 
 
-def with_properties(record_type: type[Record], props: type[msgspec.Struct]) -> type[Record]:
+def with_properties(
+    record_type: type[Record],
+    props: type[msgspec.Struct],
+    post_init: Callable[[Record], None] = collected,
+) -> type[Record]:
     """A subclass of ``record_type`` whose ``properties`` are ``props``: the same tag and fields, in
     the same order and layout (no field of its own), so that a record of it becomes one of
     ``record_type`` by setting its class.
 
     It is a type the one-pass decoders of streamed records decode into: msgspec hands
-    each record it completes to :func:`m365parse.record.collected`.
+    each record it completes to ``post_init`` (by default :func:`m365parse.record.collected`).
     """
     return msgspec.defstruct(  # type: ignore[return-value]
         record_type.__name__,
@@ -209,7 +213,7 @@ def with_properties(record_type: type[Record], props: type[msgspec.Struct]) -> t
         bases=(record_type,),
         tag=record_type.__struct_config__.tag,
         module=record_type.__module__,
-        namespace={"__post_init__": collected},
+        namespace={"__post_init__": post_init},
     )
 
 

@@ -150,8 +150,8 @@ def test_only_the_one_pass_decoders_collect() -> None:
         DeviceProcessEventsRecord(properties=None)
         assert sink == []
         stream._decoders().one.decode(json.dumps(_records(1)[0]).encode())
-        assert len(sink) == 1 and type(sink[0]) is not DeviceProcessEventsRecord  # its twin, until finished()
-        assert type(stream.finished(sink)[0]) in RECORD_TYPES.values()
+        # collected as a record of its table (the twin msgspec made it as is not seen)
+        assert len(sink) == 1 and type(sink[0]) is RECORD_TYPES[sink[0].table]
     finally:
         DECODED.reset(token)
 

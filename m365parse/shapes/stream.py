@@ -25,7 +25,7 @@ from .. import _decode as core
 from .._project import CURRENT, Projection, narrowed_record, with_properties
 from .._stdjson import loads, loads_lines, records_member
 from .._values import build_struct, coercer, filled_keys
-from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord
+from ..record import DECODED, ENVELOPE_KEYS, Batch, Record, UnknownRecord
 from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES
 from . import DECODE_ERRORS, ModuleTimes, Reject, Resume, Shape
 
@@ -91,24 +91,27 @@ def _member(record_type: type[Record], projection: Projection | None) -> type[Re
     return _twin(record_type) if narrowed is record_type else narrowed
 
 
-#: Twin record type (:func:`_twin`) -> the record type of its table.
-_TABLE_TYPE: dict[type[Record], type[Record]] = {}
-
-
 @functools.cache
 def _twin(record_type: type[Record]) -> type[Record]:
     """The twin of a table's record type that the one-pass decoders decode into.
 
-    Its fields are the record type's; it differs only in collecting each record msgspec
-    completes (:func:`m365parse.record.collected`), so that a one-pass decode that fails
-    at one record keeps those before it.  :func:`finished` makes its records records of
-    the table (a change of class).  Records made any other way (rows of a hunting
+    Its fields are the record type's.  As msgspec completes each of its records, the
+    twin's ``__post_init__`` makes it a record of ``record_type`` (a change of class,
+    while the record is fresh in the caches) and collects it as
+    :func:`m365parse.record.collected` does, so that a one-pass decode that fails at
+    one record keeps those before it.  Records made any other way (rows of a hunting
     response or a data export, the per-record path, a caller's own) are of the table's
     record type from the start and pay nothing for collecting.
     """
-    twin = with_properties(record_type, TABLES[record_type._table])
-    _TABLE_TYPE[twin] = record_type
-    return twin
+    get = DECODED.get
+
+    def made(record: Record) -> None:
+        record.__class__ = record_type
+        sink = get()
+        if sink is not None:
+            sink.append(record)
+
+    return with_properties(record_type, TABLES[record_type._table], made)
 
 
 class _Learned:
@@ -376,12 +379,7 @@ _TZINFO = attrgetter("tzinfo")
 
 def finished(records: list[Record]) -> list[Record]:
     """``records`` as the one-pass decode gave them, made records of their tables (those of
-    twins: :func:`_twin`; those of learned columns: :class:`_Learned`) and :func:`zoned`."""
-    tables = _TABLE_TYPE
-    for record in records:
-        table_type = tables.get(record.__class__)
-        if table_type is not None:
-            record.__class__ = table_type
+    learned columns: :class:`_Learned`) and :func:`zoned`."""
     if _RESTORE:  # (once a column was learned: a lookup per record)
         restores = _RESTORE
         for record in records:
