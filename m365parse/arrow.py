@@ -785,13 +785,15 @@ def _one_decode_tables(buf: bytes, spark: bool) -> dict[str, tuple[pa.Table, lis
         return None
     if not pieces:
         return None
-    out: dict[str, tuple[pa.Table, list[int]]] = {}
-    for name, (table, positions) in pieces:
-        if name in out:  # two record types of one table, or one table in several pieces
-            before, earlier = out[name]
-            table, positions = pa.concat_tables([before, table]), earlier + positions
-        out[name] = (table, positions)
-    return out
+    parts: dict[str, list[tuple[pa.Table, list[int]]]] = {}
+    for name, part in pieces:  # two record types of one table, or one table in several pieces
+        parts.setdefault(name, []).append(part)
+    return {
+        name: found[0]
+        if len(found) == 1
+        else (pa.concat_tables([t for t, _ in found]), [p for _, positions in found for p in positions])
+        for name, found in parts.items()
+    }
 
 
 def _line_pieces(data: bytes, size: int) -> Iterator[bytes]:
