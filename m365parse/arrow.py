@@ -628,10 +628,10 @@ def errors_to_arrow(errors: Sequence[InvalidRecord]) -> pa.Table:
     )
 
 
-def _groups(records: Iterable[Record]) -> dict[type, tuple[list[Record], list[int]]]:
-    """Records by type, with their positions in ``records``."""
+def _groups(records: Iterable[Record], first: int = 0) -> dict[type, tuple[list[Record], list[int]]]:
+    """Records by type, with their positions in ``records`` (counted from ``first``)."""
     groups: dict[type, tuple[list[Record], list[int]]] = {}
-    for pos, r in enumerate(records):
+    for pos, r in enumerate(records, first):
         t = type(r)
         group = groups.get(t)
         if group is None:
@@ -815,14 +815,11 @@ def _tables_of_twins(
     needs decode()."""
     if not items:
         return []
-    groups = _groups(items)
+    groups = _groups(items, first)
     built = _columnar([(_layout(twins[twin], spark), group) for twin, (group, _) in groups.items()], spark)
     if built is None:
         return None
-    return [
-        (name, (table, [first + p for p in positions] if first else positions))
-        for (name, table), (_group, positions) in zip(built, groups.values(), strict=True)
-    ]
+    return [(name, (table, positions)) for (name, table), (_, positions) in zip(built, groups.values(), strict=True)]
 
 
 # The tables of a block are built kind by kind: every value of one kind of column
