@@ -10,6 +10,7 @@ struct in ``properties``.  Records of tables the library does not know are
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -21,7 +22,7 @@ from ._values import exact_iso
 if TYPE_CHECKING:
     from .errors import InvalidRecord
 
-__all__ = ["Record", "UnknownRecord", "SiemRecord", "Batch", "ENVELOPE_KEYS", "DECODED", "collected"]
+__all__ = ["Record", "UnknownRecord", "SiemRecord", "Batch", "ENVELOPE_KEYS", "DECODED", "collected", "collected_as"]
 
 #: Envelope keys of a streamed record that are attributes of :class:`Record`
 #: (besides ``category`` and ``properties``).
@@ -262,7 +263,8 @@ DECODED: ContextVar[list[Record] | None] = ContextVar("m365parse_decoded", defau
 
 def collected(record: Record) -> None:
     """``__post_init__`` of the types the one-pass decoders of streamed records decode into
-    (twins of ``DeviceProcessEventsRecord``, ...: see :func:`m365parse._project.with_properties`).
+    (see :func:`m365parse._project.with_properties`; :func:`collected_as` for the twins of
+    the tables' record types).
 
     msgspec calls it on each record it completes, in input order.  While a one-pass
     decode collects (:data:`DECODED` holds a list), the record goes in that list, so
@@ -273,6 +275,22 @@ def collected(record: Record) -> None:
     sink = DECODED.get()
     if sink is not None:
         sink.append(record)
+
+
+def collected_as(record_type: type[Record]) -> Callable[[Record], None]:
+    """A ``__post_init__`` that makes each record msgspec completes one of ``record_type`` (a
+    change of class, while the record is fresh in the caches) and then does what
+    :func:`collected` does: that of a twin of ``record_type`` (the same fields) that the
+    one-pass decoders decode into (``m365parse.shapes.stream._twin``)."""
+    get = DECODED.get
+
+    def collect(record: Record) -> None:
+        record.__class__ = record_type
+        sink = get()
+        if sink is not None:
+            sink.append(record)
+
+    return collect
 
 
 class _DictRecord(Record):

@@ -25,7 +25,7 @@ from .. import _decode as core
 from .._project import CURRENT, Projection, narrowed_record, with_properties
 from .._stdjson import loads, loads_lines, records_member
 from .._values import build_struct, coercer, filled_keys
-from ..record import DECODED, ENVELOPE_KEYS, Batch, Record, UnknownRecord
+from ..record import ENVELOPE_KEYS, Batch, Record, UnknownRecord, collected_as
 from ..tables import DOCUMENTED_TYPES, RECORD_TYPES, STREAMED, TABLES
 from . import DECODE_ERRORS, ModuleTimes, Reject, Resume, Shape
 
@@ -103,15 +103,7 @@ def _twin(record_type: type[Record]) -> type[Record]:
     response or a data export, the per-record path, a caller's own) are of the table's
     record type from the start and pay nothing for collecting.
     """
-    get = DECODED.get
-
-    def made(record: Record) -> None:
-        record.__class__ = record_type
-        sink = get()
-        if sink is not None:
-            sink.append(record)
-
-    return with_properties(record_type, TABLES[record_type._table], made)
+    return with_properties(record_type, TABLES[record_type._table], collected_as(record_type))
 
 
 class _Learned:
