@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -18,7 +19,7 @@ import pytest
 
 import m365parse
 from benchmarks import api_shapes
-from benchmarks.data import encode_units
+from benchmarks.data import encode_units, join_units
 from benchmarks.variants import VARIANTS, Unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,3 +184,60 @@ def test_the_floor_section_runs_on_tiny_sizes() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [line for line in proc.stdout.splitlines() if line.startswith(("| siem", "| hunting"))]
     assert len(rows) == 2 and all(line.count("x") >= 2 for line in rows)
+
+
+def test_instructions_parse_cachegrind_output(tmp_path: Path) -> None:
+    """``benchmarks.instructions`` reads cachegrind's own file: per function, instructions and
+    D1 misses that add up to the file's totals."""
+    from benchmarks.instructions import parse
+
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed")
+    out = tmp_path / "cg.out"
+    cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=yes", f"--cachegrind-out-file={out}", sys.executable]
+    cmd += ["-S", "-c", "sum(range(20000))"]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=True)
+    counts = parse(out.read_text(encoding="utf-8", errors="replace"))
+    assert counts.ir > 20000 and counts.d1 > 0
+    assert sum(ir for ir, _ in counts.functions.values()) == counts.ir
+    assert sum(d1 for _, d1 in counts.functions.values()) == counts.d1
+    with pytest.raises(ValueError, match="cachegrind"):
+        parse("events: Ir\nfl=a\nfn=b\n1 5\nsummary: 5\n")  # counted without the cache simulation
+
+
+def test_instructions_child_and_report(tmp_path: Path) -> None:
+    """What a counted process runs gives every record; the report gives ratios to the ceiling
+    and the functions that differ most, largest first."""
+    from benchmarks.instructions import child, report
+
+    data = tmp_path / "hunting.data"
+    data.write_bytes(join_units("hunting", list(encode_units("hunting", 25, 10))))
+    for variant in ("decode", "ceiling"):
+        assert child(variant, "hunting", data, 10, 2) == 25
+    fns = {"a:Struct_vectorcall": (300.0, 1.0), "b:x": (5.0, 0.0)}
+    ref = {"a:Struct_vectorcall": (100.0, 1.0), "b:x": (10.0, 0.0)}
+    result = {
+        "shape": "hunting",
+        "records": 25,
+        "variants": {
+            "decode": {"ir": 1100.0, "d1": 12.0, "functions": fns},
+            "ceiling": {"ir": 1000.0, "d1": 10.0, "functions": {}},
+            "ceiling-gc-off": {"ir": 1000.0, "d1": 8.0, "functions": ref},
+        },
+    }
+    text = report([result], ["decode", "ceiling", "ceiling-gc-off"], functions=2)
+    assert "| hunting | decode | 1100 | 12.0 | 1.100x | 1.20x | 1.100x | 1.50x |" in text
+    assert "| hunting | ceiling | 1000 | 10.0 | 1.000x | 1.00x | 1.000x | 1.25x |" in text
+    assert "### hunting: decode minus ceiling-gc-off, per record" in text  # like for like: decode() runs so
+    rows = [line for line in text.splitlines() if line.startswith(("| +", "| -"))]
+    assert rows == ["| +200.0 | +0.00 | `a:Struct_vectorcall` |", "| -5.0 | +0.00 | `b:x` |"]
+
+
+def test_instructions_without_valgrind_says_so(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import instructions
+
+    monkeypatch.setattr(instructions.shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit) as info:
+        instructions.main(["--shapes", "body"])
+    assert info.value.code == 2
+    assert "valgrind is not installed" in capsys.readouterr().err
