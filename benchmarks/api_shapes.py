@@ -7,8 +7,10 @@ from the built-in sample alerts with their ids, timestamps and evidence varied;
 ``HuntingRecord`` around a struct built for the schema); ``hunting-table``: Defender
 for Endpoint hunting responses (``Schema``, ``Results``) of ``AlertInfo`` rows, all of
 its 8 columns (each row an ``AlertInfoRecord`` around the table's struct): the
-narrowest rows a whole-table query gives, where the record made around each row
-weighs most.  The ceiling of each is one msgspec decode of a unit into the very
+narrowest rows a whole-table query gives; ``hunting-narrow``: Defender for Endpoint
+hunting responses of a query that projects 2 short columns of ``AlertInfo``
+(``AlertId``, ``Severity``; each row a ``HuntingRecord``), where the record made
+around each row weighs most.  The ceiling of each is one msgspec decode of a unit into the very
 structs ``decode()`` produces (the page struct of :class:`m365parse.api.GraphAlert`;
 the row struct of the response's schema).
 """
@@ -31,6 +33,7 @@ SHAPES = {
     "graph": "Graph security alert pages {\"@odata.context\", \"value\": [...], \"@odata.nextLink\"}",
     "hunting": "Defender XDR advanced hunting responses {\"Stats\", \"Schema\", \"Results\": [...]}",
     "hunting-table": "Defender for Endpoint hunting responses of AlertInfo rows {\"Schema\", \"Results\": [...]}",
+    "hunting-narrow": "Defender for Endpoint hunting responses of 2 projected columns {\"Schema\", \"Results\": [...]}",
 }
 
 _SCHEMA = [
@@ -66,6 +69,14 @@ _ALERT_INFO = [
         "AttackTechniques",
     )
 ]
+
+
+#: A query that projects two short columns (``AlertInfo | project AlertId, Severity``).
+_NARROW = [{"Name": "AlertId", "Type": "String"}, {"Name": "Severity", "Type": "String"}]
+
+
+def _narrow_row(rng: random.Random) -> dict[str, Any]:
+    return {"AlertId": f"da{rng.getrandbits(60)}_{rng.randint(-(2**31), 2**31)}", "Severity": rng.choice(["Low", "High"])}
 
 
 def _alert_row(rng: random.Random) -> dict[str, Any]:
@@ -150,6 +161,8 @@ def encode(shape: str, records: int, batch_size: int, seed: int = 1) -> Iterator
             body = {"Stats": _STATS, "Schema": _SCHEMA, "Results": [_row(rng) for _ in range(n)]}
         elif shape == "hunting-table":
             body = {"Schema": _ALERT_INFO, "Results": [_alert_row(rng) for _ in range(n)]}
+        elif shape == "hunting-narrow":
+            body = {"Schema": _NARROW, "Results": [_narrow_row(rng) for _ in range(n)]}
         else:
             raise ValueError(f"unknown shape {shape!r}")
         yield msgspec.json.encode(body)
@@ -165,7 +178,7 @@ def ceiling(shape: str) -> tuple[Callable[[bytes], Any], Callable[[Any], int]]:
         return page.decode, lambda result: len(result.value)
     from m365parse.shapes.hunting import row_type
 
-    schema = _ALERT_INFO if shape == "hunting-table" else _SCHEMA
+    schema = {"hunting-table": _ALERT_INFO, "hunting-narrow": _NARROW}.get(shape, _SCHEMA)
     row = row_type(tuple((c["Name"], c["Type"]) for c in schema), False).struct
     response = msgspec.defstruct("Response", [("Stats", Any, None), ("Schema", Any, None), ("Results", list[row], [])])  # type: ignore[valid-type]
     decoder = msgspec.json.Decoder(response, strict=False)

@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 
 from .data import encode_units, join_units, split_units
 
-SHAPES = ("body", "lines", "siem", "graph", "hunting", "hunting-table")
+SHAPES = ("body", "lines", "siem", "graph", "hunting", "hunting-table", "hunting-narrow")
 VARIANTS = ("decode", "ceiling", "ceiling-gc-off")
 #: What the ratios are to: the ceiling, and the ceiling with the collector off (as decode() runs).
 REFERENCES = ("ceiling", "ceiling-gc-off")
