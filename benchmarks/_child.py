@@ -23,7 +23,7 @@ import gc
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +31,29 @@ import msgspec
 
 from .data import Generator, encode_units, split_units
 from .machine import peak_rss_bytes, reset_peak, rss_bytes
-from .variants import VARIANTS, Unavailable
+from .variants import CHUNK_BYTES, VARIANTS, Unavailable
+
+
+def prepared(
+    variant_name: str, shape: str, data: Path, batch_size: int, chunk_bytes: int = CHUNK_BYTES
+) -> tuple[Callable[[bytes], Any], Callable[[Any], int], list[bytes]]:
+    """``(run, count, units)``: a variant made for the units of a data file, and the units it runs
+    on (``incremental``: the whole input, fed in chunks).  Raises ``Unavailable`` as the
+    variant's set-up does."""
+    units = split_units(shape, data.read_bytes(), batch_size)
+    run, count = VARIANTS[variant_name].setup(shape, {"chunk_bytes": chunk_bytes, "sample": units[0]})
+    if variant_name == "incremental":
+        units = [b"".join(units)]  # the whole input, fed in chunks
+    return run, count, units
 
 
 def run_variant(opts: dict[str, Any]) -> dict[str, Any]:
     shape = opts["shape"]
-    units = split_units(shape, Path(opts["data"]).read_bytes(), opts["batch_size"])
     variant = VARIANTS[opts["variant"]]
     try:
-        run, count = variant.setup(shape, {"chunk_bytes": opts["chunk_bytes"], "sample": units[0]})
+        run, count, units = prepared(variant.name, shape, Path(opts["data"]), opts["batch_size"], opts["chunk_bytes"])
     except Unavailable as exc:
         return {"status": exc.status, "reason": str(exc)}
-    if variant.name == "incremental":
-        units = [b"".join(units)]  # the whole input, fed in chunks
     nbytes = sum(map(len, units))
 
     produced = 0

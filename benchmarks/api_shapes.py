@@ -75,14 +75,18 @@ _ALERT_INFO = [
 _NARROW = [{"Name": "AlertId", "Type": "String"}, {"Name": "Severity", "Type": "String"}]
 
 
+def _alert_id(rng: random.Random) -> str:
+    return f"da{rng.getrandbits(60)}_{rng.randint(-(2**31), 2**31)}"
+
+
 def _narrow_row(rng: random.Random) -> dict[str, Any]:
-    return {"AlertId": f"da{rng.getrandbits(60)}_{rng.randint(-(2**31), 2**31)}", "Severity": rng.choice(["Low", "High"])}
+    return {"AlertId": _alert_id(rng), "Severity": rng.choice(["Low", "High"])}
 
 
 def _alert_row(rng: random.Random) -> dict[str, Any]:
     return {
         "Timestamp": _time(rng),
-        "AlertId": f"da{rng.getrandbits(60)}_{rng.randint(-(2**31), 2**31)}",
+        "AlertId": _alert_id(rng),
         "Title": rng.choice(["Suspicious PowerShell command line", "Malicious URL removed after delivery"]),
         "Category": rng.choice(["Execution", "InitialAccess", "CredentialAccess"]),
         "Severity": rng.choice(["Low", "Medium", "High"]),

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .data import encode_units, join_units, split_units
+from .data import encode_units, join_units
 
 SHAPES = ("body", "lines", "siem", "graph", "hunting", "hunting-table", "hunting-narrow")
 VARIANTS = ("decode", "ceiling", "ceiling-gc-off")
@@ -52,12 +52,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def child(variant: str, shape: str, data: Path, batch_size: int, passes: int) -> int:
     """One untimed pass of ``variant`` over the units in ``data``, then ``passes`` more: what
     a process under cachegrind runs.  Returns the records of one pass."""
-    from .variants import VARIANTS as ALL
+    from ._child import prepared
 
-    units = split_units(shape, data.read_bytes(), batch_size)
-    run, count = ALL[variant].setup(shape, {"sample": units[0]})
-    if variant == "incremental":
-        units = [b"".join(units)]  # the whole input, fed in chunks (as the suite runs it)
+    run, count, units = prepared(variant, shape, data, batch_size)
     records = sum(count(run(unit)) for unit in units)
     gc.collect()
     for _ in range(passes):
